@@ -1,0 +1,93 @@
+"""Settings, all from the environment.
+
+With nothing set, Ruamsue runs on the embedded default: an SQLite file and a generated secret under
+``instance/``, jobs run in-process. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and Celery.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("RUAMSUE_INSTANCE", Path(__file__).resolve().parent / "instance"))
+
+
+def _secret_key() -> str:
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    # A generated key kept on disk so sessions survive a restart of the demo.
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{INSTANCE_DIR / 'ruamsue.sqlite3'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load() -> dict[str, object]:
+    redis_url = os.environ.get("REDIS_URL", "")
+    database_url = _database_url()
+    # The longest task (a national combine) must finish before Redis hands it to another worker.
+    visibility_timeout = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200"))
+    task_time_limit = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "3600"))
+    engine_options: dict[str, object] = {"pool_pre_ping": True}
+    if database_url.startswith("sqlite"):
+        engine_options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    return {
+        "SECRET_KEY": _secret_key(),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "REDIS_URL": redis_url,
+        # Jobs go to Celery when a broker is configured, otherwise run in a thread of this process.
+        "JOBS_IN_PROCESS": not redis_url,
+        "DEFAULT_TIMEZONE": os.environ.get("RUAMSUE_TIMEZONE", "Asia/Bangkok"),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("RUAMSUE_LOCALE", "th"),
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("RUAMSUE_TIMEZONE", "Asia/Bangkok"),
+        "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "API_TITLE": "Ruamsue",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "CELERY": {
+            "broker_url": redis_url or "memory://",
+            "result_backend": redis_url or None,
+            "task_ignore_result": True,
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "task_time_limit": task_time_limit,
+            "worker_prefetch_multiplier": 1,
+            "broker_transport_options": {"visibility_timeout": visibility_timeout},
+            "broker_connection_retry_on_startup": True,
+            "task_default_queue": os.environ.get("CELERY_QUEUE", "ruamsue"),
+            "timezone": "UTC",
+        },
+    }

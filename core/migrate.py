@@ -1,0 +1,3 @@
+from flask_migrate import Migrate
+
+migrate = Migrate(compare_type=True)

@@ -1,0 +1,94 @@
+"""JSON API of the network: tokens, the network, users, groups. Parse -> service -> dump."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from core.auth import api_actor
+from core.web import limiter
+from network import services
+from network.schemas import (
+    GroupPatchArgs,
+    GroupSchema,
+    NetworkSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserSchema,
+)
+
+blp = Blueprint("network_api", __name__, url_prefix="/api/v1", description="Network, users, groups, tokens")
+
+
+def _account_key() -> str:
+    from flask import request
+
+    data = request.get_json(silent=True) or {}
+    email = data.get("email") if isinstance(data, dict) else None
+    return f"account:{str(email).strip().lower()}" if email else "account:-"
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return str(current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute"))
+
+
+@blp.route("/tokens")
+class Tokens(MethodView):
+    # Per address and per account, so neither a botnet on one account nor one phone on many gets far.
+    decorators = [limiter.limit(_login_limit), limiter.limit(_login_limit, key_func=_account_key)]
+
+    @blp.arguments(TokenRequestSchema)
+    @blp.response(201, TokenSchema)
+    def post(self, data):  # type: ignore[no-untyped-def]
+        """Trade an e-mail and password for a bearer token."""
+        return {"token": services.issue_token(data["email"], data["password"])}
+
+
+@blp.route("/network")
+class NetworkResource(MethodView):
+    @blp.response(200, NetworkSchema)
+    def get(self):  # type: ignore[no-untyped-def]
+        return services.get_network(api_actor())
+
+    @blp.arguments(NetworkSchema(partial=True))
+    @blp.response(200, NetworkSchema)
+    def patch(self, data):  # type: ignore[no-untyped-def]
+        return services.update_network(api_actor(), data)
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @blp.response(200, UserSchema(many=True))
+    def get(self):  # type: ignore[no-untyped-def]
+        return services.list_users(api_actor())
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):  # type: ignore[no-untyped-def]
+        return services.create_user(api_actor(), data)
+
+
+@blp.route("/groups")
+class Groups(MethodView):
+    @blp.response(200, GroupSchema(many=True))
+    def get(self):  # type: ignore[no-untyped-def]
+        return services.list_groups(api_actor())
+
+    @blp.arguments(GroupSchema)
+    @blp.response(201, GroupSchema)
+    def post(self, data):  # type: ignore[no-untyped-def]
+        return services.create_group(api_actor(), data)
+
+
+@blp.route("/groups/<int:group_id>")
+class GroupResource(MethodView):
+    @blp.response(200, GroupSchema)
+    def get(self, group_id: int):  # type: ignore[no-untyped-def]
+        return services.get_group(api_actor(), group_id)
+
+    @blp.arguments(GroupPatchArgs)
+    @blp.response(200, GroupSchema)
+    def patch(self, data, group_id: int):  # type: ignore[no-untyped-def]
+        return services.update_group(api_actor(), group_id, data)

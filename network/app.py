@@ -1,0 +1,39 @@
+"""Wires the network domain into the app: API, pages, CLI."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from core.api import api
+from core.web import csrf
+
+network_cli = AppGroup("network", help="Manage networks.")
+
+
+@network_cli.command("create")
+@click.argument("name")
+@click.option("--admin-email", required=True)
+@click.option("--admin-password", required=True)
+@click.option("--admin-name", default="Network admin")
+@click.option("--timezone", default="Asia/Bangkok")
+def create_network_command(name: str, admin_email: str, admin_password: str, admin_name: str, timezone: str) -> None:
+    """Create a network and its first admin (the only thing done outside the API)."""
+    from core.errors import DomainError
+    from network.services import create_network
+
+    try:
+        network = create_network(name, admin_email, admin_password, admin_name, timezone)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"network {network.id} created: {network.name}; admin {admin_email}")
+
+
+def init_app(app: Flask) -> None:
+    from network.api import blp
+    from network.views import bp
+
+    api.register_blueprint(blp)
+    csrf.exempt(blp)
+    app.register_blueprint(bp)
+    app.cli.add_command(network_cli)

@@ -1,0 +1,79 @@
+"""marshmallow schemas of the network API."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.fields import Percent
+from network.models import GROUP_KINDS, ROLES
+
+
+def _timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError("Unknown time zone, e.g. Asia/Bangkok.") from exc
+
+
+class TokenRequestSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+
+
+class NetworkSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    timezone = fields.String(validate=_timezone)
+    fee_percent = Percent()
+
+
+class UserCreateSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    group_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+
+    @validates_schema
+    def _group_for_role(self, data: dict, **kwargs: object) -> None:
+        if data.get("role") in ("leader", "seller") and not data.get("group_id"):
+            raise ValidationError("A leader or seller belongs to one group.", "group_id")
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    group_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+
+
+class GroupSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(load_default="cooperative", validate=validate.OneOf(GROUP_KINDS))
+    district = fields.String(load_default="", validate=validate.Length(max=100))
+    subdistrict = fields.String(load_default="", validate=validate.Length(max=100))
+    members = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
+    registered_poor_members = fields.Integer(load_default=0, strict=True,
+                                             validate=validate.Range(min=0, max=1_000_000))
+
+    @validates_schema
+    def _poor_within_members(self, data: dict, partial: bool | None = None, **kwargs: object) -> None:
+        if "members" in data and "registered_poor_members" in data:
+            if data["registered_poor_members"] > data["members"]:
+                raise ValidationError("Cannot be more than the members.", "registered_poor_members")
+
+
+class GroupPatchArgs(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    kind = fields.String(validate=validate.OneOf(GROUP_KINDS))
+    district = fields.String(validate=validate.Length(max=100))
+    subdistrict = fields.String(validate=validate.Length(max=100))
+    members = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
+    registered_poor_members = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))

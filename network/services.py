@@ -1,0 +1,164 @@
+"""Network use cases: one function, one transaction, permissions checked here."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.audit import record
+from core.auth import hash_token, new_token
+from core.clock import utcnow
+from core.db import db
+from core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from network import permissions
+from network.models import ApiToken, Group, Network, User
+
+# Checked against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def create_network(name: str, admin_email: str, admin_password: str, admin_name: str = "Network admin",
+                   timezone: str = "Asia/Bangkok") -> Network:
+    if db.session.scalar(select(Network).where(Network.name == name)) is not None:
+        raise Conflict(f"A network named {name!r} exists already.", {"name": ["Already taken."]})
+    network = Network(name=name, timezone=timezone, fee_percent=Decimal("0"))
+    db.session.add(network)
+    db.session.flush()
+    _add_user(network.id, admin_email, admin_password, admin_name, "admin", None)
+    db.session.commit()
+    return network
+
+
+def _add_user(network_id: int, email: str, password: str, name: str, role: str, group_id: int | None) -> User:
+    email = email.strip().lower()
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("That e-mail is already used.", {"email": ["Already used."]})
+    user = User(network_id=network_id, email=email, name=name, role=role, group_id=group_id,
+                password_hash=generate_password_hash(password), session_version=0, active=True)
+    db.session.add(user)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict("That e-mail is already used.", {"email": ["Already used."]}) from exc
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise NotAuthenticated("Wrong e-mail or password.")
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        raise NotAuthenticated("Wrong e-mail or password.")
+    return user
+
+
+def issue_token(email: str, password: str) -> str:
+    user = authenticate(email, password)
+    token = new_token()
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=utcnow()))
+    db.session.commit()
+    return token
+
+
+def revoke_token(actor: User, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != actor.id:
+        raise NotFound("No such token.")
+    token.revoked_at = utcnow()
+    db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    """Logout: every session cookie of this user stops working, copies included."""
+    db.session.execute(
+        User.__table__.update().where(User.id == user.id).values(session_version=User.session_version + 1)
+    )
+    db.session.commit()
+
+
+def get_network(actor: User) -> Network:
+    return db.session.get_one(Network, actor.network_id)
+
+
+def update_network(actor: User, changes: dict[str, Any]) -> Network:
+    if not permissions.can_manage_network(actor):
+        raise Forbidden("Only the network admin changes the network's settings.")
+    network = get_network(actor)
+    before = {k: str(getattr(network, k)) for k in changes}
+    for key, value in changes.items():
+        setattr(network, key, value)
+    record(actor, "network.update", "network", network.id, before, {k: str(v) for k, v in changes.items()})
+    db.session.commit()
+    return network
+
+
+def list_users(actor: User) -> list[User]:
+    if not permissions.can_manage_users(actor):
+        raise Forbidden("Only the network admin manages users.")
+    return list(db.session.scalars(select(User).where(User.network_id == actor.network_id).order_by(User.id)))
+
+
+def create_user(actor: User, data: dict[str, Any]) -> User:
+    if not permissions.can_manage_users(actor):
+        raise Forbidden("Only the network admin manages users.")
+    group_id = data.get("group_id")
+    if group_id is not None:
+        get_group(actor, group_id, field="group_id")
+    user = _add_user(actor.network_id, data["email"], data["password"], data["name"], data["role"], group_id)
+    db.session.commit()
+    return user
+
+
+def list_groups(actor: User) -> list[Group]:
+    return list(db.session.scalars(select(Group).where(Group.network_id == actor.network_id).order_by(Group.name)))
+
+
+def get_group(actor: User, group_id: int, field: str | None = None) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None or group.network_id != actor.network_id:
+        if field:
+            raise InvalidInput("No such group in this network.", {field: ["No such group."]})
+        raise NotFound("No such group.")
+    return group
+
+
+def create_group(actor: User, data: dict[str, Any]) -> Group:
+    if not permissions.can_create_groups(actor):
+        raise Forbidden("Only the network admin adds groups.")
+    group = Group(network_id=actor.network_id, **data)
+    db.session.add(group)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("A group of that name exists already.", {"name": ["Already taken."]}) from exc
+    record(actor, "group.create", "group", group.id, None, data)
+    db.session.commit()
+    return group
+
+
+def update_group(actor: User, group_id: int, changes: dict[str, Any]) -> Group:
+    group = get_group(actor, group_id)
+    if not permissions.can_edit_group(actor, group):
+        raise Forbidden("You may change only your own group.")
+    members = changes.get("members", group.members)
+    poor = changes.get("registered_poor_members", group.registered_poor_members)
+    if poor > members:
+        raise InvalidInput("Registered-poor members cannot outnumber the members.",
+                           {"registered_poor_members": ["Cannot be more than the members."]})
+    before = {k: getattr(group, k) for k in changes}
+    for key, value in changes.items():
+        setattr(group, key, value)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("A group of that name exists already.", {"name": ["Already taken."]}) from exc
+    record(actor, "group.update", "group", group.id, before, changes)
+    db.session.commit()
+    return group

@@ -1,0 +1,142 @@
+"""JSON API of buying rounds. Parse -> service -> dump; the services check permissions."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from core.auth import api_actor
+from core.idempotency import idempotent
+from orders import combine, services
+from orders.schemas import (
+    GroupOrderInSchema,
+    GroupOrderOutSchema,
+    InvoiceSchema,
+    JobStartedSchema,
+    ListArgs,
+    OfferCreateSchema,
+    OfferSchema,
+    PaymentInSchema,
+    PaymentSchema,
+    ProductSchema,
+    PurchaseOrderSchema,
+    ReceiptSchema,
+    RoundCreateSchema,
+    RoundSchema,
+    SupplierSchema,
+)
+
+blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Buying rounds and orders")
+
+
+@blp.route("/suppliers")
+class Suppliers(MethodView):
+    @blp.response(200, SupplierSchema(many=True))
+    def get(self):  # type: ignore[no-untyped-def]
+        return services.list_suppliers(api_actor())
+
+    @blp.arguments(SupplierSchema)
+    @blp.response(201, SupplierSchema)
+    def post(self, data):  # type: ignore[no-untyped-def]
+        return services.create_supplier(api_actor(), data)
+
+
+@blp.route("/products")
+class Products(MethodView):
+    @blp.response(200, ProductSchema(many=True))
+    def get(self):  # type: ignore[no-untyped-def]
+        return services.list_products(api_actor())
+
+    @blp.arguments(ProductSchema)
+    @blp.response(201, ProductSchema)
+    def post(self, data):  # type: ignore[no-untyped-def]
+        return services.create_product(api_actor(), data)
+
+
+@blp.route("/rounds")
+class Rounds(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, RoundSchema(many=True, exclude=("offers",)))
+    def get(self, args):  # type: ignore[no-untyped-def]
+        return services.list_rounds(api_actor(), args.get("state"))
+
+    @blp.arguments(RoundCreateSchema)
+    @blp.response(201, RoundSchema)
+    def post(self, data):  # type: ignore[no-untyped-def]
+        actor = api_actor()
+        rnd = services.create_round(actor, data["name"], data["closes_at"])
+        return services.load_round(actor, rnd.id)
+
+
+@blp.route("/rounds/<int:round_id>")
+class RoundResource(MethodView):
+    @blp.response(200, RoundSchema)
+    def get(self, round_id: int):  # type: ignore[no-untyped-def]
+        return services.load_round(api_actor(), round_id)
+
+
+@blp.route("/rounds/<int:round_id>/offers")
+class Offers(MethodView):
+    @blp.arguments(OfferCreateSchema)
+    @blp.response(201, OfferSchema)
+    def post(self, data, round_id: int):  # type: ignore[no-untyped-def]
+        return services.add_offer(api_actor(), round_id, data)
+
+
+@blp.route("/rounds/<int:round_id>/open", methods=["POST"])
+@blp.response(200, RoundSchema)
+def open_round(round_id: int):  # type: ignore[no-untyped-def]
+    actor = api_actor()
+    services.open_round(actor, round_id)
+    return services.load_round(actor, round_id)
+
+
+@blp.route("/rounds/<int:round_id>/close", methods=["POST"])
+@blp.response(202, JobStartedSchema)
+def close_round(round_id: int):  # type: ignore[no-untyped-def]
+    job = services.close_round(api_actor(), round_id)
+    return {"job_id": job.id, "state": job.state}
+
+
+@blp.route("/rounds/<int:round_id>/orders/<int:group_id>")
+class GroupOrderResource(MethodView):
+    @blp.response(200, GroupOrderOutSchema)
+    def get(self, round_id: int, group_id: int):  # type: ignore[no-untyped-def]
+        return services.get_group_order(api_actor(), round_id, group_id)
+
+    @idempotent
+    @blp.arguments(GroupOrderInSchema)
+    @blp.response(200, GroupOrderOutSchema)
+    def put(self, data, round_id: int, group_id: int):  # type: ignore[no-untyped-def]
+        actor = api_actor()
+        services.replace_group_order(actor, round_id, group_id, data["lines"])
+        return services.get_group_order(actor, round_id, group_id)
+
+
+@blp.route("/rounds/<int:round_id>/purchase-orders")
+@blp.response(200, PurchaseOrderSchema(many=True))
+def purchase_orders(round_id: int):  # type: ignore[no-untyped-def]
+    return combine.purchase_orders(api_actor(), round_id)
+
+
+@blp.route("/purchase-orders/<int:purchase_order_id>/receipt", methods=["POST"])
+@idempotent
+@blp.arguments(ReceiptSchema)
+@blp.response(200, PurchaseOrderSchema)
+def receipt(data, purchase_order_id: int):  # type: ignore[no-untyped-def]
+    actor = api_actor()
+    result = combine.record_receipt(actor, purchase_order_id, data["lines"], data.get("received_at"))
+    return combine.purchase_order(actor, result["purchase_order_id"])
+
+
+@blp.route("/rounds/<int:round_id>/invoices")
+@blp.response(200, InvoiceSchema(many=True))
+def invoices(round_id: int):  # type: ignore[no-untyped-def]
+    return combine.list_invoices(api_actor(), round_id)
+
+
+@blp.route("/invoices/<int:invoice_id>/payments", methods=["POST"])
+@idempotent
+@blp.arguments(PaymentInSchema)
+@blp.response(201, PaymentSchema)
+def payments(data, invoice_id: int):  # type: ignore[no-untyped-def]
+    return combine.record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""))

@@ -1,0 +1,15 @@
+"""Wires the orders domain into the app: API, pages, job handlers."""
+from __future__ import annotations
+
+from flask import Flask
+
+from core.api import api
+from core.web import csrf
+
+
+def init_app(app: Flask) -> None:
+    import orders.combine  # noqa: F401  (registers the combine job handler)
+    from orders.api import blp
+
+    api.register_blueprint(blp)
+    csrf.exempt(blp)

@@ -1,0 +1,233 @@
+"""Suppliers, products, buying rounds, offers, group orders, purchase orders, allocations, invoices."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import utcnow
+from core.db import Money, UTCDateTime, db
+
+ROUND_STATES = ("draft", "open", "closed", "combined", "delivered", "settled")
+
+
+class Supplier(db.Model):
+    __tablename__ = "suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(80), default="")
+
+    __table_args__ = (UniqueConstraint("network_id", "name", "unit"),)
+
+
+class BuyingRound(db.Model):
+    __tablename__ = "buying_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    combined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    offers: Mapped[list[Offer]] = relationship(back_populates="round", order_by="Offer.id")
+
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('draft','open','closed','combined','delivered','settled')", name="state_known"
+        ),
+        Index("ix_buying_rounds_state_closes_at", "state", "closes_at"),
+    )
+
+
+class Offer(db.Model):
+    __tablename__ = "offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    pack_size: Mapped[int] = mapped_column(Integer)
+    min_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    reference_price: Mapped[Decimal] = mapped_column(Money())
+    delivery_fee: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+
+    round: Mapped[BuyingRound] = relationship(back_populates="offers")
+    product: Mapped[Product] = relationship()
+    supplier: Mapped[Supplier] = relationship()
+    tiers: Mapped[list[PriceTier]] = relationship(order_by="PriceTier.min_quantity", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("pack_size >= 1", name="pack_size_positive"),
+        CheckConstraint("min_quantity >= 0", name="min_quantity_nonnegative"),
+        CheckConstraint("reference_price >= 0", name="reference_price_nonnegative"),
+        CheckConstraint("delivery_fee >= 0", name="delivery_fee_nonnegative"),
+    )
+
+
+class PriceTier(db.Model):
+    __tablename__ = "price_tiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    min_quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money())
+
+    __table_args__ = (
+        UniqueConstraint("offer_id", "min_quantity"),
+        CheckConstraint("min_quantity >= 0", name="min_quantity_nonnegative"),
+        CheckConstraint("unit_price >= 0", name="unit_price_nonnegative"),
+    )
+
+
+class GroupOrder(db.Model):
+    __tablename__ = "group_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.offer_id", cascade="all, delete-orphan")
+
+    # One order per group per round, guaranteed by the database even when two PUTs race.
+    __table_args__ = (UniqueConstraint("round_id", "group_id"),)
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_order_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"))
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    tolerance: Mapped[int] = mapped_column(Integer, default=0)
+    # The first save of this line: earlier lines win allocation ties, so replacing an order keeps it.
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("group_order_id", "offer_id"),
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("tolerance >= 0", name="tolerance_nonnegative"),
+    )
+
+
+class PurchaseOrder(db.Model):
+    __tablename__ = "purchase_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    value: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    delivery_fee: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    network_fee: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lines: Mapped[list[PurchaseOrderLine]] = relationship(order_by="PurchaseOrderLine.offer_id")
+
+    # The combine job may run twice or in parallel: this, not a prior SELECT, keeps it to one.
+    __table_args__ = (UniqueConstraint("round_id", "supplier_id"),)
+
+
+class PurchaseOrderLine(db.Model):
+    __tablename__ = "purchase_order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), unique=True)
+    total_quantity: Mapped[int] = mapped_column(Integer)
+    total_tolerance: Mapped[int] = mapped_column(Integer)
+    packs: Mapped[int] = mapped_column(Integer)
+    ordered_quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal | None] = mapped_column(Money())
+    tier_min_quantity: Mapped[int | None] = mapped_column(Integer)
+    received_quantity: Mapped[int | None] = mapped_column(Integer)
+
+    offer: Mapped[Offer] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("ordered_quantity >= 0 AND packs >= 0", name="quantities_nonnegative"),
+        CheckConstraint("received_quantity IS NULL OR received_quantity >= 0", name="received_nonnegative"),
+    )
+
+
+class Allocation(db.Model):
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), unique=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    # As combined; `allocated` is the same until a delivery shortage re-allocates it.
+    ordered_allocation: Mapped[int] = mapped_column(Integer)
+    allocated: Mapped[int] = mapped_column(Integer)
+    # None where the offer was not ordered (minimum not met): no price was reached.
+    unit_price: Mapped[Decimal | None] = mapped_column(Money())
+    reference_price: Mapped[Decimal] = mapped_column(Money())
+    alone_price: Mapped[Decimal] = mapped_column(Money())
+    fee_share: Mapped[Decimal] = mapped_column(Money())
+    amount: Mapped[Decimal] = mapped_column(Money())
+    savings: Mapped[Decimal] = mapped_column(Money())
+
+    __table_args__ = (
+        CheckConstraint("allocated >= 0 AND ordered_allocation >= 0", name="allocated_nonnegative"),
+        CheckConstraint("fee_share >= 0", name="fee_share_nonnegative"),
+    )
+
+
+class Invoice(db.Model):
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    total: Mapped[Decimal] = mapped_column(Money())
+    paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    savings: Mapped[Decimal] = mapped_column(Money())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "group_id"),
+        CheckConstraint("paid >= 0 AND paid <= total", name="paid_within_total"),
+    )
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)

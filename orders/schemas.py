@@ -1,0 +1,184 @@
+"""marshmallow schemas of buying rounds, offers, orders, purchase orders, invoices."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.fields import Money, Quantity
+
+_MAX_QTY = 100_000_000
+
+
+class SupplierSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = fields.String(load_default="", validate=validate.Length(max=40))
+
+
+class ProductSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    category = fields.String(load_default="", validate=validate.Length(max=80))
+
+
+class RoundCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    closes_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class TierSchema(Schema):
+    min_quantity = Quantity(required=True, validate=validate.Range(min=0, max=_MAX_QTY))
+    unit_price = Money(required=True)
+
+
+class OfferCreateSchema(Schema):
+    product_id = fields.Integer(required=True, strict=True)
+    supplier_id = fields.Integer(required=True, strict=True)
+    pack_size = Quantity(required=True, validate=validate.Range(min=1, max=_MAX_QTY))
+    min_quantity = Quantity(load_default=0, validate=validate.Range(min=0, max=_MAX_QTY))
+    reference_price = Money(required=True)
+    delivery_fee = Money(load_default=None)
+    tiers = fields.List(fields.Nested(TierSchema), required=True, validate=validate.Length(min=1, max=50))
+
+    @validates_schema
+    def _tiers_rule(self, data: dict, **kwargs: object) -> None:
+        tiers = data.get("tiers") or []
+        if not tiers:
+            return
+        if tiers[0]["min_quantity"] != 0:
+            raise ValidationError({"tiers": {0: {"min_quantity": ["The first tier starts at 0 (the list price)."]}}})
+        for i in range(1, len(tiers)):
+            if tiers[i]["min_quantity"] <= tiers[i - 1]["min_quantity"]:
+                raise ValidationError({"tiers": {i: {"min_quantity": ["Must be larger than the tier before."]}}})
+            if tiers[i]["unit_price"] > tiers[i - 1]["unit_price"]:
+                raise ValidationError({"tiers": {i: {"unit_price": ["Must not be higher than the tier before."]}}})
+
+
+class OfferSchema(Schema):
+    id = fields.Integer()
+    round_id = fields.Integer()
+    product_id = fields.Integer()
+    supplier_id = fields.Integer()
+    product_name = fields.String(attribute="product.name")
+    unit = fields.String(attribute="product.unit")
+    supplier_name = fields.String(attribute="supplier.name")
+    pack_size = fields.Integer()
+    min_quantity = fields.Integer()
+    reference_price = Money()
+    delivery_fee = Money()
+    tiers = fields.List(fields.Nested(TierSchema))
+
+
+class RoundSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    state = fields.String()
+    closes_at = fields.AwareDateTime(format="iso")
+    created_at = fields.AwareDateTime(format="iso")
+    opened_at = fields.AwareDateTime(format="iso", allow_none=True)
+    closed_at = fields.AwareDateTime(format="iso", allow_none=True)
+    combined_at = fields.AwareDateTime(format="iso", allow_none=True)
+    delivered_at = fields.AwareDateTime(format="iso", allow_none=True)
+    settled_at = fields.AwareDateTime(format="iso", allow_none=True)
+    offers = fields.List(fields.Nested(OfferSchema))
+
+
+class JobStartedSchema(Schema):
+    job_id = fields.String()
+    state = fields.String()
+
+
+class OrderLineInSchema(Schema):
+    offer_id = fields.Integer(required=True, strict=True)
+    quantity = Quantity(required=True, validate=validate.Range(min=1, max=_MAX_QTY))
+    tolerance = Quantity(load_default=0, validate=validate.Range(min=0, max=_MAX_QTY))
+
+
+class GroupOrderInSchema(Schema):
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(max=500))
+
+    @validates_schema
+    def _one_line_per_offer(self, data: dict, **kwargs: object) -> None:
+        seen: set[int] = set()
+        for i, line in enumerate(data.get("lines") or []):
+            if line["offer_id"] in seen:
+                raise ValidationError({"lines": {i: {"offer_id": ["This offer is already in the order."]}}})
+            seen.add(line["offer_id"])
+
+
+class OrderLineOutSchema(Schema):
+    offer_id = fields.Integer()
+    quantity = fields.Integer()
+    tolerance = fields.Integer()
+    allocated = fields.Integer(allow_none=True)
+    unit_price = Money(allow_none=True)
+    fee_share = Money(allow_none=True)
+    amount = Money(allow_none=True)
+    savings = Money(allow_none=True, allow_negative=True)
+
+
+class GroupOrderOutSchema(Schema):
+    group_id = fields.Integer()
+    round_id = fields.Integer()
+    updated_at = fields.AwareDateTime(format="iso", allow_none=True)
+    lines = fields.List(fields.Nested(OrderLineOutSchema))
+
+
+class PurchaseOrderLineSchema(Schema):
+    offer_id = fields.Integer()
+    product_id = fields.Integer()
+    total_quantity = fields.Integer()
+    ordered_quantity = fields.Integer()
+    packs = fields.Integer()
+    unit_price = Money(allow_none=True)
+    tier_min_quantity = fields.Integer(allow_none=True)
+    received_quantity = fields.Integer(allow_none=True)
+    amount = Money()
+
+
+class PurchaseOrderSchema(Schema):
+    id = fields.Integer()
+    round_id = fields.Integer()
+    supplier_id = fields.Integer()
+    lines = fields.List(fields.Nested(PurchaseOrderLineSchema))
+    value = Money()
+    delivery_fee = Money()
+    network_fee = Money()
+    total = Money()
+    received_at = fields.AwareDateTime(format="iso", allow_none=True)
+
+
+class ReceiptLineSchema(Schema):
+    offer_id = fields.Integer(required=True, strict=True)
+    received_quantity = Quantity(required=True, validate=validate.Range(min=0, max=_MAX_QTY))
+
+
+class ReceiptSchema(Schema):
+    received_at = fields.AwareDateTime(format="iso", load_default=None)
+    lines = fields.List(fields.Nested(ReceiptLineSchema), required=True)
+
+
+class InvoiceSchema(Schema):
+    id = fields.Integer()
+    round_id = fields.Integer()
+    group_id = fields.Integer()
+    total = Money()
+    paid = Money()
+    savings = Money(allow_negative=True)
+
+
+class PaymentInSchema(Schema):
+    amount = Money(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class PaymentSchema(Schema):
+    id = fields.Integer()
+    invoice_id = fields.Integer()
+    amount = Money()
+    paid_at = fields.AwareDateTime(format="iso")
+
+
+class ListArgs(Schema):
+    state = fields.String(load_default=None, validate=validate.OneOf(
+        ("draft", "open", "closed", "combined", "delivered", "settled")))

@@ -1,0 +1,311 @@
+"""Buying-round use cases: one function, one transaction, permissions checked here."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from core import jobs
+from core.audit import record
+from core.clock import utcnow
+from core.db import db
+from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound
+from core.models import Job
+from network.models import User
+from network.services import get_group
+from orders import permissions
+from orders.models import (
+    Allocation,
+    BuyingRound,
+    GroupOrder,
+    Offer,
+    OrderLine,
+    PriceTier,
+    Product,
+    Supplier,
+)
+
+COMBINE_JOB = "combine_round"
+
+
+# --- catalogue -------------------------------------------------------------------------------------
+
+def list_suppliers(actor: User) -> list[Supplier]:
+    return list(db.session.scalars(
+        select(Supplier).where(Supplier.network_id == actor.network_id).order_by(Supplier.name)))
+
+
+def create_supplier(actor: User, data: dict[str, Any]) -> Supplier:
+    if not permissions.can_manage_catalogue(actor):
+        raise Forbidden("Only the committee or the admin adds suppliers.")
+    supplier = Supplier(network_id=actor.network_id, **data)
+    db.session.add(supplier)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("A supplier of that name exists already.", {"name": ["Already taken."]}) from exc
+    db.session.commit()
+    return supplier
+
+
+def list_products(actor: User) -> list[Product]:
+    return list(db.session.scalars(
+        select(Product).where(Product.network_id == actor.network_id).order_by(Product.category, Product.name)))
+
+
+def create_product(actor: User, data: dict[str, Any]) -> Product:
+    if not permissions.can_manage_catalogue(actor):
+        raise Forbidden("Only the committee or the admin adds products.")
+    product = Product(network_id=actor.network_id, **data)
+    db.session.add(product)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("That product exists already.", {"name": ["Already taken."]}) from exc
+    db.session.commit()
+    return product
+
+
+def _in_network(actor: User, model: type, obj_id: int, field: str) -> Any:
+    obj = db.session.get(model, obj_id)
+    if obj is None or obj.network_id != actor.network_id:
+        raise InvalidInput(f"No such {field.removesuffix('_id')} in this network.", {field: ["Not found."]})
+    return obj
+
+
+# --- rounds ----------------------------------------------------------------------------------------
+
+def list_rounds(actor: User, state: str | None = None) -> list[BuyingRound]:
+    query = select(BuyingRound).where(BuyingRound.network_id == actor.network_id)
+    if state:
+        query = query.where(BuyingRound.state == state)
+    return list(db.session.scalars(query.order_by(BuyingRound.closes_at.desc(), BuyingRound.id.desc())))
+
+
+def get_round(actor: User, round_id: int, *, lock: bool = False) -> BuyingRound:
+    query = select(BuyingRound).where(BuyingRound.id == round_id)
+    if lock:
+        # FOR SHARE: many orders may be written at once, but a close (an UPDATE) waits for them all.
+        query = query.with_for_update(read=True)
+    rnd = db.session.scalar(query)
+    if rnd is None or rnd.network_id != actor.network_id:
+        raise NotFound("No such buying round.")
+    return rnd
+
+
+def load_round(actor: User, round_id: int) -> BuyingRound:
+    rnd = db.session.scalar(
+        select(BuyingRound).where(BuyingRound.id == round_id)
+        .options(selectinload(BuyingRound.offers).selectinload(Offer.tiers),
+                 selectinload(BuyingRound.offers).selectinload(Offer.product),
+                 selectinload(BuyingRound.offers).selectinload(Offer.supplier)))
+    if rnd is None or rnd.network_id != actor.network_id:
+        raise NotFound("No such buying round.")
+    return rnd
+
+
+def create_round(actor: User, name: str, closes_at: datetime) -> BuyingRound:
+    if not permissions.can_run_rounds(actor):
+        raise Forbidden("Only the committee opens buying rounds.")
+    if closes_at <= utcnow():
+        raise InvalidInput("The deadline must be in the future.", {"closes_at": ["Must be in the future."]})
+    rnd = BuyingRound(network_id=actor.network_id, name=name, closes_at=closes_at, state="draft",
+                      created_at=utcnow())
+    db.session.add(rnd)
+    db.session.flush()
+    record(actor, "round.create", "round", rnd.id, None, {"name": name, "closes_at": closes_at})
+    db.session.commit()
+    return rnd
+
+
+def add_offer(actor: User, round_id: int, data: dict[str, Any]) -> Offer:
+    if not permissions.can_run_rounds(actor):
+        raise Forbidden("Only the committee adds offers.")
+    rnd = get_round(actor, round_id)
+    if rnd.state not in ("draft", "open"):
+        raise Conflict("Offers can be added only before the round closes.", state=rnd.state)
+    _in_network(actor, Product, data["product_id"], "product_id")
+    _in_network(actor, Supplier, data["supplier_id"], "supplier_id")
+    offer = Offer(round_id=rnd.id, product_id=data["product_id"], supplier_id=data["supplier_id"],
+                  pack_size=data["pack_size"], min_quantity=data["min_quantity"],
+                  reference_price=data["reference_price"], delivery_fee=data.get("delivery_fee") or 0)
+    offer.tiers = [PriceTier(min_quantity=t["min_quantity"], unit_price=t["unit_price"]) for t in data["tiers"]]
+    db.session.add(offer)
+    db.session.flush()
+    record(actor, "offer.create", "offer", offer.id, None, data)
+    db.session.commit()
+    return offer
+
+
+def open_round(actor: User, round_id: int) -> BuyingRound:
+    if not permissions.can_run_rounds(actor):
+        raise Forbidden("Only the committee opens buying rounds.")
+    rnd = get_round(actor, round_id)
+    if rnd.state != "draft":
+        raise Conflict(f"The round is {rnd.state}, not a draft.", state=rnd.state)
+    if not rnd.offers:
+        raise Conflict("Add at least one offer before opening the round.")
+    if rnd.closes_at <= utcnow():
+        raise Conflict("The deadline has passed; set a new one first.")
+    rnd.state = "open"
+    rnd.opened_at = utcnow()
+    record(actor, "round.open", "round", rnd.id, {"state": "draft"}, {"state": "open"})
+    db.session.commit()
+    return rnd
+
+
+def _close(rnd_id: int, network_id: int) -> Job | None:
+    """Close one open round and enqueue its combine job, in the caller's transaction.
+
+    The conditional UPDATE is the close: it waits for orders being written (they hold FOR SHARE on
+    the round), and only one closer can win it.
+    """
+    now = utcnow()
+    closed = db.session.execute(
+        update(BuyingRound).where(BuyingRound.id == rnd_id, BuyingRound.state == "open")
+        .values(state="closed", closed_at=now)
+    ).rowcount
+    if not closed:
+        return None
+    return jobs.enqueue(COMBINE_JOB, {"round_id": rnd_id}, network_id=network_id, dedupe_key=f"combine:{rnd_id}")
+
+
+def close_round(actor: User, round_id: int) -> Job:
+    """Close now (before the deadline) and start combining. Repeating it returns the same job."""
+    if not permissions.can_run_rounds(actor):
+        raise Forbidden("Only the committee closes buying rounds.")
+    rnd = get_round(actor, round_id)
+    if rnd.state == "draft":
+        raise Conflict("The round was never opened.", state=rnd.state)
+    job = _close(rnd.id, rnd.network_id)
+    if job is None:
+        job = db.session.scalar(select(Job).where(Job.dedupe_key == f"combine:{rnd.id}"))
+        if job is None:
+            raise Conflict(f"The round is {rnd.state} already.", state=rnd.state)
+    else:
+        record(actor, "round.close", "round", rnd.id, {"state": "open"}, {"state": "closed"})
+    db.session.commit()
+    return job
+
+
+def close_due_rounds() -> int:
+    """Beat: close every open round whose deadline has passed; each close commits on its own."""
+    due = db.session.execute(
+        select(BuyingRound.id, BuyingRound.network_id)
+        .where(BuyingRound.state == "open", BuyingRound.closes_at <= utcnow())
+    ).all()
+    closed = 0
+    for rnd_id, network_id in due:
+        if _close(rnd_id, network_id) is not None:
+            closed += 1
+        db.session.commit()
+    return closed
+
+
+# --- group orders ----------------------------------------------------------------------------------
+
+def _check_open(rnd: BuyingRound) -> None:
+    if rnd.state != "open":
+        raise DeadlinePassed(f"The round is {rnd.state}; orders can no longer change.", state=rnd.state)
+    if utcnow() >= rnd.closes_at:
+        raise DeadlinePassed("The deadline has passed; orders can no longer change.", state="closed")
+
+
+def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrder:
+    """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline."""
+    rnd = get_round(actor, round_id, lock=True)
+    group = get_group(actor, group_id)
+    if not permissions.can_order_for(actor, group):
+        raise Forbidden("You can order only for your own group.")
+    _check_open(rnd)
+    offer_ids = set(db.session.scalars(select(Offer.id).where(Offer.round_id == rnd.id)))
+    bad = {str(i): {"offer_id": ["Not an offer of this round."]}
+           for i, line in enumerate(lines) if line["offer_id"] not in offer_ids}
+    if bad:
+        raise InvalidInput("Some lines name offers that are not in this round.", {"lines": bad})
+
+    order = _group_order_for_update(rnd.id, group.id, actor.id)
+    now = utcnow()
+    existing = {line.offer_id: line for line in order.lines}
+    before = [{"offer_id": ln.offer_id, "quantity": ln.quantity, "tolerance": ln.tolerance}
+              for ln in existing.values()]
+    wanted = {line["offer_id"]: line for line in lines}
+    for offer_id, line in existing.items():
+        if offer_id not in wanted:
+            order.lines.remove(line)
+    for offer_id, data in wanted.items():
+        line = existing.get(offer_id)
+        if line is None:
+            order.lines.append(OrderLine(offer_id=offer_id, quantity=data["quantity"],
+                                         tolerance=data["tolerance"], placed_at=now))
+        else:
+            # Keeps placed_at: a line changed later still counts from its first save for ties.
+            line.quantity = data["quantity"]
+            line.tolerance = data["tolerance"]
+    order.updated_at = now
+    order.placed_by_id = actor.id
+    record(actor, "order.replace", "group_order", order.id, before, lines)
+    db.session.flush()
+    # The deadline is checked again at the last moment: a write that would commit after it is refused.
+    _check_open(rnd)
+    db.session.commit()
+    return order
+
+
+def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> GroupOrder:
+    query = select(GroupOrder).where(GroupOrder.round_id == round_id, GroupOrder.group_id == group_id)
+    order = db.session.scalar(query.with_for_update())
+    if order is not None:
+        return order
+    try:
+        with db.session.begin_nested():
+            order = GroupOrder(round_id=round_id, group_id=group_id, placed_by_id=user_id,
+                               created_at=utcnow(), updated_at=utcnow())
+            db.session.add(order)
+    except IntegrityError:
+        # Another request for the same group created it first; the unique constraint decided.
+        order = db.session.scalar(query.with_for_update())
+        assert order is not None
+    return order
+
+
+def get_group_order(actor: User, round_id: int, group_id: int) -> dict[str, Any]:
+    rnd = get_round(actor, round_id)
+    group = get_group(actor, group_id)
+    if not permissions.can_view_order_of(actor, group):
+        raise Forbidden("You can see only your own group's order.")
+    order = db.session.scalar(
+        select(GroupOrder).where(GroupOrder.round_id == rnd.id, GroupOrder.group_id == group.id))
+    if order is None:
+        return {"group_id": group.id, "round_id": rnd.id, "updated_at": None, "lines": []}
+    rows = db.session.execute(
+        select(OrderLine, Allocation).outerjoin(Allocation, Allocation.order_line_id == OrderLine.id)
+        .where(OrderLine.group_order_id == order.id).order_by(OrderLine.offer_id)
+    ).all()
+    lines = []
+    for line, alloc in rows:
+        lines.append({
+            "offer_id": line.offer_id, "quantity": line.quantity, "tolerance": line.tolerance,
+            "allocated": alloc.allocated if alloc else None,
+            "unit_price": alloc.unit_price if alloc else None,
+            "fee_share": alloc.fee_share if alloc else None,
+            "amount": alloc.amount if alloc else None,
+            "savings": alloc.savings if alloc else None,
+        })
+    return {"group_id": group.id, "round_id": rnd.id, "updated_at": order.updated_at, "lines": lines}
+
+
+def orders_so_far(actor: User, round_id: int) -> dict[int, int]:
+    """Pooled quantity per offer so far (the order form shows the tier reached)."""
+    rnd = get_round(actor, round_id)
+    rows = db.session.execute(
+        select(OrderLine.offer_id, func.sum(OrderLine.quantity))
+        .join(Offer, Offer.id == OrderLine.offer_id).where(Offer.round_id == rnd.id)
+        .group_by(OrderLine.offer_id)
+    ).all()
+    return {offer_id: int(total) for offer_id, total in rows}

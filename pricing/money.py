@@ -1,0 +1,63 @@
+"""Exact money and ratio arithmetic: Decimal quantised to the satang, never float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+CENT = Decimal("0.01")
+RATIO = Decimal("0.0001")
+
+
+def _to_decimal(x: Decimal | int | str) -> Decimal:
+    # bool is an int subclass and float is inexact: both would silently corrupt money.
+    if isinstance(x, bool) or not isinstance(x, (Decimal, int, str)):
+        raise TypeError(f"money must be Decimal, int or str, not {type(x).__name__}")
+    d = Decimal(x)
+    if not d.is_finite():
+        raise ValueError(f"money must be finite, got {x!r}")
+    return d
+
+
+def money(x: Decimal | int | str) -> Decimal:
+    """Quantise to 0.01 baht, half up."""
+    return _to_decimal(x).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_satang(x: Decimal) -> int:
+    """Whole satang; sub-satang input is first rounded half up like any money value."""
+    return int(money(x).scaleb(2))
+
+
+def from_satang(n: int) -> Decimal:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"satang must be int, not {type(n).__name__}")
+    return Decimal(n).scaleb(-2).quantize(CENT)
+
+
+def round_half_up(q: Fraction, exp: Decimal) -> Decimal:
+    """Round an exact rational to the exponent of `exp`, ties away from zero.
+
+    Working on Fractions avoids the double rounding a 28-digit Decimal division
+    could introduce before the final quantise.
+    """
+    exponent = exp.as_tuple().exponent
+    # Only finite exponents of 0 or below name a count of decimal places.
+    places = -exponent if isinstance(exponent, int) else -1
+    if places < 0:
+        raise ValueError(f"exp must be a finite power of ten <= 1, got {exp!r}")
+    scale = 10**places
+    scaled = abs(q) * scale
+    n = (scaled.numerator * 2 + scaled.denominator) // (2 * scaled.denominator)
+    if q < 0:
+        n = -n
+    return Decimal(n).scaleb(-places).quantize(exp)
+
+
+def ratio(num: Decimal, den: Decimal) -> Decimal | None:
+    """num/den to four places, half up; None when den is 0 (no basis to compare)."""
+    n = _to_decimal(num)
+    d = _to_decimal(den)
+    if d == 0:
+        return None
+    return round_half_up(Fraction(n) / Fraction(d), RATIO)

@@ -1,0 +1,37 @@
+"""The Celery tasks: thin, idempotent, each a call into a service."""
+from __future__ import annotations
+
+from celery import shared_task
+from flask import current_app
+
+from core import jobs
+from core.db import db
+
+
+@shared_task(name="ruamsue.run_job", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def run_job_task(self, job_id: str) -> str:  # type: ignore[no-untyped-def]
+    try:
+        state = jobs.run_job(job_id)
+    finally:
+        db.session.remove()
+    if state == "retry":
+        raise self.retry(countdown=min(60, 2 ** (self.request.retries + 1)))
+    return state
+
+
+@shared_task(name="ruamsue.close_due_rounds")
+def close_due_rounds() -> int:
+    from orders.services import close_due_rounds as close
+
+    try:
+        return close()
+    finally:
+        db.session.remove()
+
+
+@shared_task(name="ruamsue.dispatch_stale_jobs")
+def dispatch_stale_jobs() -> int:
+    try:
+        return jobs.dispatch_stale(current_app._get_current_object())  # type: ignore[attr-defined]
+    finally:
+        db.session.remove()
