@@ -43,16 +43,20 @@ class Api(SmorestApi):
         body = error_body(status, _CODES.get(status, "error"), message, fields)
         response = jsonify(body)
         response.status_code = status
-        for name, value in (getattr(error, "data", None) or {}).get("headers", {}).items():
+        for name, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
             response.headers[name] = value
         return response
 
 
-api = Api()
+def get_api(app: Flask) -> Api:
+    return app.extensions["ruamsue_api"]
 
 
 def init_app(app: Flask) -> None:
+    # One Api per app: tests build several apps in one process.
+    api = Api()
     api.init_app(app, spec_kwargs={"servers": [{"url": "/"}]})
+    app.extensions["ruamsue_api"] = api
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
     from core.jobs_api import blp as jobs_blp

@@ -5,7 +5,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from core.api import api
+from core.api import get_api
 from core.web import csrf
 
 network_cli = AppGroup("network", help="Manage networks.")
@@ -33,7 +33,7 @@ def init_app(app: Flask) -> None:
     from network.api import blp
     from network.views import bp
 
-    api.register_blueprint(blp)
+    get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)
     app.cli.add_command(network_cli)

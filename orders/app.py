@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from core.api import api
+from core.api import get_api
 from core.web import csrf
 
 
@@ -11,5 +11,5 @@ def init_app(app: Flask) -> None:
     import orders.combine  # noqa: F401  (registers the combine job handler)
     from orders.api import blp
 
-    api.register_blueprint(blp)
+    get_api(app).register_blueprint(blp)
     csrf.exempt(blp)

@@ -1,0 +1,302 @@
+"""Test harness: a throwaway PostgreSQL database built once per run by the migrations, each test in a
+transaction rolled back after it (savepoints), and a real Celery worker on Redis for job tests."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+TEST_DB = f"ruamsue_test_{RUN_ID}"
+QUEUE = f"ruamsue-test-{RUN_ID}"
+PASSWORD = "correct-horse-9"
+
+_instance = tempfile.mkdtemp(prefix="ruamsue-test-")
+os.environ["RUAMSUE_INSTANCE"] = _instance
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("REDIS_URL", None)
+
+
+def _admin_exec(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def pg_url() -> str:
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{TEST_DB}"
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[str]:
+    """A fresh database, built only by the Alembic migrations."""
+    _admin_exec(f'CREATE DATABASE "{TEST_DB}"')
+    env = dict(os.environ, DATABASE_URL=pg_url(), RUAMSUE_INSTANCE=_instance)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    yield pg_url()
+    from core.db import db
+
+    try:
+        db.engine  # noqa: B018 - engines are disposed per app below
+    except RuntimeError:
+        pass
+    _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+
+
+def _make_app(url: str, **overrides: Any):  # type: ignore[no-untyped-def]
+    os.environ["DATABASE_URL"] = url
+    os.environ["REDIS_URL"] = REDIS_URL
+    os.environ["CELERY_QUEUE"] = QUEUE
+    try:
+        from core import create_app
+
+        config = {"TESTING": True, "RATELIMIT_ENABLED": False, "JOBS_MODE": "manual", "SERVER_NAME": None}
+        config.update(overrides)
+        return create_app(config)
+    finally:
+        os.environ.pop("DATABASE_URL", None)
+        os.environ.pop("REDIS_URL", None)
+
+
+@pytest.fixture(scope="session")
+def app(database: str):  # type: ignore[no-untyped-def]
+    application = _make_app(database)
+    yield application
+    from core.db import db
+
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):  # type: ignore[no-untyped-def]
+    """Everything a test writes, services' commits included, is rolled back after it."""
+    from core.db import db
+
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+# --- factories -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_network(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    from network.models import Network
+
+    def make(name: str | None = None, fee_percent: str = "0", timezone: str = "Asia/Bangkok") -> Network:
+        network = Network(name=name or f"Network {uuid.uuid4().hex[:6]}", timezone=timezone,
+                          fee_percent=Decimal(fee_percent))
+        db_session.add(network)
+        db_session.flush()
+        return network
+
+    return make
+
+
+@pytest.fixture
+def make_group(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    from network.models import Group
+
+    def make(network: Any, name: str | None = None, members: int = 20, registered_poor_members: int = 5,
+             **kw: Any) -> Group:
+        group = Group(network_id=network.id, name=name or f"Group {uuid.uuid4().hex[:6]}", members=members,
+                      registered_poor_members=registered_poor_members, **kw)
+        db_session.add(group)
+        db_session.flush()
+        return group
+
+    return make
+
+
+@pytest.fixture
+def make_user(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    from werkzeug.security import generate_password_hash
+
+    from network.models import User
+
+    hashed = generate_password_hash(PASSWORD)
+
+    def make(network: Any, role: str = "leader", group: Any = None, email: str | None = None) -> User:
+        user = User(network_id=network.id, email=email or f"{role}-{uuid.uuid4().hex[:8]}@example.org",
+                    name=f"{role.title()} user", role=role, group_id=group.id if group is not None else None,
+                    password_hash=hashed, session_version=0, active=True)
+        db_session.add(user)
+        db_session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def token_for(db_session) -> Callable[[Any], dict[str, str]]:  # type: ignore[no-untyped-def]
+    from core.auth import hash_token, new_token
+    from network.models import ApiToken
+
+    def make(user: Any) -> dict[str, str]:
+        token = new_token()
+        db_session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+        db_session.flush()
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+def make_offer(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    from orders.models import Offer, PriceTier, Product, Supplier
+
+    def make(rnd: Any, *, tiers: list[tuple[int, str]] | None = None, pack_size: int = 1, min_quantity: int = 0,
+             reference_price: str = "100.00", delivery_fee: str = "0", supplier: Any = None,
+             product: Any = None) -> Offer:
+        if supplier is None:
+            supplier = Supplier(network_id=rnd.network_id, name=f"Supplier {uuid.uuid4().hex[:6]}")
+            db_session.add(supplier)
+        if product is None:
+            product = Product(network_id=rnd.network_id, name=f"Product {uuid.uuid4().hex[:6]}", unit="kg")
+            db_session.add(product)
+        db_session.flush()
+        offer = Offer(round_id=rnd.id, product_id=product.id, supplier_id=supplier.id, pack_size=pack_size,
+                      min_quantity=min_quantity, reference_price=Decimal(reference_price),
+                      delivery_fee=Decimal(delivery_fee))
+        offer.tiers = [PriceTier(min_quantity=q, unit_price=Decimal(p)) for q, p in (tiers or [(0, "90.00")])]
+        db_session.add(offer)
+        db_session.flush()
+        return offer
+
+    return make
+
+
+@pytest.fixture
+def make_round(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    from orders.models import BuyingRound
+
+    def make(network: Any, *, state: str = "open", closes_in: timedelta = timedelta(days=3),
+             name: str | None = None) -> BuyingRound:
+        now = datetime.now(timezone.utc)
+        rnd = BuyingRound(network_id=network.id, name=name or "Round", state=state, closes_at=now + closes_in,
+                          opened_at=now if state != "draft" else None)
+        db_session.add(rnd)
+        db_session.flush()
+        return rnd
+
+    return make
+
+
+@pytest.fixture
+def place_order(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    """Writes order lines directly, with chosen first-save times, for combine tests."""
+    from orders.models import GroupOrder, OrderLine
+
+    def make(rnd: Any, group: Any, lines: list[tuple[Any, int, int]], placed_at: datetime | None = None) -> Any:
+        order = GroupOrder(round_id=rnd.id, group_id=group.id)
+        db_session.add(order)
+        db_session.flush()
+        when = placed_at or datetime.now(timezone.utc)
+        for offer, quantity, tolerance in lines:
+            db_session.add(OrderLine(group_order_id=order.id, offer_id=offer.id, quantity=quantity,
+                                     tolerance=tolerance, placed_at=when))
+        db_session.flush()
+        return order
+
+    return make
+
+
+# --- a real Celery worker on the real Redis broker -------------------------------------------------
+
+@pytest.fixture(scope="session")
+def worker_app(database: str):  # type: ignore[no-untyped-def]
+    application = _make_app(database, JOBS_MODE="celery")
+    yield application
+    from core.db import db
+
+    with application.app_context():
+        db.engine.dispose()
+
+
+def start_worker(database: str, *, concurrency: int = 1, extra_env: dict[str, str] | None = None,
+                 log: Path | None = None) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DATABASE_URL=database, REDIS_URL=REDIS_URL, CELERY_QUEUE=QUEUE,
+               RUAMSUE_INSTANCE=_instance, **(extra_env or {}))
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", QUEUE, "-c", str(concurrency),
+         "--pool", "prefork", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
+         "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return proc
+
+
+def wait_for_job(app: Any, job_id: str, timeout: float = 60.0, states: tuple[str, ...] = ("succeeded", "failed")):
+    from core.db import db
+    from core.models import Job
+
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while time.monotonic() < deadline:
+            job = db.session.get(Job, job_id)
+            if job is not None and job.state in states:
+                state = job.state
+                db.session.remove()
+                return state
+            db.session.remove()
+            time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).ping()  # fail loudly, not with a hang, when Redis is down
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc = start_worker(database, concurrency=2, log=log)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def committed(worker_app):  # type: ignore[no-untyped-def]
+    """For tests whose data a worker process must see: real commits, wiped afterwards."""
+    from core.db import db
+
+    with worker_app.app_context():
+        yield db.session
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
