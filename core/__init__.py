@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 # Each domain package wires its blueprints, CLI and job handlers in its own app.py.
-DOMAINS = ("network", "orders", "market")
+DOMAINS = ("network", "orders", "market", "reports")
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -36,5 +36,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     for name in DOMAINS:
         importlib.import_module(f"{name}.app").init_app(app)
+    from core import demo
+
+    demo.init_app(app)
     celery_init_app(app)
+    if app.config["JOBS_MODE"] == "thread" and os.environ.get("RUAMSUE_SCHEDULER") == "1":
+        jobs.start_scheduler(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask import g, request
+from flask import request
 from flask_login import LoginManager
 from sqlalchemy import select
 
@@ -41,8 +41,9 @@ def _load_user(user_id: str):  # type: ignore[no-untyped-def]
 
 def bearer_user():  # type: ignore[no-untyped-def]
     """The API caller from ``Authorization: Bearer <token>``, or None."""
-    if "api_user" in g:
-        return g.api_user
+    # Cached on the request, not on g: g lives as long as the app context, which may span requests.
+    if "ruamsue.api_user" in request.environ:
+        return request.environ["ruamsue.api_user"]
     from network.models import ApiToken, User
 
     user = None
@@ -57,8 +58,8 @@ def bearer_user():  # type: ignore[no-untyped-def]
             ).first()
             if row is not None and row.User.active:
                 user = row.User
-                g.api_token_id = row.ApiToken.id
-    g.api_user = user
+                request.environ["ruamsue.api_token_id"] = row.ApiToken.id
+    request.environ["ruamsue.api_user"] = user
     return user
 
 

@@ -8,6 +8,7 @@ Handlers are idempotent services, so a job that runs twice changes nothing the s
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -188,6 +189,27 @@ def get_job(actor: Any, job_id: str) -> Job:
     if job is None or job.network_id != actor.network_id:
         raise NotFound("No such job.")
     return job
+
+
+def start_scheduler(app: Flask, interval: float = 60.0) -> None:
+    """Embedded default: what Celery beat does in production, from a thread of this process."""
+    import threading
+
+    def tick() -> None:
+        from orders.services import close_due_rounds
+
+        while True:
+            time.sleep(interval)
+            with app.app_context():
+                try:
+                    close_due_rounds()
+                    dispatch_stale(app)
+                except Exception:  # noqa: BLE001 - keep ticking; the next minute tries again
+                    log.exception("scheduler tick failed")
+                finally:
+                    db.session.remove()
+
+    threading.Thread(target=tick, name="ruamsue-scheduler", daemon=True).start()
 
 
 def init_app(app: Flask) -> None:

@@ -1,8 +1,15 @@
-"""Wires the market domain into the app."""
+"""Wires the market domain into the app: API (the pages are wired by their own module)."""
 from __future__ import annotations
 
 from flask import Flask
 
+from core.api import get_api
+from core.web import csrf
+
 
 def init_app(app: Flask) -> None:
     import market.models  # noqa: F401
+    from market.api import blp
+
+    get_api(app).register_blueprint(blp)
+    csrf.exempt(blp)

@@ -10,6 +10,8 @@ from core.web import csrf
 def init_app(app: Flask) -> None:
     import orders.combine  # noqa: F401  (registers the combine job handler)
     from orders.api import blp
+    from orders.views import bp
 
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
+    app.register_blueprint(bp)

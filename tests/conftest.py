@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -93,7 +94,8 @@ def db_session(app):  # type: ignore[no-untyped-def]
         connection = db.engine.connect()
         transaction = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        # A plain Session: Flask-SQLAlchemy's own get_bind() would pick the engine, not this connection.
+        db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
         try:
             yield db.session
         finally:
@@ -118,7 +120,7 @@ def make_network(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-d
         network = Network(name=name or f"Network {uuid.uuid4().hex[:6]}", timezone=timezone,
                           fee_percent=Decimal(fee_percent))
         db_session.add(network)
-        db_session.flush()
+        db_session.commit()
         return network
 
     return make
@@ -133,7 +135,7 @@ def make_group(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def
         group = Group(network_id=network.id, name=name or f"Group {uuid.uuid4().hex[:6]}", members=members,
                       registered_poor_members=registered_poor_members, **kw)
         db_session.add(group)
-        db_session.flush()
+        db_session.commit()
         return group
 
     return make
@@ -152,7 +154,7 @@ def make_user(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
                     name=f"{role.title()} user", role=role, group_id=group.id if group is not None else None,
                     password_hash=hashed, session_version=0, active=True)
         db_session.add(user)
-        db_session.flush()
+        db_session.commit()
         return user
 
     return make
@@ -166,7 +168,7 @@ def token_for(db_session) -> Callable[[Any], dict[str, str]]:  # type: ignore[no
     def make(user: Any) -> dict[str, str]:
         token = new_token()
         db_session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
-        db_session.flush()
+        db_session.commit()
         return {"Authorization": f"Bearer {token}"}
 
     return make
@@ -191,7 +193,7 @@ def make_offer(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def
                       delivery_fee=Decimal(delivery_fee))
         offer.tiers = [PriceTier(min_quantity=q, unit_price=Decimal(p)) for q, p in (tiers or [(0, "90.00")])]
         db_session.add(offer)
-        db_session.flush()
+        db_session.commit()
         return offer
 
     return make
@@ -207,7 +209,7 @@ def make_round(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def
         rnd = BuyingRound(network_id=network.id, name=name or "Round", state=state, closes_at=now + closes_in,
                           opened_at=now if state != "draft" else None)
         db_session.add(rnd)
-        db_session.flush()
+        db_session.commit()
         return rnd
 
     return make
@@ -226,7 +228,7 @@ def place_order(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-de
         for offer, quantity, tolerance in lines:
             db_session.add(OrderLine(group_order_id=order.id, offer_id=offer.id, quantity=quantity,
                                      tolerance=tolerance, placed_at=when))
-        db_session.flush()
+        db_session.commit()
         return order
 
     return make

@@ -1,0 +1,178 @@
+"""A demo network of Nong Khai province: realistic groups, suppliers, rounds and a marketplace.
+
+``flask --app wsgi demo serve`` builds the schema, seeds the demo once, and serves it; ``demo seed`` only seeds.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from decimal import Decimal
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from core.clock import utcnow
+from core.db import db
+
+DEMO_PASSWORD = "ruamsue-demo"
+DEMO_USERS = {  # role: (email, name, group key)
+    "admin": ("admin@ruamsue.demo", "สมชาย ผู้ดูแลเครือข่าย", None),
+    "committee": ("committee@ruamsue.demo", "นางบุญมี เหรัญญิกเครือข่าย", None),
+    "leader": ("leader@ruamsue.demo", "นายทองใบ ประธานกลุ่ม", "tha_bo"),
+    "seller": ("seller@ruamsue.demo", "นางสาวมาลี โรงสีชุมชน", "rice_mill"),
+}
+# key: (name, kind, district, subdistrict, members, registered poor)
+GROUPS = {
+    "tha_bo": ("สหกรณ์การเกษตรท่าบ่อ จำกัด", "cooperative", "Tha Bo", "Tha Bo", 184, 61),
+    "rice_mill": ("วิสาหกิจชุมชนโรงสีข้าวบ้านโคกคอน", "community_enterprise", "Tha Bo", "Khok Khon", 46, 19),
+    "weaving": ("กลุ่มทอผ้ามัดหมี่บ้านหนองสองห้อง", "womens_group", "Si Chiang Mai", "Phan Phrao", 32, 14),
+    "fish": ("กลุ่มผู้เลี้ยงปลากระชังแม่น้ำโขงสังคม", "farmers_group", "Sangkhom", "Sangkhom", 28, 9),
+    "savings": ("กลุ่มออมทรัพย์เพื่อการผลิตบ้านเดื่อ", "savings_group", "Mueang Nong Khai", "Hat Kham", 215, 88),
+    "phon_phisai": ("กลุ่มเกษตรกรทำนาโพนพิสัย", "farmers_group", "Phon Phisai", "Chumphon", 97, 40),
+    "sakhrai": ("วิสาหกิจชุมชนปลูกผักปลอดภัยสระใคร", "community_enterprise", "Sakhrai", "Sakhrai", 38, 12),
+    "fao_rai": ("สหกรณ์ผู้ใช้น้ำเฝ้าไร่", "cooperative", "Fao Rai", "Fao Rai", 126, 57),
+    "rattanawapi": ("กลุ่มแม่บ้านเกษตรกรรัตนวาปี", "womens_group", "Rattanawapi", "Rattanawapi", 54, 31),
+    "pho_tak": ("กลุ่มเลี้ยงโคพื้นเมืองโพธิ์ตาก", "farmers_group", "Pho Tak", "Pho Tak", 41, 16),
+}
+SUPPLIERS = [("บริษัท หนองคายเกษตรภัณฑ์ จำกัด", "042-411-234"), ("ร้านวัสดุการเกษตรท่าบ่อ", "042-431-118"),
+             ("สหกรณ์การเกษตรเมืองหนองคาย (คลังสินค้า)", "042-412-560"), ("หจก. ศรีเชียงใหม่ปิโตรเลียม", "042-451-077")]
+PRODUCTS = [  # name, unit, category
+    ("เมล็ดพันธุ์ข้าวหอมมะลิ 105", "กก.", "seed"), ("ปุ๋ยยูเรีย 46-0-0", "กระสอบ 50 กก.", "fertiliser"),
+    ("ปุ๋ยสูตร 16-16-8", "กระสอบ 50 กก.", "fertiliser"), ("อาหารปลาดุก โปรตีน 30%", "กระสอบ 20 กก.", "animal feed"),
+    ("น้ำมันพืชถั่วเหลือง", "ขวด 1 ลิตร", "cooking oil"), ("น้ำมันดีเซล B7", "ลิตร", "fuel"),
+    ("สมุดนักเรียน", "โหล", "school supplies"),
+]
+
+demo_cli = AppGroup("demo", help="The Nong Khai demo network.")
+
+
+def seed() -> bool:
+    """Seed the demo once; returns False when it is there already."""
+    from market.demo import seed_market
+    from network.models import Group, Network, User
+    from network.services import create_network
+    from orders import combine
+    from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
+
+    if db.session.scalar(select(Network).where(Network.name == "เครือข่ายรวมซื้อจังหวัดหนองคาย")) is not None:
+        return False
+    network = create_network("เครือข่ายรวมซื้อจังหวัดหนองคาย", DEMO_USERS["admin"][0], DEMO_PASSWORD,
+                             DEMO_USERS["admin"][1])
+    network.fee_percent = Decimal("1.00")
+    groups = {}
+    for key, (name, kind, district, sub, members, poor) in GROUPS.items():
+        groups[key] = Group(network_id=network.id, name=name, kind=kind, district=district, subdistrict=sub,
+                            members=members, registered_poor_members=poor)
+        db.session.add(groups[key])
+    db.session.flush()
+    from werkzeug.security import generate_password_hash
+
+    users = {"admin": db.session.scalar(select(User).where(User.email == DEMO_USERS["admin"][0]))}
+    hashed = generate_password_hash(DEMO_PASSWORD)
+    for role, (email, name, group_key) in DEMO_USERS.items():
+        if role == "admin":
+            continue
+        users[role] = User(network_id=network.id, email=email, name=name, role=role, password_hash=hashed,
+                           group_id=groups[group_key].id if group_key else None, session_version=0, active=True)
+        db.session.add(users[role])
+    leaders = {}
+    for key, group in groups.items():
+        if key in ("tha_bo",):
+            leaders[key] = users["leader"]
+            continue
+        leaders[key] = User(network_id=network.id, email=f"leader.{key}@ruamsue.demo", name=f"ประธาน{group.name[:20]}",
+                            role="leader", group_id=group.id, password_hash=hashed, session_version=0, active=True)
+        db.session.add(leaders[key])
+    suppliers = [Supplier(network_id=network.id, name=n, phone=p) for n, p in SUPPLIERS]
+    products = [Product(network_id=network.id, name=n, unit=u, category=c) for n, u, c in PRODUCTS]
+    db.session.add_all(suppliers + products)
+    db.session.flush()
+
+    def offer(rnd, product, supplier, pack, minimum, reference, fee, tiers):  # type: ignore[no-untyped-def]
+        o = Offer(round_id=rnd.id, product_id=product.id, supplier_id=supplier.id, pack_size=pack,
+                  min_quantity=minimum, reference_price=Decimal(reference), delivery_fee=Decimal(fee))
+        o.tiers = [PriceTier(min_quantity=q, unit_price=Decimal(p)) for q, p in tiers]
+        db.session.add(o)
+        return o
+
+    now = utcnow()
+    # A round already delivered last month, so savings and the monthly summary have figures.
+    past = BuyingRound(network_id=network.id, name="รอบปุ๋ยต้นฤดูนาปี", state="open",
+                       closes_at=now - timedelta(days=40), opened_at=now - timedelta(days=50))
+    current = BuyingRound(network_id=network.id, name="รอบเมล็ดพันธุ์และอาหารปลา ธันวาคม", state="open",
+                          closes_at=now + timedelta(days=6), opened_at=now - timedelta(days=2))
+    db.session.add_all([past, current])
+    db.session.flush()
+    urea = offer(past, products[1], suppliers[0], 1, 20, "890.00", "600.00",
+                 [(0, "860.00"), (100, "825.00"), (300, "790.00")])
+    npk = offer(past, products[2], suppliers[1], 1, 0, "950.00", "0", [(0, "930.00"), (150, "880.00")])
+    seed_o = offer(current, products[0], suppliers[2], 25, 100, "32.00", "350.00",
+                   [(0, "29.00"), (500, "27.50"), (1500, "26.00")])
+    feed = offer(current, products[3], suppliers[0], 1, 0, "420.00", "250.00", [(0, "405.00"), (100, "385.00")])
+    offer(current, products[4], suppliers[2], 12, 0, "58.00", "0", [(0, "54.00"), (240, "51.00")])
+    offer(current, products[5], suppliers[3], 200, 1000, "31.50", "0", [(0, "30.90"), (3000, "30.40")])
+    db.session.flush()
+    from orders.models import GroupOrder, OrderLine
+
+    def order(rnd, key, lines, at):  # type: ignore[no-untyped-def]
+        go = GroupOrder(round_id=rnd.id, group_id=groups[key].id, placed_by_id=leaders[key].id,
+                        created_at=at, updated_at=at)
+        go.lines = [OrderLine(offer_id=o.id, quantity=q, tolerance=t, placed_at=at) for o, q, t in lines]
+        db.session.add(go)
+
+    base = now - timedelta(days=48)
+    order(past, "tha_bo", [(urea, 120, 0), (npk, 60, 0)], base)
+    order(past, "phon_phisai", [(urea, 95, 0), (npk, 40, 0)], base + timedelta(hours=3))
+    order(past, "fao_rai", [(urea, 70, 0), (npk, 35, 0)], base + timedelta(hours=5))
+    order(past, "savings", [(urea, 30, 0)], base + timedelta(days=1))
+    order(past, "rattanawapi", [(npk, 25, 0)], base + timedelta(days=2))
+    at = now - timedelta(days=1)
+    order(current, "tha_bo", [(seed_o, 400, 25), (feed, 20, 0)], at)
+    order(current, "phon_phisai", [(seed_o, 650, 25)], at + timedelta(hours=2))
+    order(current, "fish", [(feed, 60, 5)], at + timedelta(hours=4))
+    order(current, "fao_rai", [(seed_o, 300, 0)], at + timedelta(hours=6))
+    db.session.commit()
+
+    past.state = "closed"
+    past.closed_at = past.closes_at
+    db.session.commit()
+    combine.combine_round(past.id)
+    committee = db.session.scalar(select(User).where(User.email == DEMO_USERS["committee"][0]))
+    from orders.models import PurchaseOrder
+
+    for po in db.session.scalars(select(PurchaseOrder).where(PurchaseOrder.round_id == past.id)).all():
+        lines = [{"offer_id": ln.offer_id, "received_quantity": ln.ordered_quantity - (5 if ln.offer_id == npk.id else 0)}
+                 for ln in po.lines]
+        combine.record_receipt(committee, po.id, lines, now - timedelta(days=33))
+    seed_market(network, {g.name: g for g in groups.values()}, users)
+    db.session.commit()
+    return True
+
+
+@demo_cli.command("seed")
+def seed_command() -> None:
+    """Seed the demo network (once)."""
+    click.echo("seeded" if seed() else "the demo network is there already")
+
+
+@demo_cli.command("serve")
+@click.option("--port", default=int(os.environ.get("PORT", "5000")))
+@click.option("--host", default="127.0.0.1")
+def serve_command(host: str, port: int) -> None:
+    """Build the schema, seed the demo and serve it with gunicorn (jobs in-process)."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=os.path.join(current_app.root_path, "migrations"))
+    seed()
+    click.echo(f"Ruamsue demo on http://{host}:{port}/  — log in as {DEMO_USERS['leader'][0]} / {DEMO_PASSWORD}")
+    env = dict(os.environ, RUAMSUE_SCHEDULER="1")
+    os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b",
+                               f"{host}:{port}", "wsgi:app"], env)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_cli)
+

@@ -1,0 +1,118 @@
+/* Ruamsue: the little JavaScript the pages use. No build step; everything works without it. */
+(function () {
+  "use strict";
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  /* Deadlines counting down: <span data-deadline="ISO" data-days="วัน" data-closed="ปิดรับแล้ว"> */
+  function countdowns() {
+    var nodes = document.querySelectorAll("[data-deadline]");
+    if (!nodes.length) { return; }
+    function tick() {
+      var now = Date.now();
+      nodes.forEach(function (el) {
+        var left = Math.floor((Date.parse(el.getAttribute("data-deadline")) - now) / 1000);
+        if (left <= 0) { el.textContent = el.getAttribute("data-closed"); el.classList.add("closed"); return; }
+        var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600),
+            m = Math.floor(left % 3600 / 60), s = left % 60;
+        el.textContent = (d ? d + " " + el.getAttribute("data-days") + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(s);
+      });
+    }
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  /* Money in satang, never floats: "1250.50" -> 125050 */
+  function satang(text) {
+    var parts = String(text).split(".");
+    var frac = ((parts[1] || "") + "00").slice(0, 2);
+    return parseInt(parts[0], 10) * 100 + parseInt(frac, 10);
+  }
+  function baht(n) {
+    var neg = n < 0; n = Math.abs(n);
+    var whole = Math.floor(n / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (neg ? "-" : "") + whole + "." + pad(n % 100);
+  }
+  /* tiers "0:90.00,100:85.00" -> price in satang reached by quantity q */
+  function tierPrice(tiers, q) {
+    var price = null;
+    tiers.split(",").forEach(function (t) {
+      var p = t.split(":");
+      if (q >= parseInt(p[0], 10)) { price = satang(p[1]); }
+    });
+    return price;
+  }
+
+  /* The order form: live line amounts and total at the tier the network would reach. */
+  function orderForm() {
+    var form = document.querySelector("form[data-order-form]");
+    if (!form) { return; }
+    var total = form.querySelector("[data-order-total]");
+    function update() {
+      var sum = 0;
+      form.querySelectorAll("[data-offer]").forEach(function (row) {
+        var qInput = row.querySelector("input[data-qty]");
+        var q = parseInt(qInput.value, 10);
+        if (isNaN(q) || q < 0) { q = 0; }
+        var others = parseInt(row.getAttribute("data-others"), 10) || 0;
+        var price = tierPrice(row.getAttribute("data-tiers"), others + q);
+        var amount = q * (price || 0);
+        sum += amount;
+        var out = row.querySelector("[data-line-amount]");
+        if (out) { out.textContent = baht(amount); }
+      });
+      if (total) { total.textContent = baht(sum); }
+    }
+    form.addEventListener("input", update);
+    update();
+  }
+
+  /* Long jobs: poll a small session-authenticated JSON endpoint until done, then reload. */
+  function jobs() {
+    document.querySelectorAll("[data-job-url]").forEach(function (box) {
+      var stateEl = box.querySelector("[data-job-state]");
+      var bar = box.querySelector("[data-job-bar]");
+      var url = box.getAttribute("data-job-url");
+      function poll() {
+        fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.json(); })
+          .then(function (job) {
+            stateEl.textContent = box.getAttribute("data-label-" + job.state) || job.state;
+            box.setAttribute("data-state", job.state);
+            if (bar) { bar.value = job.state === "running" ? 50 : (job.state === "pending" ? 10 : 100); }
+            if (job.state === "succeeded" || job.state === "failed") {
+              if (box.getAttribute("data-reload") && box.getAttribute("data-initial") !== job.state) {
+                window.location.reload();
+              }
+              return;
+            }
+            setTimeout(poll, 1000);
+          })
+          .catch(function () { setTimeout(poll, 3000); });
+      }
+      var initial = box.getAttribute("data-state");
+      if (initial === "succeeded" || initial === "failed") { return; }
+      poll();
+    });
+  }
+
+  /* Print buttons (no inline handlers under the CSP). */
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
+  }
+
+  /* Confirm dangerous buttons. */
+  function confirms() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+      f.addEventListener("submit", function (e) {
+        if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); }
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    countdowns(); orderForm(); jobs(); printButtons(); confirms();
+  });
+})();

@@ -1,0 +1,548 @@
+"""Pages of buying rounds: rounds and offers, the group's order form, results, purchase orders,
+delivery receipt, distribution list, invoices and payments, suppliers, products and price lists."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from core.clock import utcnow
+from core.errors import DomainError
+from network import services as network_services
+from network.views import COMMITTEE, apply_domain_error, page_error_handlers, roles_required
+from orders import combine, price_list, services
+
+bp = Blueprint("orders_views", __name__, template_folder="templates")
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _money_check(form: Any, field: Any) -> None:
+    if field.data in (None, ""):
+        return
+    if price_list.parse_money(str(field.data)) is None:
+        raise ValidationError(_l("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)"))
+
+
+def _money(text: Any) -> Decimal:
+    return price_list.parse_money(str(text or "0")) or Decimal("0.00")
+
+
+def tier_status(offer: Any, so_far: int) -> dict[str, Any]:
+    """The tier the network's pooled quantity has reached, and how much more reaches the next one."""
+    tiers = list(offer.tiers)
+    reached = tiers[0] if tiers else None
+    following = None
+    for tier in tiers:
+        if tier.min_quantity <= so_far:
+            reached = tier
+        elif following is None:
+            following = tier
+    return {"so_far": so_far, "reached": reached, "next": following,
+            "more": (following.min_quantity - so_far) if following else 0,
+            "tiers": ",".join(f"{t.min_quantity}:{t.unit_price}" for t in tiers)}
+
+
+def _names() -> tuple[dict[int, Any], dict[int, Any]]:
+    suppliers = {s.id: s for s in services.list_suppliers(current_user)}
+    products = {p.id: p for p in services.list_products(current_user)}
+    return suppliers, products
+
+
+def _local_tz() -> ZoneInfo:
+    return ZoneInfo(current_user.network.timezone)
+
+
+# --- rounds ----------------------------------------------------------------------------------------
+
+class RoundForm(FlaskForm):
+    name = StringField(_l("ชื่อรอบ"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
+    closes_at = DateTimeLocalField(_l("ปิดรับคำสั่งซื้อ"), format="%Y-%m-%dT%H:%M",
+                                   validators=[DataRequired(_l("กรุณาเลือกวันและเวลา"))])
+
+
+class OfferForm(FlaskForm):
+    product_id = SelectField(_l("สินค้า"), coerce=int, validators=[DataRequired(_l("กรุณาเลือก"))])
+    supplier_id = SelectField(_l("ผู้ขายส่ง"), coerce=int, validators=[DataRequired(_l("กรุณาเลือก"))])
+    pack_size = IntegerField(_l("ขนาดบรรจุ (หน่วย)"), default=1,
+                             validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
+                                         NumberRange(min=1, message=_l("อย่างน้อย 1"))])
+    min_quantity = IntegerField(_l("จำนวนสั่งขั้นต่ำ"), default=0,
+                                validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
+                                            NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+    reference_price = StringField(_l("ราคาอ้างอิง (ราคาร้านค้าในพื้นที่ บาท/หน่วย)"),
+                                  validators=[DataRequired(_l("กรุณากรอกราคา")), _money_check])
+    delivery_fee = StringField(_l("ค่าขนส่ง (บาท)"), default="0", validators=[Optional(), _money_check])
+    tiers = TextAreaField(_l("ขั้นราคา"), validators=[DataRequired(_l("กรุณากรอกขั้นราคา"))])
+
+    def validate_tiers(self, field: Any) -> None:
+        if price_list.parse_tiers(field.data or "") is None:
+            raise ValidationError(_l("ขั้นราคาไม่ถูกต้อง: เริ่มที่ 0 จำนวนเพิ่มขึ้น ราคาไม่เพิ่มขึ้น"))
+
+
+class ActionForm(FlaskForm):
+    """Buttons that only need the CSRF token."""
+
+
+@bp.route("/rounds", methods=["GET", "POST"])
+@login_required
+def rounds():  # type: ignore[no-untyped-def]
+    form = RoundForm()
+    status = 200
+    if request.method == "POST":
+        if current_user.role not in COMMITTEE:
+            abort(403)
+        if form.validate_on_submit():
+            closes_at = form.closes_at.data.replace(tzinfo=_local_tz())
+            try:
+                rnd = services.create_round(current_user, form.name.data.strip(), closes_at)
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                flash(_("สร้างรอบ %(name)s แล้ว เพิ่มข้อเสนอแล้วเปิดรอบ", name=rnd.name), "ok")
+                return redirect(url_for("orders_views.round_detail", round_id=rnd.id))
+        status = 422
+    elif not form.closes_at.data:
+        form.closes_at.data = (utcnow() + timedelta(days=7)).astimezone(_local_tz()).replace(
+            tzinfo=None, second=0, microsecond=0)
+    all_rounds = services.list_rounds(current_user)
+    return render_template("orders/rounds.html", rounds=all_rounds, form=form), status
+
+
+def _offer_form(rnd: Any) -> OfferForm:
+    form = OfferForm(prefix="offer")
+    suppliers, products = _names()
+    form.product_id.choices = [(0, _("— เลือก —"))] + [(p.id, f"{p.name} ({p.unit})") for p in products.values()]
+    form.supplier_id.choices = [(0, _("— เลือก —"))] + [(s.id, s.name) for s in suppliers.values()]
+    if not form.tiers.data:
+        form.tiers.data = "0:0.00"
+    return form
+
+
+def _round_context(rnd_id: int) -> dict[str, Any]:
+    rnd = services.load_round(current_user, rnd_id)
+    so_far = services.orders_so_far(current_user, rnd.id)
+    status = {o.id: tier_status(o, so_far.get(o.id, 0)) for o in rnd.offers}
+    return {"rnd": rnd, "so_far": so_far, "status": status}
+
+
+@bp.route("/rounds/<int:round_id>")
+@login_required
+def round_detail(round_id: int):  # type: ignore[no-untyped-def]
+    ctx = _round_context(round_id)
+    rnd = ctx["rnd"]
+    job = None
+    if request.args.get("job"):
+        from core.jobs import get_job
+
+        try:
+            job = get_job(current_user, request.args["job"])
+        except DomainError:
+            job = None
+    order = None
+    if current_user.group_id and current_user.role in ("leader", "seller"):
+        order = services.get_group_order(current_user, rnd.id, current_user.group_id)
+    offer_form = _offer_form(rnd) if current_user.role in COMMITTEE and rnd.state in ("draft", "open") else None
+    invoices = []
+    if rnd.state in ("combined", "delivered", "settled"):
+        invoices = combine.list_invoices(current_user, rnd.id)
+    return render_template("orders/round.html", offer_form=offer_form, action=ActionForm(), job=job, order=order,
+                           invoices=invoices, **ctx)
+
+
+@bp.route("/rounds/<int:round_id>/offers", methods=["POST"])
+@roles_required(*COMMITTEE)
+def add_offer(round_id: int):  # type: ignore[no-untyped-def]
+    ctx = _round_context(round_id)
+    form = _offer_form(ctx["rnd"])
+    if form.validate_on_submit():
+        tiers = price_list.parse_tiers(form.tiers.data) or []
+        data = {"product_id": form.product_id.data, "supplier_id": form.supplier_id.data,
+                "pack_size": form.pack_size.data, "min_quantity": form.min_quantity.data,
+                "reference_price": _money(form.reference_price.data), "delivery_fee": _money(form.delivery_fee.data),
+                "tiers": [{"min_quantity": q, "unit_price": p} for q, p in tiers]}
+        try:
+            services.add_offer(current_user, round_id, data)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash(_("เพิ่มข้อเสนอแล้ว"), "ok")
+            return redirect(url_for("orders_views.round_detail", round_id=round_id))
+    return render_template("orders/round.html", offer_form=form, action=ActionForm(), job=None, order=None,
+                           invoices=[], **ctx), 422
+
+
+@bp.route("/rounds/<int:round_id>/open", methods=["POST"])
+@roles_required(*COMMITTEE)
+def open_round(round_id: int):  # type: ignore[no-untyped-def]
+    ActionForm().validate_on_submit()
+    try:
+        services.open_round(current_user, round_id)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        from network.views import error_text
+
+        flash(error_text(exc), "error")
+    else:
+        flash(_("เปิดรับคำสั่งซื้อแล้ว"), "ok")
+    return redirect(url_for("orders_views.round_detail", round_id=round_id))
+
+
+@bp.route("/rounds/<int:round_id>/close", methods=["POST"])
+@roles_required(*COMMITTEE)
+def close_round(round_id: int):  # type: ignore[no-untyped-def]
+    try:
+        job = services.close_round(current_user, round_id)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        from network.views import error_text
+
+        flash(error_text(exc), "error")
+        return redirect(url_for("orders_views.round_detail", round_id=round_id))
+    flash(_("ปิดรับแล้ว กำลังรวมยอดคำสั่งซื้อ"), "ok")
+    return redirect(url_for("orders_views.round_detail", round_id=round_id, job=job.id))
+
+
+# --- the group's order -----------------------------------------------------------------------------
+
+def _order_form_class(offers: list[Any]) -> type[FlaskForm]:
+    attrs: dict[str, Any] = {}
+    for offer in offers:
+        attrs[f"q_{offer.id}"] = IntegerField(
+            _l("จำนวน"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+        attrs[f"t_{offer.id}"] = IntegerField(
+            _l("รับเพิ่มได้"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+    return type("OrderForm", (FlaskForm,), attrs)
+
+
+@bp.route("/rounds/<int:round_id>/order", methods=["GET", "POST"])
+@roles_required("leader")
+def order(round_id: int):  # type: ignore[no-untyped-def]
+    ctx = _round_context(round_id)
+    rnd = ctx["rnd"]
+    group_id = current_user.group_id
+    current = services.get_group_order(current_user, rnd.id, group_id)
+    mine = {line["offer_id"]: line for line in current["lines"]}
+    form = _order_form_class(rnd.offers)()
+    if request.method == "GET":
+        for offer in rnd.offers:
+            line = mine.get(offer.id)
+            getattr(form, f"q_{offer.id}").data = line["quantity"] if line else None
+            getattr(form, f"t_{offer.id}").data = line["tolerance"] if line else None
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            lines = []
+            ok = True
+            for offer in rnd.offers:
+                q = getattr(form, f"q_{offer.id}").data or 0
+                t = getattr(form, f"t_{offer.id}").data or 0
+                if q == 0 and t > 0:
+                    getattr(form, f"t_{offer.id}").errors = [_("ใส่จำนวนที่ต้องการก่อน")]
+                    ok = False
+                if q > 0:
+                    lines.append({"offer_id": offer.id, "quantity": q, "tolerance": t})
+            if ok:
+                try:
+                    services.replace_group_order(current_user, rnd.id, group_id, lines)
+                except DomainError as exc:
+                    if exc.status in (403, 404):
+                        raise
+                    apply_domain_error(form, exc)
+                else:
+                    flash(_("บันทึกคำสั่งซื้อของกลุ่มแล้ว"), "ok")
+                    return redirect(url_for("orders_views.order", round_id=rnd.id))
+    mine_qty = {offer_id: line["quantity"] for offer_id, line in mine.items()}
+    return render_template("orders/order.html", form=form, mine=mine_qty, updated_at=current["updated_at"],
+                           **ctx), status
+
+
+# --- purchase orders, receipt, distribution --------------------------------------------------------
+
+@bp.route("/rounds/<int:round_id>/purchase-orders")
+@roles_required(*COMMITTEE)
+def purchase_orders(round_id: int):  # type: ignore[no-untyped-def]
+    rnd = services.get_round(current_user, round_id)
+    pos = combine.purchase_orders(current_user, round_id)
+    suppliers, products = _names()
+    return render_template("orders/purchase_orders.html", rnd=rnd, pos=pos, suppliers=suppliers,
+                           products=products)
+
+
+@bp.route("/purchase-orders/<int:po_id>")
+@roles_required(*COMMITTEE)
+def purchase_order(po_id: int):  # type: ignore[no-untyped-def]
+    po = combine.purchase_order(current_user, po_id)
+    rnd = services.get_round(current_user, po["round_id"])
+    suppliers, products = _names()
+    return render_template("orders/purchase_order.html", rnd=rnd, po=po, supplier=suppliers.get(po["supplier_id"]),
+                           products=products)
+
+
+@bp.route("/purchase-orders/<int:po_id>.csv")
+@roles_required(*COMMITTEE)
+def purchase_order_csv(po_id: int):  # type: ignore[no-untyped-def]
+    po = combine.purchase_order(current_user, po_id)
+    suppliers, products = _names()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("สินค้า"), _("หน่วย"), _("จำนวนแพ็ก"), _("จำนวนสั่ง"), _("ราคาต่อหน่วย"), _("จำนวนเงิน")])
+    for line in po["lines"]:
+        product = products.get(line["product_id"])
+        writer.writerow([product.name if product else line["product_id"], product.unit if product else "",
+                         line["packs"], line["ordered_quantity"], line["unit_price"] or "", line["amount"]])
+    writer.writerow([_("ค่าขนส่ง"), "", "", "", "", po["delivery_fee"]])
+    writer.writerow([_("ค่าบริการเครือข่าย"), "", "", "", "", po["network_fee"]])
+    writer.writerow([_("รวมทั้งสิ้น"), "", "", "", "", po["total"]])
+    supplier = suppliers.get(po["supplier_id"])
+    filename = f"purchase-order-{po['id']}.csv"
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "X-Supplier": str(supplier.id if supplier else "")})
+
+
+def _receipt_form_class(lines: list[dict[str, Any]]) -> type[FlaskForm]:
+    attrs: dict[str, Any] = {
+        "received_at": DateTimeLocalField(_l("วันเวลาที่รับของ"), format="%Y-%m-%dT%H:%M", validators=[Optional()])}
+    for line in lines:
+        attrs[f"r_{line['offer_id']}"] = IntegerField(
+            _l("จำนวนที่ได้รับ"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
+                                              NumberRange(min=0, max=line["ordered_quantity"],
+                                                          message=_l("ระหว่าง 0 ถึงจำนวนที่สั่ง"))])
+    return type("ReceiptForm", (FlaskForm,), attrs)
+
+
+@bp.route("/purchase-orders/<int:po_id>/receipt", methods=["GET", "POST"])
+@roles_required(*COMMITTEE)
+def receipt(po_id: int):  # type: ignore[no-untyped-def]
+    po = combine.purchase_order(current_user, po_id)
+    rnd = services.get_round(current_user, po["round_id"])
+    suppliers, products = _names()
+    lines = [ln for ln in po["lines"]]
+    form = _receipt_form_class(lines)()
+    if request.method == "GET":
+        for line in lines:
+            getattr(form, f"r_{line['offer_id']}").data = line["received_quantity"] if line[
+                "received_quantity"] is not None else line["ordered_quantity"]
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            received_at = None
+            if form.received_at.data:
+                received_at = form.received_at.data.replace(tzinfo=_local_tz())
+            data = [{"offer_id": ln["offer_id"], "received_quantity": getattr(form, f"r_{ln['offer_id']}").data}
+                    for ln in lines]
+            try:
+                combine.record_receipt(current_user, po_id, data, received_at)
+            except DomainError as exc:
+                if exc.status in (403, 404):
+                    raise
+                apply_domain_error(form, exc)
+            else:
+                flash(_("บันทึกการรับของแล้ว"), "ok")
+                return redirect(url_for("orders_views.purchase_orders", round_id=rnd.id))
+    return render_template("orders/receipt.html", rnd=rnd, po=po, form=form, supplier=suppliers.get(po["supplier_id"]),
+                           products=products), status
+
+
+@bp.route("/rounds/<int:round_id>/distribution")
+@roles_required(*COMMITTEE)
+def distribution(round_id: int):  # type: ignore[no-untyped-def]
+    rnd = services.get_round(current_user, round_id)
+    rows = combine.distribution_list(current_user, round_id)
+    by_group: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        entry = by_group.setdefault(row["group_id"], {"group": row["group"], "district": row["district"],
+                                                      "rows": [], "amount": Decimal("0")})
+        entry["rows"].append(row)
+        entry["amount"] += row["amount"]
+    return render_template("orders/distribution.html", rnd=rnd, groups=list(by_group.values()))
+
+
+# --- invoices and payments -------------------------------------------------------------------------
+
+class PaymentForm(FlaskForm):
+    amount = StringField(_l("จำนวนเงินที่ชำระ (บาท)"), validators=[DataRequired(_l("กรุณากรอกจำนวนเงิน")), _money_check])
+    note = StringField(_l("หมายเหตุ"), validators=[Optional(), Length(max=500)])
+
+
+@bp.route("/rounds/<int:round_id>/invoices")
+@login_required
+def invoices(round_id: int):  # type: ignore[no-untyped-def]
+    rnd = services.get_round(current_user, round_id)
+    rows = combine.list_invoices(current_user, round_id)
+    groups = {g.id: g for g in network_services.list_groups(current_user)}
+    return render_template("orders/invoices.html", rnd=rnd, invoices=rows, groups=groups)
+
+
+@bp.route("/invoices")
+@roles_required("leader", "seller")
+def my_invoices():  # type: ignore[no-untyped-def]
+    rows = []
+    for rnd in services.list_rounds(current_user):
+        if rnd.state in ("combined", "delivered", "settled"):
+            rows += [(rnd, inv) for inv in combine.list_invoices(current_user, rnd.id)]
+    return render_template("orders/my_invoices.html", rows=rows)
+
+
+@bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
+@login_required
+def invoice(invoice_id: int):  # type: ignore[no-untyped-def]
+    inv, lines = combine.invoice_lines(current_user, invoice_id)
+    rnd = services.get_round(current_user, inv.round_id)
+    group = network_services.get_group(current_user, inv.group_id)
+    form = PaymentForm() if current_user.role in COMMITTEE else None
+    status = 200
+    if request.method == "POST":
+        if form is None:
+            abort(403)
+        status = 422
+        if form.validate_on_submit():
+            try:
+                combine.record_payment(current_user, invoice_id, _money(form.amount.data), form.note.data or "")
+            except DomainError as exc:
+                if exc.status in (403, 404):
+                    raise
+                apply_domain_error(form, exc)
+            else:
+                flash(_("บันทึกการชำระเงินแล้ว"), "ok")
+                return redirect(url_for("orders_views.invoice", invoice_id=invoice_id))
+        inv, lines = combine.invoice_lines(current_user, invoice_id)
+    return render_template("orders/invoice.html", inv=inv, lines=lines, rnd=rnd, group=group, form=form), status
+
+
+# --- suppliers, products, price lists --------------------------------------------------------------
+
+class SupplierForm(FlaskForm):
+    name = StringField(_l("ชื่อผู้ขายส่ง"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
+    phone = StringField(_l("โทรศัพท์"), validators=[Optional(), Length(max=40)])
+
+
+class ProductForm(FlaskForm):
+    name = StringField(_l("ชื่อสินค้า"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
+    unit = StringField(_l("หน่วย"), validators=[DataRequired(_l("กรุณากรอกหน่วย")), Length(max=40)])
+    category = StringField(_l("หมวด"), validators=[Optional(), Length(max=80)])
+
+
+class PriceListForm(FlaskForm):
+    supplier_id = SelectField(_l("ผู้ขายส่ง"), coerce=int, validators=[DataRequired(_l("กรุณาเลือก"))])
+    round_id = SelectField(_l("เพิ่มเป็นข้อเสนอในรอบ (ไม่บังคับ)"), coerce=int, choices=[])
+    file = FileField(_l("ไฟล์ CSV รายการราคา"))
+
+
+def _catalogue_forms() -> tuple[SupplierForm, ProductForm, PriceListForm]:
+    supplier_form, product_form, import_form = (SupplierForm(prefix="supplier"), ProductForm(prefix="product"),
+                                                PriceListForm(prefix="import"))
+    import_form.supplier_id.choices = [(0, _("— เลือก —"))] + [
+        (s.id, s.name) for s in services.list_suppliers(current_user)]
+    import_form.round_id.choices = [(0, _("— ไม่เพิ่ม สร้างเฉพาะสินค้า —"))] + [
+        (r.id, r.name) for r in services.list_rounds(current_user) if r.state in ("draft", "open")]
+    return supplier_form, product_form, import_form
+
+
+def _catalogue(status: int = 200, forms: tuple[Any, ...] | None = None, import_errors: list[Any] | None = None):  # type: ignore[no-untyped-def]
+    supplier_form, product_form, import_form = forms or _catalogue_forms()
+    return render_template("orders/catalogue.html", suppliers=services.list_suppliers(current_user),
+                           products=services.list_products(current_user), supplier_form=supplier_form,
+                           product_form=product_form, import_form=import_form,
+                           import_errors=import_errors or []), status
+
+
+@bp.route("/suppliers")
+@roles_required(*COMMITTEE)
+def suppliers():  # type: ignore[no-untyped-def]
+    return _catalogue()
+
+
+@bp.route("/suppliers", methods=["POST"])
+@roles_required(*COMMITTEE)
+def create_supplier():  # type: ignore[no-untyped-def]
+    forms = _catalogue_forms()
+    form = forms[0]
+    if form.validate_on_submit():
+        try:
+            services.create_supplier(current_user, {"name": form.name.data.strip(), "phone": form.phone.data or ""})
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash(_("เพิ่มผู้ขายส่งแล้ว"), "ok")
+            return redirect(url_for("orders_views.suppliers"))
+    return _catalogue(422, forms)
+
+
+@bp.route("/products", methods=["POST"])
+@roles_required(*COMMITTEE)
+def create_product():  # type: ignore[no-untyped-def]
+    forms = _catalogue_forms()
+    form = forms[1]
+    if form.validate_on_submit():
+        try:
+            services.create_product(current_user, {"name": form.name.data.strip(), "unit": form.unit.data.strip(),
+                                                   "category": (form.category.data or "").strip()})
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash(_("เพิ่มสินค้าแล้ว"), "ok")
+            return redirect(url_for("orders_views.suppliers"))
+    return _catalogue(422, forms)
+
+
+IMPORT_PROBLEMS = {
+    "required": _l("ต้องกรอก"), "integer": _l("ต้องเป็นจำนวนเต็มที่ถูกต้อง"),
+    "money": _l("จำนวนเงินไม่ถูกต้อง"), "tiers": _l("ขั้นราคาไม่ถูกต้อง (เช่น 0:90.00;100:85.00)"),
+    "duplicate": _l("สินค้าซ้ำในไฟล์"), "too_many": _l("แถวมากเกินไป"), "columns": _l("ไม่มีคอลัมน์ที่ต้องมี"),
+    "empty": _l("ไฟล์ไม่มีข้อมูล"),
+}
+
+
+@bp.route("/price-lists", methods=["POST"])
+@roles_required(*COMMITTEE)
+def import_price_list():  # type: ignore[no-untyped-def]
+    forms = _catalogue_forms()
+    form = forms[2]
+    if not form.validate_on_submit():
+        return _catalogue(422, forms)
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        form.file.errors = [_("กรุณาเลือกไฟล์")]
+        return _catalogue(422, forms)
+    raw = upload.read(2_000_000)
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.file.errors = [_("ไฟล์ต้องเป็น CSV แบบ UTF-8")]
+        return _catalogue(422, forms)
+    try:
+        counts, errors = price_list.import_price_list(current_user, form.supplier_id.data, content,
+                                                      form.round_id.data or None)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        apply_domain_error(form, exc)
+        return _catalogue(422, forms)
+    if errors:
+        shown = [{"line": e.line, "column": e.column, "problem": IMPORT_PROBLEMS.get(e.problem, e.problem)}
+                 for e in errors]
+        form.file.errors = [_("ไม่ได้นำเข้าเลย: แก้ไขแถวที่ผิดแล้วลองใหม่")]
+        return _catalogue(422, forms, shown)
+    flash(_("นำเข้าแล้ว %(rows)s แถว: สินค้าใหม่ %(products)s รายการ ข้อเสนอ %(offers)s รายการ", **counts), "ok")
+    return redirect(url_for("orders_views.suppliers"))
+
+
+page_error_handlers(bp)

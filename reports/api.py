@@ -1,0 +1,43 @@
+"""JSON API of monthly summaries. Parse -> service -> dump; the services check permissions."""
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from core.auth import api_actor
+from core.idempotency import idempotent
+from reports import services
+from reports.export import summary_csv
+from reports.schemas import SummaryJobSchema, ReviewSchema, SummaryArgs, SummarySchema
+
+blp = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="Monthly summaries")
+
+
+@blp.route("/summaries/<month>")
+class SummaryResource(MethodView):
+    @blp.arguments(SummaryArgs, location="query")
+    @blp.response(200, SummarySchema)
+    @blp.alt_response(200, content_type="text/csv", success=True, description="?format=csv: UTF-8 with BOM")
+    def get(self, args, month: str):  # type: ignore[no-untyped-def]
+        summary = services.get_summary(api_actor(), month, args.get("version"))
+        if args["format"] == "csv":
+            return Response(summary_csv(summary), mimetype="text/csv", headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="summary-{summary["month"]}-v{summary["version"]}.csv"',
+            })
+        return summary
+
+    @idempotent
+    @blp.response(202, SummaryJobSchema)
+    def post(self, month: str):  # type: ignore[no-untyped-def]
+        job = services.rebuild(api_actor(), month)
+        return {"job_id": job.id, "state": job.state}
+
+
+@blp.route("/summaries/<month>/review", methods=["POST"])
+@idempotent
+@blp.arguments(ReviewSchema)
+@blp.response(200, SummarySchema)
+def review(data, month: str):  # type: ignore[no-untyped-def]
+    return services.review(api_actor(), month, data["meeting_date"], data["attendance"], data.get("notes", ""))

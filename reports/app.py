@@ -1,0 +1,17 @@
+"""Wires the reports domain into the app: the summaries API, the summary job, the beat task."""
+from __future__ import annotations
+
+from flask import Flask
+
+from core.api import get_api
+from core.web import csrf
+
+
+def init_app(app: Flask) -> None:
+    import reports.models  # noqa: F401
+    import reports.services  # noqa: F401  (registers the summary job handler)
+    import reports.tasks  # noqa: F401  (registers ruamsue.build_due_summaries)
+    from reports.api import blp
+
+    get_api(app).register_blueprint(blp)
+    csrf.exempt(blp)
