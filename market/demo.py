@@ -74,6 +74,7 @@ PURCHASES = (
     ("fish", 5, "placed", "current"),
     ("mudmee", 2, "placed", "current"),
     ("rice", 50, "cancelled", "current"),
+    ("sticky", 40, "placed", "current"),
 )
 
 
@@ -136,7 +137,7 @@ def seed_market(network: Network, groups_by_name: dict[str, Group] | None = None
             name=spec.name, unit=spec.unit, category=spec.category, price=Decimal(spec.price),
             outside_price=Decimal(spec.outside_price) if spec.outside_price else None,
             reference_price=Decimal(spec.reference_price) if spec.reference_price else None,
-            stock=spec.stock, district=spec.district, description=spec.description, state=spec.state,
+            stock=spec.stock, district=seller.district or spec.district, description=spec.description, state=spec.state,
             created_at=created, updated_at=created)
         db.session.add(listing)
         listings[spec.key] = listing

@@ -245,6 +245,20 @@ def list_purchases(actor: User, args: dict[str, Any]) -> Page:
     return _paginate(query, args.get("page", 1), args.get("per_page", 20))
 
 
+def list_sales(actor: User, state: str | None = None, limit: int = 200) -> list[Purchase]:
+    """The purchases of the actor's own group's listings (the seller's incoming orders), newest first."""
+    if actor.group_id is None:
+        return []
+    return list_purchases(actor, {"side": "seller", "state": state, "page": 1, "per_page": limit}).items
+
+
+def list_my_purchases(actor: User, state: str | None = None, limit: int = 200) -> list[Purchase]:
+    """What the actor's own group bought in the marketplace, newest first."""
+    if actor.group_id is None:
+        return []
+    return list_purchases(actor, {"side": "buyer", "state": state, "page": 1, "per_page": limit}).items
+
+
 def _current_state(purchase_id: int) -> str:
     return db.session.scalar(select(Purchase.state).where(Purchase.id == purchase_id)) or ""
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -308,7 +308,7 @@ def test_confirm_deliver_records_income_gain_and_saving_to_the_satang(client, wo
     assert client.post(f"/api/v1/purchases/{pid}/deliver", json={},
                        headers=world["h"]["leader"]).status_code == 403
     # Placed yesterday, delivered an hour ago (Bangkok time on the wire, UTC in the database).
-    db_session.get(Purchase, pid).placed_at = datetime.now(timezone.utc) - timedelta(days=1)
+    db_session.get(Purchase, pid).placed_at = datetime.now(UTC) - timedelta(days=1)
     db_session.commit()
     when = datetime.now(timezone(timedelta(hours=7))).replace(microsecond=0) - timedelta(hours=1)
     res = client.post(f"/api/v1/purchases/{pid}/deliver", json={"delivered_at": when.isoformat()},

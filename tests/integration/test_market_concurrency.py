@@ -32,7 +32,7 @@ def _seed(session: Any, stock: int = STOCK) -> dict[str, Any]:
 
     tag = uuid.uuid4().hex[:8]
     hashed = generate_password_hash("x-password-1")
-    net = Network(name=f"หนองคาย {tag}", timezone="Asia/Bangkok", fee_percent=Decimal("0"))
+    net = Network(name=f"หนองคาย {tag}", timezone="Asia/Bangkok", fee_percent=Decimal(0))
     session.add(net)
     session.flush()
     mill = Group(network_id=net.id, name="สหกรณ์โรงสีข้าวโพนพิสัย", members=80, registered_poor_members=30)

@@ -1,0 +1,146 @@
+"""Jobs on a real Celery worker over the real Redis broker, against committed PostgreSQL data."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, insert, select
+from werkzeug.security import generate_password_hash
+
+import pricing
+from core.auth import hash_token, new_token
+from core.db import db
+from core.models import Job
+from network.models import ApiToken, Group, Network, User
+from orders.models import (
+    Allocation,
+    BuyingRound,
+    GroupOrder,
+    Offer,
+    OrderLine,
+    PriceTier,
+    Product,
+    PurchaseOrder,
+    Supplier,
+)
+from tests.conftest import wait_for_job
+
+pytestmark = pytest.mark.worker
+
+
+def _network_with_round(session, *, groups: int, offers: int, suppliers: int = 2):
+    network = Network(name=f"Worker net {time.time_ns()}", timezone="Asia/Bangkok", fee_percent=Decimal("1"))
+    session.add(network)
+    session.flush()
+    committee = User(network_id=network.id, email=f"c{time.time_ns()}@example.org", name="C", role="committee",
+                     password_hash=generate_password_hash("x"), session_version=0, active=True)
+    session.add(committee)
+    sups = [Supplier(network_id=network.id, name=f"S{i}") for i in range(suppliers)]
+    prod = Product(network_id=network.id, name="P", unit="kg")
+    session.add_all([*sups, prod])
+    rnd = BuyingRound(network_id=network.id, name="R", state="open",
+                      closes_at=datetime.now(timezone.utc) + timedelta(days=1))
+    session.add(rnd)
+    session.flush()
+    offer_rows = []
+    for i in range(offers):
+        offer = Offer(round_id=rnd.id, product_id=prod.id, supplier_id=sups[i % suppliers].id, pack_size=7,
+                      min_quantity=0, reference_price=Decimal("50.00"), delivery_fee=Decimal("120.00"))
+        offer.tiers = [PriceTier(min_quantity=0, unit_price=Decimal("45.00")),
+                       PriceTier(min_quantity=1000, unit_price=Decimal("41.50"))]
+        session.add(offer)
+        offer_rows.append(offer)
+    session.flush()
+    group_ids = [r[0] for r in session.execute(insert(Group).returning(Group.id), [
+        {"network_id": network.id, "name": f"G{i}", "members": 10, "registered_poor_members": 3,
+         "kind": "other", "district": "", "subdistrict": ""} for i in range(groups)])]
+    now = datetime.now(timezone.utc)
+    order_ids = [r[0] for r in session.execute(insert(GroupOrder).returning(GroupOrder.id), [
+        {"round_id": rnd.id, "group_id": gid, "created_at": now, "updated_at": now} for gid in group_ids])]
+    session.execute(insert(OrderLine), [
+        {"group_order_id": oid, "offer_id": offer.id, "quantity": 1 + (oid * 7 + offer.id * 3) % 13,
+         "tolerance": (oid + offer.id) % 3, "placed_at": now + timedelta(microseconds=oid)}
+        for oid in order_ids for offer in offer_rows])
+    token = new_token()
+    session.add(ApiToken(user_id=committee.id, token_hash=hash_token(token)))
+    session.commit()
+    return rnd.id, {"Authorization": f"Bearer {token}"}
+
+
+def _expected_allocations(session, round_id):
+    rows = session.execute(
+        select(OrderLine.id, OrderLine.offer_id, OrderLine.quantity, OrderLine.tolerance, OrderLine.placed_at)
+        .join(GroupOrder, GroupOrder.id == OrderLine.group_order_id).where(GroupOrder.round_id == round_id)).all()
+    by_offer: dict[int, list[pricing.Line]] = {}
+    for r in rows:
+        by_offer.setdefault(r.offer_id, []).append(pricing.Line(r.id, r.quantity, r.tolerance, r.placed_at))
+    expected = {}
+    for lines in by_offer.values():
+        pack = pricing.round_to_packs(sum(x.quantity for x in lines), sum(x.tolerance for x in lines), 7, 0)
+        expected.update(pricing.allocate(lines, pack.ordered_quantity))
+    return expected
+
+
+def test_close_runs_the_combine_on_a_real_worker(worker_app, committed, celery_worker):
+    round_id, headers = _network_with_round(committed, groups=30, offers=4)
+    client = worker_app.test_client()
+    response = client.post(f"/api/v1/rounds/{round_id}/close", headers=headers)
+    assert response.status_code == 202
+    job_id = response.json["job_id"]
+    assert wait_for_job(worker_app, job_id) == "succeeded"
+    body = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json
+    assert body["state"] == "succeeded" and body["result"]["purchase_orders"] == 2
+    assert client.get(f"/api/v1/rounds/{round_id}", headers=headers).json["state"] == "combined"
+    got = dict(committed.execute(select(Allocation.order_line_id, Allocation.allocated)).all())
+    assert got == _expected_allocations(committed, round_id)
+    # Asking again starts nothing new and changes nothing.
+    again = client.post(f"/api/v1/rounds/{round_id}/close", headers=headers)
+    assert again.status_code == 202 and again.json["job_id"] == job_id
+    assert committed.scalar(select(func.count()).select_from(PurchaseOrder)) == 2
+
+
+def test_beat_task_closes_due_rounds_and_combines(worker_app, committed, celery_worker):
+    round_id, _ = _network_with_round(committed, groups=5, offers=2)
+    rnd = committed.get(BuyingRound, round_id)
+    rnd.closes_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    committed.commit()
+    # The beat entry's task, sent through the broker exactly as beat sends it.
+    celery = worker_app.extensions["celery"]
+    celery.send_task("ruamsue.close_due_rounds", queue=celery.conf.task_default_queue)
+    deadline = time.monotonic() + 60
+    job = None
+    while time.monotonic() < deadline:
+        committed.expire_all()
+        job = committed.scalar(select(Job).where(Job.dedupe_key == f"combine:{round_id}"))
+        if job is not None and job.state == "succeeded":
+            break
+        time.sleep(0.3)
+    assert job is not None and job.state == "succeeded"
+    committed.expire_all()
+    assert committed.get(BuyingRound, round_id).state == "combined"
+
+
+def test_worker_killed_mid_combine_completes_once(worker_app, committed, celery_worker):
+    """kill -9 of the worker children during the combine: the job re-runs, one purchase order per supplier."""
+    round_id, headers = _network_with_round(committed, groups=2500, offers=12, suppliers=3)
+    client = worker_app.test_client()
+    job_id = client.post(f"/api/v1/rounds/{round_id}/close", headers=headers).json["job_id"]
+    assert wait_for_job(worker_app, job_id, timeout=60, states=("running", "succeeded")) == "running"
+    children = subprocess.run(["pgrep", "-P", str(celery_worker.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "the worker has no child process to kill"
+    for child in children:
+        os.kill(int(child), signal.SIGKILL)
+    # The prefork master replaces its children; the message, never acknowledged, is delivered again.
+    assert wait_for_job(worker_app, job_id, timeout=180) == "succeeded"
+    committed.expire_all()
+    job = committed.get(Job, job_id)
+    assert job.attempts >= 2, "the kill landed after the job finished; the test proved nothing"
+    assert committed.scalar(select(func.count()).select_from(PurchaseOrder)) == 3
+    got = dict(committed.execute(select(Allocation.order_line_id, Allocation.allocated)).all())
+    assert len(got) == 2500 * 12
+    assert got == _expected_allocations(committed, round_id)
