@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import DateTimeLocalField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from core.errors import (Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotAuthenticated,
@@ -141,6 +141,27 @@ def roles_required(*roles: str) -> Callable[..., Any]:
 
 
 COMMITTEE = ("committee", "admin")
+
+
+class IntField(IntegerField):
+    """An integer field whose "not a number" message is in our catalogues (WTForms has no Thai)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        try:
+            self.data = int(str(valuelist[0]).strip().replace(",", ""))
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("ต้องเป็นจำนวนเต็ม")) from exc
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("วันเวลาไม่ถูกต้อง")) from exc
 
 
 def page_error_handlers(blueprint: Blueprint) -> None:
@@ -314,10 +335,10 @@ class GroupForm(FlaskForm):
     kind = SelectField(_l("ประเภทกลุ่ม"), choices=[(k, KIND_LABELS[k]) for k in GROUP_KINDS])
     district = StringField(_l("อำเภอ"), validators=[Optional(), Length(max=100)])
     subdistrict = StringField(_l("ตำบล"), validators=[Optional(), Length(max=100)])
-    members = IntegerField(_l("จำนวนสมาชิก"), default=0,
+    members = IntField(_l("จำนวนสมาชิก"), default=0,
                            validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
                                        NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
-    registered_poor_members = IntegerField(_l("สมาชิกผู้มีบัตรสวัสดิการแห่งรัฐ"), default=0,
+    registered_poor_members = IntField(_l("สมาชิกผู้มีบัตรสวัสดิการแห่งรัฐ"), default=0,
                                            validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
                                                        NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
 

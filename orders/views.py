@@ -15,13 +15,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from core.clock import utcnow
 from core.errors import DomainError
 from network import services as network_services
-from network.views import COMMITTEE, apply_domain_error, page_error_handlers, roles_required
+from network.views import COMMITTEE, IntField, LocalDateTimeField, apply_domain_error, page_error_handlers, roles_required
 from orders import combine, price_list, services
 
 bp = Blueprint("orders_views", __name__, template_folder="templates")
@@ -69,17 +69,17 @@ def _local_tz() -> ZoneInfo:
 
 class RoundForm(FlaskForm):
     name = StringField(_l("ชื่อรอบ"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
-    closes_at = DateTimeLocalField(_l("ปิดรับคำสั่งซื้อ"), format="%Y-%m-%dT%H:%M",
+    closes_at = LocalDateTimeField(_l("ปิดรับคำสั่งซื้อ"), format="%Y-%m-%dT%H:%M",
                                    validators=[DataRequired(_l("กรุณาเลือกวันและเวลา"))])
 
 
 class OfferForm(FlaskForm):
     product_id = SelectField(_l("สินค้า"), coerce=int, validators=[DataRequired(_l("กรุณาเลือก"))])
     supplier_id = SelectField(_l("ผู้ขายส่ง"), coerce=int, validators=[DataRequired(_l("กรุณาเลือก"))])
-    pack_size = IntegerField(_l("ขนาดบรรจุ (หน่วย)"), default=1,
+    pack_size = IntField(_l("ขนาดบรรจุ (หน่วย)"), default=1,
                              validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
                                          NumberRange(min=1, message=_l("อย่างน้อย 1"))])
-    min_quantity = IntegerField(_l("จำนวนสั่งขั้นต่ำ"), default=0,
+    min_quantity = IntField(_l("จำนวนสั่งขั้นต่ำ"), default=0,
                                 validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
                                             NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
     reference_price = StringField(_l("ราคาอ้างอิง (ราคาร้านค้าในพื้นที่ บาท/หน่วย)"),
@@ -222,9 +222,9 @@ def close_round(round_id: int):  # type: ignore[no-untyped-def]
 def _order_form_class(offers: list[Any]) -> type[FlaskForm]:
     attrs: dict[str, Any] = {}
     for offer in offers:
-        attrs[f"q_{offer.id}"] = IntegerField(
+        attrs[f"q_{offer.id}"] = IntField(
             _l("จำนวน"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
-        attrs[f"t_{offer.id}"] = IntegerField(
+        attrs[f"t_{offer.id}"] = IntField(
             _l("รับเพิ่มได้"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
     return type("OrderForm", (FlaskForm,), attrs)
 
@@ -318,9 +318,9 @@ def purchase_order_csv(po_id: int):  # type: ignore[no-untyped-def]
 
 def _receipt_form_class(lines: list[dict[str, Any]]) -> type[FlaskForm]:
     attrs: dict[str, Any] = {
-        "received_at": DateTimeLocalField(_l("วันเวลาที่รับของ"), format="%Y-%m-%dT%H:%M", validators=[Optional()])}
+        "received_at": LocalDateTimeField(_l("วันเวลาที่รับของ"), format="%Y-%m-%dT%H:%M", validators=[Optional()])}
     for line in lines:
-        attrs[f"r_{line['offer_id']}"] = IntegerField(
+        attrs[f"r_{line['offer_id']}"] = IntField(
             _l("จำนวนที่ได้รับ"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
                                               NumberRange(min=0, max=line["ordered_quantity"],
                                                           message=_l("ระหว่าง 0 ถึงจำนวนที่สั่ง"))])
