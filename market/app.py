@@ -10,6 +10,8 @@ from core.web import csrf
 def init_app(app: Flask) -> None:
     import market.models  # noqa: F401
     from market.api import blp
+    from market.views import bp
 
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
+    app.register_blueprint(bp)

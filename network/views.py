@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Regexp, InputRequired, Length, NumberRange, Optional
 
 from core.errors import (Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotAuthenticated,
                          NotFound, OutOfStock)
@@ -141,6 +141,8 @@ def roles_required(*roles: str) -> Callable[..., Any]:
 
 
 COMMITTEE = ("committee", "admin")
+# A plain shape check (email_validator is not a dependency); the service is the real judge.
+EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class IntField(IntegerField):
@@ -207,6 +209,14 @@ def _page_helpers() -> dict[str, Any]:
     }
 
 
+@bp.before_app_request
+def _fresh_translations() -> None:
+    """Load the catalogue of this request's language (a reused app context may hold another one)."""
+    from flask_babel import refresh
+
+    refresh()
+
+
 @bp.app_template_filter("iso")
 def _iso(value: Any) -> str:
     return value.isoformat() if value is not None else ""
@@ -215,7 +225,7 @@ def _iso(value: Any) -> str:
 # --- log in and out --------------------------------------------------------------------------------
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("อีเมล"), validators=[DataRequired(_l("กรุณากรอกอีเมล")), Email(_l("อีเมลไม่ถูกต้อง"))])
+    email = EmailField(_l("อีเมล"), validators=[DataRequired(_l("กรุณากรอกอีเมล")), Regexp(EMAIL_RE, message=_l("อีเมลไม่ถูกต้อง"))])
     password = PasswordField(_l("รหัสผ่าน"), validators=[DataRequired(_l("กรุณากรอกรหัสผ่าน"))])
 
 
@@ -402,7 +412,7 @@ def edit_group(group_id: int):  # type: ignore[no-untyped-def]
 
 class UserForm(FlaskForm):
     name = StringField(_l("ชื่อ"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
-    email = EmailField(_l("อีเมล"), validators=[DataRequired(_l("กรุณากรอกอีเมล")), Email(_l("อีเมลไม่ถูกต้อง"))])
+    email = EmailField(_l("อีเมล"), validators=[DataRequired(_l("กรุณากรอกอีเมล")), Regexp(EMAIL_RE, message=_l("อีเมลไม่ถูกต้อง"))])
     password = PasswordField(_l("รหัสผ่าน"), validators=[DataRequired(_l("กรุณากรอกรหัสผ่าน")),
                                                          Length(min=8, message=_l("อย่างน้อย 8 ตัวอักษร"))])
     role = SelectField(_l("บทบาท"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])

@@ -9,7 +9,7 @@ from core.auth import api_actor
 from core.idempotency import idempotent
 from reports import services
 from reports.export import summary_csv
-from reports.schemas import SummaryJobSchema, ReviewSchema, SummaryArgs, SummarySchema
+from reports.schemas import ReviewSchema, SummaryArgs, SummaryJobSchema, SummarySchema
 
 blp = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="Monthly summaries")
 

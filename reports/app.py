@@ -8,8 +8,8 @@ from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
-    import reports.models  # noqa: F401
-    import reports.services  # noqa: F401  (registers the summary job handler)
+    import reports.models
+    import reports.services
     import reports.tasks  # noqa: F401  (registers ruamsue.build_due_summaries)
     from reports.api import blp
 

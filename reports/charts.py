@@ -7,15 +7,16 @@ month, savings by group. Thai names are drawn with a Thai font when one is insta
 from __future__ import annotations
 
 import io
+import math
 from decimal import Decimal
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 # Families tried glyph by glyph: Latin from DejaVu, Thai from the first Thai font present.
 _THAI_FONTS = ("Noto Sans Thai", "Noto Sans Thai UI", "Sarabun", "Garuda", "Loma", "Waree", "Kinnari", "Norasi")
@@ -86,7 +87,7 @@ def bargaining_chart(summary: dict[str, Any], fmt: str = "png",
         ax.plot(months, series("price_reduction"), marker="o", color=BLUE, label="price reduction")
         ax.plot(months, series("tier_attainment"), marker="s", color=ORANGE, label="tier attainment")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_ylim(bottom=min(0.0, *[v for v in series("price_reduction") if v == v] or [0.0]))
+        ax.set_ylim(bottom=min([0.0, *[v for v in series("price_reduction") if not math.isnan(v)]]))
         ax.tick_params(axis="x", labelrotation=45, labelsize=8)
         ax.legend(loc="lower left", frameon=False, fontsize=8)
     return _render(fig, fmt)

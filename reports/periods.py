@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import InvalidInput
@@ -35,7 +35,7 @@ def zone(name: str | None) -> ZoneInfo:
 
 def start_of(tz: ZoneInfo, year: int, month: int) -> datetime:
     """The first instant of the month in the zone, in UTC (correct across DST changes too)."""
-    return datetime(year, month, 1, tzinfo=tz).astimezone(timezone.utc)
+    return datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
 
 
 def window(tz: ZoneInfo, year: int, month: int, months: int) -> list[tuple[str, datetime, datetime]]:

@@ -159,7 +159,8 @@ def _offers(network_id: int, months: list[tuple[str, datetime, datetime]]) -> li
                _num(func.sum(a.fee_share)).label("fees"),
                _num(func.sum(a.amount)).label("spend"),
                _num(func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0)))).label("pooling"),
-               func.count(func.distinct(a.group_id)).label("groups"),
+               # One allocation per group per offer (one order per group and round, one line per offer).
+               func.count().label("groups"),
                func.sum(a.allocated).label("allocated"))
         .join(pos, pos.c.po_id == a.purchase_order_id)
         .group_by(a.offer_id)
@@ -221,39 +222,49 @@ def _product_line(row: Any) -> dict[str, Any]:
     }
 
 
-def _group_totals(network_id: int, months: list[tuple[str, datetime, datetime]]) -> dict[tuple[str, int], _Totals]:
-    """Per (month, group): joint buying, purchases as a buyer and sales as a seller."""
-    totals: dict[tuple[str, int], _Totals] = defaultdict(_Totals)
-    pos = _received_pos(network_id, months)
+def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dict[int, _Totals]:
+    """Per group for one month: joint buying, purchases as a buyer and sales as a seller.
+
+    Grouped on plain columns (group, round), not on a computed month, so the planner's estimates
+    stay right and it hash-aggregates in one pass."""
+    totals: dict[int, _Totals] = defaultdict(_Totals)
+    pos = _received_pos(network_id, [month])
     a = Allocation
-    for row in db.session.execute(
-        select(pos.c.month, a.group_id,
-               _num(func.sum(a.amount)).label("spend"),
-               _num(func.sum(a.allocated * a.reference_price)).label("baseline"),
-               _num(func.sum(a.allocated * func.coalesce(a.unit_price, 0))).label("actual"),
-               _num(func.sum(a.fee_share)).label("fees"),
-               _num(func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0)))).label("pooling"),
-               func.count(func.distinct(a.round_id)).label("rounds"))
+    per_round = (
+        select(a.group_id, a.round_id,
+               func.sum(a.amount).label("spend"),
+               func.sum(a.allocated * a.reference_price).label("baseline"),
+               func.sum(a.allocated * func.coalesce(a.unit_price, 0)).label("actual"),
+               func.sum(a.fee_share).label("fees"),
+               func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0))).label("pooling"))
         .join(pos, pos.c.po_id == a.purchase_order_id)
-        .group_by(pos.c.month, a.group_id)
+        .group_by(a.group_id, a.round_id)
+        .subquery("group_rounds")
+    )
+    for row in db.session.execute(
+        select(per_round.c.group_id,
+               _num(func.sum(per_round.c.spend)).label("spend"), _num(func.sum(per_round.c.baseline)).label("baseline"),
+               _num(func.sum(per_round.c.actual)).label("actual"), _num(func.sum(per_round.c.fees)).label("fees"),
+               _num(func.sum(per_round.c.pooling)).label("pooling"), func.count().label("rounds"))
+        .group_by(per_round.c.group_id)
     ):
-        t = totals[(row.month, row.group_id)]
+        t = totals[row.group_id]
         t.jb_spend, t.jb_baseline, t.jb_actual = _dec(row.spend), _dec(row.baseline), _dec(row.actual)
         t.fees, t.pooling_gain, t.rounds = _dec(row.fees), _dec(row.pooling), int(row.rounds)
-    bought = _delivered_purchases(network_id, months)
+    bought = _delivered_purchases(network_id, [month])
     for row in db.session.execute(
-        select(bought.c.month, bought.c.buyer_group_id, _num(func.sum(bought.c.amount)).label("spend"),
+        select(bought.c.buyer_group_id, _num(func.sum(bought.c.amount)).label("spend"),
                _num(func.sum(bought.c.saving)).label("savings"), func.count().label("n"))
-        .group_by(bought.c.month, bought.c.buyer_group_id)
+        .group_by(bought.c.buyer_group_id)
     ):
-        t = totals[(row.month, row.buyer_group_id)]
+        t = totals[row.buyer_group_id]
         t.mk_spend, t.mk_savings, t.purchases = _dec(row.spend), _dec(row.savings), int(row.n)
     for row in db.session.execute(
-        select(bought.c.month, bought.c.seller_group_id, _num(func.sum(bought.c.gain)).label("gain"),
+        select(bought.c.seller_group_id, _num(func.sum(bought.c.gain)).label("gain"),
                _num(func.sum(bought.c.amount)).label("amount"), func.count().label("n"))
-        .group_by(bought.c.month, bought.c.seller_group_id)
+        .group_by(bought.c.seller_group_id)
     ):
-        t = totals[(row.month, row.seller_group_id)]
+        t = totals[row.seller_group_id]
         t.income_gain, t.sales, t.sales_amount = _dec(row.gain), int(row.n), _dec(row.amount)
     return totals
 
@@ -330,7 +341,7 @@ def compute_summary(network_id: int, month: str) -> dict[str, Any]:
             _dec(row.spend), _dec(row.savings), _dec(row.gain), int(row.n))
 
     # Group level for this month and the one before (registered-poor reach is rounded per group).
-    groups_totals = _group_totals(network_id, trend_months[-2:])
+    groups_totals = {name: _group_totals(network_id, (name, start, end)) for name, start, end in trend_months[-2:]}
     group_rows = db.session.execute(
         select(Group.id, Group.name, Group.district, Group.members, Group.registered_poor_members)
         .where(Group.network_id == network_id).order_by(Group.name, Group.id)
@@ -339,7 +350,7 @@ def compute_summary(network_id: int, month: str) -> dict[str, Any]:
     groups: list[dict[str, Any]] = []
     for g in group_rows:
         for name in (previous_label, label):
-            t = groups_totals.get((name, g.id), _Totals())
+            t = groups_totals[name].get(g.id) or _Totals()
             share = _poor_share(t.savings, g.members, g.registered_poor_members)
             poor[name] += share
             if name == label:

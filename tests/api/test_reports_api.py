@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -30,7 +30,7 @@ def net(db_session, make_network, make_group, make_user, token_for):
             quantity=qty, unit_price=Decimal("35.00"), outside_price=Decimal("28.00"),
             reference_price=Decimal("40.00"), amount=qty * Decimal("35.00"), income_gain=qty * Decimal("7.00"),
             buyer_saving=qty * Decimal("5.00"), state="delivered",
-            delivered_at=datetime.fromisoformat(when).replace(tzinfo=timezone.utc)))
+            delivered_at=datetime.fromisoformat(when).replace(tzinfo=UTC)))
     db_session.flush()
     users = {role: make_user(network, role=role) for role in ("committee", "admin")}
     users["leader"] = make_user(network, role="leader", group=g1)

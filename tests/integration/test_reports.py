@@ -34,7 +34,7 @@ Marketplace (March, Bangkok):
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -45,8 +45,6 @@ from orders.combine import combine_round, record_receipt
 from orders.models import Product, PurchaseOrder, Supplier
 from reports import services
 from reports.models import MonthlySummary
-
-UTC = timezone.utc
 
 
 def at(text: str) -> datetime:

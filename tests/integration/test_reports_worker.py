@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from tests.conftest import PASSWORD, wait_for_job
 
 MONTH = "2026-03"
+pytestmark = pytest.mark.worker
 
 
 def _seed(session):  # type: ignore[no-untyped-def]
@@ -20,7 +22,7 @@ def _seed(session):  # type: ignore[no-untyped-def]
     from network.models import ApiToken, Group, Network, User
 
     network = Network(name=f"Worker network {uuid.uuid4().hex[:6]}", timezone="Asia/Bangkok",
-                      fee_percent=Decimal("0"), created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+                      fee_percent=Decimal(0), created_at=datetime(2026, 1, 1, tzinfo=UTC))
     session.add(network)
     session.flush()
     g1 = Group(network_id=network.id, name="สหกรณ์บ้านนา", members=10, registered_poor_members=5)
@@ -35,7 +37,7 @@ def _seed(session):  # type: ignore[no-untyped-def]
                          quantity=2, unit_price=Decimal("250.00"), outside_price=Decimal("200.00"),
                          reference_price=Decimal("300.00"), amount=Decimal("500.00"), income_gain=Decimal("100.00"),
                          buyer_saving=Decimal("100.00"), state="delivered",
-                         delivered_at=datetime(2026, 3, 9, 4, 0, tzinfo=timezone.utc)))
+                         delivered_at=datetime(2026, 3, 9, 4, 0, tzinfo=UTC)))
     user = User(network_id=network.id, email=f"committee-{uuid.uuid4().hex[:6]}@example.org", name="Committee",
                 password_hash=generate_password_hash(PASSWORD), role="committee", session_version=0, active=True)
     session.add(user)
@@ -91,7 +93,7 @@ def test_the_beat_task_builds_last_month_on_the_worker_once(worker_app, celery_w
     from reports.services import enqueue_due_summaries
 
     network_id, _ = _seed(committed)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     local = now.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Bangkok"))
     year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
     last = f"{year:04d}-{month:02d}"

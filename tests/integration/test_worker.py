@@ -14,7 +14,6 @@ from werkzeug.security import generate_password_hash
 
 import pricing
 from core.auth import hash_token, new_token
-from core.db import db
 from core.models import Job
 from network.models import ApiToken, Group, Network, User
 from orders.models import (

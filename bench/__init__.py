@@ -1,0 +1,1 @@
+"""Reproducible benchmarks, each with its own data generator and throwaway database."""

@@ -1,0 +1,226 @@
+"""Marketplace pages: browse and filter, buy, follow a purchase; a seller's listings, stock, pause,
+purchases to confirm and deliver, and income gain."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from core.errors import DomainError
+from market import permissions, services
+from network.views import IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from orders.price_list import parse_money
+
+bp = Blueprint("market_views", __name__, template_folder="templates")
+
+SORTS = [("newest", _l("ใหม่ล่าสุด")), ("price", _l("ราคาต่ำไปสูง")), ("-price", _l("ราคาสูงไปต่ำ")),
+         ("name", _l("ชื่อ ก-ฮ"))]
+PER_PAGE = 20
+
+
+def _money_check(form: Any, field: Any) -> None:
+    if field.data not in (None, "") and parse_money(str(field.data)) is None:
+        raise ValidationError(_l("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)"))
+
+
+def _optional_money(text: Any) -> Decimal | None:
+    return parse_money(str(text)) if text not in (None, "") else None
+
+
+class ListingForm(FlaskForm):
+    name = StringField(_l("ชื่อสินค้า"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
+    unit = StringField(_l("หน่วย"), validators=[DataRequired(_l("กรุณากรอกหน่วย")), Length(max=40)])
+    category = StringField(_l("หมวด"), validators=[Optional(), Length(max=80)])
+    price = StringField(_l("ราคาขาย (บาท/หน่วย)"), validators=[DataRequired(_l("กรุณากรอกราคา")), _money_check])
+    stock = IntField(_l("จำนวนในสต็อก"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
+                                                     NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+    outside_price = StringField(_l("ราคาที่พ่อค้าคนกลางให้ (บาท/หน่วย)"), validators=[Optional(), _money_check])
+    reference_price = StringField(_l("ราคาตลาดที่ผู้ซื้อจ่ายที่อื่น (บาท/หน่วย)"), validators=[Optional(), _money_check])
+    district = StringField(_l("อำเภอ"), validators=[Optional(), Length(max=100)])
+    description = TextAreaField(_l("รายละเอียด"), validators=[Optional(), Length(max=2000)])
+
+    def values(self) -> dict[str, Any]:
+        return {"name": self.name.data.strip(), "unit": self.unit.data.strip(),
+                "category": (self.category.data or "").strip(), "price": parse_money(self.price.data),
+                "stock": self.stock.data, "outside_price": _optional_money(self.outside_price.data),
+                "reference_price": _optional_money(self.reference_price.data),
+                "district": (self.district.data or "").strip(), "description": self.description.data or ""}
+
+
+class BuyForm(FlaskForm):
+    quantity = IntField(_l("จำนวนที่ซื้อ"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
+                                                       NumberRange(min=1, message=_l("อย่างน้อย 1"))])
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("ค้นหา"), validators=[Optional(), Length(max=200)])
+    category = SelectField(_l("หมวด"), choices=[], validate_choice=False)
+    district = SelectField(_l("อำเภอ"), choices=[], validate_choice=False)
+    sort = SelectField(_l("เรียงตาม"), choices=SORTS, validate_choice=False)
+
+
+# --- browse and buy --------------------------------------------------------------------------------
+
+@bp.route("/market")
+@login_required
+def browse():  # type: ignore[no-untyped-def]
+    form = FilterForm(request.args)
+    everything = services.list_listings(current_user, {"state": "active", "page": 1, "per_page": 500}).items
+    form.category.choices = [("", _("ทุกหมวด"))] + [(c, c) for c in sorted({x.category for x in everything if x.category})]
+    form.district.choices = [("", _("ทุกอำเภอ"))] + [(d, d) for d in sorted({x.district for x in everything if x.district})]
+    sort = form.sort.data if form.sort.data in dict(SORTS) else "newest"
+    try:
+        page_no = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    args = {"state": "active", "q": (form.q.data or "")[:200], "category": form.category.data or None,
+            "district": form.district.data or None, "sort": sort, "page": page_no, "per_page": PER_PAGE}
+    page = services.list_listings(current_user, args)
+    return render_template("market/browse.html", form=form, page=page, pages=max(1, -(-page.total // PER_PAGE)),
+                           query={k: v for k, v in request.args.items() if k != "page"})
+
+
+@bp.route("/market/listings/<int:listing_id>", methods=["GET", "POST"])
+@login_required
+def listing(listing_id: int):  # type: ignore[no-untyped-def]
+    item = services.get_listing(current_user, listing_id)
+    can_buy = current_user.role == "leader" and current_user.group_id != item.group_id and item.state == "active"
+    form = BuyForm() if can_buy else None
+    status = 200
+    if request.method == "POST":
+        if form is None:
+            abort(403)
+        status = 422
+        if form.validate_on_submit():
+            try:
+                purchase = services.place_purchase(current_user, listing_id, current_user.group_id,
+                                                   form.quantity.data)
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise
+                apply_domain_error(form, exc)
+                if getattr(exc, "code", "") == "out_of_stock" and not form.form_errors:
+                    form.form_errors.append(error_text(exc))
+            else:
+                flash(_("สั่งซื้อแล้ว %(n)s %(unit)s รวม %(amount)s บาท รอผู้ขายยืนยัน", n=purchase.quantity,
+                        unit=item.unit, amount=f"{purchase.amount:,}"), "ok")
+                return redirect(url_for("market_views.my_purchases"))
+        item = services.get_listing(current_user, listing_id)
+    return render_template("market/listing.html", item=item, form=form,
+                           can_edit=permissions.can_edit_listing(current_user, item)), status
+
+
+@bp.route("/market/purchases")
+@roles_required("leader", "seller")
+def my_purchases():  # type: ignore[no-untyped-def]
+    return render_template("market/purchases.html", purchases=services.list_my_purchases(current_user))
+
+
+# --- a seller's side -------------------------------------------------------------------------------
+
+@bp.route("/market/mine", methods=["GET", "POST"])
+@roles_required("seller", "leader")
+def my_listings():  # type: ignore[no-untyped-def]
+    form = ListingForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                item = services.create_listing(current_user, form.values())
+            except DomainError as exc:
+                if exc.status in (403, 404):
+                    raise
+                apply_domain_error(form, exc)
+            else:
+                flash(_("ลงขาย %(name)s แล้ว", name=item.name), "ok")
+                return redirect(url_for("market_views.my_listings"))
+    items = services.list_listings(current_user, {"state": "all", "group_id": current_user.group_id, "page": 1,
+                                                  "per_page": 200}).items
+    return render_template("market/mine.html", items=items, form=form), status
+
+
+@bp.route("/market/listings/<int:listing_id>/edit", methods=["GET", "POST"])
+@roles_required("seller", "leader")
+def edit_listing(listing_id: int):  # type: ignore[no-untyped-def]
+    item = services.get_listing(current_user, listing_id)
+    if not permissions.can_edit_listing(current_user, item):
+        abort(403)
+    form = ListingForm(obj=item) if request.method == "GET" else ListingForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                services.update_listing(current_user, listing_id, form.values())
+            except DomainError as exc:
+                if exc.status in (403, 404):
+                    raise
+                apply_domain_error(form, exc)
+            else:
+                flash(_("บันทึกแล้ว"), "ok")
+                return redirect(url_for("market_views.my_listings"))
+    return render_template("market/edit.html", item=item, form=form), status
+
+
+@bp.route("/market/listings/<int:listing_id>/state", methods=["POST"])
+@roles_required("seller", "leader")
+def listing_state(listing_id: int):  # type: ignore[no-untyped-def]
+    state = request.form.get("state")
+    if state not in ("active", "paused", "closed"):
+        abort(400)
+    try:
+        services.update_listing(current_user, listing_id, {"state": state})
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(error_text(exc), "error")
+    else:
+        flash(_("หยุดขายชั่วคราวแล้ว") if state == "paused" else (_("เปิดขายแล้ว") if state == "active"
+                                                                    else _("ปิดรายการแล้ว")), "ok")
+    return redirect(url_for("market_views.my_listings"))
+
+
+@bp.route("/market/sales")
+@roles_required("seller", "leader")
+def sales():  # type: ignore[no-untyped-def]
+    rows = services.list_sales(current_user)
+    gain = sum((p.income_gain or Decimal("0") for p in rows if p.state == "delivered"), Decimal("0"))
+    income = sum((p.amount for p in rows if p.state == "delivered"), Decimal("0"))
+    return render_template("market/sales.html", purchases=rows, gain=gain, income=income)
+
+
+@bp.route("/market/purchases/<int:purchase_id>/<action>", methods=["POST"])
+@roles_required("seller", "leader")
+def purchase_action(purchase_id: int, action: str):  # type: ignore[no-untyped-def]
+    fn = {"confirm": services.confirm_purchase, "deliver": services.deliver_purchase,
+          "cancel": services.cancel_purchase}.get(action)
+    if fn is None:
+        abort(404)
+    try:
+        purchase = fn(current_user, purchase_id)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(error_text(exc), "error")
+        purchase = None
+    else:
+        flash({"confirm": _("ยืนยันคำสั่งซื้อแล้ว"), "deliver": _("บันทึกการส่งของแล้ว"),
+               "cancel": _("ยกเลิกคำสั่งซื้อแล้ว")}[action], "ok")
+    back = request.form.get("back")
+    if back == "purchases" or (purchase is not None and purchase.buyer_group_id == current_user.group_id):
+        return redirect(url_for("market_views.my_purchases"))
+    return redirect(url_for("market_views.sales"))
+
+
+page_error_handlers(bp)
