@@ -109,8 +109,6 @@ def listing(listing_id: int):  # type: ignore[no-untyped-def]
                 if exc.status == 404:
                     raise
                 apply_domain_error(form, exc)
-                if getattr(exc, "code", "") == "out_of_stock" and not form.form_errors:
-                    form.form_errors.append(error_text(exc))
             else:
                 flash(_("สั่งซื้อแล้ว %(n)s %(unit)s รวม %(amount)s บาท รอผู้ขายยืนยัน", n=purchase.quantity,
                         unit=item.unit, amount=f"{purchase.amount:,}"), "ok")

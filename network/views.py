@@ -69,6 +69,10 @@ KNOWN_FIELD_MESSAGES: dict[str, Any] = {
     "Must be more than 0.": _l("ต้องมากกว่า 0"),
     "In the future.": _l("ต้องไม่เป็นวันในอนาคต"),
     "Not an offer of this round.": _l("ไม่ใช่ข้อเสนอของรอบนี้"),
+    "Too large for this price.": _l("มากเกินไปสำหรับราคานี้"),
+    "Too large.": _l("มากเกินไป"),
+    "Must not be in the future.": _l("ต้องไม่เป็นวันในอนาคต"),
+    "Must be 0 or more.": _l("ต้องไม่ติดลบ"),
 }
 GENERIC: list[tuple[type[DomainError], Any]] = [
     (DeadlinePassed, _l("เลยกำหนดปิดรับแล้ว แก้ไขคำสั่งซื้อไม่ได้")),
@@ -105,6 +109,9 @@ def field_text(message: str) -> str:
     match = re.match(r"At most ([\d.]+)\.", message)
     if match:
         return _("ไม่เกิน %(amount)s บาท", amount=match.group(1))
+    match = re.match(r"Only (\d+) left\.", message)
+    if match:
+        return _("เหลือเพียง %(n)s", n=match.group(1))
     match = re.match(r"More than the (\d+) ordered\.", message)
     if match:
         return _("มากกว่าที่สั่ง %(n)s", n=match.group(1))
@@ -300,7 +307,30 @@ def _attention() -> dict[str, Any]:
         data["combining"] = [r for r in rounds if r.state == "closed"]
         data["to_deliver"] = [r for r in rounds if r.state == "combined"]
     data["market"] = _market_attention()
+    data["summary"] = _summary_attention() if role in COMMITTEE else None
     return data
+
+
+def _summary_attention() -> dict[str, Any] | None:
+    """Last month's summary, when it waits to be built or signed off by the committee."""
+    from zoneinfo import ZoneInfo
+
+    from core.clock import utcnow
+
+    try:
+        from reports import periods
+        from reports import services as report_services
+    except ImportError:
+        return None
+    local = utcnow().astimezone(ZoneInfo(current_user.network.timezone))
+    month = periods.label(*periods.add_months(local.year, local.month, -1))
+    try:
+        summary = report_services.get_summary(current_user, month)
+    except NotFound:
+        return {"month": month, "built": False}
+    except DomainError:
+        return None
+    return None if summary.get("reviewed_at") else {"month": month, "built": True}
 
 
 def _market_attention() -> list[Any]:
@@ -309,7 +339,7 @@ def _market_attention() -> list[Any]:
     except ImportError:
         return []
     fn = getattr(market_services, "list_sales", None) or getattr(market_services, "seller_purchases", None)
-    if current_user.role != "seller" or fn is None:
+    if current_user.role not in ("seller", "leader") or fn is None:
         return []
     try:
         return [p for p in fn(current_user) if getattr(p, "state", None) == "placed"]

@@ -12,6 +12,8 @@ def init_app(app: Flask) -> None:
     import reports.services
     import reports.tasks  # noqa: F401  (registers ruamsue.build_due_summaries)
     from reports.api import blp
+    from reports.views import bp
 
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
+    app.register_blueprint(bp)

@@ -84,12 +84,18 @@ class Journey:
 
     def shot(self, label: str) -> None:
         self.step += 1
+        self.page.wait_for_load_state("load")
         self.assert_fits()
         self.page.screenshot(path=str(SHOTS / f"{self.name}-{self.step:02d}-{label}.png"), full_page=True)
 
     def assert_fits(self) -> None:
         width = self.page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], f"{self.page.url} scrolls sideways ({width}px)"
+        if width > PHONE["width"]:
+            wide = self.page.evaluate(
+                "() => Array.from(document.querySelectorAll('body *')).filter(e => "
+                "e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5)"
+                ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+            raise AssertionError(f"{self.page.url} scrolls sideways ({width}px): {wide}")
 
     def login(self, email: str, password: str) -> None:
         self.go("/login")

@@ -10,10 +10,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
+
+
+def _until(check: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -109,14 +117,17 @@ def test_journey_1_order_close_deliver_savings(browser, server, committed):  # t
     assert page.locator("#attention").inner_text().find("รอบปุ๋ยต้นฤดู") >= 0
     leader.shot("home")
     page.click("#attention a")
+    page.wait_for_url("**/rounds/*")
     page.click("#order-link")
+    page.wait_for_url("**/order")
+    page.wait_for_load_state("load")
     body = page.locator("#order-form").inner_text()
     assert "ทั้งเครือข่ายสั่งแล้ว 30" in body and "อีก 20" in body
     page.fill(f"#q_{fert.id}", "15")
     page.fill(f"#t_{fert.id}", "5")
     page.fill(f"#q_{oil.id}", "24")
     # live total: 15 x 900 + 24 x 48 = 14,652.00 (45 pooled, the 860 tier not reached yet)
-    assert page.locator("#order-total").inner_text() == "14,652.00"
+    expect(page.locator("#order-total")).to_have_text("14,652.00")
     leader.shot("order-filled")
     page.click("#save-order")
     page.wait_for_selector(".flash.ok")
@@ -124,7 +135,7 @@ def test_journey_1_order_close_deliver_savings(browser, server, committed):  # t
     leader.shot("order-saved")
     # change the order: 25 sacks reaches the 860 tier for the whole network (55 pooled)
     page.fill(f"#q_{fert.id}", "25")
-    assert page.locator("#order-total").inner_text() == f"{25 * 860 + 24 * 48:,}.00"
+    expect(page.locator("#order-total")).to_have_text(f"{25 * 860 + 24 * 48:,}.00")
     page.click("#save-order")
     page.wait_for_selector(".flash.ok")
     assert "ทั้งเครือข่ายสั่งแล้ว 55" in page.locator("#order-form").inner_text()
@@ -140,9 +151,8 @@ def test_journey_1_order_close_deliver_savings(browser, server, committed):  # t
     # the job's progress shows on the page and it reloads itself when the worker is done
     cpage.wait_for_selector("[data-job-url]")
     committee.shot("combining")
-    cpage.wait_for_function("document.querySelector('#round-state') && "
-                            "document.querySelector('#round-state').textContent.includes('รวมยอดแล้ว')",
-                            timeout=60_000)
+    # (locator waits: the strict CSP forbids the eval behind wait_for_function)
+    expect(cpage.locator("#round-state")).to_contain_text("รวมยอดแล้ว", timeout=60_000)
     committee.shot("combined")
     cpage.click("text=ใบสั่งซื้อ")
     cpage.wait_for_selector("#purchase-orders")
@@ -168,10 +178,148 @@ def test_journey_1_order_close_deliver_savings(browser, server, committed):  # t
     assert amount and Decimal(amount.group(1).replace(",", "")) > 0
     leader.shot("results")
     page.click("text=ดูใบแจ้งหนี้")
+    page.wait_for_url("**/invoices/*")
     leader.shot("invoice")
     # English too
     leader.go("/lang/en")
     leader.go(f"/rounds/{rnd.id}")
     assert "The group saved" in page.locator("#group-savings").inner_text()
     leader.shot("results-en")
+    leader.close()
+
+
+def test_journey_2_seller_lists_and_another_group_buys(browser, server, committed):  # type: ignore[no-untyped-def]
+    world = _people(committed)
+    pw = world["password"]
+
+    seller = Journey(browser, server, "j2-seller")
+    seller.login(world["users"]["seller"].email, pw)
+    sp = seller.page
+    seller.go("/market/mine")
+    seller.shot("my-listings-empty")
+    sp.fill("#name", "ข้าวกล้องหอมมะลิ")
+    sp.fill("#unit", "กก.")
+    sp.fill("#category", "ข้าว")
+    sp.fill("#price", "40")
+    sp.fill("#stock", "-5")
+    sp.click("#save-listing")
+    # refused: the error is next to the field and what was typed is still there
+    assert sp.locator("#stock-error").is_visible()
+    assert sp.input_value("#name") == "ข้าวกล้องหอมมะลิ"
+    seller.shot("listing-error")
+    sp.fill("#stock", "200")
+    sp.fill("#outside_price", "32")
+    sp.fill("#reference_price", "48")
+    sp.fill("#district", "ท่าบ่อ")
+    sp.click("#save-listing")
+    sp.wait_for_selector(".flash.ok")
+    assert "ข้าวกล้องหอมมะลิ" in sp.locator("#my-listings").inner_text()
+    seller.shot("listed")
+
+    buyer = Journey(browser, server, "j2-buyer")
+    buyer.login(world["users"]["leader"].email, pw)
+    bp = buyer.page
+    buyer.go("/market")
+    bp.fill("#q", "ข้าว")
+    bp.select_option("#category", "ข้าว")
+    bp.click("#filter-form button[type=submit]")
+    bp.wait_for_selector("#listings a")
+    buyer.shot("browse-filtered")
+    bp.click("#listings a")
+    bp.wait_for_url("**/market/listings/*")
+    buyer.shot("listing")
+    bp.fill("#quantity", "500")
+    bp.click("#buy")
+    assert "เหลือเพียง 200" in bp.locator("#buy-form").inner_text()
+    assert bp.input_value("#quantity") == "500"
+    buyer.shot("out-of-stock")
+    bp.fill("#quantity", "25")
+    bp.click("#buy")
+    bp.wait_for_selector(".flash.ok")
+    assert "รอยืนยัน" in bp.locator("#purchases").inner_text()
+    buyer.shot("purchase-placed")
+
+    sp.goto(server + "/")
+    assert "คำสั่งซื้อรอยืนยัน" in sp.locator("#attention").inner_text()
+    seller.shot("home-attention")
+    seller.go("/market/sales")
+    sp.click("button.confirm")
+    sp.wait_for_selector(".flash.ok")
+    seller.shot("confirmed")
+    sp.click("button.deliver")
+    sp.wait_for_selector(".flash.ok")
+    income = sp.locator("#income").inner_text()
+    assert "200.00" in income  # 25 x (40 - 32)
+    seller.shot("delivered-income")
+    seller.go("/market/mine")
+    assert "175" in sp.locator("#my-listings").inner_text()
+    seller.close()
+
+    bp.goto(server + "/market/purchases")
+    text = bp.locator("#purchases").inner_text()
+    assert "ส่งของแล้ว" in text and "200.00" in text  # saved 25 x (48 - 40)
+    buyer.shot("purchase-delivered")
+    buyer.close()
+
+
+def test_journey_3_committee_builds_and_signs_off_the_month(browser, server, committed):  # type: ignore[no-untyped-def]
+    from market.models import Listing, Purchase
+
+    world = _people(committed)
+    pw = world["password"]
+    now = datetime.now(timezone.utc)
+    groups = world["groups"]
+    listing = Listing(network_id=world["network"].id, group_id=groups["mill"].id, name="ข้าวสาร", unit="กก.",
+                      category="ข้าว", price=Decimal("30.00"), outside_price=Decimal("24.00"),
+                      reference_price=Decimal("36.00"), stock=100, state="active", created_at=now, updated_at=now)
+    committed.add(listing)
+    committed.flush()
+    committed.add(Purchase(network_id=world["network"].id, listing_id=listing.id, buyer_group_id=groups["a"].id,
+                           seller_group_id=groups["mill"].id, quantity=50, unit_price=Decimal("30.00"),
+                           outside_price=Decimal("24.00"), reference_price=Decimal("36.00"),
+                           amount=Decimal("1500.00"), income_gain=Decimal("300.00"), buyer_saving=Decimal("300.00"),
+                           state="delivered", placed_at=now, confirmed_at=now, delivered_at=now))
+    committed.commit()
+
+    committee = Journey(browser, server, "j3-committee")
+    committee.login(world["users"]["committee"].email, pw)
+    page = committee.page
+    committee.go("/summaries")
+    committee.shot("months")
+    page.click("#months a >> nth=0")
+    page.wait_for_url("**/summaries/*")
+    assert page.locator("#not-built").is_visible()
+    committee.shot("not-built")
+    page.click("#rebuild")
+    page.wait_for_selector("[data-job-url]")
+    committee.shot("building")
+    page.wait_for_selector("#headline", timeout=60_000)
+    headline = page.locator("#headline").inner_text()
+    assert "300.00" in headline  # the buyer's saving, and the seller's income gain
+    for img in page.locator(".chart img").all():
+        img.scroll_into_view_if_needed()
+        _until(lambda img=img: img.evaluate("img => img.complete && img.naturalWidth > 0"))
+    committee.shot("summary")
+    page.fill("#attendance", "-3")
+    page.fill("#notes", "ที่ประชุมรับทราบผลการประหยัดของเดือนนี้")
+    page.click("#sign-off")
+    assert page.locator("#attendance-error").is_visible()
+    assert page.input_value("#notes") == "ที่ประชุมรับทราบผลการประหยัดของเดือนนี้"
+    committee.shot("review-error")
+    page.fill("#attendance", "11")
+    page.click("#sign-off")
+    page.wait_for_selector("#reviewed")
+    assert "ที่ประชุมรับทราบผลการประหยัดของเดือนนี้" in page.content()
+    committee.shot("signed-off")
+    committee.go("/lang/en")
+    committee.go("/summaries")
+    assert "Signed off" in page.locator("#months").inner_text()
+    committee.shot("months-en")
+    committee.close()
+
+    leader = Journey(browser, server, "j3-leader")
+    leader.login(world["users"]["leader"].email, pw)
+    leader.go("/savings")
+    assert "300.00" in leader.page.locator("#months").inner_text()
+    leader.shot("group-savings")
     leader.close()

@@ -16,6 +16,13 @@ MONTH = "2026-03"
 pytestmark = pytest.mark.worker
 
 
+@pytest.fixture(autouse=True)
+def _worker_celery_is_default(worker_app):  # type: ignore[no-untyped-def]
+    """core.jobs.send uses the shared task, i.e. the *default* Celery app; another test module may
+    have made an app without a broker (memory://) the default since worker_app was built."""
+    worker_app.extensions["celery"].set_default()
+
+
 def _seed(session):  # type: ignore[no-untyped-def]
     from core.auth import hash_token, new_token
     from market.models import Listing, Purchase
