@@ -99,9 +99,8 @@ def send(app: Flask, job_id: str) -> bool:
         executor.submit(_run_in_app, app, job_id)
         return True
     try:
-        from tasks.jobs import run_job_task
-
-        run_job_task.apply_async(args=[job_id], retry=False)
+        # This app's own Celery, not the process-wide default a shared_task proxy would pick.
+        app.extensions["celery"].send_task("ruamsue.run_job", args=[job_id], retry=False)
     except Exception:  # noqa: BLE001 - any broker failure: the sweep re-sends it
         log.warning("could not send job %s to the broker; the sweep will retry", job_id, exc_info=True)
         return False
