@@ -28,6 +28,12 @@ from core.models import Job
 log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Callable[..., dict[str, Any] | None]] = {}
+# What Celery beat runs in production, run by the embedded scheduler when there is no beat.
+PERIODIC: dict[str, Callable[[], object]] = {}
+
+
+def periodic(name: str, fn: Callable[[], object]) -> None:
+    PERIODIC[name] = fn
 
 
 def handler(kind: str) -> Callable[[Callable[..., dict[str, Any] | None]], Callable[..., dict[str, Any] | None]]:
@@ -195,18 +201,16 @@ def start_scheduler(app: Flask, interval: float = 60.0) -> None:
     import threading
 
     def tick() -> None:
-        from orders.services import close_due_rounds
-
         while True:
             time.sleep(interval)
             with app.app_context():
-                try:
-                    close_due_rounds()
-                    dispatch_stale(app)
-                except Exception:  # noqa: BLE001 - keep ticking; the next minute tries again
-                    log.exception("scheduler tick failed")
-                finally:
-                    db.session.remove()
+                for name, fn in [*PERIODIC.items(), ("dispatch_stale", lambda: dispatch_stale(app))]:
+                    try:
+                        fn()
+                    except Exception:  # noqa: BLE001 - keep ticking; the next minute tries again
+                        db.session.rollback()
+                        log.exception("scheduled %s failed", name)
+                db.session.remove()
 
     threading.Thread(target=tick, name="ruamsue-scheduler", daemon=True).start()
 

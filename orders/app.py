@@ -9,6 +9,10 @@ from core.web import csrf
 
 def init_app(app: Flask) -> None:
     import orders.combine  # noqa: F401  (registers the combine job handler)
+    from core.jobs import periodic
+    from orders.services import close_due_rounds
+
+    periodic("close_due_rounds", close_due_rounds)
     from orders.api import blp
     from orders.views import bp
 

@@ -14,6 +14,9 @@ def init_app(app: Flask) -> None:
     from reports.api import blp
     from reports.views import bp
 
+    from core.jobs import periodic
+
+    periodic("build_due_summaries", reports.services.enqueue_due_summaries)
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask
 
 
@@ -16,6 +17,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.conf.beat_schedule = {
         "close-due-rounds": {"task": "ruamsue.close_due_rounds", "schedule": 60.0},
         "dispatch-stale-jobs": {"task": "ruamsue.dispatch_stale_jobs", "schedule": 60.0},
+        # Hourly, so each network's own "early on the 1st" (00:05 local) is caught in its time zone.
+        "build-due-summaries": {"task": "ruamsue.build_due_summaries", "schedule": crontab(minute=5)},
     }
     celery_app.set_default()
     app.extensions["celery"] = celery_app
