@@ -1,0 +1,86 @@
+"""The embedded default: nothing but Python — SQLite under the instance folder, jobs in-process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def _env(instance: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_QUEUE")}
+    env["RUAMSUE_INSTANCE"] = str(instance)
+    return env
+
+
+def _flask(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=_env(instance),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_demo_seeds_and_a_round_combines_in_process(tmp_path):
+    assert _flask(tmp_path, "db", "upgrade").returncode == 0
+    seeded = _flask(tmp_path, "demo", "seed")
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    assert "seeded" in seeded.stdout
+    assert (tmp_path / "ruamsue.sqlite3").exists() and (tmp_path / "secret_key").exists()
+    again = _flask(tmp_path, "demo", "seed")
+    assert "there already" in again.stdout
+
+    script = r'''
+import time, sys
+from core import create_app
+app = create_app()
+assert app.config["JOBS_MODE"] == "thread", app.config["JOBS_MODE"]
+assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+c = app.test_client()
+def token(email):
+    r = c.post("/api/v1/tokens", json={"email": email, "password": "ruamsue-demo"})
+    assert r.status_code == 201, r.json
+    return {"Authorization": "Bearer " + r.json["token"]}
+committee = token("committee@ruamsue.demo")
+leader = token("leader@ruamsue.demo")
+rounds = c.get("/api/v1/rounds?state=open", headers=committee).json
+assert len(rounds) == 1, rounds
+rnd = c.get(f"/api/v1/rounds/{rounds[0]['id']}", headers=committee).json
+group_id = [u for u in c.get("/api/v1/groups", headers=committee).json if "ท่าบ่อ จำกัด" in u["name"]][0]["id"]
+put = c.put(f"/api/v1/rounds/{rnd['id']}/orders/{group_id}", headers=leader,
+            json={"lines": [{"offer_id": rnd["offers"][0]["id"], "quantity": 450, "tolerance": 20}]})
+assert put.status_code == 200, put.json
+job = c.post(f"/api/v1/rounds/{rnd['id']}/close", headers=committee).json["job_id"]
+for _ in range(100):
+    state = c.get(f"/api/v1/jobs/{job}", headers=committee).json["state"]
+    if state in ("succeeded", "failed"):
+        break
+    time.sleep(0.1)
+assert state == "succeeded", state
+pos = c.get(f"/api/v1/rounds/{rnd['id']}/purchase-orders", headers=committee).json
+assert pos and all(po["total"] for po in pos)
+mine = c.get(f"/api/v1/rounds/{rnd['id']}/orders/{group_id}", headers=leader).json
+assert mine["lines"][0]["allocated"] is not None
+for email in ("admin@ruamsue.demo", "committee@ruamsue.demo", "leader@ruamsue.demo", "seller@ruamsue.demo"):
+    page = c.get("/login")
+    import re
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    r = c.post("/login", data={"csrf_token": csrf, "email": email, "password": "ruamsue-demo"})
+    assert r.status_code == 302, (email, r.status_code)
+    assert c.get("/").status_code == 200
+    c.post("/logout", data={"csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                                                   c.get("/").get_data(as_text=True)).group(1)})
+print("OK")
+'''
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0 and "OK" in run.stdout, run.stderr[-3000:]
+
+
+def test_network_create_command(tmp_path):
+    assert _flask(tmp_path, "db", "upgrade").returncode == 0
+    made = _flask(tmp_path, "network", "create", "เครือข่ายทดสอบ", "--admin-email", "a@example.org",
+                  "--admin-password", "long-password")
+    assert made.returncode == 0 and "created" in made.stdout
+    twice = _flask(tmp_path, "network", "create", "เครือข่ายทดสอบ", "--admin-email", "b@example.org",
+                   "--admin-password", "long-password")
+    assert twice.returncode != 0 and "exists already" in twice.stderr
