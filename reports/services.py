@@ -535,7 +535,20 @@ def get_summary(actor: User, month: str, version: int | None = None) -> dict[str
     seller the network line and their own group's line."""
     if not is_committee(actor) and actor.group_id is None:
         raise Forbidden("You see the summary of your own group only.")
+    if version is None and _latest(actor.network_id, _label(month)) is None and _has_begun(actor, month):
+        # The first look at a month builds it (set-based, fast): the meeting never finds an empty page.
+        build_summary(actor.network_id, month)
     return _present(actor, _stored(actor, month, version))
+
+
+def _label(month: str) -> str:
+    return periods.label(*periods.parse_month(month))
+
+
+def _has_begun(actor: User, month: str) -> bool:
+    network = db.session.get_one(Network, actor.network_id)
+    tz = periods.zone(network.timezone)
+    return periods.start_of(tz, *periods.parse_month(month)) <= utcnow()
 
 
 def review(actor: User, month: str, meeting_date: date, attendance: int, notes: str = "") -> dict[str, Any]:

@@ -102,14 +102,23 @@ def test_leader_and_seller_see_the_network_line_and_their_own_group_only(client,
 def test_another_network_sees_no_summary(client, net, make_network, make_user, token_for):
     built(net)
     stranger = make_user(make_network(), role="committee")
+    # The stranger's own network has its own (empty) month: none of this network's figures or groups.
     resp = client.get(f"/api/v1/summaries/{MONTH}", headers=token_for(stranger))
-    assert resp.status_code == 404 and resp.json["error"]["code"] == "not_found"
-    assert client.post(f"/api/v1/summaries/{MONTH}/review", headers=token_for(stranger),
-                       json={"meeting_date": "2026-04-05", "attendance": 3}).status_code == 404
+    assert resp.status_code == 200
+    assert resp.json["network"]["spend"] == "0.00" and resp.json["groups"] == []
+    assert resp.json["id"] != client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).json["id"]
+    text = client.get(f"/api/v1/summaries/{MONTH}?format=csv", headers=token_for(stranger)).data.decode("utf-8-sig")
+    assert net["g1"].name not in text and net["g2"].name not in text
+    assert client.get(f"/api/v1/summaries/{MONTH}?version=1", headers=token_for(stranger)).status_code == 200
+    assert client.get(f"/api/v1/summaries/{MONTH}?version=9", headers=token_for(stranger)).status_code == 404
 
 
-def test_not_built_yet_is_404_and_a_bad_month_422_and_no_token_401(client, net):
-    assert client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).status_code == 404
+def test_first_look_builds_the_month_and_a_bad_month_422_and_no_token_401(client, net):
+    first = client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"])
+    assert first.status_code == 200 and first.json["version"] == 1 and first.json["reviewed_at"] is None
+    assert first.json["network"]["spend"] == "490.00"
+    assert client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).json["id"] == first.json["id"]
+    assert client.get("/api/v1/summaries/2999-01", headers=net["h"]["committee"]).status_code == 404
     resp = client.get("/api/v1/summaries/2026-13", headers=net["h"]["committee"])
     assert resp.status_code == 422 and "month" in resp.json["error"]["fields"]
     assert client.get(f"/api/v1/summaries/{MONTH}").status_code == 401
