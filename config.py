@@ -43,12 +43,32 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _secure_cookies() -> bool:
+    """Session and remember cookies carry ``Secure`` (sent over HTTPS only) unless told otherwise.
+
+    On by default for every real deployment (``DATABASE_URL`` set: PostgreSQL behind TLS). Off by
+    default only for the embedded default (the SQLite demo served on http://localhost) and under
+    ``FLASK_DEBUG``. ``SESSION_COOKIE_SECURE=0`` turns it off explicitly, e.g. for a plain-HTTP test
+    server; production must never do that (``create_app`` logs a warning when it is off outside the
+    embedded default).
+    """
+    local = not os.environ.get("DATABASE_URL") or _bool("FLASK_DEBUG", False)
+    return _bool("SESSION_COOKIE_SECURE", not local)
+
+
 def load() -> dict[str, object]:
     redis_url = os.environ.get("REDIS_URL", "")
     database_url = _database_url()
+    secure_cookies = _secure_cookies()
     # The longest task (a national combine) must finish before Redis hands it to another worker.
     visibility_timeout = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200"))
     task_time_limit = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "3600"))
+    transport_options: dict[str, object] = {"visibility_timeout": visibility_timeout}
+    if os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL"):
+        # How often a worker looks for messages a dead worker left unacknowledged (kombu's default
+        # sweep is every ~100 s); tests shorten it.
+        transport_options["unacked_restore_interval"] = int(os.environ["CELERY_UNACKED_RESTORE_INTERVAL"])
+        transport_options["unacked_restore_throttle"] = 1
     engine_options: dict[str, object] = {"pool_pre_ping": True}
     if database_url.startswith("sqlite"):
         engine_options["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -63,14 +83,31 @@ def load() -> dict[str, object]:
         "DEFAULT_TIMEZONE": os.environ.get("RUAMSUE_TIMEZONE", "Asia/Bangkok"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("RUAMSUE_LOCALE", "th"),
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("RUAMSUE_TIMEZONE", "Asia/Bangkok"),
+        # An Idempotency-Key whose first request has not answered after this long was cut off.
+        "IDEMPOTENCY_ABANDONED_AFTER": float(os.environ.get("IDEMPOTENCY_ABANDONED_AFTER", "60")),
         "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
+        # dispatch_stale re-sends a pending job created this many seconds ago that nobody ran.
+        "JOB_STALE_AFTER": float(os.environ.get("JOB_STALE_AFTER", "60")),
+        # Seconds between the beat's interval entries (close due rounds, re-send stale jobs); when set,
+        # the hourly summary entry uses it too (tests and demos shorten it).
+        "BEAT_INTERVAL": float(os.environ["RUAMSUE_BEAT_INTERVAL"]) if os.environ.get("RUAMSUE_BEAT_INTERVAL") else None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Behind a TLS-terminating reverse proxy (nginx, a load balancer): how many proxies to trust for
+        # X-Forwarded-For/-Proto/-Host. Without it every user shares the proxy's address (one login rate
+        # limit for all) and no request looks secure (no HSTS). Never set it without such a proxy.
+        "TRUSTED_PROXIES": int(os.environ.get("RUAMSUE_TRUSTED_PROXIES", "0")),
+        # A limiter store (Redis) that is down must not turn a login into a 500: fall back to
+        # per-process memory and, failing that, let the request through.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2} if redis_url else {},
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "API_TITLE": "Ruamsue",
         "API_VERSION": "v1",
@@ -85,7 +122,7 @@ def load() -> dict[str, object]:
             "task_reject_on_worker_lost": True,
             "task_time_limit": task_time_limit,
             "worker_prefetch_multiplier": 1,
-            "broker_transport_options": {"visibility_timeout": visibility_timeout},
+            "broker_transport_options": transport_options,
             "broker_connection_retry_on_startup": True,
             "task_default_queue": os.environ.get("CELERY_QUEUE", "ruamsue"),
             "timezone": "UTC",

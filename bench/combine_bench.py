@@ -1,33 +1,49 @@
-"""Combine a generated round on PostgreSQL and print its time beside two floors from the same run.
+"""Combine generated rounds on PostgreSQL and print each time beside two floors from the same run.
 
-    python -m bench.combine_bench --lines 100000 [--runs 3]
+    python -m bench.combine_bench --lines 10000,100000,1000000 [--runs 3] [--workers 1,2]
 
-Floors, over the same rows: the bare ``SELECT offer_id, sum(quantity) ... GROUP BY offer_id`` and the
-copy-through ``INSERT INTO allocations SELECT ... FROM order_lines`` (one row per line: the least any
-combine must write). Data is generated here and loaded with COPY into a throwaway database.
+For each size a throwaway database is built by the migrations and filled with COPY (40 offers of
+4 suppliers with three price tiers, one group order of up to 40 lines per group). A fresh child
+process then times, over the same rows, the median of ``--runs`` runs of:
+
+* the bare ``SELECT offer_id, sum(quantity) ... GROUP BY offer_id``;
+* the copy-through floor ``INSERT INTO allocations SELECT ... FROM order_lines`` (one row per line
+  into the same table with the same indexes and foreign keys: the least any combine must write);
+* ``orders.combine.combine_round`` (one job: purchase orders, allocations, fee split, invoices);
+
+each into freshly truncated tables after a CHECKPOINT, and prints the child's peak RSS (the
+process doing the work, data generation excluded) and the PostgreSQL backend's. Then, unless
+``--workers ''``, the same round is combined as one part per supplier by a real Celery worker
+(Redis broker) with 1 and with 2 worker processes: time from sending the job to the round being
+combined. Needs PostgreSQL (``BENCH_ADMIN_URL``) and, for the workers, Redis (``BENCH_REDIS_URL``).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 OFFERS = 40
 SUPPLIERS = 4
+INSTANCE = "/tmp/ruamsue-bench-instance"
 
 
 def _generate(conn: psycopg.Connection, lines: int) -> int:
-    groups = max(1, lines // OFFERS)
+    groups = max(1, -(-lines // OFFERS))
     cur = conn.cursor()
     cur.execute("INSERT INTO networks (name, timezone, fee_percent, created_at) "
                 "VALUES ('bench', 'Asia/Bangkok', 1, now()) RETURNING id")
@@ -45,9 +61,10 @@ def _generate(conn: psycopg.Connection, lines: int) -> int:
     rnd = cur.fetchone()[0]
     offers = []
     for i in range(OFFERS):
+        # Every third offer has a minimum it does not reach at 10k lines; fees on all.
         cur.execute("INSERT INTO offers (round_id, product_id, supplier_id, pack_size, min_quantity, "
-                    "reference_price, delivery_fee) VALUES (%s, %s, %s, %s, 0, 50.00, 100.00) RETURNING id",
-                    (rnd, product, suppliers[i % SUPPLIERS], 5 + i % 7))
+                    "reference_price, delivery_fee) VALUES (%s, %s, %s, %s, %s, 50.00, 100.00) RETURNING id",
+                    (rnd, product, suppliers[i % SUPPLIERS], 5 + i % 7, 3000 if i % 3 == 0 else 0))
         offer = cur.fetchone()[0]
         offers.append(offer)
         cur.execute("INSERT INTO price_tiers (offer_id, min_quantity, unit_price) VALUES "
@@ -69,109 +86,235 @@ def _generate(conn: psycopg.Connection, lines: int) -> int:
             for o in offers:
                 if n >= lines:
                     break
+                # Many equal placed_at seconds, so ties are broken by id too.
                 copy.write_row((first_order + g, o, 1 + (g * 7 + o) % 23, (g + o) % 4,
-                                f"2026-11-01 00:{(g // 60) % 60:02d}:{g % 60:02d}+00"))
+                                f"2026-11-01 {(g // 3600) % 24:02d}:{(g // 60) % 60:02d}:{g % 60:02d}+00"))
                 n += 1
-    # A purchase order of another round for the copy-through floor's rows to point at.
-    cur.execute("INSERT INTO buying_rounds (network_id, name, state, closes_at, created_at) "
-                "VALUES (%s, 'floor', 'combined', now(), now()) RETURNING id", (net,))
-    cur.execute("INSERT INTO purchase_orders (round_id, supplier_id, value, delivery_fee, network_fee, total, "
-                "created_at) VALUES (%s, %s, 0, 0, 0, 0, now())", (cur.fetchone()[0], suppliers[0]))
     conn.commit()
     return rnd
-
-
-def _timed(fn) -> float:  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--lines", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    name = f"ruamsue_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
-        env = dict(os.environ, DATABASE_URL=url, RUAMSUE_INSTANCE="/tmp/ruamsue-bench-instance")
-        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                       check=True, capture_output=True)
-        with psycopg.connect(url) as conn:
-            rnd = _generate(conn, args.lines)
-            conn.autocommit = True
-            conn.execute("ANALYZE")
-
-            def group_by() -> None:
-                conn.execute("SELECT o.id, sum(l.quantity) FROM order_lines l JOIN offers o ON o.id = l.offer_id "
-                             "WHERE o.round_id = %s GROUP BY o.id", (rnd,)).fetchall()
-
-            def copy_through() -> None:
-                with conn.transaction():
-                    conn.execute(
-                        "INSERT INTO allocations (order_line_id, round_id, group_id, offer_id, purchase_order_id, "
-                        "quantity, ordered_allocation, allocated, unit_price, reference_price, alone_price, "
-                        "fee_share, amount, savings) "
-                        "SELECT l.id, go.round_id, go.group_id, l.offer_id, po.id, l.quantity, l.quantity, "
-                        "l.quantity, 45.00, 50.00, 45.00, 0, 0, 0 FROM order_lines l "
-                        "JOIN group_orders go ON go.id = l.group_order_id, "
-                        "(SELECT min(id) AS id FROM purchase_orders) po WHERE go.round_id = %s", (rnd,))
-                    raise _Rollback
-
-            def reset() -> None:
-                conn.execute("DELETE FROM invoices WHERE round_id = %s", (rnd,))
-                conn.execute("DELETE FROM allocations WHERE round_id = %s", (rnd,))
-                conn.execute("DELETE FROM purchase_order_lines WHERE purchase_order_id IN "
-                             "(SELECT id FROM purchase_orders WHERE round_id = %s)", (rnd,))
-                conn.execute("DELETE FROM purchase_orders WHERE round_id = %s", (rnd,))
-                conn.execute("UPDATE buying_rounds SET state = 'closed' WHERE id = %s", (rnd,))
-
-            from core import create_app
-            from core.db import db
-            from orders.combine import combine_round
-
-            os.environ["DATABASE_URL"] = url
-            app = create_app({"JOBS_MODE": "manual"})
-
-            def combine() -> None:
-                with app.app_context():
-                    combine_round(rnd)
-                    db.session.remove()
-
-            combine()  # warm-up
-            floors_g, floors_c, times = [], [], []
-            for _ in range(args.runs):
-                reset()
-                floors_g.append(_timed(group_by))
-                floors_c.append(_measure_raise(copy_through))
-                times.append(_timed(combine))
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        g, c, t = statistics.median(floors_g), statistics.median(floors_c), statistics.median(times)
-        print(f"lines={args.lines} runs={args.runs} (medians; spread of combine runs "
-              f"{min(times):.3f}-{max(times):.3f}s)")
-        print(f"  floor GROUP BY offer_id      {g:8.3f} s")
-        print(f"  floor copy-through INSERT    {c:8.3f} s")
-        print(f"  combine_round                {t:8.3f} s   = {t / c:5.1f}x copy-through, {t / g:6.1f}x GROUP BY")
-        print(f"  peak RSS of this process     {peak_mb:8.0f} MB")
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class _Rollback(Exception):
     pass
 
 
-def _measure_raise(fn) -> float:  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
+def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
+    """Runs in a fresh process: floors and combine over the same rows; this process's peak RSS."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["RUAMSUE_INSTANCE"] = INSTANCE
+    from sqlalchemy import text
+
+    from core import create_app
+    from core.db import db
+    from orders.combine import combine_round
+
+    app = create_app({"JOBS_MODE": "manual"})
+    conn = psycopg.connect(url, autocommit=True)
+
+    def reset() -> None:
+        conn.execute("TRUNCATE allocations, invoices, purchase_order_lines, purchase_orders CASCADE")
+        conn.execute("UPDATE buying_rounds SET state = 'closed', combined_at = NULL WHERE id = %s", (rnd,))
+        conn.execute("CHECKPOINT")
+
+    def group_by() -> float:
+        start = time.perf_counter()
+        conn.execute("SELECT l.offer_id, sum(l.quantity) FROM order_lines l JOIN offers o ON o.id = l.offer_id "
+                     "WHERE o.round_id = %s GROUP BY l.offer_id", (rnd,)).fetchall()
+        return time.perf_counter() - start
+
+    def copy_through() -> float:
+        # A purchase order for the rows to point at (the combine writes its own).
+        conn.execute("INSERT INTO purchase_orders (round_id, supplier_id, value, delivery_fee, network_fee, total, "
+                     "created_at) SELECT %s, min(id), 0, 0, 0, 0, now() FROM suppliers", (rnd,))
+        conn.execute("CHECKPOINT")
+        start = time.perf_counter()
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO allocations (order_line_id, round_id, group_id, offer_id, purchase_order_id, "
+                    "quantity, ordered_allocation, allocated, unit_price, reference_price, alone_price, "
+                    "fee_share, amount, savings) "
+                    "SELECT l.id, go.round_id, go.group_id, l.offer_id, po.id, l.quantity, l.quantity, "
+                    "l.quantity, 45.00, 50.00, 45.00, 0, 0, 0 FROM order_lines l "
+                    "JOIN group_orders go ON go.id = l.group_order_id, "
+                    "(SELECT min(id) AS id FROM purchase_orders) po WHERE go.round_id = %s", (rnd,))
+                raise _Rollback
+        except _Rollback:
+            pass
+        return time.perf_counter() - start
+
+    backend_pid = 0
+
+    def combine() -> float:
+        nonlocal backend_pid
+        with app.app_context():
+            backend_pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar() or 0
+            db.session.rollback()
+            start = time.perf_counter()
+            combine_round(rnd, parts=False)
+            elapsed = time.perf_counter() - start
+            db.session.remove()
+        return elapsed
+
+    reset()
+    combine()  # warm-up: imports, caches, plans
+    out: dict[str, list[float]] = {"group_by": [], "copy_through": [], "combine": []}
+    for _ in range(runs):
+        reset()
+        out["group_by"].append(group_by())
+        out["copy_through"].append(copy_through())
+        reset()
+        out["combine"].append(combine())
+    backend_kb = 0
     try:
-        fn()
-    except _Rollback:
+        for line in Path(f"/proc/{backend_pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                backend_kb = int(line.split()[1])
+    except OSError:
         pass
-    return time.perf_counter() - start
+    return {**out, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "backend_kb": backend_kb}
+
+
+def _workers(url: str, rnd: int, concurrency: int, runs: int, warm: int) -> list[float]:
+    """Combine as one part per supplier on a real Celery worker with `concurrency` processes.
+
+    ``warm`` runs first are not counted (worth it only where a run is short)."""
+    queue = f"ruamsue-bench-{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ, DATABASE_URL=url, REDIS_URL=REDIS, CELERY_QUEUE=queue, RUAMSUE_INSTANCE=INSTANCE,
+               RUAMSUE_COMBINE_PARTS_MIN_LINES="1")
+    log = Path(tempfile.mkdtemp(prefix="ruamsue-bench-")) / "worker.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", queue, "-c", str(concurrency),
+         "--pool", "prefork", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
+         "-n", f"bench-{uuid.uuid4().hex[:6]}@%h"],
+        cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115
+    times: list[float] = []
+    try:
+        deadline = time.monotonic() + 60
+        while b"ready." not in log.read_bytes():
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"the Celery worker did not start; see {log}")
+            time.sleep(0.2)
+        sender = subprocess.run(
+            [sys.executable, "-c", _SENDER, str(rnd), str(runs), str(warm)], cwd=ROOT, env=env, capture_output=True, text=True)
+        if sender.returncode != 0:
+            raise RuntimeError(sender.stderr[-2000:])
+        times = json.loads(sender.stdout.strip().splitlines()[-1])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return times
+
+
+# Runs in a child with the worker's environment: reset, enqueue the combine job, wait for "combined".
+_SENDER = """
+import json, sys, time
+import psycopg
+from sqlalchemy import text
+from core import create_app, jobs
+from core.db import db
+rnd, runs, warm = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+app = create_app({"JOBS_MODE": "celery"})
+times = []
+with app.app_context():
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    for _ in range(runs + warm):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("TRUNCATE allocations, invoices, purchase_order_lines, purchase_orders CASCADE")
+            conn.execute("DELETE FROM jobs")
+            conn.execute("UPDATE buying_rounds SET state = 'closed', combined_at = NULL WHERE id = %s", (rnd,))
+            conn.execute("CHECKPOINT")
+        start = time.perf_counter()
+        job = jobs.enqueue("combine_round", {"round_id": rnd}, dedupe_key=f"combine:{rnd}")
+        db.session.commit()
+        while True:
+            state = db.session.execute(text("SELECT state FROM jobs WHERE id = :id"), {"id": job.id}).scalar()
+            db.session.rollback()
+            if state in ("succeeded", "failed"):
+                break
+            time.sleep(0.02)
+        assert state == "succeeded", state
+        assert db.session.execute(text("SELECT state FROM buying_rounds WHERE id = :r"), {"r": rnd}).scalar() \
+            == "combined"
+        times.append(time.perf_counter() - start)
+        db.session.rollback()
+print(json.dumps(times[warm:]))
+"""
+
+
+def _bench_size(lines: int, runs: int, workers: list[int]) -> dict[str, Any]:
+    name = f"ruamsue_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        env = dict(os.environ, DATABASE_URL=url, RUAMSUE_INSTANCE=INSTANCE)
+        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                       check=True, capture_output=True)
+        with psycopg.connect(url) as conn:
+            rnd = _generate(conn, lines)
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE")
+        child = subprocess.run([sys.executable, "-m", "bench.combine_bench", "--child", url, str(rnd), str(runs)],
+                               cwd=ROOT, env=env, capture_output=True, text=True)
+        if child.returncode != 0:
+            raise RuntimeError(child.stderr[-3000:])
+        result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+        result["lines"] = lines
+        for n in workers:
+            result[f"workers_{n}"] = _workers(url, rnd, n, max(1, runs - 1), int(lines <= 100_000))
+        return result
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _print(results: list[dict[str, Any]], runs: int, workers: list[int]) -> None:
+    print(f"\nCombine benchmark: medians of {runs} runs; floors measured in the same run over the same rows")
+    head = (f"{'lines':>9} {'GROUP BY':>9} {'copy-thr':>9} {'combine':>9} {'ratio':>6} {'s/Mline':>8} "
+            f"{'RSS MB':>7} {'PG MB':>6}")
+    for n in workers:
+        head += f" {f'{n} wkr':>8}"
+    print(head)
+    for r in results:
+        g, c, t = (statistics.median(r[k]) for k in ("group_by", "copy_through", "combine"))
+        row = (f"{r['lines']:>9} {g:>8.3f}s {c:>8.3f}s {t:>8.3f}s {t / c:>5.2f}x {t / r['lines'] * 1e6:>7.2f}s "
+               f"{r['rss_kb'] / 1024:>7.0f} {r['backend_kb'] / 1024:>6.0f}")
+        for n in workers:
+            row += f" {statistics.median(r[f'workers_{n}']):>7.3f}s"
+        print(row)
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        grow = (statistics.median(last["combine"]) / statistics.median(first["combine"])) / (
+            last["lines"] / first["lines"])
+        print(f"growth {first['lines']} -> {last['lines']} lines: time per line x{grow:.2f}; "
+              f"peak RSS x{last['rss_kb'] / first['rss_kb']:.2f}")
+    print("ratio = combine / copy-through (target <= 2.0 at 1M lines); RSS = the combining process; "
+          "PG MB = its PostgreSQL backend's peak (shared buffers touched included); "
+          "N wkr = one part per supplier on a Celery worker with N processes")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        print(json.dumps(_child(argv[1], int(argv[2]), int(argv[3]))))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", default="10000,100000,1000000", help="comma-separated round sizes")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", default="1,2", help="Celery worker process counts to compare ('' for none)")
+    args = parser.parse_args(argv)
+    sizes = [int(x) for x in args.lines.split(",") if x]
+    workers = [int(x) for x in args.workers.split(",") if x]
+    results = []
+    for lines in sizes:
+        started = time.perf_counter()
+        results.append(_bench_size(lines, args.runs, workers))
+        print(f"[{lines} lines done in {time.perf_counter() - started:.0f}s]", file=sys.stderr, flush=True)
+    _print(results, args.runs, workers)
 
 
 if __name__ == "__main__":

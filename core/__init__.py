@@ -40,6 +40,51 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     demo.init_app(app)
     celery_init_app(app)
+    _init_resilience(app)
     if app.config["JOBS_MODE"] == "thread" and os.environ.get("RUAMSUE_SCHEDULER") == "1":
         jobs.start_scheduler(app)
     return app
+
+
+def _init_resilience(app: Flask) -> None:
+    """Health checks, and a database that went away answered with a clean 503, never a 500."""
+    from flask import jsonify, request
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from core.db import db
+    from core.errors import error_body
+
+    def unavailable(error: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(error, DBAPIError) and not isinstance(error, (OperationalError, InterfaceError)) \
+                and not error.connection_invalidated:
+            raise error  # a bug, not an outage: stays a 500
+        app.logger.warning("database unavailable: %s", error.__class__.__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+            pass
+        message = "The database is not reachable just now; try again in a moment."
+        if request.path.startswith("/api/") or request.path in ("/healthz", "/ping"):
+            response = jsonify(error_body(503, "unavailable", message))
+        else:
+            response = app.response_class(message, mimetype="text/plain")
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+
+    for exc in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, DBAPIError):
+        app.register_error_handler(exc, unavailable)
+
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        """Readiness: the database answers."""
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        return {"status": "ok"}
+
+    @app.get("/ping")
+    def ping():  # type: ignore[no-untyped-def]
+        """Liveness and the load test's floor: no database, no session, nothing."""
+        return {"pong": True}

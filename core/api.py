@@ -5,13 +5,62 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from flask_smorest import Api as SmorestApi
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
-from core.errors import DomainError, error_body
+from core.errors import DomainError, InvalidInput, error_body
 
 _CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
           422: "invalid", 429: "rate_limited", 500: "server_error", 503: "unavailable"}
+
+
+# Ids are PostgreSQL integers: a larger number in a path names nothing (404), never a database error.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` of every route, bounded to what an id column can hold."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def _id_param_schema(converter: IdConverter) -> dict[str, Any]:
+    return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
+
+
+def _bad_text(value: Any, where: str, out: dict[str, Any]) -> None:
+    """Text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (lone surrogates), by field path."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            out[where or "_schema"] = ["Contains characters that are not allowed (NUL or invalid Unicode)."]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _bad_text(key, where, out)
+            _bad_text(item, f"{where}.{key}" if where else str(key), out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _bad_text(item, f"{where}.{i}" if where else str(i), out)
+
+
+def refuse_unstorable_text() -> None:
+    bad: dict[str, Any] = {}
+    for name, value in (request.view_args or {}).items():
+        _bad_text(value, name, bad)
+    for name, value in request.args.items(multi=True):
+        _bad_text(name, name, bad)
+        _bad_text(value, name, bad)
+    if request.is_json:
+        _bad_text(request.get_json(silent=True), "", bad)
+    if bad:
+        raise InvalidInput("Some fields are not valid: " + ", ".join(sorted(bad)), bad)
+
+
+# The only API endpoints that answer without a bearer token.
+PUBLIC_ENDPOINTS = frozenset({"network_api.Tokens", "api-docs.openapi_json"})
 
 
 def _flatten(messages: Any) -> dict[str, Any]:
@@ -27,7 +76,25 @@ def _flatten(messages: Any) -> dict[str, Any]:
     return {"_schema": messages}
 
 
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"example": "forbidden"})
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", required=True,
+                          metadata={"description": "Field name -> messages (nested for lists and objects)"})
+
+    class Meta:
+        unknown = INCLUDE  # a few errors carry more, e.g. out_of_stock's "available"
+
+
+class ErrorSchema(Schema):
+    """The one error shape of the contract: {error: {code, message, fields}}."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
 class Api(SmorestApi):
+    ERROR_SCHEMA = ErrorSchema
+
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         if not request.path.startswith("/api/"):
             return error
@@ -53,15 +120,35 @@ def get_api(app: Flask) -> Api:
 
 
 def init_app(app: Flask) -> None:
+    # Before any route is added: every <int:...> of the app (API and pages) is a bounded id.
+    app.url_map.converters["int"] = IdConverter
     # One Api per app: tests build several apps in one process.
     api = Api()
     api.init_app(app, spec_kwargs={"servers": [{"url": "/"}]})
     app.extensions["ruamsue_api"] = api
+    api.register_converter(IdConverter, _id_param_schema)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
+    from core.audit_api import blp as audit_blp
     from core.jobs_api import blp as jobs_blp
+    from core.web import csrf
 
     api.register_blueprint(jobs_blp)
+    api.register_blueprint(audit_blp)
+    csrf.exempt(jobs_blp)
+    csrf.exempt(audit_blp)
+
+    @app.before_request
+    def _api_needs_a_token() -> None:
+        # Who is asking is settled before anything else: an anonymous or revoked caller gets 401,
+        # never a validation error or a 404 that tells it about the request or the data.
+        if not request.path.startswith("/api/") or request.endpoint is None or request.method == "OPTIONS":
+            return
+        if request.endpoint not in PUBLIC_ENDPOINTS:
+            from core.auth import api_actor
+
+            api_actor()
+        refuse_unstorable_text()
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):  # type: ignore[no-untyped-def]

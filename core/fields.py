@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 CENT = Decimal("0.01")
 
@@ -69,3 +69,8 @@ class Quantity(fields.Integer):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("strict", True)
         super().__init__(**kwargs)
+
+
+# Ids are PostgreSQL integers: a larger number names nothing and is refused (422), not sent to the database.
+MAX_ID = 2**31 - 1
+ID_RANGE = validate.Range(min=1, max=MAX_ID)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import timedelta
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from flask import Response, make_response, request
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from core.auth import api_actor
 from core.clock import utcnow
@@ -37,6 +38,11 @@ def _replay(record: IdempotencyRecord) -> Response:
 
 
 def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The key's record is written in the same transaction as the effect, so they commit together or
+    not at all: a request cut off by a crash or a lost database leaves no record behind, and its
+    retry with the same key runs afresh instead of waiting forever on a request that no longer runs.
+    A second request with the key waits on the unique index until the first's transaction ends."""
+
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get("Idempotency-Key")
@@ -47,48 +53,100 @@ def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters.",
                                {"Idempotency-Key": ["1 to 200 characters."]})
         actor = api_actor()
+        user_id = actor.id
         request_hash = _request_hash()
-        record = IdempotencyRecord(user_id=actor.id, key=key, method=request.method, path=request.path,
+        record = IdempotencyRecord(user_id=user_id, key=key, method=request.method, path=request.path,
                                    request_hash=request_hash, status=IN_PROGRESS, body="", created_at=utcnow())
-        db.session.add(record)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            return _existing(actor.id, key, request_hash)
-        record_id = record.id
+        while True:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(record)
+                break
+            except IntegrityError:
+                db.session.rollback()
+            outcome = _existing(user_id, key, request_hash)
+            if isinstance(outcome, Response):
+                return outcome
+            if outcome == "took_over":
+                break
+            # "gone": the first request rolled back; this one runs as the first.
+            record = IdempotencyRecord(user_id=user_id, key=key, method=request.method, path=request.path,
+                                       request_hash=request_hash, status=IN_PROGRESS, body="",
+                                       created_at=utcnow())
         try:
             response = make_response(fn(*args, **kwargs))
         except BaseException:
             db.session.rollback()
-            db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
-            db.session.commit()
+            _forget(user_id, key, request_hash)
             raise
         if 200 <= response.status_code < 300:
-            db.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-                               .values(status=response.status_code, body=response.get_data(as_text=True)))
+            stored = db.session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+                .values(status=response.status_code, body=response.get_data(as_text=True))).rowcount
+            if not stored:
+                # The service rolled back its own transaction (and the record with it) yet answered 2xx.
+                db.session.add(IdempotencyRecord(
+                    user_id=user_id, key=key, method=request.method, path=request.path,
+                    request_hash=request_hash, status=response.status_code,
+                    body=response.get_data(as_text=True), created_at=utcnow()))
+            db.session.commit()
         else:
             # Refusals are not remembered: the same request may succeed once the cause is gone.
-            db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
-        db.session.commit()
+            db.session.rollback()
+            _forget(user_id, key, request_hash)
         return response
 
     return wrapper
 
 
-def _existing(user_id: int, key: str, request_hash: str) -> Response:
+def _forget(user_id: int, key: str, request_hash: str) -> None:
+    """Drop this request's record if the service had already committed it (the usual case: it was
+    never committed, and the rollback took it away)."""
+    try:
+        db.session.execute(delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key,
+            IdempotencyRecord.request_hash == request_hash, IdempotencyRecord.status == IN_PROGRESS))
+        db.session.commit()
+    except SQLAlchemyError:
+        # The database went away: whatever the service committed is unknown, the original error stands.
+        db.session.rollback()
+
+
+def _existing(user_id: int, key: str, request_hash: str) -> Response | str:
+    """Another request with this key committed first: replay its answer, wait for it, or (when it
+    was cut off after its effect committed but before its answer was stored) resolve that."""
+    from flask import current_app
+
+    abandoned_after = timedelta(seconds=float(current_app.config.get("IDEMPOTENCY_ABANDONED_AFTER", 60)))
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         record = db.session.scalar(
             select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
         db.session.rollback()
         if record is None:
-            raise Conflict("The first request with this Idempotency-Key failed; send it again with a new key.")
+            return "gone"
         if record.request_hash != request_hash:
             raise InvalidInput("This Idempotency-Key was used for a different request.",
                                {"Idempotency-Key": ["Already used for a different request."]})
         if record.status != IN_PROGRESS:
             return _replay(record)
+        if record.created_at < utcnow() - abandoned_after:
+            # Longer than any request may run: the first one died (worker killed, database lost) after
+            # its effect committed and before its answer was stored. A PUT sets the same state again,
+            # so this request takes the key over and runs; a POST must not run twice.
+            if request.method != "PUT":
+                raise Conflict("The first request with this Idempotency-Key was saved, but its answer was "
+                               "lost; look up the result instead of sending it again.")
+            took = db.session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.id == record.id, IdempotencyRecord.status == IN_PROGRESS,
+                       IdempotencyRecord.created_at == record.created_at)
+                .values(created_at=utcnow())).rowcount
+            if took:
+                return "took_over"  # the row is this request's now, in this transaction
+            db.session.rollback()
+            continue
         if time.monotonic() > deadline:
             raise Conflict("A request with this Idempotency-Key is still being processed; try again.")
         time.sleep(0.05)

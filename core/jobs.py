@@ -7,7 +7,9 @@ Handlers are idempotent services, so a job that runs twice changes nothing the s
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 import time
 import traceback
 import uuid
@@ -17,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event, select, update
+from sqlalchemy import and_, event, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,7 +108,7 @@ def send(app: Flask, job_id: str) -> bool:
         return True
     try:
         # This app's own Celery, not the process-wide default a shared_task proxy would pick.
-        app.extensions["celery"].send_task("ruamsue.run_job", args=[job_id], retry=False)
+        app.extensions["celery"].send_task("ruamsue.run_job", args=[job_id], retry=False, ignore_result=True)
     except Exception:  # noqa: BLE001 - any broker failure: the sweep re-sends it
         log.warning("could not send job %s to the broker; the sweep will retry", job_id, exc_info=True)
         return False
@@ -125,7 +127,25 @@ def _run_in_app(app: Flask, job_id: str) -> None:
 
 
 def run_job(job_id: str) -> str:
-    """Run one job: claim it, call its handler, record the result. Returns the job's state or 'retry'."""
+    """Run one job: claim it, call its handler, record the result. Returns the job's state or 'retry'.
+
+    A lease (a PostgreSQL advisory lock on a connection of its own, which the server drops the moment
+    the holding process dies) makes a second delivery of a job that is still being run a no-op: the
+    sweep may re-send a job that waits in a long queue, and Redis re-delivers after a worker died.
+    """
+    lease = _Lease(job_id)
+    if not lease.acquire():
+        job = db.session.get(Job, job_id)
+        state = job.state if job is not None else "missing"
+        db.session.rollback()
+        return "running" if state == "pending" else state
+    try:
+        return _run_leased(job_id)
+    finally:
+        lease.release()
+
+
+def _run_leased(job_id: str) -> str:
     max_attempts = int(current_app.config.get("JOB_MAX_ATTEMPTS", 3))
     now = utcnow()
     claimed = db.session.execute(
@@ -166,6 +186,58 @@ def run_job(job_id: str) -> str:
     return "succeeded"
 
 
+class _Lease:
+    """Held while a job runs. PostgreSQL: a session advisory lock, released by the server when the
+    holder's connection ends (a worker killed with -9 included). Elsewhere (the embedded SQLite
+    default, one process): a set of the job ids this process is running."""
+
+    _local: set[str] = set()
+    _local_lock = threading.Lock()
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.key = int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:8], "big", signed=True)
+        self.conn: Any = None
+        self.local = False
+
+    def acquire(self) -> bool:
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            with self._local_lock:
+                if self.job_id in self._local:
+                    return False
+                self._local.add(self.job_id)
+                self.local = True
+                return True
+        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = bool(self.conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
+        except Exception:
+            self.conn.invalidate()
+            self.conn.close()
+            self.conn = None
+            raise
+        if not got:
+            self.conn.close()
+            self.conn = None
+        return got
+
+    def release(self) -> None:
+        if self.local:
+            with self._local_lock:
+                self._local.discard(self.job_id)
+            return
+        if self.conn is None:
+            return
+        try:
+            self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+        except Exception:  # noqa: BLE001 - the connection died: the server dropped the lock with it
+            self.conn.invalidate()
+        finally:
+            self.conn.close()
+            self.conn = None
+
+
 def _finish(job_id: str, state: str, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
     db.session.execute(
         update(Job).where(Job.id == job_id).values(state=state, result=result, error=error, finished_at=utcnow())
@@ -173,16 +245,33 @@ def _finish(job_id: str, state: str, *, result: dict[str, Any] | None = None, er
     db.session.commit()
 
 
-def dispatch_stale(app: Flask, older_than: timedelta = timedelta(seconds=60)) -> int:
-    """Re-send pending jobs nobody picked up (broker was down, or the sender died after commit)."""
-    cutoff = utcnow() - older_than
+def dispatch_stale(app: Flask, older_than: timedelta | None = None) -> int:
+    """Re-send jobs nobody is running.
+
+    A pending job whose last start (or creation) is older than ``JOB_STALE_AFTER``: the broker was
+    down, the sender died after commit, or Redis lost the queued message. A running job older than
+    the task time limit: its worker was stopped by the limit (which acknowledges the message) or died
+    with the message gone; the attempt counter still turns a job that always dies into ``failed``.
+    """
+    if older_than is None:
+        older_than = timedelta(seconds=float(app.config.get("JOB_STALE_AFTER", 60)))
+    now = utcnow()
+    cutoff = now - older_than
+    time_limit = (app.config.get("CELERY") or {}).get("task_time_limit") or 3600
+    dead_cutoff = now - timedelta(seconds=float(time_limit) + 60)
     job_ids = db.session.scalars(
-        select(Job.id).where(Job.state == "pending", Job.created_at < cutoff).order_by(Job.created_at).limit(500)
+        select(Job.id).where(or_(
+            and_(Job.state == "pending", func.coalesce(Job.started_at, Job.created_at) < cutoff),
+            and_(Job.state == "running", Job.started_at < dead_cutoff),
+        )).order_by(Job.created_at).limit(500)
     ).all()
+    db.session.rollback()
     sent = 0
     for job_id in job_ids:
         if send(app, job_id):
             sent += 1
+        else:
+            break  # the broker is down: the next sweep tries again
     return sent
 
 

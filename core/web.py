@@ -1,11 +1,15 @@
 """Web plumbing for the pages: Thai-first i18n, CSRF, rate limits, security headers, baht formatting."""
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, request, session
+from flask import Flask, abort, g, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -15,6 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 LOCALES = ("th", "en")
 THAI_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
 
+log = logging.getLogger(__name__)
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -53,14 +58,47 @@ def thai_date(value: datetime | None, with_time: bool = True) -> str:
     return f"{text} {local:%H:%M}" if with_time else text
 
 
+def cookie_problems(config: Mapping[str, Any]) -> list[str]:
+    """What is unsafe about the cookie settings of a real (non-embedded, non-debug) deployment."""
+    uri = str(config.get("SQLALCHEMY_DATABASE_URI", ""))
+    if uri.startswith("sqlite") or config.get("DEBUG") or os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true"):
+        return []  # the embedded default: a demo on http://localhost
+    problems = []
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("SESSION_COOKIE_SECURE is off: session cookies would travel over plain HTTP")
+    if not config.get("REMEMBER_COOKIE_SECURE"):
+        problems.append("REMEMBER_COOKIE_SECURE is off")
+    if not config.get("SESSION_COOKIE_HTTPONLY"):
+        problems.append("SESSION_COOKIE_HTTPONLY is off: scripts could read the session cookie")
+    if str(config.get("SESSION_COOKIE_SAMESITE")) not in ("Lax", "Strict"):
+        problems.append("SESSION_COOKIE_SAMESITE is neither Lax nor Strict")
+    return problems
+
+
 def init_app(app: Flask) -> None:
+    for problem in cookie_problems(app.config):
+        log.warning("insecure configuration: %s", problem)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     babel.init_app(app, locale_selector=select_locale, timezone_selector=user_timezone)
     csrf.init_app(app)
     limiter.init_app(app)
     app.jinja_env.filters["baht"] = baht
     app.jinja_env.filters["thai_date"] = thai_date
     app.jinja_env.add_extension("jinja2.ext.i18n")
+
+    @app.before_request
+    def _refuse_nul_in_forms() -> None:
+        # PostgreSQL cannot store NUL in text: a form or query carrying one is a bad request, not a 500.
+        if request.path.startswith("/api/"):
+            return  # the API answers 422 naming the field (core.api)
+        values = list(request.args.values()) + (list(request.form.values()) if request.method == "POST" else [])
+        if any("\x00" in value for value in values) or any("\x00" in str(v) for v in (request.view_args or {}).values()):
+            abort(400)
 
     @app.before_request
     def _remember_language() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from core.fields import Money, Quantity
+from core.fields import ID_RANGE, Money, Quantity
 from market.models import LISTING_STATES, PURCHASE_STATES
 
 _MAX_QTY = 100_000_000
@@ -54,14 +54,14 @@ class ListingSchema(Schema):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class ListingListArgs(PageArgs):
     category = fields.String(load_default=None)
     district = fields.String(load_default=None)
-    group_id = fields.Integer(load_default=None)
+    group_id = fields.Integer(load_default=None, validate=ID_RANGE)
     in_stock = fields.Boolean(load_default=None)
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     state = fields.String(load_default="active", validate=validate.OneOf((*LISTING_STATES, "all")))
@@ -69,7 +69,7 @@ class ListingListArgs(PageArgs):
 
 
 class PurchaseCreateSchema(Schema):
-    group_id = fields.Integer(required=True, strict=True)
+    group_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     quantity = Quantity(required=True, validate=validate.Range(min=1, max=_MAX_QTY))
 
 
@@ -101,4 +101,4 @@ class PurchaseSchema(Schema):
 class PurchaseListArgs(PageArgs):
     state = fields.String(load_default=None, validate=validate.OneOf(PURCHASE_STATES))
     side = fields.String(load_default=None, validate=validate.OneOf(("buyer", "seller")))
-    listing_id = fields.Integer(load_default=None)
+    listing_id = fields.Integer(load_default=None, validate=ID_RANGE)

@@ -46,6 +46,16 @@ class Tokens(MethodView):
         return {"token": services.issue_token(data["email"], data["password"])}
 
 
+@blp.route("/tokens/current", methods=["DELETE"])
+@blp.response(204)
+def revoke_current_token():  # type: ignore[no-untyped-def]
+    """Revoke the token this request carries (log out a phone); it answers 401 from then on."""
+    from flask import request
+
+    actor = api_actor()
+    services.revoke_token(actor, request.environ["ruamsue.api_token_id"])
+
+
 @blp.route("/network")
 class NetworkResource(MethodView):
     @blp.response(200, NetworkSchema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.fields import Percent
+from core.fields import ID_RANGE, Percent
 from network.models import GROUP_KINDS, ROLES
 
 
@@ -36,7 +36,7 @@ class UserCreateSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    group_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    group_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
 
     @validates_schema
     def _group_for_role(self, data: dict, **kwargs: object) -> None:

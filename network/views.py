@@ -200,7 +200,8 @@ def _nav_links() -> list[tuple[str, Any]]:
                    ("network_views.groups", _l("กลุ่ม"))]
         if role == "admin":
             wanted.append(("network_views.users", _l("ผู้ใช้")))
-        wanted += [("market_views.browse", _l("ตลาด")), ("reports_views.summaries", _l("สรุปรายเดือน"))]
+        wanted += [("market_views.browse", _l("ตลาด")), ("reports_views.summaries", _l("สรุปรายเดือน")),
+                   ("network_views.audit", _l("บันทึกการเปลี่ยนแปลง"))]
     views = current_app.view_functions
     return [(endpoint, label) for endpoint, label in wanted if endpoint in views]
 
@@ -477,6 +478,28 @@ def users():  # type: ignore[no-untyped-def]
     names = {g.id: g.name for g in groups_list}
     return render_template("network/users.html", users=services.list_users(current_user), form=form,
                            group_names=names), status
+
+
+# --- the audit trail (read-only) -------------------------------------------------------------------
+
+AUDIT_PER_PAGE = 50
+
+
+@bp.route("/audit")
+@roles_required(*COMMITTEE)
+def audit():  # type: ignore[no-untyped-def]
+    """Who changed prices, orders, receipts, payments and reviews: for the committee's meeting."""
+    from core.audit_api import list_events
+
+    try:
+        page_no = max(1, min(100_000, int(request.args.get("page", "1"))))
+    except ValueError:
+        page_no = 1
+    filters = {k: (request.args.get(k) or "").strip()[:64] or None for k in ("subject", "action")}
+    items, total = list_events(current_user, {**filters, "page": page_no, "per_page": AUDIT_PER_PAGE})
+    pages = max(1, -(-total // AUDIT_PER_PAGE))
+    return render_template("network/audit.html", events=items, page=page_no, pages=pages, total=total,
+                           filters=filters)
 
 
 page_error_handlers(bp)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import Money, Quantity
+from core.fields import ID_RANGE, Money, Quantity
 
 _MAX_QTY = 100_000_000
 
@@ -32,8 +32,8 @@ class TierSchema(Schema):
 
 
 class OfferCreateSchema(Schema):
-    product_id = fields.Integer(required=True, strict=True)
-    supplier_id = fields.Integer(required=True, strict=True)
+    product_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
+    supplier_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     pack_size = Quantity(required=True, validate=validate.Range(min=1, max=_MAX_QTY))
     min_quantity = Quantity(load_default=0, validate=validate.Range(min=0, max=_MAX_QTY))
     reference_price = Money(required=True)
@@ -89,7 +89,7 @@ class JobStartedSchema(Schema):
 
 
 class OrderLineInSchema(Schema):
-    offer_id = fields.Integer(required=True, strict=True)
+    offer_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     quantity = Quantity(required=True, validate=validate.Range(min=1, max=_MAX_QTY))
     tolerance = Quantity(load_default=0, validate=validate.Range(min=0, max=_MAX_QTY))
 
@@ -149,7 +149,7 @@ class PurchaseOrderSchema(Schema):
 
 
 class ReceiptLineSchema(Schema):
-    offer_id = fields.Integer(required=True, strict=True)
+    offer_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     received_quantity = Quantity(required=True, validate=validate.Range(min=0, max=_MAX_QTY))
 
 

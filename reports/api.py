@@ -18,7 +18,10 @@ blp = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="Mont
 class SummaryResource(MethodView):
     @blp.arguments(SummaryArgs, location="query")
     @blp.response(200, SummarySchema)
-    @blp.alt_response(200, content_type="text/csv", success=True, description="?format=csv: UTF-8 with BOM")
+    # Both bodies of the 200: JSON, and with ?format=csv the CSV (an alt_response would replace the JSON one).
+    @blp.doc(responses={"200": {"description": "The summary; with ?format=csv a CSV file (UTF-8 with BOM)",
+                                "content": {"application/json": {"schema": SummarySchema},
+                                            "text/csv": {"schema": {"type": "string"}}}}})
     def get(self, args, month: str):  # type: ignore[no-untyped-def]
         summary = services.get_summary(api_actor(), month, args.get("version"))
         if args["format"] == "csv":

@@ -138,7 +138,7 @@ class SummarySchema(Schema):
 
 class SummaryArgs(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
-    version = fields.Integer(load_default=None, strict=False, validate=validate.Range(min=1))
+    version = fields.Integer(load_default=None, strict=False, validate=validate.Range(min=1, max=1_000_000))
 
 
 class ReviewSchema(Schema):

@@ -126,14 +126,23 @@ def test_beat_task_closes_due_rounds_and_combines(worker_app, committed, celery_
 
 def test_worker_killed_mid_combine_completes_once(worker_app, committed, celery_worker):
     """kill -9 of the worker children during the combine: the job re-runs, one purchase order per supplier."""
+    import psycopg
+
     round_id, headers = _network_with_round(committed, groups=2500, offers=12, suppliers=3)
     client = worker_app.test_client()
-    job_id = client.post(f"/api/v1/rounds/{round_id}/close", headers=headers).json["job_id"]
-    assert wait_for_job(worker_app, job_id, timeout=60, states=("running", "succeeded")) == "running"
-    children = subprocess.run(["pgrep", "-P", str(celery_worker.pid)], capture_output=True, text=True).stdout.split()
-    assert children, "the worker has no child process to kill"
-    for child in children:
-        os.kill(int(child), signal.SIGKILL)
+    url = worker_app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")
+    # Hold the allocations table so the combine is certainly caught mid-way, after it has begun writing.
+    with psycopg.connect(url) as blocker:
+        blocker.execute("LOCK TABLE allocations IN EXCLUSIVE MODE")
+        job_id = client.post(f"/api/v1/rounds/{round_id}/close", headers=headers).json["job_id"]
+        assert wait_for_job(worker_app, job_id, timeout=60, states=("running", "succeeded")) == "running"
+        time.sleep(1.0)
+        children = subprocess.run(["pgrep", "-P", str(celery_worker.pid)], capture_output=True, text=True,
+                                  check=False).stdout.split()
+        assert children, "the worker has no child process to kill"
+        for child in children:
+            os.kill(int(child), signal.SIGKILL)
+        blocker.rollback()
     # The prefork master replaces its children; the message, never acknowledged, is delivered again.
     assert wait_for_job(worker_app, job_id, timeout=180) == "succeeded"
     committed.expire_all()

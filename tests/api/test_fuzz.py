@@ -1,0 +1,99 @@
+"""Fuzzing: schemathesis over the whole OpenAPI document, in-process against the Flask app (WSGI).
+
+Every operation, as a committee member and as a group leader, with ids of real objects of a fully
+built network (so the requests reach the services, not only the 404 of an unknown id) and with the
+ids the fuzzer makes up. Bounded (``MAX_EXAMPLES`` per operation, no deadline) so the whole run stays
+well under three minutes. Each response must be no 5xx, and must match the document: status code,
+content type, headers and the JSON schema of the body. Everything written is rolled back.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.api.test_authz_matrix import COMMITTEE, LEADER, MATRIX, build_world
+
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance]
+TRIED: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module")
+def api_schema(app):  # type: ignore[no-untyped-def]
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+
+@pytest.fixture
+def world(db_session, make_network, make_group, make_user, token_for, make_round, make_offer,
+          place_order):  # type: ignore[no-untyped-def]
+    return build_world(db_session, make_network, make_group, make_user, token_for, make_round, make_offer,
+                       place_order)
+
+
+def real_ids(w: dict[str, Any], path: str) -> dict[str, Any]:
+    rounds = {"/offers": "draft", "/open": "draft", "/close": "open", "/orders/": "open",
+              "/purchase-orders": "done", "/invoices": "done"}
+    round_key = next((key for part, key in rounds.items() if part in path), "open")
+    return {"job_id": w["job"].id, "group_id": w["g1"].id, "purchase_order_id": w["po"].id,
+            "invoice_id": w["invoice"].id, "listing_id": w["listing"].id, "purchase_id": w["purchase"].id,
+            "month": w["month"], "round_id": w[round_key].id}
+
+
+MODES = [(COMMITTEE, "real"), (COMMITTEE, "generated"), (LEADER, "real"), (LEADER, "generated")]
+
+
+# The authorization matrix's table is checked against the OpenAPI document, so this is every operation.
+@pytest.mark.parametrize("operation", sorted(MATRIX), ids=lambda op: f"{op[0]} {op[1]}")
+def test_no_5xx_and_every_response_matches_the_document(api_schema, world, token_for, db_session, operation):  # type: ignore[no-untyped-def]
+    """Each generated case is sent four times: by a committee member and by a leader, with the path
+    ids the fuzzer made up and with ids of real objects."""
+    from flask import g
+
+    method, path = operation
+    api_operation = api_schema[path][method]
+
+    @given(case=api_operation.as_strategy())
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    def fuzz(case):  # type: ignore[no-untyped-def]
+        generated = dict(case.path_parameters or {})
+        for role, ids in MODES:
+            if not generated and ids == "real":
+                continue
+            values = real_ids(world, path) if ids == "real" else {}
+            case.path_parameters = {name: values.get(name, value) for name, value in generated.items()}
+            headers = dict(world["headers"][role])
+            if path == "/api/v1/tokens/current":
+                headers = token_for(world["users"][role])  # a token of its own: the role's keeps working
+            for name in list(g):  # as each request of a real server, start with an empty g
+                g.pop(name, None)
+            try:
+                response = case.call(headers=headers)
+            except Exception as exc:
+                # TESTING propagates what would be a 500; show the request that caused it.
+                raise AssertionError(f"{role}: {case.as_curl_command(headers=headers)}: {exc!r}") from exc
+            finally:
+                db_session.rollback()  # as the end of a real request does
+            TRIED[f"{method} {path}"] = TRIED.get(f"{method} {path}", 0) + 1
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        case.path_parameters = generated
+
+    fuzz()
+
+
+def test_zz_report_fuzz_cases_tried():  # type: ignore[no-untyped-def]
+    """Prints how many cases ran (pytest -s); runs last in this module."""
+    if TRIED:
+        print(f"\nfuzz: {sum(TRIED.values())} cases over {len(TRIED)} operations")
