@@ -85,6 +85,8 @@ def load() -> dict[str, object]:
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("RUAMSUE_TIMEZONE", "Asia/Bangkok"),
         # An Idempotency-Key whose first request has not answered after this long was cut off.
         "IDEMPOTENCY_ABANDONED_AFTER": float(os.environ.get("IDEMPOTENCY_ABANDONED_AFTER", "60")),
+        # A round this large is combined one job per supplier, so several workers share it.
+        "COMBINE_PARTS_MIN_LINES": int(os.environ.get("RUAMSUE_COMBINE_PARTS_MIN_LINES", "200000")),
         "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
         # dispatch_stale re-sends a pending job created this many seconds ago that nobody ran.
         "JOB_STALE_AFTER": float(os.environ.get("JOB_STALE_AFTER", "60")),

@@ -15,7 +15,6 @@ and writes the invoices once.
 """
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -72,9 +71,7 @@ def _is_postgres() -> bool:
 
 
 def _parts_min_lines() -> int:
-    configured = current_app.config.get("COMBINE_PARTS_MIN_LINES",
-                                        os.environ.get("RUAMSUE_COMBINE_PARTS_MIN_LINES"))
-    return int(configured) if configured is not None else DEFAULT_PARTS_MIN_LINES
+    return int(current_app.config.get("COMBINE_PARTS_MIN_LINES", DEFAULT_PARTS_MIN_LINES))
 
 
 def _demand(round_id: int, supplier_id: int | None = None) -> list[Any]:

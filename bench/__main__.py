@@ -1,0 +1,35 @@
+"""One entry point for the benchmarks: ``python -m bench [combine|summary|load|all] [options]``.
+
+``all`` runs the three at the sizes of the README's table; each prints its floor beside its figure.
+"""
+from __future__ import annotations
+
+import sys
+
+from bench import combine_bench, load, summary_bench
+
+USAGE = "usage: python -m bench {combine|summary|load|all} [options of that benchmark]"
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name == "combine":
+        combine_bench.main(rest)
+        return 0
+    if name == "summary":
+        return summary_bench.main(rest) or 0
+    if name == "load":
+        return load.main(rest) or 0
+    if name == "all":
+        combine_bench.main(["--lines", "10000,100000,1000000"])
+        status = summary_bench.main(["--rows", "1000000"]) or 0
+        return status or load.main(["--duration", "60"]) or 0
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
