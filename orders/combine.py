@@ -597,11 +597,11 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     if amount <= 0:
         raise InvalidInput("A payment is more than 0 baht.", {"amount": ["Must be more than 0."]})
     # One conditional UPDATE: two payments racing can never together pay more than the total.
-    paid = db.session.execute(
+    paid_after = db.session.execute(
         update(Invoice).where(Invoice.id == invoice.id, Invoice.paid + amount <= Invoice.total)
-        .values(paid=Invoice.paid + amount)
-    ).rowcount
-    if not paid:
+        .values(paid=Invoice.paid + amount).returning(Invoice.paid)
+    ).scalar()
+    if paid_after is None:
         db.session.rollback()
         db.session.refresh(invoice)
         outstanding = invoice.total - invoice.paid
@@ -610,7 +610,9 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     payment = Payment(invoice_id=invoice.id, amount=amount, recorded_by_id=actor.id, paid_at=utcnow(), note=note)
     db.session.add(payment)
     db.session.flush()
-    record(actor, "invoice.payment", "invoice", invoice.id, None, {"amount": amount, "note": note})
+    paid_after = pricing.money(Decimal(str(paid_after)))
+    record(actor, "invoice.payment", "invoice", invoice.id, {"paid": paid_after - amount, "total": invoice.total},
+           {"paid": paid_after, "amount": amount, "payment_id": payment.id, "note": note})
     rnd = db.session.get_one(BuyingRound, invoice.round_id)
     db.session.refresh(invoice)
     _settle_if_paid(rnd)
