@@ -6,83 +6,25 @@ import signal
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, insert, select
-from werkzeug.security import generate_password_hash
+from sqlalchemy import func, select
 
-import pricing
-from core.auth import hash_token, new_token
 from core.models import Job
-from network.models import ApiToken, Group, Network, User
 from orders.models import (
     Allocation,
     BuyingRound,
-    GroupOrder,
-    Offer,
-    OrderLine,
-    PriceTier,
-    Product,
     PurchaseOrder,
-    Supplier,
 )
 from tests.conftest import wait_for_job
+from tests.support import expected_allocations, seed_round
 
 pytestmark = pytest.mark.worker
 
 
 def _network_with_round(session, *, groups: int, offers: int, suppliers: int = 2):
-    network = Network(name=f"Worker net {time.time_ns()}", timezone="Asia/Bangkok", fee_percent=Decimal("1"))
-    session.add(network)
-    session.flush()
-    committee = User(network_id=network.id, email=f"c{time.time_ns()}@example.org", name="C", role="committee",
-                     password_hash=generate_password_hash("x"), session_version=0, active=True)
-    session.add(committee)
-    sups = [Supplier(network_id=network.id, name=f"S{i}") for i in range(suppliers)]
-    prod = Product(network_id=network.id, name="P", unit="kg")
-    session.add_all([*sups, prod])
-    rnd = BuyingRound(network_id=network.id, name="R", state="open",
-                      closes_at=datetime.now(timezone.utc) + timedelta(days=1))
-    session.add(rnd)
-    session.flush()
-    offer_rows = []
-    for i in range(offers):
-        offer = Offer(round_id=rnd.id, product_id=prod.id, supplier_id=sups[i % suppliers].id, pack_size=7,
-                      min_quantity=0, reference_price=Decimal("50.00"), delivery_fee=Decimal("120.00"))
-        offer.tiers = [PriceTier(min_quantity=0, unit_price=Decimal("45.00")),
-                       PriceTier(min_quantity=1000, unit_price=Decimal("41.50"))]
-        session.add(offer)
-        offer_rows.append(offer)
-    session.flush()
-    group_ids = [r[0] for r in session.execute(insert(Group).returning(Group.id), [
-        {"network_id": network.id, "name": f"G{i}", "members": 10, "registered_poor_members": 3,
-         "kind": "other", "district": "", "subdistrict": ""} for i in range(groups)])]
-    now = datetime.now(timezone.utc)
-    order_ids = [r[0] for r in session.execute(insert(GroupOrder).returning(GroupOrder.id), [
-        {"round_id": rnd.id, "group_id": gid, "created_at": now, "updated_at": now} for gid in group_ids])]
-    session.execute(insert(OrderLine), [
-        {"group_order_id": oid, "offer_id": offer.id, "quantity": 1 + (oid * 7 + offer.id * 3) % 13,
-         "tolerance": (oid + offer.id) % 3, "placed_at": now + timedelta(microseconds=oid)}
-        for oid in order_ids for offer in offer_rows])
-    token = new_token()
-    session.add(ApiToken(user_id=committee.id, token_hash=hash_token(token)))
-    session.commit()
-    return rnd.id, {"Authorization": f"Bearer {token}"}
-
-
-def _expected_allocations(session, round_id):
-    rows = session.execute(
-        select(OrderLine.id, OrderLine.offer_id, OrderLine.quantity, OrderLine.tolerance, OrderLine.placed_at)
-        .join(GroupOrder, GroupOrder.id == OrderLine.group_order_id).where(GroupOrder.round_id == round_id)).all()
-    by_offer: dict[int, list[pricing.Line]] = {}
-    for r in rows:
-        by_offer.setdefault(r.offer_id, []).append(pricing.Line(r.id, r.quantity, r.tolerance, r.placed_at))
-    expected = {}
-    for lines in by_offer.values():
-        pack = pricing.round_to_packs(sum(x.quantity for x in lines), sum(x.tolerance for x in lines), 7, 0)
-        expected.update(pricing.allocate(lines, pack.ordered_quantity))
-    return expected
+    seeded = seed_round(session, groups=groups, offers=offers, suppliers=suppliers)
+    return seeded["round_id"], seeded["committee"]
 
 
 def test_close_runs_the_combine_on_a_real_worker(worker_app, committed, celery_worker):
@@ -96,7 +38,7 @@ def test_close_runs_the_combine_on_a_real_worker(worker_app, committed, celery_w
     assert body["state"] == "succeeded" and body["result"]["purchase_orders"] == 2
     assert client.get(f"/api/v1/rounds/{round_id}", headers=headers).json["state"] == "combined"
     got = dict(committed.execute(select(Allocation.order_line_id, Allocation.allocated)).all())
-    assert got == _expected_allocations(committed, round_id)
+    assert got == expected_allocations(committed, round_id)
     # Asking again starts nothing new and changes nothing.
     again = client.post(f"/api/v1/rounds/{round_id}/close", headers=headers)
     assert again.status_code == 202 and again.json["job_id"] == job_id
@@ -151,4 +93,4 @@ def test_worker_killed_mid_combine_completes_once(worker_app, committed, celery_
     assert committed.scalar(select(func.count()).select_from(PurchaseOrder)) == 3
     got = dict(committed.execute(select(Allocation.order_line_id, Allocation.allocated)).all())
     assert len(got) == 2500 * 12
-    assert got == _expected_allocations(committed, round_id)
+    assert got == expected_allocations(committed, round_id)
