@@ -107,9 +107,7 @@ class GroupOrderResource(MethodView):
     @blp.arguments(GroupOrderInSchema)
     @blp.response(200, GroupOrderOutSchema)
     def put(self, data, round_id: int, group_id: int):  # type: ignore[no-untyped-def]
-        actor = api_actor()
-        services.replace_group_order(actor, round_id, group_id, data["lines"])
-        return services.get_group_order(actor, round_id, group_id)
+        return services.replace_group_order(api_actor(), round_id, group_id, data["lines"])
 
 
 @blp.route("/rounds/<int:round_id>/purchase-orders")

@@ -216,7 +216,7 @@ def _check_open(rnd: BuyingRound) -> None:
         raise DeadlinePassed("The deadline has passed; orders can no longer change.", state="closed")
 
 
-def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrder:
+def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline."""
     rnd = get_round(actor, round_id, lock=True)
     group = get_group(actor, group_id)
@@ -253,8 +253,9 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     db.session.flush()
     # The deadline is checked again at the last moment: a write that would commit after it is refused.
     _check_open(rnd)
+    placed = _placed_order_view(order)
     db.session.commit()
-    return order
+    return placed
 
 
 def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> GroupOrder:
@@ -272,6 +273,14 @@ def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> Group
         order = db.session.scalar(query.with_for_update())
         assert order is not None
     return order
+
+
+def _placed_order_view(order: GroupOrder) -> dict[str, Any]:
+    """The order as just written (read before commit expires it): the round is open, nothing allocated yet."""
+    lines = [{"offer_id": line.offer_id, "quantity": line.quantity, "tolerance": line.tolerance, "allocated": None,
+              "unit_price": None, "fee_share": None, "amount": None, "savings": None}
+             for line in sorted(order.lines, key=lambda line: line.offer_id)]
+    return {"group_id": order.group_id, "round_id": order.round_id, "updated_at": order.updated_at, "lines": lines}
 
 
 def get_group_order(actor: User, round_id: int, group_id: int) -> dict[str, Any]:
