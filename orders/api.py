@@ -76,6 +76,7 @@ class RoundResource(MethodView):
 
 @blp.route("/rounds/<int:round_id>/offers")
 class Offers(MethodView):
+    @idempotent
     @blp.arguments(OfferCreateSchema)
     @blp.response(201, OfferSchema)
     def post(self, data, round_id: int):  # type: ignore[no-untyped-def]

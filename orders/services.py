@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -87,12 +87,8 @@ def list_rounds(actor: User, state: str | None = None) -> list[BuyingRound]:
     return list(db.session.scalars(query.order_by(BuyingRound.closes_at.desc(), BuyingRound.id.desc())))
 
 
-def get_round(actor: User, round_id: int, *, lock: bool = False) -> BuyingRound:
-    query = select(BuyingRound).where(BuyingRound.id == round_id)
-    if lock:
-        # FOR SHARE: many orders may be written at once, but a close (an UPDATE) waits for them all.
-        query = query.with_for_update(read=True)
-    rnd = db.session.scalar(query)
+def get_round(actor: User, round_id: int) -> BuyingRound:
+    rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id))
     if rnd is None or rnd.network_id != actor.network_id:
         raise NotFound("No such buying round.")
     return rnd
@@ -159,12 +155,29 @@ def open_round(actor: User, round_id: int) -> BuyingRound:
     return rnd
 
 
+_ROUND_GATE = 7301  # advisory-lock class of buying rounds (two-key form; job leases use the one-key form)
+
+
+def _round_gate(round_id: int, *, exclusive: bool) -> None:
+    """Orders being written share the round's gate; a close takes it alone, until its commit.
+
+    PostgreSQL queues these locks fairly: a close waits for the writes in progress, and writes that
+    arrive after it wait for the close. (Row locks FOR SHARE would let a steady stream of writers
+    starve the close.) SQLite has one writer at a time; ``_check_still_open`` covers it.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    db.session.execute(text(f"SELECT {fn}(:c, :k)"), {"c": _ROUND_GATE, "k": round_id})
+
+
 def _close(rnd_id: int, network_id: int) -> Job | None:
     """Close one open round and enqueue its combine job, in the caller's transaction.
 
-    The conditional UPDATE is the close: it waits for orders being written (they hold FOR SHARE on
-    the round), and only one closer can win it.
+    The conditional UPDATE is the close, behind the round's gate: orders in progress finish first,
+    and only one closer can win it.
     """
+    _round_gate(rnd_id, exclusive=True)
     now = utcnow()
     closed = db.session.execute(
         update(BuyingRound).where(BuyingRound.id == rnd_id, BuyingRound.state == "open")
@@ -216,9 +229,20 @@ def _check_open(rnd: BuyingRound) -> None:
         raise DeadlinePassed("The deadline has passed; orders can no longer change.", state="closed")
 
 
+def _check_still_open(round_id: int) -> None:
+    state, closes_at = db.session.execute(
+        select(BuyingRound.state, BuyingRound.closes_at).where(BuyingRound.id == round_id)).one()
+    if state != "open":
+        raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state)
+    if utcnow() >= closes_at:
+        raise DeadlinePassed("The deadline has passed; orders can no longer change.", state="closed")
+
+
 def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline."""
-    rnd = get_round(actor, round_id, lock=True)
+    rnd = get_round(actor, round_id)
+    _round_gate(rnd.id, exclusive=False)
+    db.session.refresh(rnd)  # the state as of now: a close that held the gate has committed
     group = get_group(actor, group_id)
     if not permissions.can_order_for(actor, group):
         raise Forbidden("You can order only for your own group.")
@@ -251,8 +275,9 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     order.placed_by_id = actor.id
     record(actor, "order.replace", "group_order", order.id, before, lines)
     db.session.flush()
-    # The deadline is checked again at the last moment: a write that would commit after it is refused.
-    _check_open(rnd)
+    # Checked again at the last moment, from the database: a write that would commit after the
+    # deadline or after the close is refused (on SQLite our flush holds the only write lock by now).
+    _check_still_open(rnd.id)
     placed = _placed_order_view(order)
     db.session.commit()
     return placed

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,5 +301,13 @@ def committed(worker_app):  # type: ignore[no-untyped-def]
         yield db.session
         db.session.remove()
         tables = ", ".join(f'"{t.name}"' for t in reversed(db.metadata.sorted_tables))
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        # A job of a failed test may still be writing; wait for it rather than deadlock with it.
+        for attempt in range(10):
+            try:
+                with db.engine.begin() as conn:
+                    conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                break
+            except OperationalError:
+                if attempt == 9:
+                    raise
+                time.sleep(1)

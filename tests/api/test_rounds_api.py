@@ -128,3 +128,24 @@ def test_another_network_sees_nothing(client, make_network, make_group, make_use
     assert client.post(f"/api/v1/rounds/{rnd.id}/offers", headers=committee, json={
         "product_id": offer.product_id, "supplier_id": offer.supplier_id, "pack_size": 1,
         "reference_price": "1.00", "tiers": [{"min_quantity": 0, "unit_price": "1.00"}]}).status_code == 404
+
+
+def test_an_offer_sent_twice_with_one_key_is_added_once(client, db_session, make_network, make_user, make_round,
+                                                        make_offer, token_for):
+    from sqlalchemy import func, select
+
+    from orders.models import Offer
+
+    network = make_network()
+    rnd = make_round(network, state="draft")
+    template = make_offer(rnd)
+    headers = {**token_for(make_user(network, "committee")), "Idempotency-Key": "offer-urea-1"}
+    body = {"product_id": template.product_id, "supplier_id": template.supplier_id, "pack_size": 5,
+            "reference_price": "850.00", "tiers": [{"min_quantity": 0, "unit_price": "820.00"}]}
+    first = client.post(f"/api/v1/rounds/{rnd.id}/offers", headers=headers, json=body)
+    again = client.post(f"/api/v1/rounds/{rnd.id}/offers", headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert db_session.scalar(select(func.count()).select_from(Offer).where(Offer.round_id == rnd.id)) == 2
+    changed = client.post(f"/api/v1/rounds/{rnd.id}/offers", headers=headers, json={**body, "pack_size": 10})
+    assert changed.status_code == 422 and "Idempotency-Key" in changed.json["error"]["fields"]

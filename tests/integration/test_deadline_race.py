@@ -69,7 +69,8 @@ def test_orders_racing_the_close(worker_app, committed, celery_worker):
         nonlocal refused
         client = worker_app.test_client()
         start.wait()
-        for quantity in range(1, 40):
+        # Keep writing until the close refuses us, so the close always lands among the writes.
+        for quantity in range(1, 100_000):
             response = client.put(f"/api/v1/rounds/{round_id}/orders/{group_id}", headers=headers,
                                   json={"lines": [{"offer_id": offer_id, "quantity": quantity}]})
             assert response.status_code in (200, 409), response.json
