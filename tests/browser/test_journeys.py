@@ -17,6 +17,15 @@ from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
+def _settled(page: Any) -> bool:
+    """No reload to come: the page has no job box, or was rendered after its job had ended."""
+    try:
+        return page.locator("[data-job-url]").count() == 0 or \
+            page.locator("[data-job-url][data-initial=succeeded]").count() > 0
+    except Exception:  # noqa: BLE001 - caught mid-reload
+        return False
+
+
 def _until(check: Any, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -153,6 +162,7 @@ def test_journey_1_order_close_deliver_savings(browser, server, committed):  # t
     committee.shot("combining")
     # (locator waits: the strict CSP forbids the eval behind wait_for_function)
     expect(cpage.locator("#round-state")).to_contain_text("รวมยอดแล้ว", timeout=60_000)
+    _until(lambda: _settled(cpage), timeout=30)
     committee.shot("combined")
     cpage.click("text=ใบสั่งซื้อ")
     cpage.wait_for_selector("#purchase-orders")
@@ -302,8 +312,9 @@ def test_journey_3_committee_builds_and_signs_off_the_month(browser, server, com
     page.wait_for_selector("[data-job-url]")
     committee.shot("building")
     def rebuilt() -> bool:
+        # Settled: the figures are new, and the page was rendered after the job ended (no reload to come).
         try:
-            return page.locator("#headline").count() > 0 and "360.00" in page.locator("#headline").inner_text()
+            return _settled(page) and "360.00" in page.locator("#headline").inner_text()
         except Exception:  # noqa: BLE001 - the page reloads itself when the job is done
             return False
 
