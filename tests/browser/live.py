@@ -84,9 +84,16 @@ class Journey:
 
     def shot(self, label: str) -> None:
         self.step += 1
-        self.page.wait_for_load_state("load")
-        self.assert_fits()
-        self.page.screenshot(path=str(SHOTS / f"{self.name}-{self.step:02d}-{label}.png"), full_page=True)
+        for attempt in range(3):
+            self.page.wait_for_load_state("load")
+            try:
+                self.assert_fits()
+                self.page.screenshot(path=str(SHOTS / f"{self.name}-{self.step:02d}-{label}.png"), full_page=True)
+                return
+            except Exception as exc:  # noqa: BLE001
+                # A page that reloads itself (a job just finished) can go away under the shot: take it again.
+                if "context was destroyed" not in str(exc) or attempt == 2:
+                    raise
 
     def assert_fits(self) -> None:
         width = self.page.evaluate("document.documentElement.scrollWidth")
