@@ -5,9 +5,7 @@ import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, g, request, session
 from flask_babel import Babel
@@ -16,8 +14,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
+from core import format as fmt
+from core.format import THAI_MONTHS, baht  # noqa: F401 - the one Thai style lives in core.format
+
 LOCALES = ("th", "en")
-THAI_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
 
 log = logging.getLogger(__name__)
 babel = Babel()
@@ -40,22 +40,8 @@ def user_timezone() -> str:
     return "Asia/Bangkok"
 
 
-def baht(value: Decimal | int | None) -> str:
-    """1234567.5 -> '1,234,567.50' (exact; never through float)."""
-    if value is None:
-        return "–"
-    return f"{Decimal(value).quantize(Decimal('0.01')):,}"
-
-
 def thai_date(value: datetime | None, with_time: bool = True) -> str:
-    if value is None:
-        return "–"
-    local = value.astimezone(ZoneInfo(user_timezone()))
-    if select_locale() == "th":
-        text = f"{local.day} {THAI_MONTHS[local.month - 1]} {local.year + 543}"
-    else:
-        text = local.strftime("%d %b %Y")
-    return f"{text} {local:%H:%M}" if with_time else text
+    return fmt.moment(value, with_time)
 
 
 def cookie_problems(config: Mapping[str, Any]) -> list[str]:
@@ -87,8 +73,9 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=user_timezone)
     csrf.init_app(app)
     limiter.init_app(app)
-    app.jinja_env.filters["baht"] = baht
-    app.jinja_env.filters["thai_date"] = thai_date
+    fmt.init_app(app)
+    # JSON carries Thai as characters (UTF-8), not \u0e.. escapes: jsonify, flask-smorest and errors alike.
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.before_request
