@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
+from flask_babel import gettext
 
 from core import format as fmt
 from core.errors import DomainError, NotFound
@@ -20,6 +20,11 @@ from network.permissions import is_committee
 from reports import services
 
 KINDS = ("savings", "bargaining", "groups")
+
+
+def _(text: str, **values: Any) -> str:
+    return str(gettext(text, **values))
+
 GROUP_LIMIT = 25
 
 
