@@ -1,395 +1,47 @@
-"""Combining demand, delivery, invoices and payments: the money half of a buying round.
-
-The arithmetic is specified by ``pricing`` (pure functions). Combining a round works on offers,
-not lines: PostgreSQL (or SQLite) sums each offer's quantities and tolerances, Python applies
-``pricing.round_to_packs``, the tier and the network fee per offer and purchase order, and then
-one ``INSERT INTO allocations ... SELECT`` computes every line's allocation, fee share, amount and
-savings with window functions (largest remainder, ties to the earlier ``placed_at``, then the
-lower id), in integer units and satang so SQLite stays exact too. Invoices are one
-``INSERT ... SELECT ... GROUP BY``. ``tests/integration/test_combine_sql.py`` proves the result
-equal to the ``pricing`` functions.
-
-A large round can be combined as one part per supplier (``combine_round_part`` jobs that several
-workers share); the coordinating ``combine_round`` job runs parts itself too, waits for the rest
-and writes the invoices once.
-"""
+"""Invoices and payments of a combined round, and the invoice SQL (exact on PostgreSQL and SQLite)."""
 from __future__ import annotations
 
-import time
-from collections import defaultdict
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import bindparam, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select, text, update
 
 import pricing
-from core import jobs
 from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, db
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from network.models import Network, User
+from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from network.models import User
 from orders import permissions
-from orders.models import (
-    Allocation,
-    BuyingRound,
-    Invoice,
-    Offer,
-    OrderLine,
-    Payment,
-    PriceTier,
-    PurchaseOrder,
-    PurchaseOrderLine,
-)
-from orders.services import COMBINE_JOB, get_round
-
-ZERO = Decimal("0.00")
-PART_JOB = "combine_round_part"
-# A round with at least this many lines is combined one part per supplier when jobs go to Celery.
-DEFAULT_PARTS_MIN_LINES = 200_000
-# Products of satang that must stay exact in 64-bit integers (SQLite has nothing wider).
-_INT64 = 2**63 - 1
+from orders.models import Allocation, BuyingRound, Invoice, Offer, Payment
+from orders.reads import combined_round
 
 
-def _tiers_by_offer(round_id: int) -> dict[int, tuple[pricing.Tier, ...]]:
-    rows = db.session.execute(
-        select(PriceTier.offer_id, PriceTier.min_quantity, PriceTier.unit_price)
-        .join(Offer, Offer.id == PriceTier.offer_id).where(Offer.round_id == round_id)
-        .order_by(PriceTier.offer_id, PriceTier.min_quantity)
-    ).all()
-    tiers: dict[int, list[pricing.Tier]] = defaultdict(list)
-    for offer_id, min_quantity, unit_price in rows:
-        tiers[offer_id].append(pricing.Tier(min_quantity, unit_price))
-    return {k: tuple(v) for k, v in tiers.items()}
-
-
-def _is_postgres() -> bool:
+def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _parts_min_lines() -> int:
-    return int(current_app.config.get("COMBINE_PARTS_MIN_LINES", DEFAULT_PARTS_MIN_LINES))
-
-
-def _demand(round_id: int, supplier_id: int | None = None) -> list[Any]:
-    """Per offer with lines: Σ quantity, Σ tolerance, line count (one GROUP BY in the database)."""
-    query = (
-        select(OrderLine.offer_id, Offer.supplier_id, func.sum(OrderLine.quantity), func.sum(OrderLine.tolerance),
-               func.count())
-        .join(Offer, Offer.id == OrderLine.offer_id).where(Offer.round_id == round_id)
-        .group_by(OrderLine.offer_id, Offer.supplier_id).order_by(OrderLine.offer_id)
-    )
-    if supplier_id is not None:
-        query = query.where(Offer.supplier_id == supplier_id)
-    return list(db.session.execute(query).all())
-
-
-@jobs.handler(COMBINE_JOB)
-def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
-    """Turn a closed round's orders into purchase orders, allocations and invoices. Idempotent.
-
-    The round row is locked first, so two runs at once queue up; the second finds the round
-    combined and returns what the first wrote. The unique (round, supplier) constraint backs that.
-    ``parts`` forces (True) or forbids (False) combining one part per supplier; by default a round
-    of ``COMBINE_PARTS_MIN_LINES`` lines or more is split when jobs go to Celery workers.
-    """
-    rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update())
-    if rnd is None:
-        raise jobs.PermanentJobError(f"round {round_id} does not exist")
-    if rnd.state in ("combined", "delivered", "settled"):
-        db.session.rollback()
-        return _combine_summary(round_id)
-    if rnd.state != "closed":
-        raise jobs.PermanentJobError(f"round {round_id} is {rnd.state}, not closed")
-    network = db.session.get_one(Network, rnd.network_id)
-    demand = _demand(round_id)
-    suppliers = sorted({row.supplier_id for row in demand})
-    if parts is None:
-        parts = (current_app.config.get("JOBS_MODE") == "celery" and len(suppliers) > 1
-                 and sum(row[4] for row in demand) >= _parts_min_lines())
-    if parts and len(suppliers) > 1:
-        return _coordinate(rnd, suppliers)
-    _tune_session()
-    pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=True)
-    _finish_round(rnd)
-    db.session.commit()
-    return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
-
-
-def _tune_session() -> None:
-    # The two window sorts of a large round fit in memory instead of spilling to disk.
-    if _is_postgres():
-        db.session.execute(text("SET LOCAL work_mem = '256MB'"))
-
-
-def _finish_round(rnd: BuyingRound) -> None:
-    _insert_invoices(rnd.id)
-    rnd.state = "combined"
-    rnd.combined_at = utcnow()
-
-
-# --- one part per supplier -------------------------------------------------------------------------
-
-def _coordinate(rnd: BuyingRound, suppliers: list[int]) -> dict[str, Any]:
-    """Publish one part job per supplier, run parts here too, wait for the rest, then finish once."""
-    round_id, network_id = rnd.id, rnd.network_id
-    for supplier_id in suppliers:
-        jobs.enqueue(PART_JOB, {"round_id": round_id, "supplier_id": supplier_id}, network_id=network_id,
-                     dedupe_key=f"combine:{round_id}:{supplier_id}")
-    db.session.commit()  # releases the round; the parts go to the broker now
-    while True:
-        done = set(db.session.scalars(select(PurchaseOrder.supplier_id).where(PurchaseOrder.round_id == round_id)))
-        db.session.rollback()
-        missing = [s for s in suppliers if s not in done]
-        if not missing:
-            break
-        ran = False
-        for supplier_id in missing:
-            ran = _run_part(round_id, supplier_id)["ran"] or ran
-        if not ran:
-            time.sleep(0.05)  # the missing parts are running on other workers
-    rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update())
-    assert rnd is not None
-    if rnd.state == "closed":
-        _finish_round(rnd)
-        db.session.commit()
-    else:
-        db.session.rollback()
-    summary = _combine_summary(round_id)
-    summary["parts"] = len(suppliers)
-    return summary
-
-
-@jobs.handler(PART_JOB)
-def combine_round_part(round_id: int, supplier_id: int) -> dict[str, Any]:
-    """One supplier's purchase order and allocations. Idempotent; the coordinator finishes the round."""
-    return _run_part(round_id, supplier_id)
-
-
-def _run_part(round_id: int, supplier_id: int) -> dict[str, Any]:
-    """Combine one supplier's offers in one transaction unless done or being done elsewhere."""
-    result: dict[str, Any] = {"round_id": round_id, "supplier_id": supplier_id, "ran": False}
-    # FOR SHARE: parts run side by side, but the round cannot change state under them.
-    rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update(read=True))
-    if rnd is None or rnd.state != "closed":
-        db.session.rollback()
-        return result
-    # Whoever holds this supplier's first offer row is combining it; SKIP LOCKED lets others move on.
-    claimed = db.session.scalar(
-        select(Offer.id).where(Offer.round_id == round_id, Offer.supplier_id == supplier_id)
-        .order_by(Offer.id).limit(1).with_for_update(skip_locked=True, key_share=True))
-    done = db.session.scalar(select(PurchaseOrder.id).where(PurchaseOrder.round_id == round_id,
-                                                            PurchaseOrder.supplier_id == supplier_id))
-    if claimed is None or done is not None:
-        db.session.rollback()
-        return result
-    network = db.session.get_one(Network, rnd.network_id)
-    _tune_session()
-    demand = _demand(round_id, supplier_id)
-    try:
-        pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=False)
-    except _AlreadyCombined:
-        db.session.rollback()
-        return result
-    db.session.commit()
-    result.update(ran=True, purchase_orders=pos, lines=lines)
-    return result
-
-
-class _AlreadyCombined(Exception):
-    pass
-
-
-# --- the combine itself ----------------------------------------------------------------------------
-
-def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, single: bool) -> tuple[int, int]:
-    """Purchase orders, their lines and every allocation for the offers in ``demand``.
-
-    Python sees one row per offer; the lines stay in the database. Returns (purchase orders, lines).
-    """
-    if not demand:
-        return 0, 0
-    offers = {o.id: o for o in db.session.scalars(select(Offer).where(Offer.id.in_([d[0] for d in demand])))}
-    tiers = _tiers_by_offer(round_id)
-    results: dict[int, pricing.PackResult] = {}
-    prices: dict[int, pricing.Tier | None] = {}
-    by_supplier: dict[int, list[int]] = defaultdict(list)
-    counts: dict[int, int] = {}
-    for offer_id, supplier_id, total, tolerance, count in demand:
-        offer = offers[offer_id]
-        problems = pricing.validate_tiers(tiers.get(offer_id, ()))
-        if problems:
-            raise ValueError(f"offer {offer_id}: " + "; ".join(problems))
-        pack = pricing.round_to_packs(int(total), int(tolerance), offer.pack_size, offer.min_quantity)
-        results[offer_id] = pack
-        prices[offer_id] = pricing.tier_for(tiers[offer_id], pack.ordered_quantity) if pack.is_ordered else None
-        by_supplier[supplier_id].append(offer_id)
-        counts[offer_id] = int(count)
-
-    now = utcnow()
-    po_rows = []
-    for supplier_id, offer_ids in sorted(by_supplier.items()):
-        value = sum((results[o].ordered_quantity * prices[o].unit_price  # type: ignore[union-attr]
-                     for o in offer_ids if prices[o] is not None), ZERO)
-        delivery_fee = sum((offers[o].delivery_fee for o in offer_ids if results[o].is_ordered), ZERO)
-        network_fee = pricing.network_fee(value, fee_percent)
-        po_rows.append({"round_id": round_id, "supplier_id": supplier_id, "value": value,
-                        "delivery_fee": delivery_fee, "network_fee": network_fee,
-                        "total": value + delivery_fee + network_fee, "created_at": now})
-    try:
-        with db.session.begin_nested():
-            inserted = db.session.execute(
-                insert(PurchaseOrder).returning(PurchaseOrder.id, PurchaseOrder.supplier_id,
-                                                sort_by_parameter_order=True), po_rows).all()
-    except IntegrityError as exc:
-        if not single:
-            raise _AlreadyCombined from exc
-        # Someone else's run got here first: this run must not write a second one.
-        raise Conflict(f"round {round_id} already has a purchase order for one of its suppliers") from exc
-    po_ids = {supplier_id: po_id for po_id, supplier_id in inserted}
-    db.session.execute(insert(PurchaseOrderLine), [
-        {"purchase_order_id": po_ids[offers[o].supplier_id], "offer_id": o, "total_quantity": p.total,
-         "total_tolerance": p.tolerance, "packs": p.packs, "ordered_quantity": p.ordered_quantity,
-         "unit_price": prices[o].unit_price if prices[o] is not None else None,  # type: ignore[union-attr]
-         "tier_min_quantity": prices[o].min_quantity if prices[o] is not None else None}  # type: ignore[union-attr]
-        for o, p in results.items()])
-
-    # Per offer, the constants of its lines' allocation and fee split, as integers (units, satang).
-    constants: list[tuple[int, ...]] = []
-    wide = False
-    for row in po_rows:
-        supplier_id = row["supplier_id"]
-        fee = pricing.to_satang(row["delivery_fee"] + row["network_fee"])
-        value = pricing.to_satang(row["value"])
-        lines_in_po = sum(counts[o] for o in by_supplier[supplier_id])
-        # Lines worth nothing still share a fee rather than leaving it unpaid (pricing.split_fee).
-        even = fee > 0 and value == 0
-        weight = lines_in_po if even else (value or 1)
-        wide = wide or fee * weight > _INT64
-        for o in by_supplier[supplier_id]:
-            p = results[o]
-            surplus = p.ordered_quantity > p.total
-            price = prices[o]
-            constants.append((
-                o, po_ids[supplier_id], int(surplus),
-                p.ordered_quantity - p.total if surplus else p.ordered_quantity,  # units to share
-                p.tolerance if surplus else p.total,  # their weight
-                pricing.to_satang(price.unit_price) if price is not None else 0,
-                pricing.to_satang(offers[o].reference_price),
-                fee, weight, int(even), int(p.is_ordered)))
-    if wide and not _is_postgres():
-        raise jobs.PermanentJobError("fees times line values exceed 64-bit integers; combine on PostgreSQL")
-    db.session.execute(_allocation_sql(constants, wide), {"round_id": round_id})
-    return len(po_rows), sum(counts.values())
-
-
-def _allocation_sql(constants: list[tuple[int, ...]], wide: bool) -> Any:
-    """One INSERT ... SELECT: allocation by largest remainder per offer, then the fee split per order.
-
-    Per line with weight w of W (quantity of Σ quantity when short, tolerance of Σ tolerance when
-    there is a surplus), of A units to share: floor(A*w/W), plus one for the lines ranked within the
-    A - Σ floor left over by remainder (A*w) mod W descending, placed_at, id. The fee (F satang)
-    follows the same rule over line values in satang per purchase order.
-    """
-    postgres = _is_postgres()
-    values = ",\n".join("(" + ", ".join(str(int(v)) for v in row) + ")" for row in constants)
-    if wide:  # PostgreSQL only: exact NUMERIC for products beyond 64 bits
-        fee_base = "div(CAST(a.fee AS NUMERIC) * a.fw, a.fee_w)"
-        fee_rem = "mod(CAST(a.fee AS NUMERIC) * a.fw, a.fee_w)"
-    else:
-        fee_base = "a.fee * a.fw / a.fee_w"
-        fee_rem = "a.fee * a.fw % a.fee_w"
-    # Satang to money: exact NUMERIC on PostgreSQL; on SQLite the double nearest the decimal.
-    money = "({}) * 0.01" if postgres else "({}) / 100.0"
-    sql = f"""
-WITH r (offer_id, po_id, surplus, share_units, share_weight, price_s, ref_s, fee, fee_w, even, ordered) AS (
-VALUES {values}
-),
-t AS (
-  SELECT pt.offer_id, pt.min_quantity AS lo,
-         lead(pt.min_quantity) OVER (PARTITION BY pt.offer_id ORDER BY pt.min_quantity) AS hi, pt.unit_price
-  FROM price_tiers pt WHERE pt.offer_id IN (SELECT offer_id FROM r)
-)
-INSERT INTO allocations (order_line_id, round_id, group_id, offer_id, purchase_order_id, quantity,
-                         ordered_allocation, allocated, unit_price, reference_price, alone_price,
-                         fee_share, amount, savings)
-SELECT s.id, :round_id, s.group_id, s.offer_id, s.po_id, s.quantity, s.alloc, s.alloc,
-       CASE WHEN s.ordered = 1 THEN {money.format("s.price_s")} END, {money.format("s.ref_s")}, t.unit_price,
-       {money.format("s.fee_s")}, {money.format("s.alloc * s.price_s + s.fee_s")},
-       {money.format("s.alloc * (s.ref_s - s.price_s) - s.fee_s")}
-FROM (
-  SELECT f.id, f.group_id, f.offer_id, f.po_id, f.quantity, f.alloc, f.price_s, f.ref_s, f.ordered,
-         f.fee_base + CASE WHEN row_number() OVER (PARTITION BY f.po_id ORDER BY f.fee_rem DESC, f.placed_at, f.id)
-                                <= f.fee - sum(f.fee_base) OVER (PARTITION BY f.po_id) THEN 1 ELSE 0 END AS fee_s
-  FROM (
-    SELECT a.id, a.group_id, a.offer_id, a.po_id, a.quantity, a.alloc, a.price_s, a.ref_s, a.ordered,
-           a.placed_at, a.fee, {fee_base} AS fee_base, {fee_rem} AS fee_rem
-    FROM (
-      SELECT x.id, x.group_id, x.offer_id, x.po_id, x.quantity, x.placed_at, x.price_s, x.ref_s, x.fee, x.fee_w,
-             x.ordered, x.alloc, CASE WHEN x.even = 1 THEN 1 ELSE x.alloc * x.price_s END AS fw
-      FROM (
-        SELECT y.id, y.group_id, y.offer_id, y.po_id, y.quantity, y.placed_at, y.price_s, y.ref_s, y.fee,
-               y.fee_w, y.even, y.ordered,
-               y.base + y.share + CASE WHEN row_number() OVER (PARTITION BY y.offer_id
-                                                              ORDER BY y.rem DESC, y.placed_at, y.id)
-                                       <= y.share_units - sum(y.share) OVER (PARTITION BY y.offer_id)
-                                  THEN 1 ELSE 0 END AS alloc
-        FROM (
-          SELECT l.id, go.group_id, l.offer_id, r.po_id, l.quantity, l.placed_at, r.price_s, r.ref_s, r.fee,
-                 r.fee_w, r.even, r.share_units, r.ordered,
-                 CASE WHEN r.surplus = 1 THEN l.quantity ELSE 0 END AS base,
-                 CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1 THEN l.tolerance ELSE l.quantity END
-                   / r.share_weight AS share,
-                 CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1 THEN l.tolerance ELSE l.quantity END
-                   % r.share_weight AS rem
-          FROM order_lines l
-          JOIN r ON r.offer_id = l.offer_id
-          JOIN group_orders go ON go.id = l.group_order_id
-        ) y
-      ) x
-    ) a
-  ) f
-) s
-JOIN t ON t.offer_id = s.offer_id AND s.quantity >= t.lo AND (t.hi IS NULL OR s.quantity < t.hi)
-"""
-    return text(sql)
-
-
-def _satang_sum(column: str) -> str:
+def satang_sum(column: str) -> str:
     # Exact on both: NUMERIC sums on PostgreSQL, integer satang on SQLite (which stores REAL).
-    if _is_postgres():
+    if is_postgres():
         return f"sum({column})"
     return f"sum(CAST(round({column} * 100) AS INTEGER)) / 100.0"
 
 
-def _insert_invoices(round_id: int) -> None:
+def insert_invoices(round_id: int) -> None:
     """One invoice per group of the round: Σ amount and Σ savings of its lines."""
     db.session.execute(text(
         f"INSERT INTO invoices (round_id, group_id, total, paid, savings, created_at) "
-        f"SELECT :round_id, a.group_id, {_satang_sum('a.amount')}, 0, {_satang_sum('a.savings')}, :now "
+        f"SELECT :round_id, a.group_id, {satang_sum('a.amount')}, 0, {satang_sum('a.savings')}, :now "
         f"FROM allocations a WHERE a.round_id = :round_id GROUP BY a.group_id"
     ).bindparams(bindparam("now", type_=UTCDateTime())), {"round_id": round_id, "now": utcnow()})
 
 
-def _price_lines(rows: list[dict[str, Any]], fees: Decimal) -> None:
-    """Share the fees pro rata by line value (largest remainder in satang), then amount and savings."""
-    values = [row["allocated"] * (row["unit_price"] or ZERO) for row in rows]
-    shares = pricing.split_fee(fees, values, [row["key"] for row in rows]) if rows else []
-    for row, share in zip(rows, shares):
-        price = row["unit_price"] or ZERO
-        row["fee_share"] = share
-        row["amount"] = pricing.line_amount(row["allocated"], price, share)
-        row["savings"] = pricing.line_savings(row["allocated"], row["reference_price"], price, share)
-
-
-def _write_invoices(round_id: int) -> None:
+def write_invoices(round_id: int) -> None:
     """After a delivery: each invoice of the round takes its lines' new totals (set-based)."""
-    total = f"(SELECT {_satang_sum('a.amount')} FROM allocations a " \
+    total = f"(SELECT {satang_sum('a.amount')} FROM allocations a " \
             "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
-    savings = f"(SELECT {_satang_sum('a.savings')} FROM allocations a " \
+    savings = f"(SELECT {satang_sum('a.savings')} FROM allocations a " \
               "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
     overpaid = db.session.execute(text(
         f"SELECT group_id FROM invoices WHERE round_id = :round_id AND paid > {total} ORDER BY group_id LIMIT 1"),
@@ -403,160 +55,8 @@ def _write_invoices(round_id: int) -> None:
             db.session.expire(obj)
 
 
-def _combine_summary(round_id: int) -> dict[str, Any]:
-    pos = db.session.scalar(select(func.count()).select_from(PurchaseOrder).where(PurchaseOrder.round_id == round_id))
-    lines = db.session.scalar(select(func.count()).select_from(Allocation).where(Allocation.round_id == round_id))
-    return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
-
-
-# --- reading the result ----------------------------------------------------------------------------
-
-def _combined_round(actor: User, round_id: int) -> BuyingRound:
-    rnd = get_round(actor, round_id)
-    if rnd.state in ("draft", "open", "closed"):
-        raise Conflict("The round has not been combined yet.", state=rnd.state)
-    return rnd
-
-
-def purchase_orders(actor: User, round_id: int, supplier_id: int | None = None) -> list[dict[str, Any]]:
-    if not permissions.can_run_rounds(actor):
-        raise Forbidden("Only the committee sees purchase orders.")
-    rnd = get_round(actor, round_id)
-    query = select(PurchaseOrder).where(PurchaseOrder.round_id == rnd.id).order_by(PurchaseOrder.supplier_id)
-    if supplier_id is not None:
-        query = query.where(PurchaseOrder.supplier_id == supplier_id)
-    pos = list(db.session.scalars(query))
-    lines = db.session.execute(
-        select(PurchaseOrderLine, Offer.product_id).join(Offer, Offer.id == PurchaseOrderLine.offer_id)
-        .where(PurchaseOrderLine.purchase_order_id.in_([po.id for po in pos]))
-        .order_by(PurchaseOrderLine.offer_id)
-    ).all() if pos else []
-    by_po: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for line, product_id in lines:
-        by_po[line.purchase_order_id].append({
-            "offer_id": line.offer_id, "product_id": product_id, "total_quantity": line.total_quantity,
-            "ordered_quantity": line.ordered_quantity, "packs": line.packs, "unit_price": line.unit_price,
-            "tier_min_quantity": line.tier_min_quantity, "received_quantity": line.received_quantity,
-            "amount": (line.ordered_quantity * line.unit_price) if line.unit_price is not None else ZERO,
-        })
-    return [{"id": po.id, "round_id": po.round_id, "supplier_id": po.supplier_id, "lines": by_po[po.id],
-             "value": po.value, "delivery_fee": po.delivery_fee, "network_fee": po.network_fee,
-             "total": po.total, "received_at": po.received_at} for po in pos]
-
-
-def purchase_order(actor: User, purchase_order_id: int) -> dict[str, Any]:
-    po = db.session.get(PurchaseOrder, purchase_order_id)
-    rnd = db.session.get(BuyingRound, po.round_id) if po is not None else None
-    if po is None or rnd is None or rnd.network_id != actor.network_id:
-        raise NotFound("No such purchase order.")
-    return purchase_orders(actor, po.round_id, supplier_id=po.supplier_id)[0]
-
-
-def distribution_list(actor: User, round_id: int) -> list[dict[str, Any]]:
-    """Who receives what on the day the truck comes: one row per group and product."""
-    if not permissions.can_run_rounds(actor):
-        raise Forbidden("Only the committee sees the distribution list.")
-    from network.models import Group
-    from orders.models import Product, Supplier
-
-    rnd = _combined_round(actor, round_id)
-    rows = db.session.execute(
-        select(Group.id, Group.name, Group.district, Product.name, Product.unit, Supplier.name,
-               Allocation.allocated, Allocation.amount)
-        .join(Allocation, Allocation.group_id == Group.id)
-        .join(Offer, Offer.id == Allocation.offer_id)
-        .join(Product, Product.id == Offer.product_id)
-        .join(Supplier, Supplier.id == Offer.supplier_id)
-        .where(Allocation.round_id == rnd.id, Allocation.allocated > 0)
-        .order_by(Group.district, Group.name, Product.name)
-    ).all()
-    return [{"group_id": r[0], "group": r[1], "district": r[2], "product": r[3], "unit": r[4], "supplier": r[5],
-             "allocated": r[6], "amount": r[7]} for r in rows]
-
-
-# --- delivery --------------------------------------------------------------------------------------
-
-def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, Any]],
-                   received_at: datetime | None = None) -> dict[str, Any]:
-    """What arrived. A shortage is re-allocated by the same fair rule; unit prices stay."""
-    if not permissions.can_record_delivery(actor):
-        raise Forbidden("Only the committee records deliveries.")
-    po = db.session.scalar(select(PurchaseOrder).where(PurchaseOrder.id == purchase_order_id).with_for_update())
-    if po is None:
-        raise NotFound("No such purchase order.")
-    rnd = get_round(actor, po.round_id)
-    if po.received_at is not None:
-        raise Conflict("This delivery has been recorded already.")
-    if rnd.state != "combined":
-        raise Conflict(f"The round is {rnd.state}; deliveries are recorded after combining.", state=rnd.state)
-    received_at = received_at or utcnow()
-    if received_at > utcnow():
-        raise InvalidInput("A delivery cannot be received in the future.", {"received_at": ["In the future."]})
-    po_lines = {ln.offer_id: ln for ln in po.lines}
-    given: dict[int, int] = {}
-    errors: dict[str, Any] = {}
-    for i, line in enumerate(lines):
-        po_line = po_lines.get(line["offer_id"])
-        if po_line is None:
-            errors[str(i)] = {"offer_id": ["Not on this purchase order."]}
-        elif line["offer_id"] in given:
-            errors[str(i)] = {"offer_id": ["Given twice."]}
-        elif line["received_quantity"] > po_line.ordered_quantity:
-            errors[str(i)] = {"received_quantity": [f"More than the {po_line.ordered_quantity} ordered."]}
-        else:
-            given[line["offer_id"]] = line["received_quantity"]
-    if errors:
-        raise InvalidInput("Some receipt lines are not valid.", {"lines": errors})
-
-    allocations = list(db.session.scalars(
-        select(Allocation).where(Allocation.purchase_order_id == po.id).order_by(Allocation.id)))
-    placed = dict(db.session.execute(
-        select(OrderLine.id, OrderLine.placed_at)
-        .where(OrderLine.id.in_([a.order_line_id for a in allocations]))
-    ).all()) if allocations else {}
-    by_offer: dict[int, list[Allocation]] = defaultdict(list)
-    for alloc in allocations:
-        by_offer[alloc.offer_id].append(alloc)
-    before = {ln.offer_id: ln.ordered_quantity for ln in po.lines}
-    for offer_id, po_line in po_lines.items():
-        # An offer not named arrived in full.
-        po_line.received_quantity = given.get(offer_id, po_line.ordered_quantity)
-        allocs = by_offer.get(offer_id, [])
-        new = pricing.reallocate_shortage(
-            {a.order_line_id: a.ordered_allocation for a in allocs},
-            {a.order_line_id: (placed[a.order_line_id], a.order_line_id) for a in allocs},
-            po_line.received_quantity,
-        )
-        for alloc in allocs:
-            alloc.allocated = new[alloc.order_line_id]
-    # The fees were fixed by the purchase order; only their shares follow the new line values.
-    rows = [{"alloc": a, "allocated": a.allocated, "unit_price": a.unit_price,
-             "reference_price": a.reference_price, "key": (placed[a.order_line_id], a.order_line_id)}
-            for a in allocations]
-    _price_lines(rows, po.delivery_fee + po.network_fee)
-    for row in rows:
-        alloc = row["alloc"]
-        alloc.fee_share, alloc.amount, alloc.savings = row["fee_share"], row["amount"], row["savings"]
-    po.received_at = received_at
-    db.session.flush()
-    _write_invoices(rnd.id)
-    record(actor, "purchase_order.receipt", "purchase_order", po.id, before, {"received": given,
-                                                                              "received_at": received_at})
-    outstanding = db.session.scalar(
-        select(func.count()).select_from(PurchaseOrder)
-        .where(PurchaseOrder.round_id == rnd.id, PurchaseOrder.received_at.is_(None)))
-    if not outstanding:
-        rnd.state = "delivered"
-        rnd.delivered_at = utcnow()
-        _settle_if_paid(rnd)
-    db.session.commit()
-    return {"purchase_order_id": po.id, "round_state": rnd.state}
-
-
-# --- invoices and payments -------------------------------------------------------------------------
-
 def list_invoices(actor: User, round_id: int) -> list[Invoice]:
-    rnd = _combined_round(actor, round_id)
+    rnd = combined_round(actor, round_id)
     query = select(Invoice).where(Invoice.round_id == rnd.id).order_by(Invoice.group_id)
     if not permissions.can_view_all_invoices(actor):
         if actor.group_id is None:
@@ -595,7 +95,8 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     if not permissions.can_record_payment(actor):
         raise Forbidden("Only the committee records payments.")
     if amount <= 0:
-        raise InvalidInput("A payment is more than 0 baht.", {"amount": ["Must be more than 0."]})
+        raise InvalidInput(Msg("A payment is more than 0 baht.", "payment_not_positive"),
+                           {"amount": [Msg("Must be more than 0.", "must_be_positive")]})
     # One conditional UPDATE: two payments racing can never together pay more than the total.
     paid_after = db.session.execute(
         update(Invoice).where(Invoice.id == invoice.id, Invoice.paid + amount <= Invoice.total)
@@ -606,7 +107,8 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
         db.session.refresh(invoice)
         outstanding = invoice.total - invoice.paid
         raise InvalidInput(f"That is more than the {outstanding} baht still owed.",
-                           {"amount": [f"At most {outstanding}."]}, outstanding=str(outstanding))
+                           {"amount": [Msg(f"At most {outstanding}.", "at_most", amount=outstanding)]},
+                           outstanding=str(outstanding))
     payment = Payment(invoice_id=invoice.id, amount=amount, recorded_by_id=actor.id, paid_at=utcnow(), note=note)
     db.session.add(payment)
     db.session.flush()
@@ -615,12 +117,12 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
            {"paid": paid_after, "amount": amount, "payment_id": payment.id, "note": note})
     rnd = db.session.get_one(BuyingRound, invoice.round_id)
     db.session.refresh(invoice)
-    _settle_if_paid(rnd)
+    settle_if_paid(rnd)
     db.session.commit()
     return payment
 
 
-def _settle_if_paid(rnd: BuyingRound) -> None:
+def settle_if_paid(rnd: BuyingRound) -> None:
     if rnd.state != "delivered":
         return
     unpaid = db.session.scalar(
