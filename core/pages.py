@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import DateTimeLocalField, IntegerField
+from wtforms.validators import StopValidation
 
 from core.errors import Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotFound, OutOfStock, message_code
 
@@ -157,6 +158,11 @@ class IntField(IntegerField):
             self.data = None
             raise ValueError(_l("ต้องเป็นจำนวนเต็ม")) from exc
 
+    def pre_validate(self, form: Any) -> None:
+        # "abc" is one mistake with one message: the range checks have no number to check.
+        if self.process_errors:
+            raise StopValidation()
+
 
 class LocalDateTimeField(DateTimeLocalField):
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -164,6 +170,45 @@ class LocalDateTimeField(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError(_l("วันเวลาไม่ถูกต้อง")) from exc
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()
+
+
+# --- the error summary at the top of a refused page ------------------------------------------------
+
+@dataclass(frozen=True)
+class ErrorItem:
+    target: str  # the id of the field to go to ("" for a message about the whole form)
+    label: str
+    message: str
+
+
+def error_summary(forms: Iterable[Any]) -> list[ErrorItem]:
+    """One line per field in error (its first message) and the form's own messages, in page order."""
+    items: list[ErrorItem] = []
+    for form in forms:
+        for message in getattr(form, "form_errors", []) or []:
+            items.append(ErrorItem("", "", str(message)))
+        for field in form:
+            if field.errors and field.type not in ("CSRFTokenField", "HiddenField"):
+                first = field.errors[0]
+                text = first if isinstance(first, str) else str(first)
+                items.append(ErrorItem(field.id, str(field.label.text), text))
+    return items
+
+
+def _collect_errors(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
+    """Every page rendered with a refused form gets ``page_errors`` for the summary in base.html."""
+    if "page_errors" in context:
+        return
+    forms = [value for value in context.values() if isinstance(value, FlaskForm)
+             and (value.errors or getattr(value, "form_errors", None))]
+    for value in context.values():  # forms kept in a tuple or list (a page with several forms)
+        if isinstance(value, (list, tuple)):
+            forms += [f for f in value if isinstance(f, FlaskForm) and (f.errors or getattr(f, "form_errors", None))]
+    context["page_errors"] = error_summary(forms)
 
 
 def page_error_handlers(blueprint: Blueprint) -> None:
@@ -258,6 +303,9 @@ def _iso(value: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from flask import before_render_template
+
+    before_render_template.connect(_collect_errors, app)
     app.context_processor(_page_helpers)
     app.before_request(_fresh_translations)
     app.add_template_filter(_iso, "iso")

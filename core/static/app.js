@@ -112,7 +112,23 @@
     });
   }
 
+  /* A refused form: the summary at the top takes the focus (autofocus does it without JS in most
+     browsers); its links move to the field in error. */
+  function errorSummary() {
+    var box = document.getElementById("error-summary");
+    if (!box) { return; }
+    if (document.activeElement !== box) { box.focus(); }
+    box.scrollIntoView({ block: "start" });
+    box.querySelectorAll("a[href^='#']").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        var field = document.getElementById(a.getAttribute("href").slice(1));
+        if (field) { e.preventDefault(); field.focus(); field.scrollIntoView({ block: "center" }); }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    errorSummary();
     countdowns(); orderForm(); jobs(); printButtons(); confirms();
   });
 })();
