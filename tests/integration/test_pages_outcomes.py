@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration import thai_world
-from tests.integration.pages_helpers import csrf, login, post_form
+from tests.integration.pages_helpers import login, post_form
 
 
 @pytest.fixture
@@ -42,3 +42,78 @@ def test_refused_order_is_summed_up_at_the_top_one_message_per_field(client, wor
     assert body.count(f'id="{qty}-error"') == 1 and "ต้องไม่ติดลบ" not in body.split(f'id="{qty}-error"')[1][:80]
     assert len(re.findall(r'<p class="error"', body)) == 2
     assert 'value="abc"' in body and 'value="-2"' in body  # nothing typed is lost
+
+
+def test_minimum_not_met_is_explained_to_the_leader_and_not_ordered_for_the_committee(client, world):  # type: ignore[no-untyped-def]
+    login(client, world["users"]["leader"])
+    page = text_of(client.get(f"/rounds/{world['rounds']['combined']}").get_data(as_text=True))
+    # 250 + 150 litres ordered of the 1,000 the supplier requires.
+    assert ("ทั้งเครือข่ายสั่ง น้ำมันถั่วเหลือง รวม 400 ลิตร จาก 1,000 ลิตร ที่ผู้ขายส่งกำหนดเป็นขั้นต่ำ "
+            "จึงไม่ได้สั่งซื้อรายการนี้ กลุ่มไม่ต้องจ่ายค่ารายการนี้") in page
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/")})
+    login(client, world["users"]["committee"])
+    html = client.get(f"/rounds/{world['rounds']['combined']}/purchase-orders").get_data(as_text=True)
+    oil_po = re.search(r'<li id="po-\d+" class="not-ordered">(.*?)</li>', html, re.S)
+    assert oil_po, "the oil supplier's purchase order is not shown as not ordered"
+    card = text_of(oil_po.group(1))
+    assert "ไม่ได้สั่งซื้อ" in card and "ทั้งเครือข่ายสั่ง 400 ลิตร ไม่ถึงขั้นต่ำ 1,000 ลิตร" in card
+    assert "0.00" not in card and "receipt" not in oil_po.group(1) and "บันทึกการรับของ" not in card
+
+
+def test_a_closed_round_looks_closed(client, world):  # type: ignore[no-untyped-def]
+    login(client, world["users"]["leader"])
+    for url in (f"/rounds/{world['rounds']['combined']}", f"/rounds/{world['rounds']['combined']}/order"):
+        html = client.get(url).get_data(as_text=True)
+        assert "data-deadline" not in html, url  # no countdown
+        assert "จะได้ราคา" not in html and "ราคาตอนนี้" not in html, url  # no "150 more kg for a better price"
+    order = client.get(f"/rounds/{world['rounds']['combined']}/order").get_data(as_text=True)
+    assert 'id="round-closed"' in order and "disabled" in order and 'id="save-order"' not in order
+    # The open round still counts down and says what more would bring.
+    open_page = client.get(f"/rounds/{world['rounds']['open']}").get_data(as_text=True)
+    assert "data-deadline" in open_page and "จะได้ราคา" in open_page
+
+
+def test_the_estimate_before_the_deadline_includes_the_fee_share(client, world):  # type: ignore[no-untyped-def]
+    login(client, world["users"]["leader"])
+    html = client.get(f"/rounds/{world['rounds']['open']}/order").get_data(as_text=True)
+    box = re.search(r'<section class="card" id="estimate">(.*?)</section>', html, re.S)
+    assert box, "no estimate"
+    text = text_of(box.group(1))
+    # 40 sacks (+5) in packs of 5 at 820.00 = 32,800.00; 1% network fee 328.00; no delivery fee.
+    assert "ปุ๋ยยูเรีย 46-0-0 40 กระสอบ × 820.00 บาท = 32,800.00 บาท" in text
+    assert re.search(r'id="estimate-fees">328.00<', box.group(1)) and re.search(r'id="estimate-total">33,128.00<', box.group(1))
+    # 40 × (850.00 - 820.00) - 328.00 = 872.00
+    assert re.search(r'id="estimate-savings">872.00<', box.group(1))
+    assert 'id="estimate-negative"' not in html
+
+
+def test_a_negative_estimate_is_explained(client, world, token_for):  # type: ignore[no-untyped-def]
+    h = world["h"]
+    rid = client.post("/api/v1/rounds", headers=h["committee"], json={
+        "name": "รอบทดลองค่าขนส่งแพง", "closes_at": "2099-01-01T10:00:00+07:00"}).get_json()["id"]
+    products = client.get("/api/v1/products", headers=h["committee"]).get_json()
+    offer = client.post(f"/api/v1/rounds/{rid}/offers", headers=h["committee"], json={
+        "product_id": products[0]["id"], "supplier_id": world["supplier"], "pack_size": 1, "min_quantity": 0,
+        "reference_price": "100.00", "delivery_fee": "400.00", "tiers": [{"min_quantity": 0, "unit_price": "99.00"}]})
+    assert offer.status_code == 201
+    assert client.post(f"/api/v1/rounds/{rid}/open", headers=h["committee"]).status_code == 200
+    assert client.put(f"/api/v1/rounds/{rid}/orders/{world['groups']['coop'].id}", headers=h["leader"], json={
+        "lines": [{"offer_id": offer.get_json()["id"], "quantity": 10, "tolerance": 0}]}).status_code == 200
+    login(client, world["users"]["leader"])
+    text = text_of(client.get(f"/rounds/{rid}/order").get_data(as_text=True))
+    # Discount 10 × 1.00 = 10.00; fees 400.00 + 1% of 990.00 = 409.90; saving -399.90.
+    assert ("ตอนนี้ยังไม่คุ้ม: ส่วนลดจากการรวมซื้อ 10.00 บาท น้อยกว่าส่วนแบ่งค่าธรรมเนียมและค่าขนส่ง 409.90 บาท "
+            "จึงจ่ายมากกว่าซื้อเองที่ร้าน 399.90 บาท") in text
+
+
+def test_committee_home_names_the_groups(client, world):  # type: ignore[no-untyped-def]
+    login(client, world["users"]["committee"])
+    html = client.get("/").get_data(as_text=True)
+    assert "ใบแจ้งหนี้ค้างชำระ" in html and "สหกรณ์การเกษตรท่าบ่อ จำกัด" in html
+    assert not re.search(r"กลุ่ม #\d", html)
+
+
+def csrf_of(client: Any, url: str) -> str:
+    from tests.integration.pages_helpers import csrf
+
+    return csrf(client.get(url).get_data(as_text=True))
