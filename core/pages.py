@@ -63,6 +63,7 @@ FIELD_MESSAGES: dict[str, Any] = {
     "too_large": _l("มากเกินไป"),
     "must_not_be_future": _l("ต้องไม่เป็นวันในอนาคต"),
     "must_not_be_negative": _l("ต้องไม่ติดลบ"),
+    "phone_invalid": _l("ใช้ได้เฉพาะตัวเลข ช่องว่าง + และ - เช่น 081-234-5678"),
 }
 # Field messages with parameters: rendered at request time (the parameter is formatted in).
 _FIELD_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -219,6 +220,23 @@ def page_error_handlers(blueprint: Blueprint) -> None:
         return render_template("error.html", message=error_text(exc), status=status), status
 
     blueprint.register_error_handler(DomainError, _render)
+
+
+# --- asking before anything destructive -----------------------------------------------------------
+
+def confirmation(question: str, consequence: str, back: str, confirm_label: str) -> ResponseReturnValue | None:
+    """None when the posted form says ``confirmed=yes``; otherwise a page that asks first.
+
+    The page repeats the form (same action, same fields, a fresh CSRF token) with ``confirmed=yes`` and
+    a way back, so the question is asked without JavaScript too; with it, app.js asks in a <dialog>
+    and posts ``confirmed=yes`` itself. Call it after the permission checks, before the change."""
+    from flask import request
+
+    if request.form.get("confirmed") == "yes":
+        return None
+    hidden = [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", "confirmed")]
+    return render_template("confirm.html", question=question, consequence=consequence, back=back,
+                           action=request.path, hidden=hidden, confirm_label=confirm_label), 200
 
 
 # --- the menu --------------------------------------------------------------------------------------

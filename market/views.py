@@ -15,7 +15,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.errors import DomainError
 from market import permissions, services
-from core.pages import IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from core import format as fmt
+from core.pages import IntField, apply_domain_error, confirmation, error_text, page_error_handlers, roles_required
 from pricing.money import parse_money
 
 bp = Blueprint("market_views", __name__, template_folder="templates")
@@ -205,6 +206,18 @@ def purchase_action(purchase_id: int, action: str):  # type: ignore[no-untyped-d
           "cancel": services.cancel_purchase}.get(action)
     if fn is None:
         abort(404)
+    if action == "cancel":
+        found = services.get_purchase(current_user, purchase_id)  # 404 for a purchase not theirs to see
+        back = url_for("market_views.my_purchases") if found.buyer_group_id == current_user.group_id \
+            else url_for("market_views.sales")
+        asked = confirmation(
+            _("ยกเลิกคำสั่งซื้อ %(name)s?", name=found.listing.name),
+            _("คำสั่งซื้อ %(name)s %(n)s %(unit)s เป็นเงิน %(amount)s บาท ของ %(group)s จะถูกยกเลิก และสินค้าจะคืนเข้าสต็อกของผู้ขาย "
+              "ยกเลิกแล้วกลับคืนไม่ได้ ถ้ายังต้องการต้องสั่งใหม่", name=found.listing.name, n=fmt.number(found.quantity),
+              unit=found.listing.unit, amount=fmt.baht(found.amount), group=found.buyer_group.name),
+            back, _("ยกเลิกคำสั่งซื้อนี้"))
+        if asked is not None:
+            return asked
     try:
         purchase = fn(current_user, purchase_id)
     except DomainError as exc:

@@ -17,7 +17,8 @@ from flask_login import current_user, login_required
 from core.clock import utcnow
 from core.errors import DomainError
 from network import services as network_services
-from core.pages import COMMITTEE, apply_domain_error, error_text, page_error_handlers, roles_required
+from core import format as fmt
+from core.pages import COMMITTEE, apply_domain_error, confirmation, error_text, page_error_handlers, roles_required
 from orders.estimate import group_estimate
 from orders import price_list, reads, services
 from orders.delivery import record_receipt
@@ -166,6 +167,15 @@ def open_round(round_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @roles_required(*COMMITTEE)
 def close_round(round_id: int):  # type: ignore[no-untyped-def]
+    rnd = services.get_round(current_user, round_id)  # 404 for another network's round
+    if rnd.state == "open":
+        asked = confirmation(
+            _("ปิดรับคำสั่งซื้อรอบ %(name)s ตอนนี้?", name=rnd.name),
+            _("กำหนดปิดรับเดิมคือ %(when)s ถ้าปิดตอนนี้ กลุ่มที่ยังไม่ได้สั่งจะสั่งไม่ได้อีก และระบบจะเริ่มรวมยอดทันที ปิดแล้วเปิดใหม่ไม่ได้",
+              when=fmt.moment(rnd.closes_at)),
+            url_for("orders_views.round_detail", round_id=round_id), _("ปิดรับและรวมยอดตอนนี้"))
+        if asked is not None:
+            return asked
     try:
         job = services.close_round(current_user, round_id)
     except DomainError as exc:

@@ -18,7 +18,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.clock import utcnow
 from core.errors import DomainError, NotFound
-from core.pages import COMMITTEE, IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from core import format as fmt
+from core.pages import (COMMITTEE, IntField, apply_domain_error, confirmation, error_text, page_error_handlers,
+                        roles_required)
 from reports import charts, export, periods, services
 
 bp = Blueprint("reports_views", __name__, template_folder="templates")
@@ -76,6 +78,13 @@ def summary(month: str):  # type: ignore[no-untyped-def]
     if current_user.role not in COMMITTEE:
         return redirect(url_for("reports_views.group_savings"))
     data = _summary(month)
+    shown = data
+    version = request.args.get("version", "")
+    if data is not None and version.isdigit() and int(version) != data.get("version"):
+        try:  # an earlier version, e.g. the one the committee signed
+            shown = services.get_summary(current_user, month, int(version))
+        except NotFound:
+            abort(404)
     form = ReviewForm()
     status = 200
     if request.method == "POST":
@@ -103,15 +112,28 @@ def summary(month: str):  # type: ignore[no-untyped-def]
             job = get_job(current_user, request.args["job"])
         except DomainError:
             job = None
-    svgs = charts.all_charts(current_user, data) if data else {}
-    return render_template("reports/summary.html", month=month, data=data, form=form, job=job,
-                           charts={k: Markup(v) for k, v in svgs.items()}), status
+    svgs = charts.all_charts(current_user, shown) if shown else {}
+    # The version the committee signed stays the official one; a newer one is shown as changed since.
+    signed = [v for v in (data or {}).get("versions", []) if v.get("reviewed_at")]
+    official = signed[-1] if signed else None
+    return render_template("reports/summary.html", month=month, data=shown, latest=data, form=form, job=job,
+                           official=official, charts={k: Markup(v) for k, v in svgs.items()}), status
 
 
 @bp.route("/summaries/<month>/rebuild", methods=["POST"])
 @roles_required(*COMMITTEE)
 def rebuild(month: str):  # type: ignore[no-untyped-def]
     month = _month_or_404(month)
+    data = _summary(month)
+    signed = [v for v in (data or {}).get("versions", []) if v.get("reviewed_at")]
+    if signed:
+        asked = confirmation(
+            _("สร้างสรุปเดือน%(month)s ใหม่ หลังคณะกรรมการรับรองแล้ว?", month=fmt.month(month)),
+            _("ฉบับที่ %(v)s ที่รับรองแล้วจะยังเป็นฉบับทางการ และไม่เปลี่ยนแปลง ระบบจะสร้างฉบับใหม่จากข้อมูลล่าสุด "
+              "และแสดงว่า \"เปลี่ยนหลังรับรอง\" ให้คณะกรรมการตรวจในการประชุมครั้งต่อไป", v=signed[-1]["version"]),
+            url_for("reports_views.summary", month=month), _("สร้างฉบับใหม่"))
+        if asked is not None:
+            return asked
     try:
         job = services.rebuild(current_user, month)
     except DomainError as exc:

@@ -117,3 +117,101 @@ def csrf_of(client: Any, url: str) -> str:
     from tests.integration.pages_helpers import csrf
 
     return csrf(client.get(url).get_data(as_text=True))
+
+
+def test_the_audit_trail_reads_as_sentences_with_names_and_baht(client, world):  # type: ignore[no-untyped-def]
+    login(client, world["users"]["committee"])
+    html = client.get("/audit").get_data(as_text=True)
+    text = text_of(html)
+    assert "summary.review" not in html and "order.replace" not in html and "{&#34;" not in html and '{"' not in text
+    committee, leader = world["users"]["committee"].name, world["users"]["leader"].name
+    assert f"{committee} เปิดรับคำสั่งซื้อรอบ «รอบปุ๋ยต้นฤดูฝน»" in text
+    assert f"{leader} สั่งซื้อให้ «สหกรณ์การเกษตรท่าบ่อ จำกัด» ในรอบ «รอบปุ๋ยต้นฤดูฝน»: ปุ๋ยยูเรีย 46-0-0 40 กระสอบ (รับเพิ่มได้ 5)" in text
+    assert re.search(r"บันทึกเงินที่ «สหกรณ์การเกษตรท่าบ่อ จำกัด» จ่ายค่ารอบ «รอบปุ๋ยเดือนที่แล้ว» 10,000.00 บาท "
+                     r"\(จ่ายแล้ว 10,000.00 จาก [\d,]+\.\d\d บาท\)", text)
+    assert "บันทึกการรับของจาก «ร้านเจริญผลการเกษตร» รอบ «รอบปุ๋ยเดือนที่แล้ว»" in text and "ปุ๋ยยูเรีย 46-0-0 120 จาก 120 กระสอบ" in text
+    assert "«กลุ่มแม่บ้านเกษตรกรบ้านหม้อพัฒนาอาชีพทอผ้าไหมมัดหมี่» สั่งซื้อ «ข้าวกล้องหอมมะลิอินทรีย์» 20 กิโลกรัม เป็นเงิน 840.00 บาท" in text
+    assert "ลงขาย «ข้าวกล้องหอมมะลิอินทรีย์» ราคา 42.00 บาท ต่อ กิโลกรัม มีสต็อก 5,000 กิโลกรัม" in text
+    assert "สั่งสร้างสรุปเดือน" in text and " 25" in text  # a Buddhist-era month
+    # Filtering by a subject with a Thai name.
+    invoices = text_of(client.get("/audit?subject=invoice").get_data(as_text=True))
+    assert "จ่ายค่ารอบ" in invoices and "เปิดรับคำสั่งซื้อรอบ" not in invoices
+
+
+def test_the_seller_sees_who_buys_where_and_whom_to_call(client, world):  # type: ignore[no-untyped-def]
+    login(client, world["users"]["seller"])
+    text = text_of(client.get("/market/sales").get_data(as_text=True))
+    assert "ผู้ซื้อ: สหกรณ์การเกษตรท่าบ่อ จำกัด · อำเภอท่าบ่อ" in text
+    assert "ผู้สั่ง: นางบุญมี แก้วมณี · โทร 081-234-5678" in text
+    assert 'href="tel:081-234-5678"' in client.get("/market/sales").get_data(as_text=True)
+
+
+def _purchase_state(purchase_id: int) -> str:
+    from core.db import db
+    from market.models import Purchase
+
+    db.session.expire_all()
+    return db.session.get(Purchase, purchase_id).state
+
+
+def test_cancelling_a_purchase_asks_first_without_javascript(client, world):  # type: ignore[no-untyped-def]
+    login(client, world["users"]["leader"])
+    url = f"/market/purchases/{world['purchase']}/cancel"
+    asked = post_form(client, "/market/purchases", url, {"back": "purchases"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and 'id="confirm-form"' in html
+    text = text_of(html)
+    assert "ยกเลิกคำสั่งซื้อ ข้าวกล้องหอมมะลิอินทรีย์?" in text
+    assert "1,500 กิโลกรัม เป็นเงิน 63,000.00 บาท ของ สหกรณ์การเกษตรท่าบ่อ จำกัด จะถูกยกเลิก" in text
+    assert _purchase_state(world["purchase"]) == "placed"  # asking changed nothing
+    assert 'name="confirmed" value="yes"' in html and 'name="back" value="purchases"' in html
+    done = client.post(url, data={"csrf_token": csrf_of(client, "/market/purchases"), "back": "purchases",
+                                  "confirmed": "yes"})
+    assert done.status_code == 302 and _purchase_state(world["purchase"]) == "cancelled"
+    # With JavaScript the same question comes in a <dialog>: the form carries its words.
+    page = client.get("/market/purchases").get_data(as_text=True)
+    assert "data-confirm=" not in page or "ยกเลิกคำสั่งซื้อ" in page
+
+
+def test_closing_a_round_early_asks_first(client, world):  # type: ignore[no-untyped-def]
+    from core.db import db
+    from orders.models import BuyingRound
+
+    login(client, world["users"]["committee"])
+    rid = world["rounds"]["open"]
+    asked = post_form(client, f"/rounds/{rid}", f"/rounds/{rid}/close", {})
+    assert asked.status_code == 200 and "ปิดรับคำสั่งซื้อรอบ รอบปุ๋ยต้นฤดูฝน ตอนนี้?" in text_of(asked.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(BuyingRound, rid).state == "open"
+    page = client.get(f"/rounds/{rid}").get_data(as_text=True)
+    assert 'data-confirm="ปิดรับคำสั่งซื้อรอบ รอบปุ๋ยต้นฤดูฝน ตอนนี้?"' in page
+
+
+def test_rebuilding_a_signed_summary_asks_and_keeps_the_signed_version_official(client, world):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from core import jobs
+
+    month = world["month"]
+    url = f"/summaries/{month}"
+    login(client, world["users"]["committee"])
+    signed = post_form(client, url, url, {"meeting_date": date.today().isoformat(), "attendance": "12", "notes": ""})
+    assert signed.status_code == 302
+    asked = post_form(client, url, f"{url}/rebuild", {})
+    assert asked.status_code == 200
+    text = text_of(asked.get_data(as_text=True))
+    assert "หลังคณะกรรมการรับรองแล้ว?" in text and "ฉบับที่ 1 ที่รับรองแล้วจะยังเป็นฉบับทางการ" in text
+    # A late delivery, then the rebuild, confirmed: version 2, flagged; version 1 stays the official one.
+    h = world["h"]
+    late = client.post(f"/api/v1/listings/{world['listing']}/purchases", headers=h["leader"],
+                       json={"group_id": world["groups"]["coop"].id, "quantity": 10}).get_json()
+    assert client.post(f"/api/v1/purchases/{late['id']}/deliver", headers=h["seller"], json={}).status_code == 200
+    done = client.post(f"{url}/rebuild", data={"csrf_token": csrf_of(client, url), "confirmed": "yes"})
+    assert done.status_code == 302
+    job_id = done.headers["Location"].split("job=")[1]
+    assert jobs.run_job(job_id) == "succeeded"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="official-version"' in page and "เปลี่ยนหลังรับรอง" in page
+    assert f'href="/summaries/{month}?version=1"' in page
+    official = text_of(client.get(f"{url}?version=1").get_data(as_text=True))
+    assert "นี่คือฉบับทางการ (ฉบับที่ 1)" in official

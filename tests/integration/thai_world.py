@@ -41,8 +41,10 @@ def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token
              "leader_b": "นางคำปุ่น ทองดี", "seller": "นายประสิทธิ์ โคกคอน"}
     from core.db import db
 
+    phones = {"leader": "081-234-5678", "leader_b": "089-765-4321"}
     for key, user in users.items():
         user.name = names[key]
+        user.phone = phones.get(key, "")
     db.session.commit()
     h = {key: token_for(user) for key, user in users.items()}
 
