@@ -109,6 +109,9 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     fmt.init_app(app)
+    from core import glossary
+
+    glossary.init_app(app)
     from core.auth import login_manager
 
     login_manager.login_message = LOGIN_MESSAGE

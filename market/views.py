@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.errors import DomainError
 from market import permissions, services
 from core import format as fmt
+from core.glossary import known
 from core.pages import IntField, apply_domain_error, confirmation, error_text, page_error_handlers, roles_required
 from pricing.money import parse_money
 
@@ -77,8 +78,8 @@ class FilterForm(FlaskForm):
 def browse():  # type: ignore[no-untyped-def]
     form = FilterForm(request.args)
     everything = services.list_listings(current_user, {"state": "active", "page": 1, "per_page": 500}).items
-    form.category.choices = [("", _("ทุกหมวด"))] + [(c, c) for c in sorted({x.category for x in everything if x.category})]
-    form.district.choices = [("", _("ทุกอำเภอ"))] + [(d, d) for d in sorted({x.district for x in everything if x.district})]
+    form.category.choices = [("", _("ทุกหมวด"))] + [(c, known(c)) for c in sorted({x.category for x in everything if x.category})]
+    form.district.choices = [("", _("ทุกอำเภอ"))] + [(d, known(d)) for d in sorted({x.district for x in everything if x.district})]
     sort = form.sort.data if form.sort.data in dict(SORTS) else "newest"
     try:
         page_no = max(1, int(request.args.get("page", "1")))

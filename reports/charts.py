@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import gettext
 
 from core import format as fmt
+from core.glossary import known
 from core.errors import DomainError, NotFound
 from core.svgchart import BLUE, GREEN, LIGHT_GREEN, ORANGE, Chart, Row, Series, render
 from network.models import User
@@ -90,7 +91,7 @@ def groups_chart(summary: dict[str, Any], uid: str = "groups", limit: int = GROU
     """Each group's savings this month, largest first, the name (and district) above its bar."""
     lines = [g for g in summary.get("groups") or [] if has_activity(g.get("spend"), g.get("savings"), g.get("income_gain"))]
     lines.sort(key=lambda g: _d(g["savings"]), reverse=True)
-    rows = [Row(label=" · ".join(part for part in (g["name"], g.get("district") or "") if part),
+    rows = [Row(label=" · ".join(part for part in (g["name"], known(g.get("district"))) if part),
                 values=[_d(g["savings"])], texts=[fmt.baht(g["savings"])]) for g in lines[:limit]]
     notes = []
     if len(lines) > limit:
