@@ -157,6 +157,10 @@ def test_journey_1_order_close_deliver_savings(browser, server, committed):  # t
     committee.go(f"/rounds/{rnd.id}")
     committee.shot("round-open")
     cpage.click("#close-now")
+    # Closing early asks first, in a <dialog> (a confirmation page without JavaScript).
+    cpage.wait_for_selector("dialog[open] #dialog-yes")
+    committee.shot("close-asks-first")
+    cpage.click("#dialog-yes")
     # the job's progress shows on the page and it reloads itself when the worker is done
     cpage.wait_for_selector("[data-job-url]")
     committee.shot("combining")

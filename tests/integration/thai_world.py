@@ -15,15 +15,20 @@ def _ok(response: Any, *codes: int) -> Any:
     return response.get_json()
 
 
-def run(client: Any, headers: dict[str, str], response: Any) -> None:
-    """Run a 202's job in this process (the tests' JOBS_MODE is manual) and check it succeeded."""
+def _run_here(job_id: str) -> str:
     from core import jobs
 
-    job_id = _ok(response, 202)["job_id"]
-    assert jobs.run_job(job_id) == "succeeded"
+    return jobs.run_job(job_id)
 
 
-def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token_for: Any) -> dict[str, Any]:
+def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token_for: Any,
+          run_job: Any = _run_here) -> dict[str, Any]:
+    """``run_job(job_id) -> state`` runs a job to its end (in this process by default, the tests' JOBS_MODE
+    being manual; the browser tests wait for their real worker instead)."""
+
+    def run(client: Any, headers: dict[str, str], response: Any) -> None:
+        assert run_job(_ok(response, 202)["job_id"]) == "succeeded"
+
     tag = str(uuid.uuid4().int % 10000).translate(str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙"))
     net = make_network(name=f"เครือข่ายรวมซื้อหนองคาย {tag}", fee_percent="1")
     groups = {
