@@ -167,6 +167,7 @@ def _bars(chart: Chart, y: float, body: list[str]) -> float:
     scale = (x1 - x0) / float(span)
     first_y = y
     per_row = len(chart.series) * (BAR + BAR_GAP) - BAR_GAP
+    axis: list[tuple[float, float]] = []  # the zero line beside the bars only, never across a label
     for row in chart.rows:
         if chart.labels_above:
             for line in wrap(row.label, LABEL_SIZE, inner):
@@ -179,6 +180,7 @@ def _bars(chart: Chart, y: float, body: list[str]) -> float:
                               fit=x0 - PAD - 4))
             if row.sublabel:
                 body.append(_text(PAD, label_y + VALUE_SIZE * 1.1, row.sublabel, VALUE_SIZE - 1, fill=MUTED))
+        axis.append((y - 3, y + per_row + 3))
         for k, s in enumerate(chart.series):
             value = row.values[k] if k < len(row.values) else None
             text = row.texts[k] if k < len(row.texts) else ""
@@ -192,6 +194,9 @@ def _bars(chart: Chart, y: float, body: list[str]) -> float:
             body.append(_text(WIDTH - PAD, bar_y + BAR / 2 + VALUE_SIZE * 0.35, text, VALUE_SIZE,
                               anchor="end", fill=RED if value is not None and value < 0 else INK))
         y += max(per_row, BAR + (VALUE_SIZE * 1.1 if row.sublabel else 0)) + ROW_GAP
-    body.append(f'<line x1="{_num(zero)}" y1="{_num(first_y - 3)}" x2="{_num(zero)}" y2="{_num(y - ROW_GAP + 3)}" '
-                f'stroke="{AXIS}" stroke-width="1"/>')
+    if not chart.labels_above:
+        axis = [(first_y - 3, y - ROW_GAP + 3)]
+    for top, bottom in axis:
+        body.append(f'<line x1="{_num(zero)}" y1="{_num(top)}" x2="{_num(zero)}" y2="{_num(bottom)}" '
+                    f'stroke="{AXIS}" stroke-width="1"/>')
     return y
