@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, Numeric, TypeDecorator
@@ -61,3 +62,10 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base, engine_options={})
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds ``db.Model`` from ``Base`` at run time, which mypy cannot follow; to mypy a
+    # model is a plain typed ``Base`` subclass. Models subclass ``Model``: ``class Offer(Model): ...``.
+    Model = Base
+else:
+    Model = db.Model
