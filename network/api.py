@@ -11,6 +11,7 @@ from network.schemas import (
     GroupPatchArgs,
     GroupSchema,
     NetworkSchema,
+    NetworkUpdateSchema,
     TokenRequestSchema,
     TokenSchema,
     UserCreateSchema,
@@ -62,7 +63,7 @@ class NetworkResource(MethodView):
     def get(self):  # type: ignore[no-untyped-def]
         return services.get_network(api_actor())
 
-    @blp.arguments(NetworkSchema(partial=True))
+    @blp.arguments(NetworkUpdateSchema)
     @blp.response(200, NetworkSchema)
     def patch(self, data):  # type: ignore[no-untyped-def]
         return services.update_network(api_actor(), data)

@@ -1,6 +1,8 @@
 """marshmallow schemas of the network API."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +31,14 @@ class NetworkSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     timezone = fields.String(validate=_timezone)
     fee_percent = Percent()
+
+
+class NetworkUpdateSchema(NetworkSchema):
+    """PATCH /network: any of the fields (its own name in the OpenAPI document)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
 
 
 class UserCreateSchema(Schema):

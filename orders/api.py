@@ -21,6 +21,7 @@ from orders.schemas import (
     PurchaseOrderSchema,
     ReceiptSchema,
     RoundCreateSchema,
+    RoundListSchema,
     RoundSchema,
     SupplierSchema,
 )
@@ -55,7 +56,7 @@ class Products(MethodView):
 @blp.route("/rounds")
 class Rounds(MethodView):
     @blp.arguments(ListArgs, location="query")
-    @blp.response(200, RoundSchema(many=True, exclude=("offers",)))
+    @blp.response(200, RoundListSchema(many=True))
     def get(self, args):  # type: ignore[no-untyped-def]
         return services.list_rounds(api_actor(), args.get("state"))
 

@@ -80,6 +80,13 @@ class RoundSchema(Schema):
     offers = fields.List(fields.Nested(OfferSchema))
 
 
+class RoundListSchema(RoundSchema):
+    """A round in a list: without its offers (its own name in the OpenAPI document)."""
+
+    class Meta:
+        exclude = ("offers",)
+
+
 class JobStartedSchema(Schema):
     job_id = fields.String()
     state = fields.String()
