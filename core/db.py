@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, Numeric, TypeDecorator
+from sqlalchemy import CursorResult, DateTime, MetaData, Numeric, Result, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic can alter and drop them on PostgreSQL and SQLite alike.
@@ -69,3 +69,8 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (its result is a CursorResult, which has the count)."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -16,6 +16,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
+from core.api import ApiResult
 from core.auth import api_actor
 from core.db import db
 from core.errors import Forbidden
@@ -90,7 +91,7 @@ def page_headers(total: int, page: int, per_page: int) -> dict[str, str]:
 class AuditTrail(MethodView):
     @blp.arguments(AuditArgs, location="query")
     @blp.response(200, AuditEventSchema(many=True), headers={"X-Pagination": {"schema": {"type": "string"}}})
-    def get(self, args):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any]) -> ApiResult:
         """Who changed what, when, from what to what (committee and admin; newest first, paginated)."""
         items, total = list_events(api_actor(), args)
         return items, page_headers(total, args["page"], args["per_page"])

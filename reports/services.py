@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from core import jobs
 from core.audit import record
 from core.clock import utcnow
-from core.db import db
+from core.db import affected, db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound
 from core.models import Job
 from network.models import Network, User
@@ -199,11 +199,11 @@ def review(actor: User, month: str, meeting_date: date, attendance: int, notes: 
         raise Conflict(f"Version {summary.version} of {summary.month} has been reviewed already.",
                        version=summary.version)
     now = utcnow()
-    done = db.session.execute(
+    done = affected(db.session.execute(
         update(MonthlySummary).where(MonthlySummary.id == summary.id, MonthlySummary.reviewed_at.is_(None))
         .values(reviewed_at=now, reviewed_by_id=actor.id, meeting_date=meeting_date, attendance=attendance,
                 notes=notes or "")
-    ).rowcount
+    ))
     if not done:
         db.session.rollback()
         raise Conflict(f"{summary.month} has just been reviewed by someone else.")

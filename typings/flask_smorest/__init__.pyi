@@ -8,6 +8,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _T = TypeVar("_T")
 
 class Blueprint(flask.Blueprint):
+    def __init__(self, name: str, import_name: str, *args: Any, description: str = "", **kwargs: Any) -> None: ...
     def route(self, rule: str, *, parameters: list[Any] | None = None, tags: list[str] | None = None,
               **options: Any) -> Callable[[_T], _T]: ...
     def arguments(self, schema: Any, *, location: str = "json", content_type: str | None = None,
