@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -55,7 +56,19 @@ def can_read_audit(user: Any) -> bool:
     return user.role in ("committee", "admin")
 
 
-def list_events(actor: Any, args: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+class AuditEventView(TypedDict):
+    id: int
+    created_at: datetime
+    user_id: int | None
+    user_name: str | None
+    action: str
+    subject: str
+    subject_id: str
+    before: Any
+    after: Any
+
+
+def list_events(actor: Any, args: dict[str, Any]) -> tuple[list[AuditEventView], int]:
     """The actor's network's events, newest first; only the committee and the admin read them."""
     if not can_read_audit(actor):
         raise Forbidden("Only the committee and the admin read the audit trail.")
@@ -70,9 +83,10 @@ def list_events(actor: Any, args: dict[str, Any]) -> tuple[list[dict[str, Any]],
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    items = [{"id": e.id, "created_at": e.created_at, "user_id": e.user_id, "user_name": name, "action": e.action,
-              "subject": e.subject, "subject_id": e.subject_id, "before": e.before, "after": e.after}
-             for e, name in rows]
+    items: list[AuditEventView] = [
+        {"id": e.id, "created_at": e.created_at, "user_id": e.user_id, "user_name": name, "action": e.action,
+         "subject": e.subject, "subject_id": e.subject_id, "before": e.before, "after": e.after}
+        for e, name in rows]
     return items, int(total)
 
 

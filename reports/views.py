@@ -61,7 +61,7 @@ def _month_or_404(month: str) -> str:
         abort(404)
 
 
-def _summary(month: str) -> dict[str, Any] | None:
+def _summary(month: str) -> services.SummaryView | None:
     try:
         return services.get_summary(current_user, month)
     except NotFound:
