@@ -8,12 +8,12 @@ per kind. An action no domain describes still reads as a sentence (``fallback``)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext
 
-Event = dict[str, Any]
+Event = Mapping[str, Any]
 Describer = Callable[[list[Event]], dict[int, str]]
 
 DESCRIBERS: dict[str, Describer] = {}

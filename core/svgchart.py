@@ -196,7 +196,7 @@ def _bars(chart: Chart, y: float, body: list[str]) -> float:
         y += max(per_row, BAR + (VALUE_SIZE * 1.1 if row.sublabel else 0)) + ROW_GAP
     if not chart.labels_above:
         axis = [(first_y - 3, y - ROW_GAP + 3)]
-    for top, bottom in axis:
-        body.append(f'<line x1="{_num(zero)}" y1="{_num(top)}" x2="{_num(zero)}" y2="{_num(bottom)}" '
+    for upper, lower in axis:
+        body.append(f'<line x1="{_num(zero)}" y1="{_num(upper)}" x2="{_num(zero)}" y2="{_num(lower)}" '
                     f'stroke="{AXIS}" stroke-width="1"/>')
     return y

@@ -117,7 +117,7 @@ def estimate_order(offers: Sequence[EstimateOffer], mine: Mapping[int, tuple[int
             amount=line_amount(allocated, price, share) if price is not None else ZERO,
             baseline=money(allocated * offer.terms.reference_price),
             savings=line_savings(allocated, offer.terms.reference_price, price, share) if price is not None else ZERO))
-    lines = tuple(out)
-    return OrderEstimate(lines=lines, value=sum((ln.value for ln in lines), ZERO),
-                         fees=sum((ln.fee_share for ln in lines), ZERO), amount=sum((ln.amount for ln in lines), ZERO),
-                         baseline=sum((ln.baseline for ln in lines), ZERO), savings=sum((ln.savings for ln in lines), ZERO))
+    done = tuple(out)
+    return OrderEstimate(lines=done, value=sum((ln.value for ln in done), ZERO),
+                         fees=sum((ln.fee_share for ln in done), ZERO), amount=sum((ln.amount for ln in done), ZERO),
+                         baseline=sum((ln.baseline for ln in done), ZERO), savings=sum((ln.savings for ln in done), ZERO))

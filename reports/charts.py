@@ -8,6 +8,7 @@ what it would have paid alone. Permissions are those of ``services.get_summary``
 from __future__ import annotations
 
 from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext
@@ -55,7 +56,7 @@ def savings_chart(points: list[tuple[str, Any]], current: str, title: str, uid: 
                         empty=_("ยังไม่มีการซื้อขายในช่วงนี้"), note=_negative_note([_d(v) for _, v in points])))
 
 
-def network_savings(summary: dict[str, Any], uid: str = "savings") -> str:
+def network_savings(summary: Mapping[str, Any], uid: str = "savings") -> str:
     trend = summary.get("trend") or []
     while trend and not has_activity(trend[0].get("spend"), trend[0].get("savings"), trend[0].get("income_gain")):
         trend = trend[1:]
@@ -63,7 +64,7 @@ def network_savings(summary: dict[str, Any], uid: str = "savings") -> str:
                          _("เงินที่ประหยัดได้ต่อเดือน (บาท)"), uid)
 
 
-def group_savings(months: list[tuple[str, dict[str, Any] | None]], current: str, uid: str = "savings") -> str:
+def group_savings(months: list[tuple[str, Mapping[str, Any] | None]], current: str, uid: str = "savings") -> str:
     """A group's savings per month: ``months`` is (month, the group's line of that month or None),
     oldest first; only months with activity are drawn."""
     points = [(month, line["savings"]) for month, line in months
@@ -71,7 +72,7 @@ def group_savings(months: list[tuple[str, dict[str, Any] | None]], current: str,
     return savings_chart(points, current, _("เงินที่กลุ่มประหยัดได้ต่อเดือน (บาท)"), uid)
 
 
-def bargaining_chart(summary: dict[str, Any], uid: str = "bargaining") -> str:
+def bargaining_chart(summary: Mapping[str, Any], uid: str = "bargaining") -> str:
     """Price reduction and tier attainment per month, as percentages with one decimal."""
     trend = [p for p in summary.get("trend") or []]
     while trend and trend[0].get("price_reduction") is None and trend[0].get("tier_attainment") is None:
@@ -87,7 +88,7 @@ def bargaining_chart(summary: dict[str, Any], uid: str = "bargaining") -> str:
                         empty=_("ยังไม่มีการรวมซื้อในช่วงนี้")))
 
 
-def groups_chart(summary: dict[str, Any], uid: str = "groups", limit: int = GROUP_LIMIT) -> str:
+def groups_chart(summary: Mapping[str, Any], uid: str = "groups", limit: int = GROUP_LIMIT) -> str:
     """Each group's savings this month, largest first, the name (and district) above its bar."""
     lines = [g for g in summary.get("groups") or [] if has_activity(g.get("spend"), g.get("savings"), g.get("income_gain"))]
     lines.sort(key=lambda g: _d(g["savings"]), reverse=True)
@@ -104,7 +105,7 @@ def groups_chart(summary: dict[str, Any], uid: str = "groups", limit: int = GROU
                         empty=_("เดือนนี้ยังไม่มีกลุ่มที่ซื้อขาย"), note=" ".join(notes)))
 
 
-def own_group_chart(line: dict[str, Any] | None, month: str, uid: str = "groups") -> str:
+def own_group_chart(line: Mapping[str, Any] | None, month: str, uid: str = "groups") -> str:
     """A group's month: what it paid, what it would have paid alone at the shop, what it saved."""
     rows = []
     if line is not None and has_activity(line.get("spend"), line.get("savings"), line.get("income_gain")):
@@ -118,13 +119,13 @@ def own_group_chart(line: dict[str, Any] | None, month: str, uid: str = "groups"
                         empty=_("เดือนนี้กลุ่มยังไม่มีการซื้อขาย"), note=_negative_note([r.values[0] or Decimal(0) for r in rows])))
 
 
-def _own_line(actor: User, summary: dict[str, Any]) -> dict[str, Any] | None:
+def _own_line(actor: User, summary: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return next((g for g in summary.get("groups") or [] if g["group_id"] == actor.group_id), None)
 
 
-def group_months(actor: User, summary: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+def group_months(actor: User, summary: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any] | None]]:
     """The actor's group line in each month of the summary's trend (oldest first)."""
-    out: list[tuple[str, dict[str, Any] | None]] = []
+    out: list[tuple[str, Mapping[str, Any] | None]] = []
     for point in summary.get("trend") or []:
         month = point["month"]
         if month == summary.get("month"):
@@ -155,7 +156,7 @@ def chart_for(actor: User, month: str, kind: str) -> str:
     return group_savings(group_months(actor, summary), summary["month"])
 
 
-def all_charts(actor: User, summary: dict[str, Any]) -> dict[str, str]:
+def all_charts(actor: User, summary: Mapping[str, Any]) -> dict[str, str]:
     """The three charts of a summary already read (for the summary page), or none when reading fails."""
     try:
         if is_committee(actor):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask.typing import ResponseReturnValue
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.clock import utcnow
 from core.errors import DomainError, NotFound
 from core import format as fmt
-from core.pages import (COMMITTEE, IntField, apply_domain_error, confirmation, error_text, page_error_handlers,
+from core.pages import (COMMITTEE, IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
                         roles_required)
 from reports import charts, export, periods, services
 
@@ -40,7 +41,7 @@ def _month_or_404(month: str) -> str:
         abort(404)
 
 
-def _summary(month: str) -> dict[str, Any] | None:
+def _summary(month: str) -> services.SummaryView | None:
     try:
         return services.get_summary(current_user, month)
     except NotFound:
@@ -66,14 +67,14 @@ class ActionForm(FlaskForm):
 
 @bp.route("/summaries")
 @roles_required(*COMMITTEE)
-def summaries():  # type: ignore[no-untyped-def]
+def summaries() -> ResponseReturnValue:
     rows = [(month, _summary(month)) for month in _months()]
     return render_template("reports/summaries.html", rows=rows)
 
 
 @bp.route("/summaries/<month>", methods=["GET", "POST"])
 @login_required
-def summary(month: str):  # type: ignore[no-untyped-def]
+def summary(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     if current_user.role not in COMMITTEE:
         return redirect(url_for("reports_views.group_savings"))
@@ -93,7 +94,7 @@ def summary(month: str):  # type: ignore[no-untyped-def]
             abort(404)
         if form.validate_on_submit():
             try:
-                services.review(current_user, month, form.meeting_date.data, form.attendance.data,
+                services.review(current_user, month, filled(form.meeting_date.data), filled(form.attendance.data),
                                 form.notes.data or "")
             except DomainError as exc:
                 if exc.status in (403, 404):
@@ -114,7 +115,7 @@ def summary(month: str):  # type: ignore[no-untyped-def]
             job = None
     svgs = charts.all_charts(current_user, shown) if shown else {}
     # The version the committee signed stays the official one; a newer one is shown as changed since.
-    signed = [v for v in (data or {}).get("versions", []) if v.get("reviewed_at")]
+    signed = [v for v in (data["versions"] if data else []) if v.get("reviewed_at")]
     official = signed[-1] if signed else None
     return render_template("reports/summary.html", month=month, data=shown, latest=data, form=form, job=job,
                            official=official, charts={k: Markup(v) for k, v in svgs.items()}), status
@@ -122,10 +123,10 @@ def summary(month: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/summaries/<month>/rebuild", methods=["POST"])
 @roles_required(*COMMITTEE)
-def rebuild(month: str):  # type: ignore[no-untyped-def]
+def rebuild(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     data = _summary(month)
-    signed = [v for v in (data or {}).get("versions", []) if v.get("reviewed_at")]
+    signed = [v for v in (data["versions"] if data else []) if v.get("reviewed_at")]
     if signed:
         asked = confirmation(
             _("สร้างสรุปเดือน%(month)s ใหม่ หลังคณะกรรมการรับรองแล้ว?", month=fmt.month(month)),
@@ -147,7 +148,7 @@ def rebuild(month: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/summaries/<month>.csv")
 @roles_required(*COMMITTEE)
-def summary_csv(month: str):  # type: ignore[no-untyped-def]
+def summary_csv(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     data = services.get_summary(current_user, month)
     return Response(export.summary_csv(data), mimetype="text/csv; charset=utf-8",
@@ -156,7 +157,7 @@ def summary_csv(month: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/summaries/<month>/charts/<kind>.svg")
 @login_required
-def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
+def chart(month: str, kind: str) -> ResponseReturnValue:
     """The same SVG as the API's, for the pages' session (committee: the network's; a group: its own)."""
     month = _month_or_404(month)
     if kind not in charts.KINDS:
@@ -170,13 +171,13 @@ def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/savings")
 @roles_required("leader", "seller")
-def group_savings():  # type: ignore[no-untyped-def]
+def group_savings() -> ResponseReturnValue:
     """The group's savings (and income gain) month by month, from the monthly summaries, and the
     savings of each buying round from its invoices (known as soon as a round is combined)."""
     from orders.invoices import list_invoices
     from orders import services as orders_services
 
-    months = []
+    months: list[dict[str, Any]] = []
     running = Decimal(0)
     for month in reversed(_months()):  # oldest first, for the running total
         data = _summary(month)
