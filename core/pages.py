@@ -168,8 +168,9 @@ class IntField(IntegerField):
             raise ValueError(_l("ต้องเป็นจำนวนเต็ม")) from exc
 
     def pre_validate(self, form: Any) -> None:
-        # "abc" is one mistake with one message: the range checks have no number to check.
-        if self.process_errors:
+        # "abc" is one mistake with one message: the range checks have no number to check. (A blank
+        # field goes on to Optional/InputRequired, which clear the "not a number" and decide.)
+        if self.process_errors and _typed(self):
             raise StopValidation()
 
 
@@ -181,8 +182,13 @@ class LocalDateTimeField(DateTimeLocalField):
             raise ValueError(_l("วันเวลาไม่ถูกต้อง")) from exc
 
     def pre_validate(self, form: Any) -> None:
-        if self.process_errors:
+        if self.process_errors and _typed(self):
             raise StopValidation()
+
+
+def _typed(field: Any) -> bool:
+    raw = getattr(field, "raw_data", None) or []
+    return bool(raw) and bool(str(raw[0]).strip())
 
 
 # --- the error summary at the top of a refused page ------------------------------------------------

@@ -215,3 +215,12 @@ def test_rebuilding_a_signed_summary_asks_and_keeps_the_signed_version_official(
     assert f'href="/summaries/{month}?version=1"' in page
     official = text_of(client.get(f"{url}?version=1").get_data(as_text=True))
     assert "นี่คือฉบับทางการ (ฉบับที่ 1)" in official
+
+
+def test_blank_fields_of_an_order_are_no_mistake(client, world):  # type: ignore[no-untyped-def]
+    """Only typed text that is not a number is refused; a blank quantity or tolerance is simply empty."""
+    login(client, world["users"]["leader"])
+    url = f"/rounds/{world['rounds']['open']}/order"
+    qty = re.search(r'name="(q_\d+)"', client.get(url).get_data(as_text=True)).group(1)
+    saved = post_form(client, url, url, {qty: "12", "t_" + qty[2:]: ""})
+    assert saved.status_code == 302, text_of(saved.get_data(as_text=True))[:400]
