@@ -2,6 +2,8 @@
 if the round closed now, fee share included (``pricing.estimate``), so the bill is not a surprise."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from core.db import db
@@ -32,3 +34,18 @@ def group_estimate(actor: User, rnd: BuyingRound, group_id: int) -> OrderEstimat
         offers.append(EstimateOffer(offer.id, offer.supplier_id, terms, max(0, quantity - own_q), max(0, tolerance - own_t)))
     network = db.session.get_one(Network, rnd.network_id)
     return estimate_order(offers, mine, network.fee_percent)
+
+
+def tier_status(offer: Any, so_far: int) -> dict[str, Any]:
+    """The tier the network's pooled quantity has reached, and how much more reaches the next one."""
+    tiers = list(offer.tiers)
+    reached = tiers[0] if tiers else None
+    following = None
+    for tier in tiers:
+        if tier.min_quantity <= so_far:
+            reached = tier
+        elif following is None:
+            following = tier
+    return {"so_far": so_far, "reached": reached, "next": following,
+            "more": (following.min_quantity - so_far) if following else 0,
+            "tiers": ",".join(f"{t.min_quantity}:{t.unit_price}" for t in tiers)}

@@ -21,7 +21,7 @@ from network import services as network_services
 from core import format as fmt
 from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
                         roles_required)
-from orders.estimate import group_estimate
+from orders.estimate import group_estimate, tier_status
 from orders import price_list, reads, services
 from orders.delivery import record_receipt
 from orders.forms import (ActionForm, OfferForm, PaymentForm, PriceListForm, ProductForm, RoundForm, SupplierForm, form_money,
@@ -32,21 +32,6 @@ bp = Blueprint("orders_views", __name__, template_folder="templates")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-def tier_status(offer: Any, so_far: int) -> dict[str, Any]:
-    """The tier the network's pooled quantity has reached, and how much more reaches the next one."""
-    tiers = list(offer.tiers)
-    reached = tiers[0] if tiers else None
-    following = None
-    for tier in tiers:
-        if tier.min_quantity <= so_far:
-            reached = tier
-        elif following is None:
-            following = tier
-    return {"so_far": so_far, "reached": reached, "next": following,
-            "more": (following.min_quantity - so_far) if following else 0,
-            "tiers": ",".join(f"{t.min_quantity}:{t.unit_price}" for t in tiers)}
-
 
 def _names() -> tuple[dict[int, Any], dict[int, Any]]:
     suppliers = {s.id: s for s in services.list_suppliers(current_user)}
