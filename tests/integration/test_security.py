@@ -414,6 +414,7 @@ def test_the_committee_reads_the_audit_trail_on_a_page(app, world):  # type: ign
     page = browser.get("/audit?subject=listing&lang=en")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "listing.update" in text and "36.00" in text and "35.00" in text
+    # A sentence, not a code: "changed «Jasmine rice …»: Price from 36.00 baht to 35.00 baht".
+    assert "Price from 36.00 baht to 35.00 baht" in text and "listing.update" not in text
     assert login_client(app, world["users"][LEADER]).get("/audit").status_code == 403
     assert login_client(app, world["users"][OTHER_LEADER]).get("/audit").status_code == 403
