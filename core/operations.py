@@ -18,7 +18,6 @@ def init_app(app: Flask) -> None:
 def _init_server_error_page(app: Flask) -> None:
     """An unexpected failure: logged with its request id, answered with that id as the reference."""
     from flask import jsonify, render_template, request
-    from flask_babel import gettext
     from werkzeug.exceptions import InternalServerError
 
     from core.request_id import current
@@ -34,8 +33,7 @@ def _init_server_error_page(app: Flask) -> None:
             response.status_code = 500
             return response
         try:
-            message = gettext("เกิดข้อผิดพลาดในระบบ เราบันทึกไว้แล้ว ลองใหม่อีกครั้งในภายหลัง")
-            return render_template("error.html", message=message, status=500), 500
+            return render_template("error.html", message=None, status=500), 500
         except Exception:  # noqa: BLE001 - the page itself failed: plain text still gives the reference
             app.logger.exception("the error page could not be drawn")
             return app.response_class(f"Internal error. Reference: {reference}\n", status=500,

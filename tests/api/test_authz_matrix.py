@@ -414,6 +414,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/audit": P(403, admin=200, committee=200, outsider=200),
     # Liveness and the hello-world of the load test: public, and they say nothing about any network.
     "/healthz": P(200, anonymous=200),
+    "/readyz": P(200, anonymous=200),
+    # No METRICS_TOKEN in the tests: the endpoint does not exist (token checks: test_operations_http).
+    "/metrics": P(404, anonymous=404),
     "/ping": P(200, anonymous=200),
 }
 # Not pages of their own: the login form, the language switch (a redirect back), static files.
