@@ -7,6 +7,7 @@ saying nothing but which part is up.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask, current_app, jsonify
@@ -58,6 +59,7 @@ def broker_state() -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.config.setdefault("HEALTH_RATE_LIMIT", os.environ.get("HEALTH_RATE_LIMIT", DEFAULT_LIMIT))
     @app.get("/healthz")
     @limiter.limit(_limit)
     def healthz() -> ResponseReturnValue:

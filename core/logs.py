@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,8 @@ def configure(fmt: str, level: str | int = "INFO") -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.config.setdefault("LOG_FORMAT", os.environ.get("LOG_FORMAT", ""))
+    app.config.setdefault("LOG_LEVEL", os.environ.get("LOG_LEVEL", "INFO"))
     fmt = log_format(app.config)
     app.config["LOG_FORMAT"] = fmt
     configure(fmt, str(app.config.get("LOG_LEVEL") or "INFO"))
@@ -106,7 +109,7 @@ def init_app(app: Flask) -> None:
 
 def _celery_keeps_our_logging(fmt: str, level: str) -> None:
     """A Celery worker would replace the root handlers with its own format; keep ours instead."""
-    from celery.signals import setup_logging
+    from celery.signals import setup_logging  # type: ignore[import-untyped]
 
     def keep(loglevel: Any = None, **_: Any) -> None:
         configure(fmt, loglevel if isinstance(loglevel, int) and loglevel else level)
