@@ -43,6 +43,10 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Each process writes its figures there from the first metric on: the folder must exist (a Celery
+    # worker started before gunicorn created it would fail otherwise).
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no ``*_created`` series: they double the output and nobody alerts on them
 
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

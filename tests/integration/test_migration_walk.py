@@ -1,5 +1,5 @@
-"""Upgrades with data: every migration, first to last, applied on a database holding the demo network,
-then the last one downgraded and applied again, with nothing lost.
+"""Upgrades with data: on a database holding the demo network, the last migration downgraded and
+applied again, then every migration from the first to the last applied one at a time, with nothing lost.
 
 Generic: the revisions come from the migrations folder, so a new migration is walked without touching
 this test. A downgrade drops what its revision added (tables, columns); every other row and column must
@@ -7,9 +7,6 @@ come back exactly as it was.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import ADMIN_URL, ROOT, _admin_exec
+from tests.conftest import ADMIN_URL, ROOT, _admin_exec, _make_app
 
 Snapshot = dict[str, list[dict[str, Any]]]
 
@@ -34,12 +31,31 @@ def revisions() -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-def flask(url: str, instance: Path, *args: str) -> None:
-    env = dict(os.environ, DATABASE_URL=url, RUAMSUE_INSTANCE=str(instance))
-    env.pop("REDIS_URL", None)
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"flask {' '.join(args)}: {done.stderr[-3000:]}"
+class Walker:
+    """Migrations and the demo seed run inside one app (one process: a subprocess per step is slow)."""
+
+    def __init__(self, url: str) -> None:
+        self.app = _make_app(url, JOBS_MODE="thread")
+
+    def migrate(self, action: str, revision: str = "head") -> None:
+        import flask_migrate
+
+        with self.app.app_context():
+            getattr(flask_migrate, action)(directory=str(ROOT / "migrations"), revision=revision)
+
+    def seed(self) -> None:
+        from core.db import db
+        from demo.seed import seed
+
+        with self.app.app_context():
+            seed()
+            db.session.remove()
+
+    def close(self) -> None:
+        from core.db import db
+
+        with self.app.app_context():
+            db.engine.dispose()
 
 
 def snapshot(url: str) -> Snapshot:
@@ -94,35 +110,41 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_every_migration_applies_on_the_demo_data_and_the_last_one_round_trips(
-        empty_database: str, tmp_path: Path) -> None:
+def test_every_migration_applies_on_the_demo_data_and_the_last_one_round_trips(empty_database: str) -> None:
     url, chain = empty_database, revisions()
-    flask(url, tmp_path, "db", "upgrade")
-    flask(url, tmp_path, "demo", "seed")
-    at_head = snapshot(url)
-    assert sum(len(rows) for rows in at_head.values()) > 50, "the demo wrote nothing"
+    walker = Walker(url)
+    try:
+        walk(walker, url, chain)
+    finally:
+        walker.close()
+
+
+def walk(walker: Walker, url: str, chain: list[str]) -> None:
+    walker.migrate("upgrade")
+    walker.seed()
+    full = snapshot(url)
+    assert sum(len(rows) for rows in full.values()) > 50, "the demo wrote nothing"
+
+    # The last migration down and up again, on the whole demo.
+    if len(chain) > 1:
+        walker.migrate("downgrade", chain[-2])
+        assert version(url) == chain[-2]
+        before_last = snapshot(url)
+        same_where_both_have(full, before_last)
+        walker.migrate("upgrade")
+        assert version(url) == chain[-1]
+        again = snapshot(url)
+        same_where_both_have(full, {t: again[t] for t in before_last})
 
     # Back to the first revision: the demo's rows in the tables it has stay.
-    flask(url, tmp_path, "db", "downgrade", chain[0])
+    walker.migrate("downgrade", chain[0])
     assert version(url) == chain[0]
     at_first = snapshot(url)
     assert any(at_first.values()), "nothing left to migrate"
-    same_where_both_have(at_head, at_first)
+    same_where_both_have(full, at_first)
 
-    # Every later migration, one at a time, on that data.
+    # Every later migration, one at a time, with that data in the database.
     for revision in chain[1:]:
-        flask(url, tmp_path, "db", "upgrade", revision)
+        walker.migrate("upgrade", revision)
         assert version(url) == revision
         same_where_both_have(at_first, snapshot(url))
-
-    # The demo again on top (whatever the later revisions hold), then the last one down and up again.
-    flask(url, tmp_path, "demo", "seed")
-    full = snapshot(url)
-    if len(chain) > 1:
-        flask(url, tmp_path, "db", "downgrade", chain[-2])
-        assert version(url) == chain[-2]
-        same_where_both_have(full, snapshot(url))
-        flask(url, tmp_path, "db", "upgrade")
-        assert version(url) == chain[-1]
-        kept = snapshot(url)
-        same_where_both_have(full, {t: kept[t] for t in kept if t in full})
