@@ -55,7 +55,7 @@ class Products(MethodView):
 @blp.route("/rounds")
 class Rounds(MethodView):
     @blp.arguments(ListArgs, location="query")
-    @blp.response(200, RoundSchema(many=True, exclude=("offers",)))
+    @blp.response(200, RoundSchema(many=True, exclude=("offers", "supplier_fees")))
     def get(self, args):  # type: ignore[no-untyped-def]
         return services.list_rounds(api_actor(), args.get("state"))
 
@@ -76,6 +76,11 @@ class RoundResource(MethodView):
 
 @blp.route("/rounds/<int:round_id>/offers")
 class Offers(MethodView):
+    @blp.response(200, OfferSchema(many=True))
+    def get(self, round_id: int):  # type: ignore[no-untyped-def]
+        """The round's offers."""
+        return services.load_round(api_actor(), round_id).offers
+
     @idempotent
     @blp.arguments(OfferCreateSchema)
     @blp.response(201, OfferSchema)

@@ -52,6 +52,8 @@ class BuyingRound(db.Model):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     offers: Mapped[list[Offer]] = relationship(back_populates="round", order_by="Offer.id")
+    supplier_fees: Mapped[list[RoundSupplierFee]] = relationship(order_by="RoundSupplierFee.supplier_id",
+                                                                 cascade="all, delete-orphan")
 
     __table_args__ = (
         CheckConstraint(

@@ -69,6 +69,11 @@ class OfferSchema(Schema):
     tiers = fields.List(fields.Nested(TierSchema))
 
 
+class RoundSupplierFeeSchema(Schema):
+    supplier_id = fields.Integer()
+    delivery_fee = Money()
+
+
 class RoundSchema(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -81,6 +86,9 @@ class RoundSchema(Schema):
     delivered_at = fields.AwareDateTime(format="iso", allow_none=True)
     settled_at = fields.AwareDateTime(format="iso", allow_none=True)
     offers = fields.List(fields.Nested(OfferSchema))
+    supplier_fees = fields.List(fields.Nested(RoundSupplierFeeSchema), metadata={
+        "description": "Delivery fee per supplier for the whole round, charged once on its purchase order "
+                       "when at least one of its offers is ordered"})
 
 
 class JobStartedSchema(Schema):

@@ -141,3 +141,13 @@ def test_an_empty_request_awards_nothing() -> None:
     priced = price_request({1: 10}, [])
     assert best_award(priced).total == D("0.00")
     assert best_award(priced).not_awarded == (1,)
+
+
+def test_purchase_order_delivery_fee_charges_the_supplier_fee_once_if_anything_is_ordered() -> None:
+    from pricing import purchase_order_delivery_fee
+
+    assert purchase_order_delivery_fee([D("10.00"), D("0.00")], D("90.00")) == D("100.00")
+    assert purchase_order_delivery_fee([], D("90.00")) == D("0.00")
+    assert purchase_order_delivery_fee([D("5.00")], D("0")) == D("5.00")
+    with pytest.raises(ValueError):
+        purchase_order_delivery_fee([D("1.00")], D("-1"))
