@@ -20,7 +20,7 @@ from core.errors import DomainError
 from core.pages import COMMITTEE, LocalDateTimeField, error_text, field_text, page_error_handlers, roles_required
 from core.web import limiter
 from orders import services as order_services
-from orders.price_list import parse_money
+from pricing.money import parse_money
 from pricing.quotes import QuoteLine, price_line
 from pricing.tiers import Tier
 from quotes import award, services
