@@ -20,6 +20,7 @@ from network.models import User
 from pricing.award_solver import NotProven
 from pricing.quotes import (
     Award,
+    CompetitionWon,
     Priced,
     PricedLine,
     QuoteLine,
@@ -28,6 +29,7 @@ from pricing.quotes import (
     best_award,
     best_single_supplier,
     cheapest_per_product,
+    competition_won,
     price_request,
 )
 from pricing.tiers import Tier
@@ -210,3 +212,32 @@ def award(actor: User, rfq_id: int, closes_at: datetime | None = None,
             "lines": [[p, s] for p, s in sorted(awarded.items())]})
     db.session.commit()
     return AwardResult(rfq.id, rnd.id, chosen.total, best.total, chosen.total - best.total)
+
+
+@dataclass(frozen=True)
+class AwardedRequest:
+    rfq_id: int
+    name: str
+    awarded_at: datetime
+    product_names: dict[int, str]
+    won: CompetitionWon
+
+
+def awarded_between(network_id: int, start: datetime, end: datetime) -> list[AwardedRequest]:
+    """The network's requests awarded in ``[start, end)`` with what competition won (for the monthly
+    summary, which is built by a job: no acting user; the caller shows the network its own figures)."""
+    from sqlalchemy import select
+
+    from quotes.services import load_request
+
+    ids = db.session.scalars(select(Rfq.id).where(
+        Rfq.network_id == network_id, Rfq.state == "awarded", Rfq.awarded_at >= start, Rfq.awarded_at < end)
+        .order_by(Rfq.awarded_at, Rfq.id))
+    out = []
+    for rfq_id in list(ids):
+        rfq = load_request(rfq_id)
+        choice = {i.product_id: i.awarded_supplier_id for i in rfq.items if i.awarded_supplier_id is not None}
+        assert rfq.awarded_at is not None
+        out.append(AwardedRequest(rfq.id, rfq.name, rfq.awarded_at, {i.product_id: i.product.name for i in rfq.items},
+                                  competition_won(priced_request(rfq), choice)))
+    return out

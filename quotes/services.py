@@ -168,6 +168,14 @@ def _load(rfq_id: int, *, lock: bool = False) -> Rfq | None:
     return db.session.scalar(query)
 
 
+def load_request(rfq_id: int) -> Rfq:
+    """A request with everything the comparison reads (for readers that checked access themselves)."""
+    rfq = _load(rfq_id)
+    if rfq is None:
+        raise NotFound("No such request for quotation.")
+    return rfq
+
+
 def rfq_for(actor: User, rfq_id: int, *, lock: bool = False) -> Rfq:
     """The request, if the actor may see it; else 404 (or 403 for a role that may see none)."""
     if not permissions.can_manage_rfqs(actor):

@@ -33,6 +33,7 @@ from orders.models import (
 )
 from pricing.money import CENT, RATIO, round_half_up
 from reports import periods
+from reports.competition import competition
 
 TREND_MONTHS = 12
 ZERO = Decimal("0.00")
@@ -376,4 +377,5 @@ def compute_summary(network_id: int, month: str) -> dict[str, Any]:
         "period": {"start": trend_months[-1][1].isoformat(), "end": trend_months[-1][2].isoformat()},
         "network": network_line, "groups": groups, "products": products, "trend": trend,
         "previous_month": previous_label, "month_over_month": _change(network_line, previous_line),
+        "competition": competition(network_id, trend_months[-1][1], trend_months[-1][2]),
     }

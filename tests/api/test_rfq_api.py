@@ -261,3 +261,10 @@ def test_award_creates_a_draft_round_and_ends_quoting(client, rfq_setup, db_sess
     shown = client.get(f"/api/v1/rfqs/{created['id']}", headers=s["committee"]).json
     assert shown["state"] == "awarded" and shown["round_id"] == rnd.id and shown["awarded_total"] == "5300.00"
     assert [i["awarded_supplier_id"] for i in shown["items"]] == [a, a]
+    # What competition won this month: the committee chose dearer than the median; shown as it is.
+    month = datetime.now(BKK).strftime("%Y-%m")
+    won = client.get(f"/api/v1/summaries/{month}", headers=s["committee"]).json["competition"]
+    assert (won["requests"], won["awarded_total"], won["won_vs_single_supplier"], won["won_vs_median"]) == (
+        1, "5300.00", "0.00", "-90.00")
+    assert [(p["median_amount"], p["won_vs_median"]) for p in won["products"]] == [
+        ("2950.00", "-50.00"), ("1960.00", "-40.00")]

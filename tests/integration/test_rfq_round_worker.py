@@ -138,3 +138,15 @@ def test_request_quotes_award_round_purchase_orders(worker_app, committed, celer
     # And the groups pay exactly that between them.
     invoices = client.get(f"/api/v1/rounds/{round_id}/invoices", headers=committee).json
     assert sum(D(i["total"]) for i in invoices) == sum(D(po["total"]) for po in pos.values())
+
+    # 8. The monthly summary shows what competition won this month (the award's month, Bangkok time).
+    month = datetime.now(timezone(timedelta(hours=7))).strftime("%Y-%m")
+    summary = client.get(f"/api/v1/summaries/{month}", headers=committee)
+    assert summary.status_code == 200, summary.json
+    won = summary.json["competition"]
+    assert (won["requests"], won["awarded_total"], won["single_supplier_total"]) == (1, "27720.00", "29300.00")
+    # Medians: rice (3,000 + 2,800) / 2, oil (2,000 + 1,920) / 2, urea (24,000 + 22,800) / 2.
+    assert [(p["product_id"], p["median_amount"], p["won_vs_median"], p["won_vs_single_supplier"])
+            for p in won["products"]] == [(rice, "2900.00", "100.00", "200.00"), (oil, "1960.00", "40.00", "80.00"),
+                                          (urea, "23400.00", "600.00", "1200.00")]
+    assert (won["won_vs_single_supplier"], won["won_vs_median"]) == ("1580.00", "740.00")

@@ -33,7 +33,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "network": KERNEL,
     "orders": KERNEL | {"network"},
     "market": KERNEL | {"network"},
-    "reports": KERNEL | {"network", "orders", "market"},
+    "reports": KERNEL | {"network", "orders", "market", "quotes"},
     # Requests for quotation: reads products and suppliers, builds a draft round (orders.drafts).
     "quotes": KERNEL | {"network", "orders"},
     # Edges: they import the domains; nothing imports them.
