@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from core.auth import api_actor
+from core.fields import ID_RANGE
 from core.idempotency import idempotent
 from core.web import limiter
 from quotes import award, services
@@ -33,7 +34,8 @@ def _quote_limit() -> str:
 
 
 class SuggestArgs(Schema):
-    product_id = fields.List(fields.Integer(strict=False), required=True)
+    product_id = fields.List(fields.Integer(strict=False, validate=ID_RANGE), load_default=list,
+                             metadata={"description": "repeat for each product: ?product_id=1&product_id=2"})
 
 
 class SuggestionSchema(Schema):

@@ -203,7 +203,7 @@ def _parse_supplier_form(view: services.SupplierView) -> tuple[dict[int, dict[st
         pid = item.product_id
         tiers_text = [(request.form.get(f"p{pid}-t{i}-min", ""), request.form.get(f"p{pid}-t{i}-price", ""))
                       for i in range(TIER_ROWS)]
-        row = {"on": request.form.get(f"p{pid}-on") == "1", "pack": request.form.get(f"p{pid}-pack", ""),
+        row: dict[str, Any] = {"on": request.form.get(f"p{pid}-on") == "1", "pack": request.form.get(f"p{pid}-pack", ""),
                "min": request.form.get(f"p{pid}-min", ""), "tiers": tiers_text}
         rows[pid] = row
         if not row["on"]:
