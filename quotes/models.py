@@ -8,13 +8,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Money, UTCDateTime, db
+from core.db import Model, Money, UTCDateTime
 from orders.models import Product, Supplier
 
 RFQ_STATES = ("open", "awarded")
 
 
-class Rfq(db.Model):
+class Rfq(Model):
     """A request for quotation. Open until awarded; quotes are taken until ``closes_at``."""
 
     __tablename__ = "rfqs"
@@ -45,7 +45,7 @@ class Rfq(db.Model):
     )
 
 
-class RfqItem(db.Model):
+class RfqItem(Model):
     """A product of the request, the quantity the network expects to buy, and the shop price."""
 
     __tablename__ = "rfq_items"
@@ -67,7 +67,7 @@ class RfqItem(db.Model):
     )
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """A supplier asked to quote. Its private link carries a random token; only its hash is stored."""
 
     __tablename__ = "rfq_invitations"
@@ -88,7 +88,7 @@ class Invitation(db.Model):
     )
 
 
-class Quote(db.Model):
+class Quote(Model):
     """One supplier's answer: one delivery fee for the whole order, and a line per product it quotes."""
 
     __tablename__ = "quotes"
@@ -105,7 +105,7 @@ class Quote(db.Model):
     __table_args__ = (CheckConstraint("delivery_fee >= 0", name="delivery_fee_nonnegative"),)
 
 
-class QuoteLine(db.Model):
+class QuoteLine(Model):
     __tablename__ = "quote_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,7 +123,7 @@ class QuoteLine(db.Model):
     )
 
 
-class QuoteTier(db.Model):
+class QuoteTier(Model):
     __tablename__ = "quote_tiers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
