@@ -96,7 +96,7 @@ def new_rfq() -> ResponseReturnValue:
             errors["items"] = _("เลือกสินค้าอย่างน้อยหนึ่งรายการ")
         if not chosen:
             errors["suppliers"] = _("เลือกผู้ขายส่งอย่างน้อยหนึ่งราย")
-        if form.validate_on_submit() and not errors:
+        if form.validate_on_submit() and not errors and form.closes_at.data is not None:
             try:
                 created = services.create_rfq(current_user, {
                     "name": (form.name.data or "").strip(), "closes_at": form.closes_at.data.replace(tzinfo=_tz()),

@@ -311,6 +311,7 @@ class SummaryFigures(TypedDict):
     trend: list[dict[str, Any]]
     previous_month: str
     month_over_month: dict[str, Any]
+    competition: dict[str, Any]  # what competition won (reports/competition.py, CompetitionSchema)
 
 
 def compute_summary(network_id: int, month: str) -> SummaryFigures:
