@@ -50,7 +50,8 @@ class InvitationSchema(Schema):
     supplier_id = fields.Integer()
     supplier_name = fields.String()
     quoted_at = fields.AwareDateTime(format="iso", allow_none=True)
-    token = fields.String(allow_none=True, metadata={"description": "Only in the answer that created it (null after): stored hashed."})
+    token = fields.String(allow_none=True, metadata={
+        "description": "Only in the answer that created it (null after): stored hashed."})
 
 
 class RfqSchema(Schema):
