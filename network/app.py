@@ -36,4 +36,7 @@ def init_app(app: Flask) -> None:
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)
+    from core.pwa import keep_offline
+
+    keep_offline(app, "network_views.home")
     app.cli.add_command(network_cli)
