@@ -145,6 +145,8 @@
   if (!status) { return; }
   var user = status.getAttribute("data-user");
   var cachedAt = document.documentElement.getAttribute("data-cached-at");
+  var SHOWN_FOR = 15000;
+  var EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."];
 
   function t(name, values) {
@@ -154,14 +156,26 @@
   }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   /* "2 ธ.ค. 2569 13:05": Buddhist-era year in Thai, like the server's thai_date */
+  var TZ = status.getAttribute("data-tz") || undefined;
+  /* Date parts in the network's time zone (as the server writes its times), else the phone's own. */
+  function parts(d) {
+    try {
+      var out = {};
+      new Intl.DateTimeFormat("en-US", { timeZone: TZ, year: "numeric", month: "numeric", day: "numeric",
+                                         hour: "numeric", minute: "numeric", hourCycle: "h23" })
+        .formatToParts(d).forEach(function (p) { out[p.type] = parseInt(p.value, 10); });
+      if (!isNaN(out.year)) { return out; }
+    } catch (e) { /* an old phone without time zones: its own clock */ }
+    return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate(), hour: d.getHours(), minute: d.getMinutes() };
+  }
   function when(value) {
     var d = new Date(value);
     if (isNaN(d.getTime())) { return ""; }
-    var clock = pad(d.getHours()) + ":" + pad(d.getMinutes());
+    var p = parts(d), clock = pad(p.hour % 24) + ":" + pad(p.minute);
     if ((document.documentElement.lang || "th") !== "th") {
-      return d.toLocaleDateString("en-GB", { day: "2-digit", month: "short", year: "numeric" }) + " " + clock;
+      return pad(p.day) + " " + EN_MONTHS[p.month - 1] + " " + p.year + " " + clock;
     }
-    return d.getDate() + " " + MONTHS[d.getMonth()] + " " + (d.getFullYear() + 543) + " " + clock;
+    return p.day + " " + MONTHS[p.month - 1] + " " + (p.year + 543) + " " + clock;
   }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -218,6 +232,8 @@
           n.appendChild(el("small", "hint", t("saved-hint", { time: when(item.savedAt) })));
           if (item.login) { n.appendChild(el("p", "error", t("login"))); }
         } else if (item.state === "sent") {
+          /* told once; still told by a page that reloads itself (or opens) within a few seconds */
+          if (item.shownAt && Date.now() - item.shownAt > SHOWN_FOR) { shown.push(box.remove(item.key)); return; }
           var text = item.foreground ? t("sent") : t("sent-later", { round: item.round, time: when(item.savedAt) });
           var extra = [];
           var prev = item.result && item.result.previous;
@@ -225,7 +241,7 @@
             extra.push(el("p", "hint", t("replaced", { time: when(prev.updated_at) })));
           }
           notice("ok", text, item.foreground ? null : lineList(item.lines), extra);
-          shown.push(box.remove(item.key));
+          if (!item.shownAt) { item.shownAt = Date.now(); shown.push(box.put(item)); }
         } else {  /* late or refused: stays until the leader has phoned it in */
           var head = item.state === "late" ? t("late", { round: item.round }) : t("refused", { round: item.round });
           var button = el("button", "secondary", t("dismiss"));
@@ -263,9 +279,19 @@
                      [el("p", "", t("yours-was", { time: when(rec.order.updated_at) })),
                       lineList(labelled(rec.order.lines)), ok]);
       n.id = "other-phone";
+      n.setAttribute("role", "alert");
+      status.parentNode.insertBefore(n, status.nextSibling);  /* outside: render() redraws the status */
+      /* "saved" said earlier by this phone no longer holds */
+      status.querySelectorAll(".flash.ok").forEach(function (f) { f.parentNode.removeChild(f); });
+      var forget = box.all().then(function (items) {
+        return Promise.all(items.filter(function (i) { return i.url === url && i.state === "sent"; })
+          .map(function (i) { return box.remove(i.key); }));
+      });
       ok.addEventListener("click", function () { n.parentNode.removeChild(n); });
       /* told once: from now on this phone's reference is the order that stands */
-      return box.setMine({ url: url, order: { updated_at: now, lines: standing }, at: Date.now() });
+      return forget.then(function () {
+        return box.setMine({ url: url, order: { updated_at: now, lines: standing }, at: Date.now() });
+      });
     });
   }
 
@@ -331,9 +357,11 @@
     form.dispatchEvent(new Event("input"));
   }
 
+  var dirty = false;
   function orderForm() {
     if (!form || !self.indexedDB || !window.fetch) { return Promise.resolve(); }
     var url = form.getAttribute("data-put-url");
+    form.addEventListener("input", function (e) { if (e.isTrusted) { dirty = true; } });
     form.addEventListener("submit", function (e) {
       var lines = readForm();
       e.preventDefault();
@@ -343,12 +371,14 @@
       if (button) { button.disabled = true; }
       var item = {
         key: newKey(), url: url, user: user, round: form.getAttribute("data-round"), state: "pending",
-        base: form.getAttribute("data-updated-at") || null, savedAt: Date.now(), foreground: true, lines: lines,
+        base: form.getAttribute("data-updated-at") || null, savedAt: Date.now(), lines: lines,
+        foreground: navigator.onLine !== false,  /* sent while the leader waits, not later */
         body: JSON.stringify({ lines: lines.map(function (l) {
           return { offer_id: l.offer_id, quantity: l.quantity, tolerance: l.tolerance };
         }) })
       };
       keep(item).then(function () {
+        dirty = false;
         if (navigator.onLine === false) { return []; }
         status.appendChild(el("p", "hint sending", t("sending")));
         return sendAll(user).then(null, function () { return []; });
@@ -360,7 +390,11 @@
           /* the server's own page explains what is wrong, field by field */
           return box.remove(item.key).then(function () { HTMLFormElement.prototype.submit.call(form); });
         }
-        if (mine && mine.state === "pending") { askForSync(); }
+        if (mine && mine.state === "pending") {
+          mine.foreground = false;
+          askForSync();
+          return box.put(mine).then(render);
+        }
         return render();
       }, function () {
         /* no IndexedDB (private mode, full disk): the plain form still works */
@@ -369,7 +403,7 @@
     });
     return box.all().then(function (items) {
       var waiting = items.filter(function (i) { return i.url === url && i.state === "pending" && String(i.user) === String(user); });
-      if (waiting.length) { fillForm(waiting[waiting.length - 1]); }
+      if (waiting.length && form.hasAttribute("data-open")) { fillForm(waiting[waiting.length - 1]); }
     });
   }
 
@@ -390,7 +424,10 @@
       if (navigator.onLine !== false && !cachedAt) { return syncNow(); }
       return null;
     })["catch"](function () {});
-    window.addEventListener("online", syncNow);
+    window.addEventListener("online", function () {
+      /* the signal is back: a page shown from the phone's copy is fetched again, unless being edited */
+      if (cachedAt && !dirty) { window.location.reload(); } else { syncNow(); }
+    });
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
