@@ -8,7 +8,7 @@ import sys
 
 from bench import combine_bench, load, summary_bench
 
-USAGE = "usage: python -m bench {combine|summary|load|all} [options of that benchmark]"
+USAGE = "usage: python -m bench {combine|summary|load|mobile|all} [options of that benchmark]"
 
 
 def main(argv: list[str]) -> int:
@@ -23,6 +23,10 @@ def main(argv: list[str]) -> int:
         return summary_bench.main(rest) or 0
     if name == "load":
         return load.main(rest) or 0
+    if name == "mobile":
+        from bench import mobile  # needs Playwright and Chromium
+
+        return mobile.main(rest) or 0
     if name == "all":
         combine_bench.main(["--lines", "10000,100000,1000000"])
         status = summary_bench.main(["--rows", "1000000"]) or 0

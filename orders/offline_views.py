@@ -8,6 +8,7 @@ and the one it replaced, so the phone can tell the leader when another phone had
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -39,8 +40,11 @@ def _json(body: dict[str, Any], status: int) -> Response:
     return response
 
 
+_once_per_key: Callable[[Callable[..., Response]], Callable[..., Response]] = idempotent(actor=page_leader)
+
+
 @bp.route("/rounds/<int:round_id>/order", methods=["PUT"])
-@idempotent(actor=page_leader)
+@_once_per_key
 def put_order(round_id: int) -> Response:
     actor = page_leader()
     if not request.is_json:
