@@ -224,9 +224,10 @@
         asOf.id = "as-of";
         asOf.appendChild(el("small", "hint", t("as-of-hint")));
       }
-      var shown = [];
+      var shown = [], waiting = false;
       items.filter(function (i) { return String(i.user) === String(user); }).forEach(function (item) {
         if (item.state === "pending") {
+          waiting = true;
           var n = notice("pending outbox", t("saved"), lineList(item.lines));
           n.setAttribute("data-outbox", item.key);
           n.appendChild(el("small", "hint", t("saved-hint", { time: when(item.savedAt) })));
@@ -237,7 +238,8 @@
           var text = item.foreground ? t("sent") : t("sent-later", { round: item.round, time: when(item.savedAt) });
           var extra = [];
           var prev = item.result && item.result.previous;
-          if (prev && prev.updated_at && prev.updated_at !== item.base) {
+          if (prev && prev.updated_at && prev.updated_at !== item.base &&
+              Date.parse(prev.updated_at) !== Date.parse(item.base)) {  /* another phone saved in between */
             extra.push(el("p", "hint", t("replaced", { time: when(prev.updated_at) })));
           }
           notice("ok", text, item.foreground ? null : lineList(item.lines), extra);
@@ -255,6 +257,7 @@
           n2.setAttribute("data-state", item.state);
         }
       });
+      if (waiting) { askForSync(); }  /* Background Sync sends it even if this page is closed */
       return Promise.all(shown).then(function () { return items; });
     });
   }
