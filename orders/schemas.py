@@ -1,8 +1,11 @@
 """marshmallow schemas of buying rounds, offers, orders, purchase orders, invoices."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from orders.tiers import tier_error
 from core.fields import ID_RANGE, Money, Quantity
 
 _MAX_QTY = 100_000_000
@@ -41,17 +44,13 @@ class OfferCreateSchema(Schema):
     tiers = fields.List(fields.Nested(TierSchema), required=True, validate=validate.Length(min=1, max=50))
 
     @validates_schema
-    def _tiers_rule(self, data: dict, **kwargs: object) -> None:
+    def _tiers_rule(self, data: dict[str, Any], **kwargs: object) -> None:
         tiers = data.get("tiers") or []
         if not tiers:
-            return
-        if tiers[0]["min_quantity"] != 0:
-            raise ValidationError({"tiers": {0: {"min_quantity": ["The first tier starts at 0 (the list price)."]}}})
-        for i in range(1, len(tiers)):
-            if tiers[i]["min_quantity"] <= tiers[i - 1]["min_quantity"]:
-                raise ValidationError({"tiers": {i: {"min_quantity": ["Must be larger than the tier before."]}}})
-            if tiers[i]["unit_price"] > tiers[i - 1]["unit_price"]:
-                raise ValidationError({"tiers": {i: {"unit_price": ["Must not be higher than the tier before."]}}})
+            return  # the length validator has said so
+        error = tier_error(tiers)
+        if error is not None:
+            raise ValidationError(error)
 
 
 class OfferSchema(Schema):
@@ -83,6 +82,13 @@ class RoundSchema(Schema):
     offers = fields.List(fields.Nested(OfferSchema))
 
 
+class RoundListSchema(RoundSchema):
+    """A round in a list: without its offers (its own name in the OpenAPI document)."""
+
+    class Meta:
+        exclude = ("offers",)
+
+
 class JobStartedSchema(Schema):
     job_id = fields.String()
     state = fields.String()
@@ -98,7 +104,7 @@ class GroupOrderInSchema(Schema):
     lines = fields.List(fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(max=500))
 
     @validates_schema
-    def _one_line_per_offer(self, data: dict, **kwargs: object) -> None:
+    def _one_line_per_offer(self, data: dict[str, Any], **kwargs: object) -> None:
         seen: set[int] = set()
         for i, line in enumerate(data.get("lines") or []):
             if line["offer_id"] in seen:
