@@ -21,3 +21,8 @@ def init_app(app: Flask) -> None:
     csrf.exempt(blp)
     app.register_blueprint(bp)
     register_pages()
+    from core.pwa import keep_offline
+    from orders.offline_views import bp as offline_bp
+
+    app.register_blueprint(offline_bp)  # the order page's JSON write, CSRF-protected like the page
+    keep_offline(app, "orders_views.rounds", "orders_views.round_detail", "orders_views.order")

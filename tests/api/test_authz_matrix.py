@@ -464,6 +464,11 @@ PAGES: dict[str, dict[str, int]] = {
     # Liveness and the hello-world of the load test: public, and they say nothing about any network.
     "/healthz": P(200, anonymous=200),
     "/ping": P(200, anonymous=200),
+    # Installing the app and its service worker (issue 17): public, the same for everyone.
+    "/manifest.webmanifest": P(200, anonymous=200),
+    "/sw.js": P(200, anonymous=200),
+    # A fresh CSRF token for a phone sending what it kept offline: only with a session.
+    "/offline/token": P(200, anonymous=401),
 }
 # Not pages of their own: the login form, the language switch (a redirect back), static files.
 NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>"}
