@@ -167,6 +167,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "month": lambda w: w["month"],
     "rfq_id": lambda w: w["rfq"].id,
     "token": lambda w: w["rfq_token"],
+    "kind": lambda w: "groups",
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -195,6 +196,18 @@ def _purchases_seen(role: str, body: Any, w: dict[str, Any]) -> None:
     ids = {row["id"] for row in body}
     sees = role in (ADMIN, COMMITTEE, LEADER, SELLER)
     assert (w["purchase"].id in ids) == sees, (role, ids)
+
+
+def _own_group_chart(role: str, body: Any, w: dict[str, Any]) -> None:
+    """The groups chart: a group's people see their own group only (the committee: every active group)."""
+    assert isinstance(body, str) and body.startswith("<svg"), body
+    shown = {key: w[key].name in body for key in ("g1", "g2")}
+    if role in (ADMIN, COMMITTEE):
+        return
+    if role == LEADER:
+        assert shown == {"g1": True, "g2": False}, (role, shown)
+    else:
+        assert not shown["g1"], (role, shown)
 
 
 def _own_group_line_only(role: str, body: Any, w: dict[str, Any]) -> None:
@@ -292,6 +305,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/summaries/{month}/review"): (
         committee_only(200, outsider=404),
         lambda w, role: {"meeting_date": datetime.now(UTC).date().isoformat(), "attendance": 12}, None),
+    ("GET", "/api/v1/summaries/{month}/charts/{kind}.svg"): (everyone_in_network(outsider=200), None, _own_group_chart),
     ("GET", "/api/v1/jobs/{job_id}"): (everyone_in_network(), None, None),
     ("GET", "/api/v1/audit"): (expect(403, admin=200, committee=200, outsider=200), None, None),
     ("GET", "/api/v1/rounds/{round_id}/offers"): (everyone_in_network(), None, None),
@@ -390,7 +404,7 @@ def test_each_role_gets_exactly_what_it_may(app, db_session, world_factory, oper
         if role == OUTSIDER:
             assert_no_secrets(response, w, where)
         if check is not None and response.status_code == 200:
-            check(role, response.get_json(), w)
+            check(role, response.get_json() if response.is_json else response.get_data(as_text=True), w)
 
 
 def test_revoked_token_is_refused_everywhere(app, world_factory):  # type: ignore[no-untyped-def]
@@ -453,7 +467,7 @@ PAGES: dict[str, dict[str, int]] = {
     # A group's people are sent to their own savings page; the outsider sees its own (empty) month.
     "/summaries/<month>": P(302, admin=200, committee=200, outsider=200),
     "/summaries/<month>.csv": P(403, admin=200, committee=200, outsider=200),
-    "/summaries/<month>/charts/<kind>.png": P(200),
+    "/summaries/<month>/charts/<kind>.svg": P(200),
     "/savings": PAGE_GROUP_ROLES,
     "/audit": P(403, admin=200, committee=200, outsider=200),
     "/rfqs": P(403, admin=200, committee=200, outsider=200),
