@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 import pricing
-from core import jobs
+from core import jobs, metrics
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict
@@ -111,9 +111,11 @@ def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
     if parts and len(suppliers) > 1:
         return _coordinate(rnd, suppliers)
     _tune_session()
+    started = time.perf_counter()
     pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=True)
     _finish_round(rnd)
     db.session.commit()
+    metrics.record_combine(lines, time.perf_counter() - started)
     return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
 
 
@@ -187,12 +189,14 @@ def _run_part(round_id: int, supplier_id: int) -> dict[str, Any]:
     network = db.session.get_one(Network, rnd.network_id)
     _tune_session()
     demand = _demand(round_id, supplier_id)
+    started = time.perf_counter()
     try:
         pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=False)
     except _AlreadyCombined:
         db.session.rollback()
         return result
     db.session.commit()
+    metrics.record_combine(lines, time.perf_counter() - started)
     result.update(ran=True, purchase_orders=pos, lines=lines)
     return result
 

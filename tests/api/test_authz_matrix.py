@@ -477,6 +477,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/q/<string:token>": P(200, anonymous=200),
     # Liveness and the hello-world of the load test: public, and they say nothing about any network.
     "/healthz": P(200, anonymous=200),
+    "/readyz": P(200, anonymous=200),
+    # No METRICS_TOKEN in the tests: the endpoint does not exist (token checks: test_operations_http).
+    "/metrics": P(404, anonymous=404),
     "/ping": P(200, anonymous=200),
     # Installing the app and its service worker (issue 17): public, the same for everyone.
     "/manifest.webmanifest": P(200, anonymous=200),

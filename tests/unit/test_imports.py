@@ -41,6 +41,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "wsgi": frozenset({"core"}),
     "bench": KERNEL | {"network", "orders", "market", "reports"},
     "translations": frozenset(),
+    "gunicorn.conf": frozenset(),  # gunicorn settings (hooks for multiprocess metrics)
 }
 # Packages that are not domains: the kernel, the rules, and settings.
 NOT_DOMAINS = frozenset({"core", "pricing", "config"})
