@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 # Each domain package wires its blueprints, CLI and job handlers in its own app.py.
-DOMAINS = ("network", "orders", "market", "reports")
+DOMAINS = ("network", "orders", "market", "reports", "notifications")
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

@@ -1,0 +1,33 @@
+"""Wires notifications into the app: the outbox subscriber, the send job and sweep, API, pages, bell."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from core.api import get_api
+from core.web import csrf, header_item
+
+
+def init_app(app: Flask) -> None:
+    import notifications.tasks  # noqa: F401  (registers ruamsue.send_due_notifications)
+    from core import jobs, notify
+    from notifications import config, outbox, sending
+    from notifications.api import blp
+    from notifications.channels import mail
+    from notifications.views import bell, bp
+
+    for key, value in config.load().items():
+        app.config.setdefault(key, value)
+    mail.init_app(app)
+    notify.subscribe(outbox.record_event)
+
+    def send(event_key: str) -> dict[str, Any]:
+        return dict(sending.send_event(event_key))
+
+    jobs.handler(outbox.SEND_JOB)(send)
+    jobs.periodic("send_due_notifications", sending.send_due)
+    get_api(app).register_blueprint(blp)
+    csrf.exempt(blp)
+    app.register_blueprint(bp)
+    header_item(bell)
