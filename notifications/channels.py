@@ -74,7 +74,12 @@ def send_email(delivery_id: int, to: str, subject: str, body: str) -> None:
                            from_email=config.get("MAIL_DEFAULT_SENDER") or "ruamsue@localhost",
                            headers={"Message-ID": f"<notification-{delivery_id}@{domain}>"})
     try:
-        connection = mail.get_connection(fail_silently=False)
+        # Settings read at send time (not frozen at start-up), so a test or an operator can point it elsewhere.
+        connection = mail.get_connection(
+            fail_silently=False, host=config["MAIL_SERVER"], port=int(config.get("MAIL_PORT") or 25),
+            username=config.get("MAIL_USERNAME"), password=config.get("MAIL_PASSWORD"),
+            use_tls=bool(config.get("MAIL_USE_TLS")), use_ssl=bool(config.get("MAIL_USE_SSL")),
+            timeout=float(config.get("NOTIFY_SEND_TIMEOUT", 10)))
         message.connection = connection
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
