@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import jobs
@@ -52,7 +52,7 @@ def enabled_channels() -> tuple[str, ...]:
 
 
 def _audience_filter(audience: Iterable[Audience]) -> Any:
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     for member in audience:
         if member.role == "committee":
             clauses.append(User.role.in_(("committee", "admin")))

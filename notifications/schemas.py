@@ -1,6 +1,7 @@
 """marshmallow schemas of the notifications API."""
 from __future__ import annotations
 
+import re
 from datetime import time
 from typing import Any
 
@@ -9,11 +10,14 @@ from marshmallow import Schema, ValidationError, fields, validate
 from notifications.models import DEFAULT_QUIET_FROM, DEFAULT_QUIET_UNTIL, KINDS
 
 
-class ClockTime(fields.Field):
+HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ClockTime(fields.Field[time]):
     """A wall-clock time in the network's time zone, "HH:MM" (24-hour)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {}).update({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$",
+        kwargs.setdefault("metadata", {}).update({"type": "string", "pattern": HH_MM.pattern,
                                                   "example": "21:00"})
         super().__init__(**kwargs)
 
@@ -21,7 +25,7 @@ class ClockTime(fields.Field):
         return None if value is None else f"{value.hour:02d}:{value.minute:02d}"
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> time:
-        if not isinstance(value, str) or not validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$").regex.match(value):
+        if not isinstance(value, str) or not HH_MM.match(value):
             raise ValidationError('A time of day such as "21:00".')
         hour, minute = value.split(":")
         return time(int(hour), int(minute))

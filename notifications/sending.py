@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from core.clock import utcnow
 from core.db import db
@@ -143,7 +143,7 @@ def _line_unreachable(delivery_id: int, user_id: int, network_id: int, error: st
     db.session.commit()
 
 
-def _due(where: list[object], now: datetime, limit: int) -> list[int]:
+def _due(where: list[ColumnElement[bool]], now: datetime, limit: int) -> list[int]:
     ids = list(db.session.scalars(
         select(Delivery.id).where(Delivery.state == "pending", Delivery.next_attempt_at <= now, *where)
         .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)))

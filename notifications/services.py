@@ -78,11 +78,11 @@ def mark_read(actor: User, notification_id: int) -> Notification:
 
 
 def mark_all_read(actor: User) -> int:
-    done = db.session.execute(update(Notification).where(Notification.user_id == actor.id,
-                                                         Notification.read_at.is_(None))
-                              .values(read_at=utcnow())).rowcount
+    ids = list(db.session.scalars(update(Notification).where(Notification.user_id == actor.id,
+                                                             Notification.read_at.is_(None))
+                                  .values(read_at=utcnow()).returning(Notification.id)))
     db.session.commit()
-    return int(done or 0)
+    return len(ids)
 
 
 def _view(row: NotificationSettings | None) -> Settings:

@@ -146,3 +146,64 @@ def smtp_server() -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+# --- a worker of its own, configured for the stand-ins ---------------------------------------------
+
+@dataclass
+class NotifyWorld:
+    app: Any
+    line: LineStandIn
+    mail: Mailbox
+    queue: str
+
+
+@contextmanager
+def notify_worker(database: str, base_app: Any, log: Any) -> Iterator[NotifyWorld]:
+    """A real Celery worker (its own queue) and an app that sends to it, both pointed at a LINE
+    stand-in and an SMTP server on 127.0.0.1."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.conftest import REDIS_URL, ROOT, _instance, _make_app
+
+    queue = f"ruamsue-notify-{uuid.uuid4().hex[:8]}"
+    with line_stand_in() as line, smtp_server() as box:
+        settings = {"LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_ENDPOINT": line.url, "MAIL_SERVER": box.host,
+                    "MAIL_PORT": str(box.port), "PUBLIC_BASE_URL": "https://ruamsue.example"}
+        env = dict(os.environ, DATABASE_URL=database, REDIS_URL=REDIS_URL, RUAMSUE_INSTANCE=_instance, **settings)
+        env["CELERY_QUEUE"] = queue
+        out = open(log, "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", queue, "-c", "1", "--pool", "prefork",
+             "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
+             "-n", f"notify-{uuid.uuid4().hex[:6]}@%h"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        app = _make_app(database, JOBS_MODE="celery", CELERY=dict(base_app.config["CELERY"], task_default_queue=queue),
+                        **dict(settings, MAIL_PORT=box.port))
+        try:
+            yield NotifyWorld(app, line, box, queue)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            out.close()
+            from core.db import db
+
+            with app.app_context():
+                db.engine.dispose()
+
+
+def wipe(app: Any) -> None:
+    """Empty every table (a worker test's committed data)."""
+    from core.db import db
+
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
