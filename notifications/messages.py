@@ -28,7 +28,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "round_opened": (N_("เปิดรอบสั่งซื้อ %(round)s แล้ว"),
                      N_("สั่งซื้อได้ถึง %(closes_at)s มีสินค้า %(offers)s รายการ: %(products)s")),
     "round_closing_soon": (N_("อีกไม่ถึง 24 ชั่วโมงจะปิดรับคำสั่งซื้อ %(round)s"),
-                           N_("กลุ่ม %(group)s ยังไม่ได้สั่งซื้อ ปิดรับ %(closes_at)s")),
+                           N_("กลุ่มของคุณยังไม่ได้สั่งซื้อ ปิดรับ %(closes_at)s")),
     "round_combined": (N_("รวมยอดรอบ %(round)s แล้ว"),
                        N_("กลุ่ม %(group)s ได้รับ %(items)s ยอดชำระ %(total)s บาท ประหยัดได้ %(savings)s บาท")),
     "delivery_shortage": (N_("ของรอบ %(round)s มาไม่ครบ"),

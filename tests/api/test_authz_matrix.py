@@ -95,6 +95,16 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
     report_services.build_summary(net.id, month)
     job = jobs.enqueue("combine_round", {"round_id": done.id}, network_id=net.id, dedupe_key=f"combine:{done.id}")
     record(users[COMMITTEE], "listing.update", "listing", listing.id, {"price": "36.00"}, {"price": "35.00"})
+    from notifications.models import Delivery, Notification
+
+    notification = Notification(network_id=net.id, user_id=users[LEADER].id, event_key=f"payment_recorded:{tag}",
+                                kind="payment_recorded", title=f"Paid {MARK}", body=f"Group {MARK}", link="/invoices")
+    db_session.add(notification)
+    db_session.flush()
+    delivery = Delivery(notification_id=notification.id, network_id=net.id, user_id=users[LEADER].id,
+                        event_key=notification.event_key, channel="email", state="failed", attempts=5,
+                        last_error="SMTP: refused")
+    db_session.add(delivery)
     db_session.commit()
 
     headers = {role: token_for(user) for role, user in users.items()}
@@ -105,6 +115,7 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
         "supplier": supplier, "product": product, "draft": draft, "open": open_round, "open_offer": open_offer,
         "done": done, "done_offer": done_offer, "po": po, "invoice": invoices[g1.id],
         "invoice_g2": invoices[g2.id], "listing": listing, "purchase": purchase, "month": month, "job": job,
+        "notification": notification, "delivery": delivery,
     }
 
 
@@ -142,6 +153,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "listing_id": lambda w: w["listing"].id,
     "purchase_id": lambda w: w["purchase"].id,
     "month": lambda w: w["month"],
+    "notification_id": lambda w: w["notification"].id,
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -262,6 +274,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda w, role: {"meeting_date": datetime.now(UTC).date().isoformat(), "attendance": 12}, None),
     ("GET", "/api/v1/jobs/{job_id}"): (everyone_in_network(), None, None),
     ("GET", "/api/v1/audit"): (expect(403, admin=200, committee=200, outsider=200), None, None),
+    # Everyone has their own notifications and settings; a notification is its recipient's alone.
+    ("GET", "/api/v1/notifications"): (everyone_in_network(outsider=200), None, None),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): (expect(404, leader=200), None, None),
+    ("GET", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), None, None),
+    ("PUT", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), {"email": True, "line": False},
+                                                  None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -380,6 +398,7 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "invoice_id": lambda w: w["invoice"].id, "listing_id": lambda w: w["listing"].id,
     "month": lambda w: w["month"], "kind": lambda w: "savings", "round_id": lambda w: w["done"].id,
     "purchase_id": lambda w: w["purchase"].id, "action": lambda w: "confirm", "code": lambda w: "en",
+    "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -412,6 +431,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/summaries/<month>/charts/<kind>.png": P(200),
     "/savings": PAGE_GROUP_ROLES,
     "/audit": P(403, admin=200, committee=200, outsider=200),
+    "/notifications": P(200),
+    "/notifications/settings": P(200),
+    "/admin/notifications/failed": P(403, admin=200, outsider=200),
     # Liveness and the hello-world of the load test: public, and they say nothing about any network.
     "/healthz": P(200, anonymous=200),
     "/ping": P(200, anonymous=200),
@@ -537,6 +559,10 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/market/purchases/<int:purchase_id>/<action>": {SELLER},
         "/summaries/<month>": {ADMIN, COMMITTEE, LEADER, OTHER_LEADER, SELLER, OUTSIDER},
         "/summaries/<month>/rebuild": {ADMIN, COMMITTEE, OUTSIDER},
+        "/notifications/<int:notification_id>/read": {LEADER},
+        "/notifications/read-all": set(ROLES) - {ANON},
+        "/notifications/settings": set(ROLES) - {ANON},
+        "/admin/notifications/deliveries/<int:delivery_id>/retry": {ADMIN},
     }
     rules = set(page_rules(app, "POST")) | {"/login"}
     rules.discard("/login")
