@@ -96,7 +96,8 @@ def delivery_shortage(purchase_order_id: int) -> None:
     assert rnd is not None
     invoices = {inv.group_id: inv for inv in db.session.scalars(
         select(Invoice).where(Invoice.round_id == rnd.id, Invoice.group_id.in_([r.group_id for r in rows])))}
-    names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_([r.group_id for r in rows]))).all())
+    names: dict[int, str] = {gid: name for gid, name in db.session.execute(
+        select(Group.id, Group.name).where(Group.id.in_([r.group_id for r in rows])))}
     for row in rows:
         invoice = invoices.get(row.group_id)
         emit(Event(key=f"delivery_shortage:{purchase_order_id}:{row.group_id}", kind="delivery_shortage",
