@@ -7,7 +7,7 @@ Without a subscriber (a deployment or a test app without notifications) ``emit``
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -42,19 +42,22 @@ class Event:
     link: str = "/"
 
 
-_subscribers: list[Callable[[Event], None]] = []
+_subscribers: list[Callable[[Sequence[Event]], None]] = []
 
 
-def subscribe(fn: Callable[[Event], None]) -> None:
+def subscribe(fn: Callable[[Sequence[Event]], None]) -> None:
     """Called by the package that turns events into messages (once per process)."""
     if fn not in _subscribers:
         _subscribers.append(fn)
 
 
-def emit(event: Event) -> None:
-    """Record ``event`` in the caller's transaction (call it before the caller commits)."""
+def emit(*events: Event) -> None:
+    """Record ``events`` in the caller's transaction (call it before the caller commits). Several events
+    at once (one per group of a combined round) are written with a constant number of statements."""
+    if not events:
+        return
     for fn in list(_subscribers):
-        fn(event)
+        fn(events)
 
 
 def path_for(endpoint: str, **values: object) -> str:

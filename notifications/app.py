@@ -20,10 +20,12 @@ def init_app(app: Flask) -> None:
     for key, value in config.load().items():
         app.config.setdefault(key, value)
     mail.init_app(app)
-    notify.subscribe(outbox.record_event)
+    notify.subscribe(outbox.record_events)
 
-    def send(event_key: str) -> dict[str, Any]:
-        return dict(sending.send_event(event_key))
+    def send(network_id: int | None = None, event_key: str | None = None) -> dict[str, Any]:
+        if network_id is not None:
+            return dict(sending.send_network(network_id))
+        return dict(sending.send_event(event_key or ""))
 
     jobs.handler(outbox.SEND_JOB)(send)
     jobs.periodic("send_due_notifications", sending.send_due)

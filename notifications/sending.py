@@ -136,10 +136,10 @@ def _line_unreachable(delivery_id: int, user_id: int, network_id: int, error: st
         settings.line = False
         settings.line_blocked_at = now
         settings.updated_at = now
-        people = [outbox.Recipient(r.user_id, r.locale, ())
+        people = [outbox.Recipient(r.user_id, r.locale, ())  # in the app only
                   for r in outbox.recipients(network_id, user_ids=[user_id])]
-        outbox.write(network_id, f"line_blocked:{user_id}:{now:%Y%m%dT%H%M%S%f}", "line_blocked", people, {},
-                     "/notifications/settings")
+        outbox.write(network_id, [outbox.Message(f"line_blocked:{user_id}:{now:%Y%m%dT%H%M%S%f}", "line_blocked",
+                                                 people, {}, "/notifications/settings")])
     db.session.commit()
 
 
@@ -161,6 +161,12 @@ def send_event(event_key: str) -> dict[str, int]:
     """The job enqueued with an event: send its deliveries that are due now."""
     now = utcnow()
     return _tally([send_one(i, now) for i in _due([Delivery.event_key == event_key], now, 100_000)]).as_dict()
+
+
+def send_network(network_id: int) -> dict[str, int]:
+    """The job enqueued with a batch of events: send the network's deliveries that are due now."""
+    now = utcnow()
+    return _tally([send_one(i, now) for i in _due([Delivery.network_id == network_id], now, 100_000)]).as_dict()
 
 
 def send_due(limit: int = 500) -> dict[str, int]:

@@ -58,14 +58,18 @@ def remind_closing_rounds() -> int:
     return reminded
 
 
-def _group_items(round_id: int, group_id: int, purchase_order_id: int | None = None) -> str:
-    query = (select(Product.name, Allocation.allocated, Product.unit)
+def _items_by_group(round_id: int, purchase_order_id: int | None = None) -> dict[int, str]:
+    """What each group gets (one query for the round or one purchase order)."""
+    query = (select(Allocation.group_id, Product.name, Allocation.allocated, Product.unit)
              .join(Offer, Offer.id == Allocation.offer_id).join(Product, Product.id == Offer.product_id)
-             .where(Allocation.round_id == round_id, Allocation.group_id == group_id, Allocation.allocated > 0)
-             .order_by(Allocation.offer_id))
+             .where(Allocation.round_id == round_id, Allocation.allocated > 0)
+             .order_by(Allocation.group_id, Allocation.offer_id))
     if purchase_order_id is not None:
         query = query.where(Allocation.purchase_order_id == purchase_order_id)
-    return _items([(name, int(q), unit) for name, q, unit in db.session.execute(query)])
+    rows: dict[int, list[tuple[str, int, str]]] = {}
+    for group_id, name, quantity, unit in db.session.execute(query):
+        rows.setdefault(group_id, []).append((name, int(quantity), unit))
+    return {group_id: _items(found) for group_id, found in rows.items()}
 
 
 def round_combined(round_id: int) -> None:
@@ -75,12 +79,13 @@ def round_combined(round_id: int) -> None:
         return
     rows = db.session.execute(select(Invoice, Group.name).join(Group, Group.id == Invoice.group_id)
                               .where(Invoice.round_id == round_id).order_by(Invoice.group_id)).all()
-    for invoice, group_name in rows:
-        emit(Event(key=f"round_combined:{round_id}:{invoice.group_id}", kind="round_combined",
-                   network_id=rnd.network_id, audience=(Audience("leaders", invoice.group_id),),
-                   context={"round": rnd.name, "group": group_name, "items": _group_items(round_id, invoice.group_id),
-                            "total": invoice.total, "savings": invoice.savings},
-                   link=path_for("orders_views.invoice", invoice_id=invoice.id)))
+    items = _items_by_group(round_id)
+    emit(*[Event(key=f"round_combined:{round_id}:{invoice.group_id}", kind="round_combined",
+                 network_id=rnd.network_id, audience=(Audience("leaders", invoice.group_id),),
+                 context={"round": rnd.name, "group": group_name, "items": items.get(invoice.group_id, "–"),
+                          "total": invoice.total, "savings": invoice.savings},
+                 link=path_for("orders_views.invoice", invoice_id=invoice.id))
+           for invoice, group_name in rows])
 
 
 def delivery_shortage(purchase_order_id: int) -> None:
@@ -98,15 +103,18 @@ def delivery_shortage(purchase_order_id: int) -> None:
         select(Invoice).where(Invoice.round_id == rnd.id, Invoice.group_id.in_([r.group_id for r in rows])))}
     names: dict[int, str] = {gid: name for gid, name in db.session.execute(
         select(Group.id, Group.name).where(Group.id.in_([r.group_id for r in rows])))}
+    items = _items_by_group(rnd.id, purchase_order_id)
+    events = []
     for row in rows:
         invoice = invoices.get(row.group_id)
-        emit(Event(key=f"delivery_shortage:{purchase_order_id}:{row.group_id}", kind="delivery_shortage",
-                   network_id=rnd.network_id, audience=(Audience("leaders", row.group_id),),
-                   context={"round": rnd.name, "group": names.get(row.group_id, ""),
-                            "items": _group_items(rnd.id, row.group_id, purchase_order_id),
-                            "total": invoice.total if invoice else Decimal("0")},
-                   link=path_for("orders_views.invoice", invoice_id=invoice.id) if invoice
-                   else path_for("orders_views.round_detail", round_id=rnd.id)))
+        events.append(Event(
+            key=f"delivery_shortage:{purchase_order_id}:{row.group_id}", kind="delivery_shortage",
+            network_id=rnd.network_id, audience=(Audience("leaders", row.group_id),),
+            context={"round": rnd.name, "group": names.get(row.group_id, ""), "items": items.get(row.group_id, "–"),
+                     "total": invoice.total if invoice else Decimal("0")},
+            link=path_for("orders_views.invoice", invoice_id=invoice.id) if invoice
+            else path_for("orders_views.round_detail", round_id=rnd.id)))
+    emit(*events)
 
 
 def payment_recorded(payment: Payment, invoice: Invoice) -> None:
