@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,25 +15,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
-from markupsafe import Markup
 
 LOCALES = ("th", "en")
 THAI_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
 
 log = logging.getLogger(__name__)
-# What domains add to the header of every page (e.g. the notification bell): each returns HTML or None.
-HEADER_ITEMS: list[Callable[[], Markup | None]] = []
-
-
-def header_item(fn: Callable[[], Markup | None]) -> None:
-    if fn not in HEADER_ITEMS:
-        HEADER_ITEMS.append(fn)
-
-
-def _header_items() -> list[Markup]:
-    return [item for item in (fn() for fn in HEADER_ITEMS) if item]
-
-
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -104,7 +90,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["baht"] = baht
     app.jinja_env.filters["thai_date"] = thai_date
     app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.globals["header_items"] = _header_items
 
     @app.before_request
     def _refuse_nul_in_forms() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask
 
 from core.api import get_api
-from core.web import csrf, header_item
+from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     from notifications import config, outbox, sending
     from notifications.api import blp
     from notifications.channels import mail
-    from notifications.views import bell, bp
+    from notifications.views import bp, register_pages
 
     for key, value in config.load().items():
         app.config.setdefault(key, value)
@@ -28,8 +28,8 @@ def init_app(app: Flask) -> None:
         return dict(sending.send_event(event_key or ""))
 
     jobs.handler(outbox.SEND_JOB)(send)
-    jobs.periodic("send_due_notifications", sending.send_due)
+    jobs.periodic("send_due_notifications", sending.send_due, task="ruamsue.send_due_notifications", every=60.0)
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)
-    header_item(bell)
+    register_pages()

@@ -3,9 +3,8 @@ admin's page of deliveries that failed."""
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -14,7 +13,8 @@ from markupsafe import Markup
 from wtforms import BooleanField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
-from core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from core.errors import InvalidInput
+from core.pages import page_error_handlers, roles_required
 from notifications import services
 
 bp = Blueprint("notifications_views", __name__, template_folder="templates")
@@ -25,14 +25,6 @@ def bell() -> Markup | None:
     if not getattr(current_user, "is_authenticated", False):
         return None
     return Markup(render_template("notifications/_bell.html", unread=services.unread_count(current_user)))
-
-
-def _refused(exc: DomainError) -> Any:
-    if isinstance(exc, NotFound):
-        abort(404)
-    if isinstance(exc, Forbidden):
-        abort(403)
-    abort(400)
 
 
 @bp.route("/notifications")
@@ -50,10 +42,7 @@ def _safe_path(path: str) -> str:
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 @login_required
 def read(notification_id: int):  # type: ignore[no-untyped-def]
-    try:
-        notification = services.mark_read(current_user, notification_id)
-    except DomainError as exc:
-        return _refused(exc)
+    notification = services.mark_read(current_user, notification_id)
     if request.form.get("open"):
         return redirect(_safe_path(notification.link))
     return redirect(url_for("notifications_views.index"))
@@ -111,21 +100,26 @@ def settings():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/admin/notifications/failed")
-@login_required
+@roles_required("admin")
 def failed():  # type: ignore[no-untyped-def]
-    try:
-        rows = services.failed_deliveries(current_user)
-    except DomainError as exc:
-        return _refused(exc)
+    rows = services.failed_deliveries(current_user)
     return render_template("notifications/failed.html", rows=rows)
 
 
 @bp.route("/admin/notifications/deliveries/<int:delivery_id>/retry", methods=["POST"])
-@login_required
+@roles_required("admin")
 def retry(delivery_id: int):  # type: ignore[no-untyped-def]
-    try:
-        services.retry_delivery(current_user, delivery_id)
-    except DomainError as exc:
-        return _refused(exc)
+    services.retry_delivery(current_user, delivery_id)
     flash(_("จะลองส่งใหม่ภายในหนึ่งนาที"), "ok")
     return redirect(url_for("notifications_views.failed"))
+
+
+page_error_handlers(bp)
+
+
+def register_pages() -> None:
+    """What notifications add to the shared page registries (core.pages): the bell, the admin's page."""
+    from core.pages import header_item, nav_link
+
+    header_item("notifications", bell)
+    nav_link("notifications_views.failed", _l("การแจ้งเตือนที่ส่งไม่สำเร็จ"), ("admin",), 90)
