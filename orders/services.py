@@ -16,7 +16,7 @@ from core.errors import Msg, Conflict, DeadlinePassed, Forbidden, InvalidInput, 
 from core.models import Job
 from network.models import User
 from network.services import get_group
-from orders import permissions
+from orders import events, permissions
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -153,6 +153,7 @@ def open_round(actor: User, round_id: int) -> BuyingRound:
     rnd.state = "open"
     rnd.opened_at = utcnow()
     record(actor, "round.open", "round", rnd.id, {"state": "draft"}, {"state": "open"})
+    events.round_opened(rnd)
     db.session.commit()
     return rnd
 
