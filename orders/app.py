@@ -15,6 +15,9 @@ def init_app(app: Flask) -> None:
     from orders.services import close_due_rounds
 
     periodic("close_due_rounds", close_due_rounds, task="ruamsue.close_due_rounds", every=60.0)
+    from orders.events import remind_closing_rounds
+
+    periodic("remind_closing_rounds", remind_closing_rounds, task="ruamsue.remind_closing_rounds", every=300.0)
     from orders.api import blp
     from orders.views import bp, register_pages
 

@@ -34,6 +34,7 @@ from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict
 from network.models import Network
+from orders import events
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -129,6 +130,7 @@ def _finish_round(rnd: BuyingRound) -> None:
     insert_invoices(rnd.id)
     rnd.state = "combined"
     rnd.combined_at = utcnow()
+    events.round_combined(rnd.id)
 
 
 # --- one part per supplier -------------------------------------------------------------------------

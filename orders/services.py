@@ -18,7 +18,7 @@ from core.models import Job
 from network.models import User
 from network.services import get_group
 from orders.tiers import tier_error
-from orders import permissions
+from orders import events, permissions
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -159,6 +159,7 @@ def open_round(actor: User, round_id: int) -> BuyingRound:
     rnd.state = "open"
     rnd.opened_at = utcnow()
     record(actor, "round.open", "round", rnd.id, {"state": "draft"}, {"state": "open"})
+    events.round_opened(rnd)
     db.session.commit()
     return rnd
 

@@ -95,6 +95,16 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
     report_services.build_summary(net.id, month)
     job = jobs.enqueue("combine_round", {"round_id": done.id}, network_id=net.id, dedupe_key=f"combine:{done.id}")
     record(users[COMMITTEE], "listing.update", "listing", listing.id, {"price": "36.00"}, {"price": "35.00"})
+    from notifications.models import Delivery, Notification
+
+    notification = Notification(network_id=net.id, user_id=users[LEADER].id, event_key=f"payment_recorded:{tag}",
+                                kind="payment_recorded", title=f"Paid {MARK}", body=f"Group {MARK}", link="/invoices")
+    db_session.add(notification)
+    db_session.flush()
+    delivery = Delivery(notification_id=notification.id, network_id=net.id, user_id=users[LEADER].id,
+                        event_key=notification.event_key, channel="email", state="failed", attempts=5,
+                        last_error="SMTP: refused")
+    db_session.add(delivery)
     db_session.commit()
 
     # A request for quotation with one quote. Its product and supplier carry no secret mark: its link's
@@ -128,6 +138,7 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
         "invoice_g2": invoices[g2.id], "listing": listing, "purchase": purchase, "month": month, "job": job,
         "rfq": rfq, "rfq_token": rfq_token, "rfq_supplier": rfq_supplier, "rfq_product": rfq_product,
         "b_supplier": b_supplier, "b_product": b_product,
+        "notification": notification, "delivery": delivery,
     }
 
 
@@ -168,6 +179,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "rfq_id": lambda w: w["rfq"].id,
     "token": lambda w: w["rfq_token"],
     "kind": lambda w: "groups",
+    "notification_id": lambda w: w["notification"].id,
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -319,6 +331,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/quotes/{token}"): (expect(200, outsider=200, anonymous=200), None, None),
     ("PUT", "/api/v1/quotes/{token}"): (expect(200, outsider=200, anonymous=200),
                                         {"delivery_fee": "7.00", "lines": []}, None),
+    # Everyone has their own notifications and settings; a notification is its recipient's alone.
+    ("GET", "/api/v1/notifications"): (everyone_in_network(outsider=200), None, None),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): (expect(404, leader=200), None, None),
+    ("GET", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), None, None),
+    ("PUT", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), {"email": True, "line": False},
+                                                  None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -438,6 +456,7 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "month": lambda w: w["month"], "kind": lambda w: "savings", "round_id": lambda w: w["done"].id,
     "purchase_id": lambda w: w["purchase"].id, "action": lambda w: "confirm", "code": lambda w: "en",
     "rfq_id": lambda w: w["rfq"].id, "token": lambda w: w["rfq_token"], "supplier_id": lambda w: w["rfq_supplier"].id,
+    "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -475,6 +494,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/rfqs/<int:rfq_id>": P(403, admin=200, committee=200, outsider=404),
     # A supplier's private link: the token is the credential, whoever is logged in (or nobody).
     "/q/<string:token>": P(200, anonymous=200),
+    "/notifications": P(200),
+    "/notifications/settings": P(200),
+    "/admin/notifications/failed": P(403, admin=200, outsider=200),
     # Liveness and the hello-world of the load test: public, and they say nothing about any network.
     "/healthz": P(200, anonymous=200),
     "/readyz": P(200, anonymous=200),
@@ -612,6 +634,10 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/rfqs/<int:rfq_id>": {ADMIN, COMMITTEE},
         "/rfqs/<int:rfq_id>/links/<int:supplier_id>": {ADMIN, COMMITTEE},
         "/q/<string:token>": set(ROLES),
+        "/notifications/<int:notification_id>/read": {LEADER},
+        "/notifications/read-all": set(ROLES) - {ANON},
+        "/notifications/settings": set(ROLES) - {ANON},
+        "/admin/notifications/deliveries/<int:delivery_id>/retry": {ADMIN},
     }
     rules = set(page_rules(app, "POST")) | {"/login"}
     rules.discard("/login")
