@@ -109,7 +109,7 @@ def init_app(app: Flask) -> None:
 
 def _celery_keeps_our_logging(fmt: str, level: str) -> None:
     """A Celery worker would replace the root handlers with its own format; keep ours instead."""
-    from celery.signals import setup_logging  # type: ignore[import-untyped]
+    from celery.signals import setup_logging
 
     def keep(loglevel: Any = None, **_: Any) -> None:
         configure(fmt, loglevel if isinstance(loglevel, int) and loglevel else level)
