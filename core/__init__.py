@@ -37,9 +37,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     jobs.init_app(app)
     api_module.init_app(app)
-    from core import web
+    from core import pwa, web
 
+    pwa.init_compression(app)  # first, so that it compresses what every later hook has written
     web.init_app(app)
+    pwa.init_app(app)
     pages.init_app(app)
     from core import operations
 
