@@ -311,11 +311,26 @@ def home_html(slot: str) -> list[Markup]:
     return [Markup(html) for html in parts if html and html.strip()]
 
 
+# --- the header of every page ----------------------------------------------------------------------
+
+HEADER_ITEMS: dict[str, Callable[[], Markup | None]] = {}
+
+
+def header_item(key: str, render: Callable[[], Markup | None]) -> None:
+    """Add something to the header of every page (the notification bell): HTML for ``current_user``, or None."""
+    HEADER_ITEMS[key] = render
+
+
+def header_html() -> list[Markup]:
+    return [html for html in (render() for render in HEADER_ITEMS.values()) if html]
+
+
 # --- wiring ----------------------------------------------------------------------------------------
 
 def _page_helpers() -> dict[str, Any]:
     return {
         "nav_links": nav_links,
+        "header_items": header_html,
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
         "state_label": lambda state: STATE_LABELS.get(state, state),

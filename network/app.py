@@ -43,4 +43,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(audit_blp)
     app.register_blueprint(bp)
     register_pages()
+    from core.pwa import keep_offline
+
+    keep_offline(app, "network_views.home")
     app.cli.add_command(network_cli)
