@@ -46,7 +46,8 @@ def live_server(database: str, log: Path) -> Iterator[str]:
                             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # A loaded machine (several test runs at once) can take well over 30 s to import the app.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 urllib.request.urlopen(url + "/login", timeout=2).read()
