@@ -26,6 +26,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 SHOWN_ATTRS = {"placeholder", "aria-label", "alt", "title", "data-label", "data-confirm", "data-days", "data-closed"}
 LATIN = re.compile(r"[A-Za-z][A-Za-z'’]+")
 EMAIL = re.compile(r"\S+@\S+")
+REFERENCE = re.compile(r"\b[0-9a-f]{32}\b")  # an error page's request reference: an opaque id, not English
 
 # Path parameters: which object of the Thai world a page is shown for.
 PARAMS: dict[str, Any] = {
@@ -87,7 +88,7 @@ def english_words(html: str) -> list[str]:
     parser.feed(html)
     found = []
     for part in parser.parts:
-        text = EMAIL.sub(" ", part)
+        text = REFERENCE.sub(" ", EMAIL.sub(" ", part))
         for word in LATIN.findall(text):
             if word not in ALLOWED:
                 found.append(f"{word!r} in {part.strip()[:80]!r}")
