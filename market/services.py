@@ -18,6 +18,7 @@ from core.audit import record
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock
+from core.fields import require_money, require_quantity, require_text
 from market import permissions
 from market.models import Listing, Purchase
 from network.models import User
@@ -125,6 +126,26 @@ def get_listing(actor: User, listing_id: int) -> Listing:
     return listing
 
 
+_TEXT_LIMITS = {"name": (200, True), "unit": (40, True), "category": (80, False), "district": (100, False),
+                "description": (2000, False)}
+
+
+def _listing_values(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Each field of a listing checked by the one field module (422 naming the field)."""
+    values = dict(data)
+    for key, (limit, required) in _TEXT_LIMITS.items():
+        if key in data or not partial:
+            values[key] = require_text(key, data.get(key), max_length=limit, required=required)
+    if "price" in data or not partial:
+        values["price"] = require_money("price", data.get("price"))
+    for key in ("outside_price", "reference_price"):
+        if key in data or not partial:
+            values[key] = require_money(key, data.get(key), optional=True)
+    if "stock" in data or not partial:
+        values["stock"] = require_quantity("stock", data.get("stock"))
+    return values
+
+
 def _check_amounts(data: dict[str, Any]) -> None:
     price, stock = data.get("price"), data.get("stock")
     if price is not None and stock is not None and price * stock >= MAX_AMOUNT:
@@ -134,6 +155,7 @@ def _check_amounts(data: dict[str, Any]) -> None:
 def create_listing(actor: User, data: dict[str, Any]) -> Listing:
     if not permissions.can_sell(actor):
         raise Forbidden("Only a group's seller or leader lists goods for sale.")
+    data = _listing_values(data, partial=False)
     _check_amounts(data)
     now = utcnow()
     listing = Listing(network_id=actor.network_id, group_id=actor.group_id, created_by_id=actor.id,
@@ -154,6 +176,7 @@ def update_listing(actor: User, listing_id: int, data: dict[str, Any]) -> Listin
         raise Forbidden("Only the selling group's own sellers and leader change its listings.")
     if listing.state == "closed":
         raise WrongState("The listing is closed; list the goods again instead.", state=listing.state)
+    data = _listing_values(data, partial=True)
     _check_amounts({"price": data.get("price", listing.price), "stock": data.get("stock", listing.stock)})
     changes = {k: v for k, v in data.items() if k in LISTING_FIELDS}
     if not changes:
@@ -173,6 +196,7 @@ def update_listing(actor: User, listing_id: int, data: dict[str, Any]) -> Listin
 
 def place_purchase(actor: User, listing_id: int, group_id: int, quantity: int) -> Purchase:
     """A leader buys for their group. The stock is taken by one conditional UPDATE, or nothing is."""
+    quantity = require_quantity("quantity", quantity, minimum=1)
     listing = get_listing(actor, listing_id)
     group = get_group(actor, group_id, field="group_id")
     if not permissions.can_buy_for(actor, group):

@@ -31,6 +31,7 @@ from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, db
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.fields import require_money, require_text
 from network.models import Network, User
 from orders import permissions
 from orders.models import (
@@ -594,6 +595,8 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     invoice = _get_invoice(actor, invoice_id)
     if not permissions.can_record_payment(actor):
         raise Forbidden("Only the committee records payments.")
+    amount = require_money("amount", amount)
+    note = require_text("note", note, max_length=500)
     if amount <= 0:
         raise InvalidInput("A payment is more than 0 baht.", {"amount": ["Must be more than 0."]})
     # One conditional UPDATE: two payments racing can never together pay more than the total.

@@ -13,10 +13,12 @@ from core.audit import record
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound
+from core.fields import MAX_ID, require_int, require_money, require_quantity, require_text
 from core.models import Job
 from network.models import User
 from network.services import get_group
 from orders import permissions
+import pricing
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -41,6 +43,8 @@ def list_suppliers(actor: User) -> list[Supplier]:
 def create_supplier(actor: User, data: dict[str, Any]) -> Supplier:
     if not permissions.can_manage_catalogue(actor):
         raise Forbidden("Only the committee or the admin adds suppliers.")
+    data = {"name": require_text("name", data.get("name"), max_length=200, required=True),
+            "phone": require_text("phone", data.get("phone"), max_length=40)}
     supplier = Supplier(network_id=actor.network_id, **data)
     db.session.add(supplier)
     try:
@@ -60,6 +64,9 @@ def list_products(actor: User) -> list[Product]:
 def create_product(actor: User, data: dict[str, Any]) -> Product:
     if not permissions.can_manage_catalogue(actor):
         raise Forbidden("Only the committee or the admin adds products.")
+    data = {"name": require_text("name", data.get("name"), max_length=200, required=True),
+            "unit": require_text("unit", data.get("unit"), max_length=40, required=True),
+            "category": require_text("category", data.get("category"), max_length=80)}
     product = Product(network_id=actor.network_id, **data)
     db.session.add(product)
     try:
@@ -108,6 +115,7 @@ def load_round(actor: User, round_id: int) -> BuyingRound:
 def create_round(actor: User, name: str, closes_at: datetime) -> BuyingRound:
     if not permissions.can_run_rounds(actor):
         raise Forbidden("Only the committee opens buying rounds.")
+    name = require_text("name", name, max_length=200, required=True)
     if closes_at <= utcnow():
         raise InvalidInput("The deadline must be in the future.", {"closes_at": ["Must be in the future."]})
     rnd = BuyingRound(network_id=actor.network_id, name=name, closes_at=closes_at, state="draft",
@@ -119,9 +127,52 @@ def create_round(actor: User, name: str, closes_at: datetime) -> BuyingRound:
     return rnd
 
 
+def offer_values(data: dict[str, Any]) -> dict[str, Any]:
+    """An offer's terms checked field by field, then the tier rules of ``pricing`` (422 naming the field)."""
+    values = {
+        "product_id": require_int("product_id", data.get("product_id"), minimum=1, maximum=MAX_ID),
+        "supplier_id": require_int("supplier_id", data.get("supplier_id"), minimum=1, maximum=MAX_ID),
+        "pack_size": require_quantity("pack_size", data.get("pack_size"), minimum=1),
+        "min_quantity": require_quantity("min_quantity", data.get("min_quantity", 0)),
+        "reference_price": require_money("reference_price", data.get("reference_price")),
+        "delivery_fee": require_money("delivery_fee", data.get("delivery_fee") or 0),
+    }
+    raw = data.get("tiers")
+    if not isinstance(raw, (list, tuple)) or not 1 <= len(raw) <= 50:
+        raise InvalidInput("An offer needs 1 to 50 price tiers.", {"tiers": ["Give 1 to 50 tiers."]})
+    tiers = []
+    for i, tier in enumerate(raw):
+        tier = tier if isinstance(tier, dict) else {"min_quantity": tier[0], "unit_price": tier[1]}
+        try:
+            tiers.append(pricing.Tier(require_quantity("min_quantity", tier.get("min_quantity")),
+                                      require_money("unit_price", tier.get("unit_price"))))
+        except InvalidInput as exc:
+            raise InvalidInput(f"tiers[{i}]: {exc.message}", {"tiers": {str(i): exc.fields}}) from exc
+    problems = pricing.validate_tiers(tiers)
+    if problems:
+        raise InvalidInput("The price tiers break the tier rules: " + "; ".join(problems),
+                           {"tiers": _tier_problem_fields(problems)})
+    values["tiers"] = tiers
+    return values
+
+
+def _tier_problem_fields(problems: list[str]) -> dict[str, Any]:
+    """"tiers[1].unit_price: must not exceed ..." -> {"1": {"unit_price": ["must not exceed ..."]}}."""
+    fields: dict[str, Any] = {}
+    for problem in problems:
+        where, _, message = problem.partition(": ")
+        if where.startswith("tiers[") and "]." in where:
+            index, _, name = where[len("tiers["):].partition("].")
+            fields.setdefault(index, {}).setdefault(name, []).append(message)
+        else:
+            fields.setdefault("_", []).append(message)
+    return fields
+
+
 def add_offer(actor: User, round_id: int, data: dict[str, Any]) -> Offer:
     if not permissions.can_run_rounds(actor):
         raise Forbidden("Only the committee adds offers.")
+    data = {**data, **offer_values(data)}
     rnd = get_round(actor, round_id)
     if rnd.state not in ("draft", "open"):
         raise Conflict("Offers can be added only before the round closes.", state=rnd.state)
@@ -129,10 +180,11 @@ def add_offer(actor: User, round_id: int, data: dict[str, Any]) -> Offer:
     _in_network(actor, Supplier, data["supplier_id"], "supplier_id")
     offer = Offer(round_id=rnd.id, product_id=data["product_id"], supplier_id=data["supplier_id"],
                   pack_size=data["pack_size"], min_quantity=data["min_quantity"],
-                  reference_price=data["reference_price"], delivery_fee=data.get("delivery_fee") or 0)
-    offer.tiers = [PriceTier(min_quantity=t["min_quantity"], unit_price=t["unit_price"]) for t in data["tiers"]]
+                  reference_price=data["reference_price"], delivery_fee=data["delivery_fee"])
+    offer.tiers = [PriceTier(min_quantity=t.min_quantity, unit_price=t.unit_price) for t in data["tiers"]]
     db.session.add(offer)
     db.session.flush()
+    data["tiers"] = [{"min_quantity": t.min_quantity, "unit_price": t.unit_price} for t in data["tiers"]]
     record(actor, "offer.create", "offer", offer.id, None, data)
     db.session.commit()
     return offer
@@ -240,6 +292,7 @@ def _check_still_open(round_id: int) -> None:
 
 def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline."""
+    lines = order_lines(lines)
     rnd = get_round(actor, round_id)
     _round_gate(rnd.id, exclusive=False)
     db.session.refresh(rnd)  # the state as of now: a close that held the gate has committed
@@ -281,6 +334,27 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     placed = _placed_order_view(order)
     db.session.commit()
     return placed
+
+
+def order_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each line's offer, quantity and tolerance within range, one line per offer (422 naming the line)."""
+    if not isinstance(lines, list) or len(lines) > 500:
+        raise InvalidInput("An order has at most 500 lines.", {"lines": ["At most 500 lines."]})
+    checked: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for i, line in enumerate(lines):
+        try:
+            offer_id = require_int("offer_id", line.get("offer_id"), minimum=1, maximum=MAX_ID)
+            quantity = require_quantity("quantity", line.get("quantity"), minimum=1)
+            tolerance = require_quantity("tolerance", line.get("tolerance") or 0)
+        except InvalidInput as exc:
+            raise InvalidInput(f"lines[{i}]: {exc.message}", {"lines": {str(i): exc.fields}}) from exc
+        if offer_id in seen:
+            raise InvalidInput("The same offer is twice in the order.",
+                               {"lines": {str(i): {"offer_id": ["This offer is already in the order."]}}})
+        seen.add(offer_id)
+        checked.append({"offer_id": offer_id, "quantity": quantity, "tolerance": tolerance})
+    return checked
 
 
 def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> GroupOrder:
