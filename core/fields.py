@@ -29,9 +29,10 @@ MAX_QUANTITY = 100_000_000
 MAX_INT = 2**31 - 1
 
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
-_MONEY_RE = re.compile(r"^(-?)(\d{1,10})(?:\.(\d{1,2}))?$")
-_INT_RE = re.compile(r"^-?\d{1,30}$")
-_GROUPED_RE = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d*)?$")
+# [0-9], not \d: \d also matches Arabic-Indic and other scripts' digits, which int() and Decimal() read.
+_MONEY_RE = re.compile(r"^(-?)([0-9]{1,10})(?:\.([0-9]{1,2}))?$")
+_INT_RE = re.compile(r"^-?[0-9]{1,30}$")
+_GROUPED_RE = re.compile(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$")
 
 MONEY_MESSAGE = 'Must be an amount in baht, such as "1250.50".'
 
@@ -76,9 +77,9 @@ def parse_money(value: Any, *, allow_negative: bool = False, grouping: bool = Fa
         raise FieldError("money", MONEY_MESSAGE)
     match = _MONEY_RE.match(_ungroup(text, grouping))
     if match is None:
-        if re.match(r"^-?\d+\.\d{3,}$", text):
+        if re.match(r"^-?[0-9]+\.[0-9]{3,}$", text):
             raise FieldError("decimals", "At most two decimal places (satang).")
-        if re.match(r"^-?\d{11,}(\.\d*)?$", text):
+        if re.match(r"^-?[0-9]{11,}(\.[0-9]*)?$", text):
             raise FieldError("too_large", "Amount is too large.")
         raise FieldError("money", MONEY_MESSAGE)
     sign, whole, cents = match.groups()
@@ -106,7 +107,7 @@ def parse_int(value: Any, *, minimum: int = 0, maximum: int = MAX_INT, grouping:
     elif isinstance(value, str):
         text = _ungroup(normalize_digits(value), grouping)
         if not _INT_RE.match(text):
-            if re.match(r"^-?\d{31,}$", text):
+            if re.match(r"^-?[0-9]{31,}$", text):
                 raise FieldError("too_large", f"Must be at most {maximum:,}.")
             raise FieldError("integer", "Must be a whole number.")
         number = int(text)

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Regexp, InputRequired, Length, Numb
 
 from core.errors import (Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotAuthenticated,
                          NotFound, OutOfStock)
+from core.fields import MAX_INT, MAX_QUANTITY, FieldError, parse_int
 from core.web import LOCALES, limiter
 from network import permissions, services
 from network.models import GROUP_KINDS, ROLES
@@ -153,15 +154,26 @@ EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class IntField(IntegerField):
-    """An integer field whose "not a number" message is in our catalogues (WTForms has no Thai)."""
+    """A whole number read by the one field module (Thai digits, thousands commas), bounded to what its
+    column holds, with messages in our catalogues (WTForms has no Thai)."""
+
+    def __init__(self, *args: Any, maximum: int = MAX_QUANTITY, **kwargs: Any) -> None:
+        self.maximum = maximum
+        super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:
             return
-        try:
-            self.data = int(str(valuelist[0]).strip().replace(",", ""))
-        except ValueError as exc:
+        text = str(valuelist[0])
+        if not text.strip():
             self.data = None
+            return
+        try:
+            self.data = parse_int(text, minimum=-MAX_INT, maximum=self.maximum, grouping=True)
+        except FieldError as exc:
+            self.data = None
+            if exc.code == "too_large":
+                raise ValueError(_l("ต้องไม่เกิน %(n)s", n=f"{self.maximum:,}")) from exc
             raise ValueError(_l("ต้องเป็นจำนวนเต็ม")) from exc
 
 

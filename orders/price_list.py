@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from core.audit import record
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput
+from core.fields import MAX_QUANTITY, int_or_none, money_or_none
 from orders import permissions
 from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
 
@@ -51,23 +52,12 @@ class RowError:
 
 
 def parse_money(text: str) -> Decimal | None:
-    """'1,250.50' -> Decimal('1250.50'); None when not a non-negative amount with at most 2 places."""
-    text = (text or "").strip().replace(",", "")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        return None
-    return value.quantize(Decimal("0.01"))
+    """'1,250.50' -> Decimal('1250.50'); None unless the one field module reads it as money."""
+    return money_or_none(text or "", grouping=True)
 
 
 def parse_int(text: str, minimum: int) -> int | None:
-    text = (text or "").strip().replace(",", "")
-    if not text.lstrip("-").isdigit():
-        return None
-    value = int(text)
-    return value if value >= minimum else None
+    return int_or_none(text or "", minimum=minimum, maximum=MAX_QUANTITY, grouping=True)
 
 
 def parse_tiers(text: str) -> list[tuple[int, Decimal]] | None:

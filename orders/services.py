@@ -336,6 +336,11 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     return placed
 
 
+def withdraw_group_order(actor: User, round_id: int, group_id: int) -> dict[str, Any]:
+    """The group takes back its whole order in this round (the pages ask for confirmation first)."""
+    return replace_group_order(actor, round_id, group_id, [])
+
+
 def order_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each line's offer, quantity and tolerance within range, one line per offer (422 naming the line)."""
     if not isinstance(lines, list) or len(lines) > 500:

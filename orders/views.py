@@ -21,7 +21,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.clock import utcnow
 from core.errors import DomainError
 from network import services as network_services
-from network.views import COMMITTEE, IntField, LocalDateTimeField, apply_domain_error, page_error_handlers, roles_required
+from network.views import (COMMITTEE, IntField, LocalDateTimeField, apply_domain_error, error_text, page_error_handlers,
+                           roles_required)
 from orders import combine, price_list, services
 
 bp = Blueprint("orders_views", __name__, template_folder="templates")
@@ -257,6 +258,11 @@ def order(round_id: int):  # type: ignore[no-untyped-def]
                     ok = False
                 if q > 0:
                     lines.append({"offer_id": offer.id, "quantity": q, "tolerance": t})
+            if ok and not lines and mine:
+                # A blank form never wipes the group's order: withdrawing is its own, confirmed action.
+                form.form_errors.append(_("ทุกช่องว่างอยู่ จึงไม่ได้บันทึก ถ้าต้องการถอนคำสั่งซื้อทั้งหมด "
+                                          "กด \"ถอนคำสั่งซื้อของกลุ่มทั้งหมด\" ด้านล่าง"))
+                ok = False
             if ok:
                 try:
                     services.replace_group_order(current_user, rnd.id, group_id, lines)
@@ -270,6 +276,26 @@ def order(round_id: int):  # type: ignore[no-untyped-def]
     mine_qty = {offer_id: line["quantity"] for offer_id, line in mine.items()}
     return render_template("orders/order.html", form=form, mine=mine_qty, updated_at=current["updated_at"],
                            **ctx), status
+
+
+@bp.route("/rounds/<int:round_id>/order/withdraw", methods=["GET", "POST"])
+@roles_required("leader")
+def withdraw_order(round_id: int):  # type: ignore[no-untyped-def]
+    """Withdraw the group's whole order: a page that says what will happen, then one button."""
+    rnd = services.get_round(current_user, round_id)
+    current = services.get_group_order(current_user, rnd.id, current_user.group_id)
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.withdraw_group_order(current_user, rnd.id, current_user.group_id)
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            flash(error_text(exc), "error")
+        else:
+            flash(_("ถอนคำสั่งซื้อของกลุ่มในรอบนี้แล้ว"), "ok")
+        return redirect(url_for("orders_views.order", round_id=rnd.id))
+    return render_template("orders/withdraw.html", rnd=rnd, lines=current["lines"], form=form)
 
 
 # --- purchase orders, receipt, distribution --------------------------------------------------------

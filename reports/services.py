@@ -24,6 +24,7 @@ from core.audit import record
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.fields import require_int, require_text
 from core.models import Job
 from market.models import Purchase
 from network.models import Group, Network, User
@@ -555,8 +556,8 @@ def review(actor: User, month: str, meeting_date: date, attendance: int, notes: 
     """The committee signs the latest version off; from then on it never changes."""
     if not is_committee(actor):
         raise Forbidden("Only the committee reviews the monthly summary.")
-    if attendance < 0:
-        raise InvalidInput("Attendance cannot be negative.", {"attendance": ["Must be 0 or more."]})
+    attendance = require_int("attendance", attendance, maximum=100_000)
+    notes = require_text("notes", notes, max_length=5000)
     summary = _stored(actor, month)
     if summary.reviewed_at is not None:
         raise Conflict(f"Version {summary.version} of {summary.month} has been reviewed already.",
