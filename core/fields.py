@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Msg
 
 CENT = Decimal("0.01")
 # Numeric(12, 2): ten digits before the point.
@@ -40,10 +40,11 @@ MONEY_MESSAGE = 'Must be an amount in baht, such as "1250.50".'
 class FieldError(ValueError):
     """Text that is not a value of the field's kind; ``code`` says why (for messages in any language)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **params: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params
 
 
 def normalize_digits(text: str) -> str:
@@ -108,15 +109,17 @@ def parse_int(value: Any, *, minimum: int = 0, maximum: int = MAX_INT, grouping:
         text = _ungroup(normalize_digits(value), grouping)
         if not _INT_RE.match(text):
             if re.match(r"^-?[0-9]{31,}$", text):
-                raise FieldError("too_large", f"Must be at most {maximum:,}.")
+                raise FieldError("too_big", f"Must be at most {maximum:,}.", n=f"{maximum:,}")
             raise FieldError("integer", "Must be a whole number.")
         number = int(text)
     else:
         raise FieldError("integer", "Must be a whole number.")
     if number < minimum:
-        raise FieldError("too_small", "Must not be negative." if minimum == 0 else f"Must be at least {minimum:,}.")
+        if minimum == 0:
+            raise FieldError("negative", "Must not be negative.")
+        raise FieldError("too_small", f"Must be at least {minimum:,}.", n=f"{minimum:,}")
     if number > maximum:
-        raise FieldError("too_large", f"Must be at most {maximum:,}.")
+        raise FieldError("too_big", f"Must be at most {maximum:,}.", n=f"{maximum:,}")
     return number
 
 
@@ -139,14 +142,16 @@ def clean_text(value: Any, *, max_length: int, required: bool = False) -> str:
     if required and not text:
         raise FieldError("required", "Must not be empty.")
     if len(text) > max_length:
-        raise FieldError("too_long", f"At most {max_length:,} characters.")
+        raise FieldError("too_long", f"At most {max_length:,} characters.", n=f"{max_length:,}")
     return text
 
 
 # --- checks a service applies to the values it is given, whatever the entry point ----------------
 
 def _invalid(field: str, error: FieldError) -> InvalidInput:
-    return InvalidInput(f"{field}: {error.message}", {field: [error.message]})
+    # The pages show the message by its code ("field_money", ...) in the user's language (core.pages).
+    return InvalidInput(Msg(f"{field}: {error.message}", "field_invalid", field=field),
+                        {field: [Msg(error.message, f"field_{error.code}", **error.params)]})
 
 
 def require_money(field: str, value: Any, *, allow_negative: bool = False, optional: bool = False) -> Any:

@@ -12,7 +12,7 @@ from core.audit import record
 from core.auth import hash_token, new_token
 from core.clock import utcnow
 from core.db import db
-from core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from core.fields import require_int, require_text
 from network import permissions
 from network.models import GROUP_KINDS, ApiToken, Group, Network, User
@@ -24,7 +24,7 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 def create_network(name: str, admin_email: str, admin_password: str, admin_name: str = "Network admin",
                    timezone: str = "Asia/Bangkok") -> Network:
     if db.session.scalar(select(Network).where(Network.name == name)) is not None:
-        raise Conflict(f"A network named {name!r} exists already.", {"name": ["Already taken."]})
+        raise Conflict(f"A network named {name!r} exists already.", {"name": [Msg("Already taken.", "taken")]})
     network = Network(name=name, timezone=timezone, fee_percent=Decimal("0"))
     db.session.add(network)
     db.session.flush()
@@ -36,7 +36,7 @@ def create_network(name: str, admin_email: str, admin_password: str, admin_name:
 def _add_user(network_id: int, email: str, password: str, name: str, role: str, group_id: int | None) -> User:
     email = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("That e-mail is already used.", {"email": ["Already used."]})
+        raise Conflict(Msg("That e-mail is already used.", "email_used"), {"email": [Msg("Already used.", "used")]})
     user = User(network_id=network_id, email=email, name=name, role=role, group_id=group_id,
                 password_hash=generate_password_hash(password), session_version=0, active=True)
     db.session.add(user)
@@ -44,7 +44,7 @@ def _add_user(network_id: int, email: str, password: str, name: str, role: str, 
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise Conflict("That e-mail is already used.", {"email": ["Already used."]}) from exc
+        raise Conflict(Msg("That e-mail is already used.", "email_used"), {"email": [Msg("Already used.", "used")]}) from exc
     return user
 
 
@@ -123,7 +123,7 @@ def get_group(actor: User, group_id: int, field: str | None = None) -> Group:
     group = db.session.get(Group, group_id)
     if group is None or group.network_id != actor.network_id:
         if field:
-            raise InvalidInput("No such group in this network.", {field: ["No such group."]})
+            raise InvalidInput("No such group in this network.", {field: [Msg("No such group.", "no_such_group")]})
         raise NotFound("No such group.")
     return group
 
@@ -147,8 +147,8 @@ def _group_values(data: dict[str, Any], current: Group | None = None) -> dict[st
     members = values.get("members", current.members if current is not None else 0)
     poor = values.get("registered_poor_members", current.registered_poor_members if current is not None else 0)
     if poor > members:
-        raise InvalidInput("Registered-poor members cannot outnumber the members.",
-                           {"registered_poor_members": ["Cannot be more than the members."]})
+        raise InvalidInput(Msg("Registered-poor members cannot outnumber the members.", "poor_exceed_members"),
+                           {"registered_poor_members": [Msg("Cannot be more than the members.", "more_than_members")]})
     return values
 
 
@@ -156,7 +156,8 @@ def _name_taken(exc: IntegrityError) -> Conflict:
     """Only the unique name is a conflict; any other constraint is a bug the checks above missed."""
     if "unique" not in str(exc.orig).lower():
         raise exc
-    return Conflict("A group of that name exists already.", {"name": ["Already taken."]})
+    return Conflict(Msg("A group of that name exists already.", "group_exists"),
+                    {"name": [Msg("Already taken.", "taken")]})
 
 
 def create_group(actor: User, data: dict[str, Any]) -> Group:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from core.audit import record
 from core.db import db
-from core.errors import Conflict, Forbidden, InvalidInput
+from core.errors import Msg, Conflict, Forbidden, InvalidInput
 from core.fields import MAX_QUANTITY, int_or_none, money_or_none
 from orders import permissions
 from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
@@ -142,12 +142,12 @@ def import_price_list(actor: Any, supplier_id: int, content: str, round_id: int 
         raise Forbidden("Only the committee or the admin adds products.")
     supplier = db.session.get(Supplier, supplier_id)
     if supplier is None or supplier.network_id != actor.network_id:
-        raise InvalidInput("No such supplier in this network.", {"supplier_id": ["Not found."]})
+        raise InvalidInput("No such supplier in this network.", {"supplier_id": [Msg("Not found.", "not_found")]})
     rnd = None
     if round_id is not None:
         rnd = db.session.get(BuyingRound, round_id)
         if rnd is None or rnd.network_id != actor.network_id:
-            raise InvalidInput("No such round in this network.", {"round_id": ["Not found."]})
+            raise InvalidInput("No such round in this network.", {"round_id": [Msg("Not found.", "not_found")]})
         if rnd.state not in ("draft", "open"):
             raise Conflict("Offers can be added only before the round closes.", state=rnd.state)
     rows, errors = parse(content)

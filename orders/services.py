@@ -12,7 +12,7 @@ from core import jobs
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
-from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound
+from core.errors import Msg, Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound
 from core.fields import MAX_ID, require_int, require_money, require_quantity, require_text
 from core.models import Job
 from network.models import User
@@ -51,7 +51,8 @@ def create_supplier(actor: User, data: dict[str, Any]) -> Supplier:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("A supplier of that name exists already.", {"name": ["Already taken."]}) from exc
+        raise Conflict(Msg("A supplier of that name exists already.", "supplier_exists"),
+                       {"name": [Msg("Already taken.", "taken")]}) from exc
     db.session.commit()
     return supplier
 
@@ -73,7 +74,7 @@ def create_product(actor: User, data: dict[str, Any]) -> Product:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("That product exists already.", {"name": ["Already taken."]}) from exc
+        raise Conflict(Msg("That product exists already.", "product_exists"), {"name": [Msg("Already taken.", "taken")]}) from exc
     db.session.commit()
     return product
 
@@ -81,7 +82,7 @@ def create_product(actor: User, data: dict[str, Any]) -> Product:
 def _in_network(actor: User, model: type, obj_id: int, field: str) -> Any:
     obj = db.session.get(model, obj_id)
     if obj is None or obj.network_id != actor.network_id:
-        raise InvalidInput(f"No such {field.removesuffix('_id')} in this network.", {field: ["Not found."]})
+        raise InvalidInput(f"No such {field.removesuffix('_id')} in this network.", {field: [Msg("Not found.", "not_found")]})
     return obj
 
 
@@ -117,7 +118,8 @@ def create_round(actor: User, name: str, closes_at: datetime) -> BuyingRound:
         raise Forbidden("Only the committee opens buying rounds.")
     name = require_text("name", name, max_length=200, required=True)
     if closes_at <= utcnow():
-        raise InvalidInput("The deadline must be in the future.", {"closes_at": ["Must be in the future."]})
+        raise InvalidInput(Msg("The deadline must be in the future.", "deadline_in_past"),
+                           {"closes_at": [Msg("Must be in the future.", "must_be_future")]})
     rnd = BuyingRound(network_id=actor.network_id, name=name, closes_at=closes_at, state="draft",
                       created_at=utcnow())
     db.session.add(rnd)
@@ -197,9 +199,9 @@ def open_round(actor: User, round_id: int) -> BuyingRound:
     if rnd.state != "draft":
         raise Conflict(f"The round is {rnd.state}, not a draft.", state=rnd.state)
     if not rnd.offers:
-        raise Conflict("Add at least one offer before opening the round.")
+        raise Conflict(Msg("Add at least one offer before opening the round.", "round_without_offers"))
     if rnd.closes_at <= utcnow():
-        raise Conflict("The deadline has passed; set a new one first.")
+        raise Conflict(Msg("The deadline has passed; set a new one first.", "round_deadline_passed"))
     rnd.state = "open"
     rnd.opened_at = utcnow()
     record(actor, "round.open", "round", rnd.id, {"state": "draft"}, {"state": "open"})
@@ -278,7 +280,7 @@ def _check_open(rnd: BuyingRound) -> None:
     if rnd.state != "open":
         raise DeadlinePassed(f"The round is {rnd.state}; orders can no longer change.", state=rnd.state)
     if utcnow() >= rnd.closes_at:
-        raise DeadlinePassed("The deadline has passed; orders can no longer change.", state="closed")
+        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
 
 
 def _check_still_open(round_id: int) -> None:
@@ -287,7 +289,7 @@ def _check_still_open(round_id: int) -> None:
     if state != "open":
         raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state)
     if utcnow() >= closes_at:
-        raise DeadlinePassed("The deadline has passed; orders can no longer change.", state="closed")
+        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
 
 
 def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -301,10 +303,10 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
         raise Forbidden("You can order only for your own group.")
     _check_open(rnd)
     offer_ids = set(db.session.scalars(select(Offer.id).where(Offer.round_id == rnd.id)))
-    bad = {str(i): {"offer_id": ["Not an offer of this round."]}
+    bad = {str(i): {"offer_id": [Msg("Not an offer of this round.", "not_in_round")]}
            for i, line in enumerate(lines) if line["offer_id"] not in offer_ids}
     if bad:
-        raise InvalidInput("Some lines name offers that are not in this round.", {"lines": bad})
+        raise InvalidInput(Msg("Some lines name offers that are not in this round.", "lines_not_in_round"), {"lines": bad})
 
     order = _group_order_for_update(rnd.id, group.id, actor.id)
     now = utcnow()
