@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     periodic("close_due_rounds", close_due_rounds, task="ruamsue.close_due_rounds", every=60.0)
     from orders.api import blp
     from orders.views import bp, register_pages
+    import orders.order_views  # noqa: F401  (the group's order pages, on the same blueprint)
 
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)

@@ -390,6 +390,7 @@ PAGES: dict[str, dict[str, int]] = {
     "/rounds": P(200),
     "/rounds/<int:round_id>": P(200, outsider=404),
     "/rounds/<int:round_id>/order": P(403, leader=200, other_leader=200),
+    "/rounds/<int:round_id>/order/withdraw": P(403, leader=200, other_leader=200),
     "/rounds/<int:round_id>/purchase-orders": P(403, admin=200, committee=200, outsider=404),
     "/purchase-orders/<int:po_id>": P(403, admin=200, committee=200, outsider=404),
     "/purchase-orders/<int:po_id>.csv": P(403, admin=200, committee=200, outsider=404),
@@ -418,7 +419,7 @@ PAGES: dict[str, dict[str, int]] = {
 }
 # Not pages of their own: the login form, the language switch (a redirect back), static files.
 NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>"}
-PAGE_ROUNDS = {"/rounds/<int:round_id>/order": "open"}
+PAGE_ROUNDS = {"/rounds/<int:round_id>/order": "open", "/rounds/<int:round_id>/order/withdraw": "open"}
 
 
 def page_rules(app: Any, method: str) -> dict[str, Any]:
@@ -525,6 +526,7 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/rounds/<int:round_id>/open": {ADMIN, COMMITTEE},
         "/rounds/<int:round_id>/close": {ADMIN, COMMITTEE},
         "/rounds/<int:round_id>/order": {LEADER, OTHER_LEADER},
+        "/rounds/<int:round_id>/order/withdraw": {LEADER, OTHER_LEADER},
         "/purchase-orders/<int:po_id>/receipt": {ADMIN, COMMITTEE},
         "/invoices/<int:invoice_id>": {ADMIN, COMMITTEE},
         "/suppliers": {ADMIN, COMMITTEE, OUTSIDER},
