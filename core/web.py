@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -10,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, render_template, request, session
-from flask_babel import Babel, gettext as _
+from flask_babel import Babel, gettext as _, lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -106,6 +107,8 @@ def init_app(app: Flask) -> None:
             message = _("ข้อมูลในช่องต่อไปนี้มีอักขระที่ใช้ไม่ได้ (NUL) จึงไม่ได้บันทึก: %(fields)s", fields=", ".join(bad))
             return render_template("error.html", message=message, fields=bad), 400
 
+    init_error_pages(app)
+
     @app.before_request
     def _remember_language() -> None:
         lang = request.args.get("lang")
@@ -126,3 +129,76 @@ def init_app(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+
+# --- pages a person can read when something goes wrong ------------------------------------------------
+
+def _wants_page() -> bool:
+    """A browser asking for a page (not the API, and HTML preferred over JSON)."""
+    if request.path.startswith("/api/"):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "text/html"
+
+
+def _request_reference() -> str:
+    """The request's id (X-Request-ID, when the request-id middleware set one), else a new one."""
+    for name in ("request_id", "reference"):
+        value = g.get(name)
+        if value:
+            return str(value)
+    ref = uuid.uuid4().hex[:12]
+    g.reference = ref
+    return ref
+
+
+def error_page(status: int, title: str, message: str, reference: str | None = None) -> Any:
+    html = render_template("error_plain.html", title=title, message=message, reference=reference,
+                           lang=str(g.get("locale") or "th"))
+    return html, status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+
+
+def init_error_pages(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException, InternalServerError
+
+    from core.errors import error_body
+
+    titles = {404: (_l("ไม่พบหน้านี้"), _l("ไม่มีหน้าที่ขอ ลิงก์อาจผิดหรือหน้านี้ถูกย้ายไปแล้ว")),
+              405: (_l("ทำรายการนี้ไม่ได้"), _l("หน้านี้ไม่รับคำขอแบบนี้")),
+              403: (_l("ไม่มีสิทธิ์"), _l("คุณไม่มีสิทธิ์เปิดหน้านี้"))}
+
+    def http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        if status in titles and _wants_page():
+            title, message = titles[status]
+            return error_page(status, str(title), str(message))
+        api = app.extensions.get("ruamsue_api")
+        return api.handle_http_exception(error) if api is not None else error
+
+    for code in titles:
+        app.register_error_handler(code, http_error)
+
+    def unexpected(error: Exception) -> Any:
+        """Any error nobody handled: logged with a reference, answered with that reference, never a bare page."""
+        if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
+            return error
+        original = getattr(error, "original_exception", None) or error
+        reference = _request_reference()
+        app.logger.error("unexpected error, reference %s: %s %s", reference, request.method, request.path,
+                         exc_info=original)
+        try:
+            from core.db import db
+
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the error page must still be shown
+            pass
+        if request.path.startswith("/api/") or not _wants_page():
+            body = error_body(500, "server_error",
+                              f"Something went wrong on our side. Reference: {reference}.")
+            body["error"]["reference"] = reference
+            return body, 500, {"X-Error-Reference": reference}
+        return error_page(500, str(_l("เกิดข้อผิดพลาด")),
+                          str(_l("ระบบทำรายการนี้ไม่สำเร็จ ลองใหม่อีกครั้งในอีกสักครู่")),
+                          reference)
+
+    app.register_error_handler(InternalServerError, unexpected)
