@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
@@ -335,6 +336,7 @@ def deliver_purchase(actor: User, purchase_id: int, delivered_at: datetime | Non
         raise WrongState(f"The purchase is {state}; it cannot be delivered.", state=state)
     record(actor, "purchase.deliver", "market_purchase", purchase.id, {"state": before_state},
            {"state": "delivered", "delivered_at": when, "income_gain": gain, "buyer_saving": saving})
+    data_changed(actor.network_id, when)
     db.session.commit()
     return purchase
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 import pricing
+from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
@@ -98,6 +99,7 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
         alloc = row["alloc"]
         alloc.fee_share, alloc.amount, alloc.savings = row["fee_share"], row["amount"], row["savings"]
     po.received_at = received_at
+    data_changed(rnd.network_id, received_at)  # a month already summarised is rebuilt (reports listens)
     db.session.flush()
     write_invoices(rnd.id)
     record(actor, "purchase_order.receipt", "purchase_order", po.id, before, {"received": given,

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 
 import pricing
+from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, db
@@ -121,6 +122,7 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     rnd = db.session.get_one(BuyingRound, invoice.round_id)
     db.session.refresh(invoice)
     settle_if_paid(rnd)
+    data_changed(rnd.network_id, payment.paid_at)
     db.session.commit()
     return payment
 

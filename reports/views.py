@@ -67,6 +67,17 @@ def _summary(month: str) -> dict[str, Any] | None:
         return None
 
 
+FIGURE_LABELS = {"spend": _l("ยอดซื้อ"), "baseline": _l("ถ้าซื้อเองที่ร้าน"), "savings": _l("ประหยัดได้"),
+                 "fees": _l("ค่าธรรมเนียม"), "income_gain": _l("รายได้เพิ่มของผู้ขาย"),
+                 "registered_poor_savings": _l("ถึงครัวเรือนผู้มีบัตรสวัสดิการ"), "price_reduction": _l("ราคาที่ลดลง"),
+                 "tier_attainment": _l("ขั้นราคาที่ได้"), "pooling_gain": _l("ประโยชน์จากการรวมซื้อ")}
+
+
+@bp.app_context_processor
+def _report_helpers() -> dict[str, Any]:
+    return {"figure_label": lambda key: str(FIGURE_LABELS.get(key, key))}
+
+
 class ReviewForm(FlaskForm):
     meeting_date = DateField(_l("วันที่ประชุม"), validators=[DataRequired(_l("กรุณาเลือกวันที่"))])
     attendance = IntField(_l("จำนวนผู้เข้าประชุม"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
@@ -87,8 +98,10 @@ class ActionForm(FlaskForm):
 @bp.route("/summaries")
 @roles_required(*COMMITTEE)
 def summaries():  # type: ignore[no-untyped-def]
-    rows = [(month, _summary(month)) for month in _months()]
-    return render_template("reports/summaries.html", rows=rows)
+    # Stored versions only: a list of twelve months never computes (the month in progress opens live).
+    months = _months()
+    rows = [(month, services.stored_summary(current_user, month)) for month in months]
+    return render_template("reports/summaries.html", rows=rows, current=months[0])
 
 
 @bp.route("/summaries/<month>", methods=["GET", "POST"])
@@ -125,7 +138,8 @@ def summary(month: str):  # type: ignore[no-untyped-def]
             job = get_job(current_user, request.args["job"])
         except DomainError:
             job = None
-    return render_template("reports/summary.html", month=month, data=data, form=form, job=job), status
+    return render_template("reports/summary.html", month=month, data=data, form=form, job=job,
+                           in_progress=services.month_in_progress(current_user, month)), status
 
 
 @bp.route("/summaries/<month>/rebuild", methods=["POST"])
@@ -184,8 +198,9 @@ def group_savings():  # type: ignore[no-untyped-def]
     from orders import services as orders_services
 
     months = []
-    for month in _months():
-        data = _summary(month)
+    for k, month in enumerate(_months()):
+        # The month in progress live (provisional), the others as stored: never twelve computations.
+        data = _summary(month) if k == 0 else services.stored_summary(current_user, month)
         if data is None:
             continue
         mine = next((g for g in data.get("groups", []) if g["group_id"] == current_user.group_id), None)
@@ -208,11 +223,11 @@ def _home_attention() -> str:
     local = utcnow().astimezone(ZoneInfo(current_user.network.timezone))
     month = periods.label(*periods.add_months(local.year, local.month, -1))
     try:
-        found = services.get_summary(current_user, month)
-    except NotFound:
-        return render_template("reports/_home_attention.html", summary={"month": month, "built": False})
+        found = services.stored_summary(current_user, month)
     except DomainError:
         return ""
+    if found is None:
+        return render_template("reports/_home_attention.html", summary={"month": month, "built": False})
     if found.get("reviewed_at"):
         return ""
     return render_template("reports/_home_attention.html", summary={"month": month, "built": True})
