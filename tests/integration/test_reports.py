@@ -250,6 +250,10 @@ def test_building_twice_gives_one_version_and_changes_replace_it_until_reviewed(
     frozen = dict(db_session.get(MonthlySummary, first.id).data)
 
     second, changed = services.build_summary(net_id, "2026-03")
+    assert not changed and second.id == first.id  # signed and nothing moved: no new version
+    d["g2"].registered_poor_members = 3  # a change after sign-off
+    db_session.flush()
+    second, changed = services.build_summary(net_id, "2026-03")
     assert changed and second.version == 2 and second.id != first.id and second.reviewed_at is None
     third, changed = services.build_summary(net_id, "2026-03")
     assert not changed and third.id == second.id
