@@ -17,6 +17,7 @@ from core.fields import MAX_ID, require_int, require_money, require_quantity, re
 from core.models import Job
 from network.models import User
 from network.services import get_group
+from orders.tiers import tier_error
 from orders import permissions
 import pricing
 from orders.models import (
@@ -150,25 +151,11 @@ def offer_values(data: dict[str, Any]) -> dict[str, Any]:
                                       require_money("unit_price", tier.get("unit_price"))))
         except InvalidInput as exc:
             raise InvalidInput(f"tiers[{i}]: {exc.message}", {"tiers": {str(i): exc.fields}}) from exc
-    problems = pricing.validate_tiers(tiers)
-    if problems:
-        raise InvalidInput("The price tiers break the tier rules: " + "; ".join(problems),
-                           {"tiers": _tier_problem_fields(problems)})
+    problem = tier_error([{"min_quantity": t.min_quantity, "unit_price": t.unit_price} for t in tiers])
+    if problem is not None:
+        raise InvalidInput("The price tiers break a rule.", problem)
     values["tiers"] = tiers
     return values
-
-
-def _tier_problem_fields(problems: list[str]) -> dict[str, Any]:
-    """"tiers[1].unit_price: must not exceed ..." -> {"1": {"unit_price": ["must not exceed ..."]}}."""
-    fields: dict[str, Any] = {}
-    for problem in problems:
-        where, _, message = problem.partition(": ")
-        if where.startswith("tiers[") and "]." in where:
-            index, _, name = where[len("tiers["):].partition("].")
-            fields.setdefault(index, {}).setdefault(name, []).append(message)
-        else:
-            fields.setdefault("_", []).append(message)
-    return fields
 
 
 def add_offer(actor: User, round_id: int, data: dict[str, Any]) -> Offer:
