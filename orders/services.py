@@ -141,8 +141,8 @@ def offer_values(data: dict[str, Any]) -> dict[str, Any]:
         "delivery_fee": require_money("delivery_fee", data.get("delivery_fee") or 0),
     }
     raw = data.get("tiers")
-    if not isinstance(raw, (list, tuple)) or not 1 <= len(raw) <= 50:
-        raise InvalidInput("An offer needs 1 to 50 price tiers.", {"tiers": ["Give 1 to 50 tiers."]})
+    if not isinstance(raw, (list, tuple)) or len(raw) > 50:
+        raise InvalidInput("An offer has at most 50 price tiers.", {"tiers": ["At most 50 tiers."]})
     tiers = []
     for i, tier in enumerate(raw):
         tier = tier if isinstance(tier, dict) else {"min_quantity": tier[0], "unit_price": tier[1]}
