@@ -49,9 +49,17 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
     if rnd.state != "combined":
         raise Conflict(f"The round is {rnd.state}; deliveries are recorded after combining.", state=rnd.state)
     received_at = received_at or utcnow()
+    if received_at.tzinfo is None:
+        raise InvalidInput(Msg("Give the time of the delivery with its offset.", "receipt_naive"),
+                           {"received_at": [Msg("Needs a time zone offset.", "needs_offset")]})
     if received_at > utcnow():
         raise InvalidInput(Msg("A delivery cannot be received in the future.", "receipt_in_future"),
                            {"received_at": [Msg("In the future.", "in_future")]})
+    if po.created_at is not None and received_at < po.created_at:
+        # Goods cannot arrive on an order that did not exist yet (a typo in the year, a wrong month).
+        raise InvalidInput(Msg("A delivery cannot be received before its purchase order existed.",
+                               "receipt_before_order"),
+                           {"received_at": [Msg("Before the purchase order was made.", "before_order")]})
     po_lines = {ln.offer_id: ln for ln in po.lines}
     given: dict[int, int] = {}
     errors: dict[str, Any] = {}

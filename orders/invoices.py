@@ -11,7 +11,7 @@ from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, db
-from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from core.errors import Forbidden, InvalidInput, Msg, NotFound
 from core.fields import require_money, require_text
 from network.models import User
 from orders import permissions
@@ -45,11 +45,8 @@ def write_invoices(round_id: int) -> None:
             "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
     savings = f"(SELECT {satang_sum('a.savings')} FROM allocations a " \
               "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
-    overpaid = db.session.execute(text(
-        f"SELECT group_id FROM invoices WHERE round_id = :round_id AND paid > {total} ORDER BY group_id LIMIT 1"),
-        {"round_id": round_id}).scalar()
-    if overpaid is not None:
-        raise Conflict("A group has already paid more than its new total; refund first.", group_id=overpaid)
+    # A group that paid before a short delivery may now have paid more than its new total: the receipt is
+    # still recorded (the goods did come short) and the invoice shows the difference as the group's credit.
     db.session.execute(text(f"UPDATE invoices SET total = {total}, savings = {savings} WHERE round_id = :round_id"),
                        {"round_id": round_id})
     for obj in list(db.session.identity_map.values()):

@@ -50,12 +50,14 @@ class BuyingRound(db.Model):
     combined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the combine failed for good (state 'combine_failed'), in plain words for the committee.
+    failure: Mapped[str | None] = mapped_column(Text)
 
     offers: Mapped[list[Offer]] = relationship(back_populates="round", order_by="Offer.id")
 
     __table_args__ = (
         CheckConstraint(
-            "state IN ('draft','open','closed','combined','delivered','settled')", name="state_known"
+            "state IN ('draft','open','closed','combine_failed','combined','delivered','settled')", name="state_known"
         ),
         Index("ix_buying_rounds_state_closes_at", "state", "closes_at"),
     )
@@ -214,9 +216,20 @@ class Invoice(db.Model):
     savings: Mapped[Decimal] = mapped_column(Money())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    @property
+    def outstanding(self) -> Decimal:
+        """Still to pay (0 when paid in full or more)."""
+        return max(self.total - self.paid, Decimal("0.00"))
+
+    @property
+    def credit(self) -> Decimal:
+        """Paid beyond the total: a delivery came short after the group had paid. Owed back to the group."""
+        return max(self.paid - self.total, Decimal("0.00"))
+
     __table_args__ = (
         UniqueConstraint("round_id", "group_id"),
-        CheckConstraint("paid >= 0 AND paid <= total", name="paid_within_total"),
+        # No "paid <= total": a delivery short after full payment leaves the group in credit (docs/delivery.md).
+        CheckConstraint("paid >= 0", name="paid_nonnegative"),
     )
 
 

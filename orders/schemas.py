@@ -161,6 +161,8 @@ class InvoiceSchema(Schema):
     group_id = fields.Integer()
     total = Money()
     paid = Money()
+    outstanding = Money(metadata={"description": "total - paid, or 0"})
+    credit = Money(metadata={"description": "paid - total when a short delivery came after payment, else 0"})
     savings = Money(allow_negative=True)
 
 

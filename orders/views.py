@@ -426,6 +426,9 @@ def register_pages() -> None:
     nav_link("orders_views.suppliers", _l("ผู้ขายส่งและสินค้า"), COMMITTEE, 25)
     home_item("orders", home.attention, order=10)
     home_item("orders_rounds", home.rounds_section, order=10, slot="section")
+    from core.pages import FIELD_MESSAGES
+
+    FIELD_MESSAGES["before_order"] = _l("ก่อนวันที่สั่งซื้อ")
     messages({
         "deadline_in_past": _l("กำหนดปิดรับต้องเป็นเวลาในอนาคต"),
         "round_without_offers": _l("เพิ่มข้อเสนออย่างน้อยหนึ่งรายการก่อนเปิดรอบ"),
@@ -438,5 +441,6 @@ def register_pages() -> None:
         "receipt_lines_invalid": _l("จำนวนที่รับบางรายการไม่ถูกต้อง"),
         "payment_not_positive": _l("ยอดชำระต้องมากกว่า 0 บาท"),
         "receipt_in_future": _l("วันที่รับของต้องไม่เป็นวันในอนาคต"),
+        "receipt_before_order": _l("วันที่รับของต้องไม่ก่อนวันที่สั่งซื้อ"),
         "round_not_combined": _l("รอบนี้ยังไม่ได้รวมยอด"),
     })
