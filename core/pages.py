@@ -35,6 +35,7 @@ KIND_LABELS = {"cooperative": _l("สหกรณ์"), "community_enterprise": 
                "womens_group": _l("กลุ่มแม่บ้าน"), "other": _l("อื่น ๆ")}
 STATE_LABELS = {"draft": _l("ร่าง"), "open": _l("เปิดรับคำสั่งซื้อ"), "closed": _l("ปิดรับแล้ว กำลังรวมยอด"),
                 "combined": _l("รวมยอดแล้ว รอส่งของ"), "delivered": _l("ส่งของแล้ว"), "settled": _l("ชำระครบแล้ว"),
+                "combine_failed": _l("รวมยอดไม่สำเร็จ"),
                 "active": _l("เปิดขาย"), "paused": _l("หยุดขายชั่วคราว"), "placed": _l("รอยืนยัน"),
                 "confirmed": _l("ยืนยันแล้ว"), "cancelled": _l("ยกเลิกแล้ว")}
 JOB_LABELS = {"pending": _l("รอคิว"), "running": _l("กำลังทำงาน"), "succeeded": _l("เสร็จแล้ว"),

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 import pricing
@@ -83,7 +83,14 @@ def _demand(round_id: int, supplier_id: int | None = None) -> list[Any]:
     return list(db.session.execute(query).all())
 
 
-@jobs.handler(COMBINE_JOB)
+def _combine_failed(payload: dict[str, Any], reason: str) -> None:
+    """The combine failed for good: the round says so, with the reason, until the committee retries."""
+    db.session.execute(
+        update(BuyingRound).where(BuyingRound.id == payload.get("round_id"), BuyingRound.state == "closed")
+        .values(state="combine_failed", failure=reason[:2000]))
+
+
+@jobs.handler(COMBINE_JOB, on_failure=_combine_failed)
 def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
     """Turn a closed round's orders into purchase orders, allocations and invoices. Idempotent.
 
@@ -119,6 +126,10 @@ def _tune_session() -> None:
     # The two window sorts of a large round fit in memory instead of spilling to disk.
     if is_postgres():
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
+        # A lock held elsewhere for too long fails this attempt, which is retried after a back-off.
+        lock_timeout = float(current_app.config.get("COMBINE_LOCK_TIMEOUT") or 0)
+        if lock_timeout > 0:
+            db.session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'"))
 
 
 def _finish_round(rnd: BuyingRound) -> None:
@@ -136,7 +147,11 @@ def _coordinate(rnd: BuyingRound, suppliers: list[int]) -> dict[str, Any]:
         jobs.enqueue(PART_JOB, {"round_id": round_id, "supplier_id": supplier_id}, network_id=network_id,
                      dedupe_key=f"combine:{round_id}:{supplier_id}")
     db.session.commit()  # releases the round; the parts go to the broker now
+    # The wait has a deadline: a part stuck elsewhere fails this attempt (retried after a back-off).
+    deadline = time.monotonic() + float(current_app.config.get("COMBINE_PARTS_WAIT", 600))
     while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the parts of round {round_id} did not finish in time")
         done = set(db.session.scalars(select(PurchaseOrder.supplier_id).where(PurchaseOrder.round_id == round_id)))
         db.session.rollback()
         missing = [s for s in suppliers if s not in done]
@@ -218,7 +233,10 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
         offer = offers[offer_id]
         problems = pricing.validate_tiers(tiers.get(offer_id, ()))
         if problems:
-            raise ValueError(f"offer {offer_id}: " + "; ".join(problems))
+            # No retry can mend this: the offer itself is wrong. Said in words for the committee's page.
+            raise jobs.PermanentJobError(
+                f"The price tiers of offer {offer_id} break the tier rules ({'; '.join(problems)}). "
+                "Correct the offer's tiers, then start the combine again.")
         pack = pricing.round_to_packs(int(total), int(tolerance), offer.pack_size, offer.min_quantity)
         results[offer_id] = pack
         prices[offer_id] = pricing.tier_for(tiers[offer_id], pack.ordered_quantity) if pack.is_ordered else None

@@ -77,6 +77,8 @@ class RoundSchema(Schema):
     combined_at = fields.AwareDateTime(format="iso", allow_none=True)
     delivered_at = fields.AwareDateTime(format="iso", allow_none=True)
     settled_at = fields.AwareDateTime(format="iso", allow_none=True)
+    failure = fields.String(allow_none=True, metadata={
+        "description": "why the combine failed for good (state combine_failed), in plain words"})
     offers = fields.List(fields.Nested(OfferSchema))
 
 

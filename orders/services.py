@@ -229,6 +229,33 @@ def _close(rnd_id: int, network_id: int) -> Job | None:
     return jobs.enqueue(COMBINE_JOB, {"round_id": rnd_id}, network_id=network_id, dedupe_key=f"combine:{rnd_id}")
 
 
+def retry_combine(actor: User, round_id: int) -> Job:
+    """Start the combine again (committee): after it failed for good and the cause was fixed, or while it
+    waits. Idempotent: a combine waiting or running is returned, a finished one too; a failed job is never
+    handed back, a new one is started."""
+    if not permissions.can_run_rounds(actor):
+        raise Forbidden("Only the committee starts the combine.")
+    get_round(actor, round_id)
+    rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update())
+    assert rnd is not None
+    if rnd.state in ("draft", "open"):
+        raise Conflict(Msg("The round is not closed yet; close it first.", "round_not_closed"), state=rnd.state)
+    key = f"combine:{rnd.id}"
+    if rnd.state in ("combined", "delivered", "settled"):
+        done = db.session.scalar(select(Job).where(Job.dedupe_key == key))
+        db.session.rollback()
+        if done is None:
+            raise Conflict(f"The round is {rnd.state} already.", state=rnd.state)
+        return done
+    if rnd.state == "combine_failed":
+        record(actor, "round.combine_retry", "round", rnd.id, {"state": rnd.state, "failure": rnd.failure},
+               {"state": "closed"})
+        rnd.state, rnd.failure = "closed", None
+    job = jobs.enqueue(COMBINE_JOB, {"round_id": rnd.id}, network_id=rnd.network_id, dedupe_key=key)
+    db.session.commit()
+    return job
+
+
 def close_round(actor: User, round_id: int) -> Job:
     """Close now (before the deadline) and start combining. Repeating it returns the same job."""
     if not permissions.can_run_rounds(actor):
@@ -236,6 +263,8 @@ def close_round(actor: User, round_id: int) -> Job:
     rnd = get_round(actor, round_id)
     if rnd.state == "draft":
         raise Conflict("The round was never opened.", state=rnd.state)
+    if rnd.state == "combine_failed":
+        return retry_combine(actor, round_id)  # a re-close never hands back the failed job
     job = _close(rnd.id, rnd.network_id)
     if job is None:
         job = db.session.scalar(select(Job).where(Job.dedupe_key == f"combine:{rnd.id}"))

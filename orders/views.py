@@ -173,6 +173,20 @@ def close_round(round_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("orders_views.round_detail", round_id=round_id, job=job.id))
 
 
+@bp.route("/rounds/<int:round_id>/combine", methods=["POST"])
+@roles_required(*COMMITTEE)
+def retry_combine(round_id: int):  # type: ignore[no-untyped-def]
+    try:
+        job = services.retry_combine(current_user, round_id)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(error_text(exc), "error")
+        return redirect(url_for("orders_views.round_detail", round_id=round_id))
+    flash(_("เริ่มรวมยอดอีกครั้งแล้ว"), "ok")
+    return redirect(url_for("orders_views.round_detail", round_id=round_id, job=job.id))
+
+
 # --- purchase orders, receipt, distribution --------------------------------------------------------
 
 @bp.route("/rounds/<int:round_id>/purchase-orders")
