@@ -49,7 +49,8 @@ def test_a_price_in_exponent_form_is_refused_over_the_api(client, world):  # typ
     assert _rows(Listing) == before
 
 
-@pytest.mark.parametrize("amount", ["1e5", "1E5", "NaN", "Infinity", "1.001", "99999999999"])
+# Amounts below what is owed, so only the money rule can refuse them ("1e1" was recorded as 10.00 before).
+@pytest.mark.parametrize("amount", ["1e1", "1E1", "5e-1", "NaN", "Infinity", "1.001", "๑e๑"])
 def test_a_payment_in_exponent_form_is_refused_on_the_page(app, world, amount):  # type: ignore[no-untyped-def]
     from orders import combine
     from orders.invoices import list_invoices
