@@ -147,6 +147,8 @@ def seed() -> bool:
     from orders.models import PurchaseOrder
 
     for po in db.session.scalars(select(PurchaseOrder).where(PurchaseOrder.round_id == past.id)).all():
+        po.created_at = past.closes_at  # the demo's history: the orders went out when the round closed
+        db.session.flush()
         lines = [{"offer_id": ln.offer_id, "received_quantity": ln.ordered_quantity - (5 if ln.offer_id == npk.id else 0)}
                  for ln in po.lines]
         record_receipt(committee, po.id, lines, now - timedelta(days=33))
