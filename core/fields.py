@@ -185,7 +185,7 @@ def require_text(field: str, value: Any, *, max_length: int, required: bool = Fa
 
 
 # --- marshmallow fields of the API contract (the same rules) ------------------------------------
-class Money(fields.Field):
+class Money(fields.Field[Decimal]):
     """Baht as a decimal string with two places; refuses floats' cousins: NaN, >2 places, negatives."""
 
     def __init__(self, *, allow_negative: bool = False, **kwargs: Any) -> None:
@@ -217,7 +217,7 @@ class Percent(Money):
         return amount
 
 
-class Ratio(fields.Field):
+class Ratio(fields.Field[Decimal]):
     """A ratio to four decimal places, as a decimal string (exact, like money)."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from core.errors import DomainError
@@ -14,7 +15,7 @@ from orders.views import _round_context, bp
 
 @bp.route("/rounds/<int:round_id>/order", methods=["GET", "POST"])
 @roles_required("leader")
-def order(round_id: int):  # type: ignore[no-untyped-def]
+def order(round_id: int) -> ResponseReturnValue:
     ctx = _round_context(round_id)
     rnd = ctx["rnd"]
     group_id = current_user.group_id
@@ -62,7 +63,7 @@ def order(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rounds/<int:round_id>/order/withdraw", methods=["GET", "POST"])
 @roles_required("leader")
-def withdraw_order(round_id: int):  # type: ignore[no-untyped-def]
+def withdraw_order(round_id: int) -> ResponseReturnValue:
     """Withdraw the group's whole order: a page that says what will happen, then one button."""
     rnd = services.get_round(current_user, round_id)
     current = services.get_group_order(current_user, rnd.id, current_user.group_id)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,14 +23,14 @@ from sqlalchemy.exc import IntegrityError
 from core import jobs
 from core.audit import record
 from core.clock import utcnow
-from core.db import db
+from core.db import affected, db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound
 from core.fields import require_int, require_text
 from core.models import Job
 from network.models import Network, User
 from network.permissions import is_committee
 from reports import periods
-from reports.figures import compute_summary
+from reports.figures import SummaryFigures, compute_summary
 from reports.models import MonthlySummary
 
 SUMMARY_JOB = "build_summary"
@@ -51,7 +52,7 @@ def build_summary(network_id: int, month: str) -> tuple[MonthlySummary, bool]:
     is never touched and the next version is written; (network, month, version) is unique."""
     year, mon = periods.parse_month(month)
     month = periods.label(year, mon)
-    data = compute_summary(network_id, month)
+    data: dict[str, Any] = dict(compute_summary(network_id, month))
     for _ in range(5):
         latest = _latest(network_id, month, lock=True)
         if latest is not None and latest.reviewed_at is not None and latest.data == data:
@@ -183,8 +184,45 @@ def _stored(actor: User, month: str, version: int | None = None) -> MonthlySumma
     return summary
 
 
-def _visible(actor: User, data: dict[str, Any]) -> dict[str, Any]:
-    data = dict(data)
+class SummaryVersion(TypedDict):
+    version: int
+    built_at: datetime
+    reviewed_at: datetime | None
+
+
+class FigureChange(TypedDict):
+    """A figure that moved since the signed version: the network's (group_id None) or a group's."""
+
+    figure: str
+    group_id: int | None
+    name: str | None
+    before: str | None
+    after: str | None
+
+
+class SummaryView(SummaryFigures):
+    """A month's summary as the actor may see it: a stored version with its review, or (provisional) the
+    month in progress computed live, stored nowhere."""
+
+    id: int | None
+    version: int | None
+    built_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by_id: int | None
+    reviewed_by: str | None
+    meeting_date: date | None
+    attendance: int | None
+    notes: str
+    versions: list[SummaryVersion]
+    provisional: bool
+    as_of: datetime
+    changed_since_sign_off: bool
+    signed_version: int | None
+    changes: list[FigureChange]
+
+
+def _visible(actor: User, figures: Any) -> SummaryView:
+    data = cast(SummaryView, dict(figures))
     if not is_committee(actor):
         # A group sees the network's line and its own, never another group's figures.
         data["groups"] = [g for g in data.get("groups", []) if g["group_id"] == actor.group_id]
@@ -196,30 +234,30 @@ _MOVING = ("spend", "baseline", "savings", "fees", "income_gain", "registered_po
 _GROUP_MOVING = ("spend", "baseline", "savings", "fees", "income_gain", "registered_poor_savings")
 
 
-def figure_changes(signed: dict[str, Any], now: dict[str, Any]) -> list[dict[str, Any]]:
+def figure_changes(signed: Mapping[str, Any], now: Mapping[str, Any]) -> list[FigureChange]:
     """The figures that moved between the signed version and this one: the network's, then each group's."""
-    out = [{"figure": key, "group_id": None, "name": None, "before": signed.get("network", {}).get(key),
-            "after": now.get("network", {}).get(key)}
-           for key in _MOVING if signed.get("network", {}).get(key) != now.get("network", {}).get(key)]
+    was, is_ = signed.get("network", {}), now.get("network", {})
+    out = [FigureChange(figure=key, group_id=None, name=None, before=was.get(key), after=is_.get(key))
+           for key in _MOVING if was.get(key) != is_.get(key)]
     before = {g["group_id"]: g for g in signed.get("groups", [])}
     after = {g["group_id"]: g for g in now.get("groups", [])}
     for group_id in sorted(set(before) | set(after)):
         b, a = before.get(group_id, {}), after.get(group_id, {})
         for key in _GROUP_MOVING:
             if b.get(key) != a.get(key):
-                out.append({"figure": key, "group_id": group_id, "name": a.get("name") or b.get("name"),
-                            "before": b.get(key), "after": a.get(key)})
+                out.append(FigureChange(figure=key, group_id=group_id, name=a.get("name") or b.get("name"),
+                                        before=b.get(key), after=a.get(key)))
     return out
 
 
-def _present(actor: User, summary: MonthlySummary) -> dict[str, Any]:
+def _present(actor: User, summary: MonthlySummary) -> SummaryView:
     data = _visible(actor, summary.data)
     versions = db.session.execute(
         select(MonthlySummary.version, MonthlySummary.built_at, MonthlySummary.reviewed_at)
         .where(MonthlySummary.network_id == summary.network_id, MonthlySummary.month == summary.month)
         .order_by(MonthlySummary.version)).all()
     signed = max((v for v, _, r in versions if r is not None and v < summary.version), default=None)
-    changes: list[dict[str, Any]] = []
+    changes: list[FigureChange] = []
     if signed is not None:
         signed_row = db.session.scalar(select(MonthlySummary).where(
             MonthlySummary.network_id == summary.network_id, MonthlySummary.month == summary.month,
@@ -232,14 +270,14 @@ def _present(actor: User, summary: MonthlySummary) -> dict[str, Any]:
         "reviewed_at": summary.reviewed_at, "reviewed_by_id": summary.reviewed_by_id,
         "reviewed_by": reviewer.name if reviewer is not None else None,
         "meeting_date": summary.meeting_date, "attendance": summary.attendance, "notes": summary.notes or "",
-        "versions": [{"version": v, "built_at": b, "reviewed_at": r} for v, b, r in versions],
+        "versions": [SummaryVersion(version=v, built_at=b, reviewed_at=r) for v, b, r in versions],
         "provisional": False, "as_of": summary.built_at,
         "changed_since_sign_off": signed is not None, "signed_version": signed, "changes": changes,
     })
     return data
 
 
-def _live(actor: User, month: str) -> dict[str, Any]:
+def _live(actor: User, month: str) -> SummaryView:
     """A month in progress (or ended and not built yet): computed now, stored nowhere."""
     now = utcnow()
     data = _visible(actor, compute_summary(actor.network_id, month))
@@ -250,7 +288,7 @@ def _live(actor: User, month: str) -> dict[str, Any]:
     return data
 
 
-def get_summary(actor: User, month: str, version: int | None = None) -> dict[str, Any]:
+def get_summary(actor: User, month: str, version: int | None = None) -> SummaryView:
     """The stored summary as the actor may see it: committee and admin everything; a leader or a
     seller the network line and their own group's line."""
     if not is_committee(actor) and actor.group_id is None:
@@ -264,7 +302,7 @@ def get_summary(actor: User, month: str, version: int | None = None) -> dict[str
     return _present(actor, _stored(actor, month, version))
 
 
-def stored_summary(actor: User, month: str) -> dict[str, Any] | None:
+def stored_summary(actor: User, month: str) -> SummaryView | None:
     """The latest stored version, or None; never computes (lists of months, the home page)."""
     if not is_committee(actor) and actor.group_id is None:
         raise Forbidden("You see the summary of your own group only.")
@@ -293,7 +331,7 @@ def _has_begun(actor: User, month: str) -> bool:
     return periods.start_of(tz, *periods.parse_month(month)) <= utcnow()
 
 
-def review(actor: User, month: str, meeting_date: date, attendance: int, notes: str = "") -> dict[str, Any]:
+def review(actor: User, month: str, meeting_date: date, attendance: int, notes: str = "") -> SummaryView:
     """The committee signs the latest version off; from then on it never changes."""
     if not is_committee(actor):
         raise Forbidden("Only the committee reviews the monthly summary.")
@@ -304,11 +342,11 @@ def review(actor: User, month: str, meeting_date: date, attendance: int, notes: 
         raise Conflict(f"Version {summary.version} of {summary.month} has been reviewed already.",
                        version=summary.version)
     now = utcnow()
-    done = db.session.execute(
+    done = affected(db.session.execute(
         update(MonthlySummary).where(MonthlySummary.id == summary.id, MonthlySummary.reviewed_at.is_(None))
         .values(reviewed_at=now, reviewed_by_id=actor.id, meeting_date=meeting_date, attendance=attendance,
                 notes=notes or "")
-    ).rowcount
+    ))
     if not done:
         db.session.rollback()
         raise Conflict(f"{summary.month} has just been reviewed by someone else.")
