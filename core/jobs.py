@@ -88,7 +88,8 @@ def backoff_seconds(attempt: int, app: Flask | None = None) -> float:
     config = (app or current_app).config
     base = float(config.get("JOB_RETRY_BASE", 2.0))
     cap = float(config.get("JOB_RETRY_MAX", 60.0))
-    return min(cap, base * 2 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+    ceiling: float = min(cap, base * 2.0 ** max(0, attempt - 1))
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
 
 
 class PermanentJobError(Exception):
