@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.db import db
+from core.logs import job_id_var
+from core.metrics import record_job
 from core.models import Job
 
 log = logging.getLogger(__name__)
@@ -221,12 +223,26 @@ def _run_leased(job_id: str) -> str:
         # It keeps dying (a worker killed each time): stop looping and say so.
         reason = f"gave up after {attempts - 1} attempts"
         _finish(job_id, "failed", error=reason)
+        record_job(kind, "failed", 0.0)
         _failed_for_good(kind, payload, f"It was stopped {attempts - 1} times before it could finish.")
         return "failed"
     fn = HANDLERS.get(kind)
     if fn is None:
         _finish(job_id, "failed", error=f"no handler for {kind}")
+        record_job(kind, "failed", 0.0)
         return "failed"
+    started = time.perf_counter()
+    token = job_id_var.set(job_id)
+    try:
+        outcome = _call(job_id, kind, fn, payload, attempts, max_attempts)
+    finally:
+        job_id_var.reset(token)
+    record_job(kind, outcome, time.perf_counter() - started)
+    return outcome
+
+
+def _call(job_id: str, kind: str, fn: Callable[..., dict[str, Any] | None], payload: dict[str, Any] | None,
+          attempts: int, max_attempts: int) -> str:
     try:
         result = fn(**(payload or {}))
     except PermanentJobError as exc:

@@ -3,24 +3,42 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, render_template, request, session
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from core import format as fmt
+from core.format import THAI_MONTHS, baht  # noqa: F401 - the one Thai style lives in core.format
 
 LOCALES = ("th", "en")
-THAI_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
+
+# Flask-Login flashes this (through gettext) when a page needs a signed-in user.
+def N_(text: str) -> str:
+    """Marks a message for the catalogue; it is translated where it is shown."""
+    return text
+
+
+LOGIN_MESSAGE = N_("กรุณาเข้าสู่ระบบก่อนใช้หน้านี้")
+CSRF_MESSAGE = _l("หน้านี้เปิดค้างไว้นานเกินไป กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง")
+# What a person sees when a page cannot be shown (the API answers these in JSON, core.api).
+PAGE_ERRORS: dict[int, Any] = {
+    400: _l("คำขอนี้ไม่ถูกต้อง กรุณากลับไปแล้วลองใหม่"),
+    403: _l("คุณไม่มีสิทธิ์เปิดหน้านี้"),
+    404: _l("ไม่พบหน้านี้ ที่อยู่อาจผิดหรือรายการถูกลบไปแล้ว"),
+    405: _l("หน้านี้ทำรายการแบบนี้ไม่ได้"),
+    413: _l("ไฟล์หรือข้อมูลที่ส่งมีขนาดใหญ่เกินไป"),
+    429: _l("ส่งคำขอถี่เกินไป กรุณารอสักครู่แล้วลองใหม่"),
+}
 
 log = logging.getLogger(__name__)
 babel = Babel()
@@ -43,22 +61,23 @@ def user_timezone() -> str:
     return "Asia/Bangkok"
 
 
-def baht(value: Decimal | int | None) -> str:
-    """1234567.5 -> '1,234,567.50' (exact; never through float)."""
-    if value is None:
-        return "–"
-    return f"{Decimal(value).quantize(Decimal('0.01')):,}"
-
-
 def thai_date(value: datetime | None, with_time: bool = True) -> str:
-    if value is None:
-        return "–"
-    local = value.astimezone(ZoneInfo(user_timezone()))
-    if select_locale() == "th":
-        text = f"{local.day} {THAI_MONTHS[local.month - 1]} {local.year + 543}"
-    else:
-        text = local.strftime("%d %b %Y")
-    return f"{text} {local:%H:%M}" if with_time else text
+    return fmt.moment(value, with_time)
+
+
+def _page_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    """A page that cannot be shown: a Thai, phone-sized page with the right status; the API keeps JSON."""
+    from flask import current_app, render_template
+
+    if request.path.startswith("/api/"):
+        return current_app.extensions["ruamsue_api"].handle_http_exception(error)
+    status = error.code or 400
+    message = CSRF_MESSAGE if isinstance(error, CSRFError) else PAGE_ERRORS.get(status, PAGE_ERRORS[400])
+    response = current_app.make_response((render_template("error.html", message=str(message), status=status), status))
+    for name, value in (error.get_response().headers.items() if status in (405, 429) else []):
+        if name in ("Allow", "Retry-After"):
+            response.headers[name] = value
+    return response
 
 
 def cookie_problems(config: Mapping[str, Any]) -> list[str]:
@@ -90,8 +109,18 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=user_timezone)
     csrf.init_app(app)
     limiter.init_app(app)
-    app.jinja_env.filters["baht"] = baht
-    app.jinja_env.filters["thai_date"] = thai_date
+    fmt.init_app(app)
+    from core import glossary
+
+    glossary.init_app(app)
+    from core.auth import login_manager
+
+    login_manager.login_message = LOGIN_MESSAGE
+    login_manager.localize_callback = gettext
+    for code in PAGE_ERRORS:
+        app.register_error_handler(code, _page_error)
+    # JSON carries Thai as characters (UTF-8), not \u0e.. escapes: jsonify, flask-smorest and errors alike.
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.before_request
@@ -108,8 +137,6 @@ def init_app(app: Flask) -> None:
             # Named, in a sentence, on a page that fits a phone; nothing was read or written.
             message = _("ข้อมูลในช่องต่อไปนี้มีอักขระที่ใช้ไม่ได้ (NUL) จึงไม่ได้บันทึก: %(fields)s", fields=", ".join(bad))
             return render_template("error.html", message=message, fields=bad), 400
-
-    init_error_pages(app)
 
     @app.before_request
     def _remember_language() -> None:
@@ -131,76 +158,3 @@ def init_app(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
-
-
-# --- pages a person can read when something goes wrong ------------------------------------------------
-
-def _wants_page() -> bool:
-    """A browser asking for a page (not the API, and HTML preferred over JSON)."""
-    if request.path.startswith("/api/"):
-        return False
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "text/html"
-
-
-def _request_reference() -> str:
-    """The request's id (X-Request-ID, when the request-id middleware set one), else a new one."""
-    for name in ("request_id", "reference"):
-        value = g.get(name)
-        if value:
-            return str(value)
-    ref = uuid.uuid4().hex[:12]
-    g.reference = ref
-    return ref
-
-
-def error_page(status: int, title: str, message: str, reference: str | None = None) -> Any:
-    html = render_template("error_plain.html", title=title, message=message, reference=reference,
-                           lang=str(g.get("locale") or "th"))
-    return html, status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
-
-
-def init_error_pages(app: Flask) -> None:
-    from werkzeug.exceptions import HTTPException, InternalServerError
-
-    from core.errors import error_body
-
-    titles = {404: (_l("ไม่พบหน้านี้"), _l("ไม่มีหน้าที่ขอ ลิงก์อาจผิดหรือหน้านี้ถูกย้ายไปแล้ว")),
-              405: (_l("ทำรายการนี้ไม่ได้"), _l("หน้านี้ไม่รับคำขอแบบนี้")),
-              403: (_l("ไม่มีสิทธิ์"), _l("คุณไม่มีสิทธิ์เปิดหน้านี้"))}
-
-    def http_error(error: HTTPException) -> Any:
-        status = error.code or 500
-        if status in titles and _wants_page():
-            title, message = titles[status]
-            return error_page(status, str(title), str(message))
-        api = app.extensions.get("ruamsue_api")
-        return api.handle_http_exception(error) if api is not None else error
-
-    for code in titles:
-        app.register_error_handler(code, http_error)
-
-    def unexpected(error: Exception) -> Any:
-        """Any error nobody handled: logged with a reference, answered with that reference, never a bare page."""
-        if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
-            return error
-        original = getattr(error, "original_exception", None) or error
-        reference = _request_reference()
-        app.logger.error("unexpected error, reference %s: %s %s", reference, request.method, request.path,
-                         exc_info=original)
-        try:
-            from core.db import db
-
-            db.session.rollback()
-        except Exception:  # noqa: BLE001 - the error page must still be shown
-            pass
-        if request.path.startswith("/api/") or not _wants_page():
-            body = error_body(500, "server_error",
-                              f"Something went wrong on our side. Reference: {reference}.")
-            body["error"]["reference"] = reference
-            return body, 500, {"X-Error-Reference": reference}
-        return error_page(500, str(_l("เกิดข้อผิดพลาด")),
-                          str(_l("ระบบทำรายการนี้ไม่สำเร็จ ลองใหม่อีกครั้งในอีกสักครู่")),
-                          reference)
-
-    app.register_error_handler(InternalServerError, unexpected)

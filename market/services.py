@@ -22,7 +22,7 @@ from core.clock import utcnow
 from core.db import affected, db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound, OutOfStock
 from core.fields import require_money, require_quantity, require_text
-from market import permissions
+from market import events, permissions
 from market.models import Listing, Purchase
 from network.models import User
 from network.services import get_group
@@ -221,6 +221,7 @@ def place_purchase(actor: User, listing_id: int, group_id: int, quantity: int) -
     db.session.flush()
     record(actor, "purchase.place", "market_purchase", purchase.id, None,
            {"listing_id": listing.id, "group_id": group.id, "quantity": quantity, "amount": amount})
+    events.purchase_placed(purchase)
     db.session.commit()
     return purchase
 
@@ -291,6 +292,7 @@ def confirm_purchase(actor: User, purchase_id: int) -> Purchase:
             return purchase  # a repeated confirm changes nothing
         raise WrongState(f"The purchase is {state}; only a placed purchase is confirmed.", state=state)
     record(actor, "purchase.confirm", "market_purchase", purchase.id, {"state": "placed"}, {"state": "confirmed"})
+    events.purchase_confirmed(purchase)
     db.session.commit()
     return purchase
 
@@ -325,6 +327,7 @@ def deliver_purchase(actor: User, purchase_id: int, delivered_at: datetime | Non
     record(actor, "purchase.deliver", "market_purchase", purchase.id, {"state": before_state},
            {"state": "delivered", "delivered_at": when, "income_gain": gain, "buyer_saving": saving})
     data_changed(actor.network_id, when)
+    events.purchase_delivered(purchase)
     db.session.commit()
     return purchase
 

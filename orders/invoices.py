@@ -14,7 +14,7 @@ from core.db import UTCDateTime, db
 from core.errors import Forbidden, InvalidInput, Msg, NotFound
 from core.fields import require_money, require_text
 from network.models import User
-from orders import permissions
+from orders import events, permissions
 from orders.models import Allocation, BuyingRound, Invoice, Offer, Payment
 from orders.reads import combined_round
 
@@ -120,6 +120,7 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     db.session.refresh(invoice)
     settle_if_paid(rnd)
     data_changed(rnd.network_id, payment.paid_at)
+    events.payment_recorded(payment, invoice)
     db.session.commit()
     return payment
 

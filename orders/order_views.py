@@ -9,6 +9,7 @@ from flask_login import current_user
 from core.errors import DomainError
 from core.pages import apply_domain_error, error_text, roles_required
 from orders import services
+from orders.estimate import group_estimate
 from orders.forms import ActionForm, order_form_class
 from orders.views import _round_context, bp
 
@@ -57,8 +58,9 @@ def order(round_id: int) -> ResponseReturnValue:
                     flash(_("บันทึกคำสั่งซื้อของกลุ่มแล้ว"), "ok")
                     return redirect(url_for("orders_views.order", round_id=rnd.id))
     mine_qty = {offer_id: line["quantity"] for offer_id, line in mine.items()}
+    estimate = group_estimate(current_user, rnd, group_id) if rnd.state == "open" and mine else None
     return render_template("orders/order.html", form=form, mine=mine_qty, updated_at=current["updated_at"],
-                           **ctx), status
+                           estimate=estimate, **ctx), status
 
 
 @bp.route("/rounds/<int:round_id>/order/withdraw", methods=["GET", "POST"])

@@ -157,6 +157,10 @@ def test_journey_1_order_close_deliver_savings(browser, server, committed):  # t
     committee.go(f"/rounds/{rnd.id}")
     committee.shot("round-open")
     cpage.click("#close-now")
+    # Closing early asks first, in a <dialog> (a confirmation page without JavaScript).
+    cpage.wait_for_selector("dialog[open] #dialog-yes")
+    committee.shot("close-asks-first")
+    cpage.click("#dialog-yes")
     # the job's progress shows on the page and it reloads itself when the worker is done
     cpage.wait_for_selector("[data-job-url]")
     committee.shot("combining")
@@ -342,9 +346,6 @@ def test_journey_3_committee_builds_and_signs_off_the_month(browser, server, com
 
     _until(built, timeout=120)
     assert "120.00" in page.locator("#headline").inner_text()
-    for img in page.locator(".chart img").all():
-        img.scroll_into_view_if_needed()
-        _until(lambda img=img: img.evaluate("img => img.complete && img.naturalWidth > 0"))
     committee.shot("summary")
     page.fill("#attendance", "-3")
     page.fill("#notes", "ที่ประชุมรับทราบผลการประหยัดของเดือนนี้")

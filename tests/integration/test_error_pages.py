@@ -44,9 +44,11 @@ def test_an_unexpected_error_is_a_thai_page_with_a_reference_in_the_log(database
     assert response.mimetype == "text/html"
     assert "เกิดข้อผิดพลาด" in html and 'name="viewport"' in html
     assert "Internal Server Error" not in html and "Traceback" not in html
-    match = re.search(r'id="error-reference"><code>([^<]+)</code>', html)
+    match = re.search(r'class="reference">[^<]*<code>([^<]+)</code>', html)
     assert match, html[:1000]
     reference = match.group(1)
-    logged = [r for r in caplog.records if reference in r.getMessage()]
+    assert response.headers.get("X-Request-ID") in (None, reference)
+    logged = [r for r in caplog.records
+              if reference in r.getMessage() or getattr(r, "request_id", None) == reference]
     assert logged, "the reference on the page is not in the log"
     assert logged[0].exc_info and "a bug nobody caught" in str(logged[0].exc_info[1])
