@@ -20,7 +20,7 @@ from core.audit import record
 from core.clock import utcnow
 from core.db import affected, db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound, OutOfStock
-from market import permissions
+from market import events, permissions
 from market.models import Listing, Purchase
 from network.models import User
 from network.services import get_group
@@ -196,6 +196,7 @@ def place_purchase(actor: User, listing_id: int, group_id: int, quantity: int) -
     db.session.flush()
     record(actor, "purchase.place", "market_purchase", purchase.id, None,
            {"listing_id": listing.id, "group_id": group.id, "quantity": quantity, "amount": amount})
+    events.purchase_placed(purchase)
     db.session.commit()
     return purchase
 
@@ -266,6 +267,7 @@ def confirm_purchase(actor: User, purchase_id: int) -> Purchase:
             return purchase  # a repeated confirm changes nothing
         raise WrongState(f"The purchase is {state}; only a placed purchase is confirmed.", state=state)
     record(actor, "purchase.confirm", "market_purchase", purchase.id, {"state": "placed"}, {"state": "confirmed"})
+    events.purchase_confirmed(purchase)
     db.session.commit()
     return purchase
 
@@ -299,6 +301,7 @@ def deliver_purchase(actor: User, purchase_id: int, delivered_at: datetime | Non
         raise WrongState(f"The purchase is {state}; it cannot be delivered.", state=state)
     record(actor, "purchase.deliver", "market_purchase", purchase.id, {"state": before_state},
            {"state": "delivered", "delivered_at": when, "income_gain": gain, "buyer_saving": saving})
+    events.purchase_delivered(purchase)
     db.session.commit()
     return purchase
 

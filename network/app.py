@@ -30,6 +30,7 @@ def create_network_command(name: str, admin_email: str, admin_password: str, adm
 
 
 def init_app(app: Flask) -> None:
+    import network.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     from network import auth
     from network.api import blp
     from network.audit_api import blp as audit_blp

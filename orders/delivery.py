@@ -14,7 +14,7 @@ from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from network.models import User
-from orders import permissions
+from orders import events, permissions
 from orders.invoices import settle_if_paid, write_invoices
 from orders.models import Allocation, OrderLine, PurchaseOrder
 from orders.services import get_round
@@ -114,5 +114,6 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
         rnd.state = "delivered"
         rnd.delivered_at = utcnow()
         settle_if_paid(rnd)
+    events.delivery_shortage(po.id)
     db.session.commit()
     return {"purchase_order_id": po.id, "round_state": rnd.state}

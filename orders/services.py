@@ -18,7 +18,7 @@ from core.models import Job
 from network.models import User
 from network.services import get_group
 from orders.tiers import tier_error
-from orders import permissions
+from orders import events, permissions
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -102,7 +102,8 @@ def load_round(actor: User, round_id: int) -> BuyingRound:
         select(BuyingRound).where(BuyingRound.id == round_id)
         .options(selectinload(BuyingRound.offers).selectinload(Offer.tiers),
                  selectinload(BuyingRound.offers).selectinload(Offer.product),
-                 selectinload(BuyingRound.offers).selectinload(Offer.supplier)))
+                 selectinload(BuyingRound.offers).selectinload(Offer.supplier),
+                 selectinload(BuyingRound.supplier_fees)))
     if rnd is None or rnd.network_id != actor.network_id:
         raise NotFound("No such buying round.")
     return rnd
@@ -158,6 +159,7 @@ def open_round(actor: User, round_id: int) -> BuyingRound:
     rnd.state = "open"
     rnd.opened_at = utcnow()
     record(actor, "round.open", "round", rnd.id, {"state": "draft"}, {"state": "open"})
+    events.round_opened(rnd)
     db.session.commit()
     return rnd
 

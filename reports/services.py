@@ -19,7 +19,7 @@ from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound
 from core.models import Job
 from network.models import Network, User
 from network.permissions import is_committee
-from reports import periods
+from reports import events, periods
 from reports.figures import SummaryFigures, compute_summary
 from reports.models import MonthlySummary
 
@@ -47,10 +47,12 @@ def build_summary(network_id: int, month: str) -> tuple[MonthlySummary, bool]:
         latest = _latest(network_id, month, lock=True)
         if latest is not None and latest.reviewed_at is None:
             if latest.data == data:
+                events.summary_ready(latest)  # once per version: a month that just ended, built unchanged
                 db.session.commit()
                 return latest, False
             latest.data = data
             latest.built_at = utcnow()
+            events.summary_ready(latest)
             db.session.commit()
             return latest, True
         summary = MonthlySummary(network_id=network_id, month=month, data=data, built_at=utcnow(), notes="",
@@ -60,6 +62,7 @@ def build_summary(network_id: int, month: str) -> tuple[MonthlySummary, bool]:
                 db.session.add(summary)
         except IntegrityError:
             continue  # a parallel build wrote that version first: look again
+        events.summary_ready(summary)
         db.session.commit()
         return summary, True
     raise Conflict(f"Could not store the summary of {month}; try again.")

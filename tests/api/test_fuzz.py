@@ -48,7 +48,7 @@ def real_ids(w: dict[str, Any], path: str) -> dict[str, Any]:
     round_key = next((key for part, key in rounds.items() if part in path), "open")
     return {"job_id": w["job"].id, "group_id": w["g1"].id, "purchase_order_id": w["po"].id,
             "invoice_id": w["invoice"].id, "listing_id": w["listing"].id, "purchase_id": w["purchase"].id,
-            "month": w["month"], "round_id": w[round_key].id}
+            "month": w["month"], "round_id": w[round_key].id, "rfq_id": w["rfq"].id, "token": w["rfq_token"]}
 
 
 MODES = [(COMMITTEE, "real"), (COMMITTEE, "generated"), (LEADER, "real"), (LEADER, "generated")]
