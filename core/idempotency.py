@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from core.auth import api_actor
 from core.clock import utcnow
-from core.db import db
+from core.db import affected, db
 from core.errors import Conflict, InvalidInput
 from core.models import IdempotencyRecord
 
@@ -80,10 +80,10 @@ def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
             _forget(user_id, key, request_hash)
             raise
         if 200 <= response.status_code < 300:
-            stored = db.session.execute(
+            stored = affected(db.session.execute(
                 update(IdempotencyRecord)
                 .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-                .values(status=response.status_code, body=response.get_data(as_text=True))).rowcount
+                .values(status=response.status_code, body=response.get_data(as_text=True))))
             if not stored:
                 # The service rolled back its own transaction (and the record with it) yet answered 2xx.
                 db.session.add(IdempotencyRecord(
@@ -138,11 +138,11 @@ def _existing(user_id: int, key: str, request_hash: str) -> Response | str:
             if request.method != "PUT":
                 raise Conflict("The first request with this Idempotency-Key was saved, but its answer was "
                                "lost; look up the result instead of sending it again.")
-            took = db.session.execute(
+            took = affected(db.session.execute(
                 update(IdempotencyRecord)
                 .where(IdempotencyRecord.id == record.id, IdempotencyRecord.status == IN_PROGRESS,
                        IdempotencyRecord.created_at == record.created_at)
-                .values(created_at=utcnow())).rowcount
+                .values(created_at=utcnow())))
             if took:
                 return "took_over"  # the row is this request's now, in this transaction
             db.session.rollback()

@@ -26,6 +26,7 @@ from wtforms import DateTimeLocalField, IntegerField
 from core.errors import Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotFound, OutOfStock, message_code
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 ROLE_LABELS = {"admin": _l("ผู้ดูแลระบบ"), "committee": _l("คณะกรรมการเครือข่าย"),
                "leader": _l("ผู้นำกลุ่ม"), "seller": _l("ผู้ขาย")}
@@ -129,6 +130,13 @@ def apply_domain_error(form: FlaskForm, exc: DomainError, field_map: dict[str, s
     top = error_text(exc)
     if not placed or isinstance(exc, (Conflict, DeadlinePassed)):
         form.form_errors.append(top)
+
+
+def filled(value: T | None) -> T:
+    """A field's value after the form validated it as required (WTForms types every field's data Optional)."""
+    if value is None:
+        raise ValueError("a required field has no value after validation")
+    return value
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, g, request, session
+from flask import Flask, Response, abort, g, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,15 +28,15 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 def select_locale() -> str:
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LOCALES:
-        return chosen
+        return str(chosen)
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
-        return current_user.locale
+        return str(current_user.locale)
     return "th"
 
 
 def user_timezone() -> str:
     if current_user and getattr(current_user, "is_authenticated", False):
-        return current_user.network.timezone
+        return str(current_user.network.timezone)
     return "Asia/Bangkok"
 
 
@@ -108,7 +108,7 @@ def init_app(app: Flask) -> None:
         g.locale = select_locale()
 
     @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
+    def _security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import click
@@ -73,7 +73,7 @@ def seed() -> bool:
     db.session.flush()
     from werkzeug.security import generate_password_hash
 
-    users = {"admin": db.session.scalar(select(User).where(User.email == DEMO_USERS["admin"][0]))}
+    users = {"admin": db.session.scalars(select(User).where(User.email == DEMO_USERS["admin"][0])).one()}
     hashed = generate_password_hash(DEMO_PASSWORD)
     for role, (email, name, group_key) in DEMO_USERS.items():
         if role == "admin":
@@ -91,10 +91,11 @@ def seed() -> bool:
         db.session.add(leaders[key])
     suppliers = [Supplier(network_id=network.id, name=n, phone=p) for n, p in SUPPLIERS]
     products = [Product(network_id=network.id, name=n, unit=u, category=c) for n, u, c in PRODUCTS]
-    db.session.add_all(suppliers + products)
+    db.session.add_all([*suppliers, *products])
     db.session.flush()
 
-    def offer(rnd, product, supplier, pack, minimum, reference, fee, tiers):  # type: ignore[no-untyped-def]
+    def offer(rnd: BuyingRound, product: Product, supplier: Supplier, pack: int, minimum: int, reference: str, fee: str,
+              tiers: list[tuple[int, str]]) -> Offer:
         o = Offer(round_id=rnd.id, product_id=product.id, supplier_id=supplier.id, pack_size=pack,
                   min_quantity=minimum, reference_price=Decimal(reference), delivery_fee=Decimal(fee))
         o.tiers = [PriceTier(min_quantity=q, unit_price=Decimal(p)) for q, p in tiers]
@@ -120,7 +121,7 @@ def seed() -> bool:
     db.session.flush()
     from orders.models import GroupOrder, OrderLine
 
-    def order(rnd, key, lines, at):  # type: ignore[no-untyped-def]
+    def order(rnd: BuyingRound, key: str, lines: list[tuple[Offer, int, int]], at: datetime) -> None:
         go = GroupOrder(round_id=rnd.id, group_id=groups[key].id, placed_by_id=leaders[key].id,
                         created_at=at, updated_at=at)
         go.lines = [OrderLine(offer_id=o.id, quantity=q, tolerance=t, placed_at=at) for o, q, t in lines]
@@ -143,7 +144,7 @@ def seed() -> bool:
     past.closed_at = past.closes_at
     db.session.commit()
     combine_round(past.id)
-    committee = db.session.scalar(select(User).where(User.email == DEMO_USERS["committee"][0]))
+    committee = db.session.scalars(select(User).where(User.email == DEMO_USERS["committee"][0])).one()
     from orders.models import PurchaseOrder
 
     for po in db.session.scalars(select(PurchaseOrder).where(PurchaseOrder.round_id == past.id)).all():

@@ -8,14 +8,14 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Money, UTCDateTime, db
+from core.db import Model, Money, UTCDateTime
 from network.models import Group
 
 LISTING_STATES = ("active", "paused", "closed")
 PURCHASE_STATES = ("placed", "confirmed", "delivered", "cancelled")
 
 
-class Listing(db.Model):
+class Listing(Model):
     __tablename__ = "listings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +50,7 @@ class Listing(db.Model):
     )
 
 
-class Purchase(db.Model):
+class Purchase(Model):
     __tablename__ = "market_purchases"
 
     id: Mapped[int] = mapped_column(primary_key=True)

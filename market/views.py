@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask.typing import ResponseReturnValue
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.errors import DomainError
 from market import permissions, services
-from core.pages import IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from core.pages import IntField, apply_domain_error, filled, error_text, page_error_handlers, roles_required
 from pricing.money import parse_money
 
 bp = Blueprint("market_views", __name__, template_folder="templates")
@@ -47,8 +48,8 @@ class ListingForm(FlaskForm):
     description = TextAreaField(_l("รายละเอียด"), validators=[Optional(), Length(max=2000)])
 
     def values(self) -> dict[str, Any]:
-        return {"name": self.name.data.strip(), "unit": self.unit.data.strip(),
-                "category": (self.category.data or "").strip(), "price": parse_money(self.price.data),
+        return {"name": filled(self.name.data).strip(), "unit": filled(self.unit.data).strip(),
+                "category": (self.category.data or "").strip(), "price": parse_money(filled(self.price.data)),
                 "stock": self.stock.data, "outside_price": _optional_money(self.outside_price.data),
                 "reference_price": _optional_money(self.reference_price.data),
                 "district": (self.district.data or "").strip(), "description": self.description.data or ""}
@@ -73,7 +74,7 @@ class FilterForm(FlaskForm):
 
 @bp.route("/market")
 @login_required
-def browse():  # type: ignore[no-untyped-def]
+def browse() -> ResponseReturnValue:
     form = FilterForm(request.args)
     everything = services.list_listings(current_user, {"state": "active", "page": 1, "per_page": 500}).items
     form.category.choices = [("", _("ทุกหมวด"))] + [(c, c) for c in sorted({x.category for x in everything if x.category})]
@@ -92,7 +93,7 @@ def browse():  # type: ignore[no-untyped-def]
 
 @bp.route("/market/listings/<int:listing_id>", methods=["GET", "POST"])
 @login_required
-def listing(listing_id: int):  # type: ignore[no-untyped-def]
+def listing(listing_id: int) -> ResponseReturnValue:
     item = services.get_listing(current_user, listing_id)
     can_buy = current_user.role == "leader" and current_user.group_id != item.group_id and item.state == "active"
     form = BuyForm() if can_buy else None
@@ -104,7 +105,7 @@ def listing(listing_id: int):  # type: ignore[no-untyped-def]
         if form.validate_on_submit():
             try:
                 purchase = services.place_purchase(current_user, listing_id, current_user.group_id,
-                                                   form.quantity.data)
+                                                   filled(form.quantity.data))
             except DomainError as exc:
                 if exc.status == 404:
                     raise
@@ -120,7 +121,7 @@ def listing(listing_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/market/purchases")
 @roles_required("leader", "seller")
-def my_purchases():  # type: ignore[no-untyped-def]
+def my_purchases() -> ResponseReturnValue:
     return render_template("market/purchases.html", purchases=services.list_my_purchases(current_user))
 
 
@@ -128,7 +129,7 @@ def my_purchases():  # type: ignore[no-untyped-def]
 
 @bp.route("/market/mine", methods=["GET", "POST"])
 @roles_required("seller", "leader")
-def my_listings():  # type: ignore[no-untyped-def]
+def my_listings() -> ResponseReturnValue:
     form = ListingForm()
     status = 200
     if request.method == "POST":
@@ -150,7 +151,7 @@ def my_listings():  # type: ignore[no-untyped-def]
 
 @bp.route("/market/listings/<int:listing_id>/edit", methods=["GET", "POST"])
 @roles_required("seller", "leader")
-def edit_listing(listing_id: int):  # type: ignore[no-untyped-def]
+def edit_listing(listing_id: int) -> ResponseReturnValue:
     item = services.get_listing(current_user, listing_id)
     if not permissions.can_edit_listing(current_user, item):
         abort(403)
@@ -173,7 +174,7 @@ def edit_listing(listing_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/market/listings/<int:listing_id>/state", methods=["POST"])
 @roles_required("seller", "leader")
-def listing_state(listing_id: int):  # type: ignore[no-untyped-def]
+def listing_state(listing_id: int) -> ResponseReturnValue:
     state = request.form.get("state")
     if state not in ("active", "paused", "closed"):
         abort(400)
@@ -191,7 +192,7 @@ def listing_state(listing_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/market/sales")
 @roles_required("seller", "leader")
-def sales():  # type: ignore[no-untyped-def]
+def sales() -> ResponseReturnValue:
     rows = services.list_sales(current_user)
     gain = sum((p.income_gain or Decimal("0") for p in rows if p.state == "delivered"), Decimal("0"))
     income = sum((p.amount for p in rows if p.state == "delivered"), Decimal("0"))
@@ -200,7 +201,7 @@ def sales():  # type: ignore[no-untyped-def]
 
 @bp.route("/market/purchases/<int:purchase_id>/<action>", methods=["POST"])
 @roles_required("seller", "leader")
-def purchase_action(purchase_id: int, action: str):  # type: ignore[no-untyped-def]
+def purchase_action(purchase_id: int, action: str) -> ResponseReturnValue:
     fn = {"confirm": services.confirm_purchase, "deliver": services.deliver_purchase,
           "cancel": services.cancel_purchase}.get(action)
     if fn is None:

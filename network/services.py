@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -76,7 +76,7 @@ def revoke_token(actor: User, token_id: int) -> None:
 def end_sessions(user: User) -> None:
     """Logout: every session cookie of this user stops working, copies included."""
     db.session.execute(
-        User.__table__.update().where(User.id == user.id).values(session_version=User.session_version + 1)
+        cast(Table, User.__table__).update().where(User.id == user.id).values(session_version=User.session_version + 1)
     )
     db.session.commit()
 

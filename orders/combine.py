@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from flask import current_app
 from sqlalchemy import func, insert, select, text
@@ -149,10 +150,10 @@ def _coordinate(rnd: BuyingRound, suppliers: list[int]) -> dict[str, Any]:
             ran = _run_part(round_id, supplier_id)["ran"] or ran
         if not ran:
             time.sleep(0.05)  # the missing parts are running on other workers
-    rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update())
-    assert rnd is not None
-    if rnd.state == "closed":
-        _finish_round(rnd)
+    locked = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update())
+    assert locked is not None
+    if locked.state == "closed":
+        _finish_round(locked)
         db.session.commit()
     else:
         db.session.rollback()
@@ -201,6 +202,16 @@ class _AlreadyCombined(Exception):
     pass
 
 
+class _PurchaseOrderRow(TypedDict):
+    round_id: int
+    supplier_id: int
+    value: Decimal
+    delivery_fee: Decimal
+    network_fee: Decimal
+    total: Decimal
+    created_at: datetime
+
+
 # --- the combine itself ----------------------------------------------------------------------------
 
 def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, single: bool) -> tuple[int, int]:
@@ -228,10 +239,10 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
         counts[offer_id] = int(count)
 
     now = utcnow()
-    po_rows = []
+    po_rows: list[_PurchaseOrderRow] = []
     for supplier_id, offer_ids in sorted(by_supplier.items()):
-        value = sum((results[o].ordered_quantity * prices[o].unit_price  # type: ignore[union-attr]
-                     for o in offer_ids if prices[o] is not None), ZERO)
+        value = sum((results[o].ordered_quantity * tier.unit_price
+                     for o in offer_ids if (tier := prices[o]) is not None), ZERO)
         delivery_fee = sum((offers[o].delivery_fee for o in offer_ids if results[o].is_ordered), ZERO)
         network_fee = pricing.network_fee(value, fee_percent)
         po_rows.append({"round_id": round_id, "supplier_id": supplier_id, "value": value,
@@ -251,8 +262,8 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
     db.session.execute(insert(PurchaseOrderLine), [
         {"purchase_order_id": po_ids[offers[o].supplier_id], "offer_id": o, "total_quantity": p.total,
          "total_tolerance": p.tolerance, "packs": p.packs, "ordered_quantity": p.ordered_quantity,
-         "unit_price": prices[o].unit_price if prices[o] is not None else None,  # type: ignore[union-attr]
-         "tier_min_quantity": prices[o].min_quantity if prices[o] is not None else None}  # type: ignore[union-attr]
+         "unit_price": tier.unit_price if (tier := prices[o]) is not None else None,
+         "tier_min_quantity": tier.min_quantity if tier is not None else None}
         for o, p in results.items()])
 
     # Per offer, the constants of its lines' allocation and fee split, as integers (units, satang).
@@ -261,11 +272,11 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
     for row in po_rows:
         supplier_id = row["supplier_id"]
         fee = pricing.to_satang(row["delivery_fee"] + row["network_fee"])
-        value = pricing.to_satang(row["value"])
+        value_satang = pricing.to_satang(row["value"])
         lines_in_po = sum(counts[o] for o in by_supplier[supplier_id])
         # Lines worth nothing still share a fee rather than leaving it unpaid (pricing.split_fee).
-        even = fee > 0 and value == 0
-        weight = lines_in_po if even else (value or 1)
+        even = fee > 0 and value_satang == 0
+        weight = lines_in_po if even else (value_satang or 1)
         wide = wide or fee * weight > _INT64
         for o in by_supplier[supplier_id]:
             p = results[o]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 
@@ -34,8 +34,13 @@ def _price_lines(rows: list[dict[str, Any]], fees: Decimal) -> None:
 
 
 
+class ReceiptRecorded(TypedDict):
+    purchase_order_id: int
+    round_state: str
+
+
 def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, Any]],
-                   received_at: datetime | None = None) -> dict[str, Any]:
+                   received_at: datetime | None = None) -> ReceiptRecorded:
     """What arrived. A shortage is re-allocated by the same fair rule; unit prices stay."""
     if not permissions.can_record_delivery(actor):
         raise Forbidden("Only the committee records deliveries.")
@@ -70,10 +75,10 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
 
     allocations = list(db.session.scalars(
         select(Allocation).where(Allocation.purchase_order_id == po.id).order_by(Allocation.id)))
-    placed = dict(db.session.execute(
+    placed: dict[int, datetime] = {row.id: row.placed_at for row in db.session.execute(
         select(OrderLine.id, OrderLine.placed_at)
         .where(OrderLine.id.in_([a.order_line_id for a in allocations]))
-    ).all()) if allocations else {}
+    )} if allocations else {}
     by_offer: dict[int, list[Allocation]] = defaultdict(list)
     for alloc in allocations:
         by_offer[alloc.offer_id].append(alloc)
@@ -90,7 +95,7 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
         for alloc in allocs:
             alloc.allocated = new[alloc.order_line_id]
     # The fees were fixed by the purchase order; only their shares follow the new line values.
-    rows = [{"alloc": a, "allocated": a.allocated, "unit_price": a.unit_price,
+    rows: list[dict[str, Any]] = [{"alloc": a, "allocated": a.allocated, "unit_price": a.unit_price,
              "reference_price": a.reference_price, "key": (placed[a.order_line_id], a.order_line_id)}
             for a in allocations]
     _price_lines(rows, po.delivery_fee + po.network_fee)

@@ -1,6 +1,7 @@
 """The forms of the buying-round pages (what a person types, checked before a service sees it)."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -12,17 +13,18 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.pages import IntField, LocalDateTimeField
 from orders import price_list
+from pricing.money import parse_money
 
 
 def money_check(form: Any, field: Any) -> None:
     if field.data in (None, ""):
         return
-    if price_list.parse_money(str(field.data)) is None:
+    if parse_money(str(field.data)) is None:
         raise ValidationError(_l("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)"))
 
 
 def form_money(text: Any) -> Decimal:
-    return price_list.parse_money(str(text or "0")) or Decimal("0.00")
+    return parse_money(str(text or "0")) or Decimal("0.00")
 
 
 class RoundForm(FlaskForm):
@@ -64,7 +66,7 @@ def order_form_class(offers: list[Any]) -> type[FlaskForm]:
     return type("OrderForm", (FlaskForm,), attrs)
 
 
-def receipt_form_class(lines: list[dict[str, Any]]) -> type[FlaskForm]:
+def receipt_form_class(lines: Sequence[Mapping[str, Any]]) -> type[FlaskForm]:
     attrs: dict[str, Any] = {
         "received_at": LocalDateTimeField(_l("วันเวลาที่รับของ"), format="%Y-%m-%dT%H:%M", validators=[Optional()])}
     for line in lines:

@@ -8,12 +8,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Money, UTCDateTime, db
+from core.db import Model, Money, UTCDateTime
 
 ROUND_STATES = ("draft", "open", "closed", "combined", "delivered", "settled")
 
 
-class Supplier(db.Model):
+class Supplier(Model):
     __tablename__ = "suppliers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,7 +24,7 @@ class Supplier(db.Model):
     __table_args__ = (UniqueConstraint("network_id", "name"),)
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,7 +36,7 @@ class Product(db.Model):
     __table_args__ = (UniqueConstraint("network_id", "name", "unit"),)
 
 
-class BuyingRound(db.Model):
+class BuyingRound(Model):
     __tablename__ = "buying_rounds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,7 +61,7 @@ class BuyingRound(db.Model):
     )
 
 
-class Offer(db.Model):
+class Offer(Model):
     __tablename__ = "offers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,7 +86,7 @@ class Offer(db.Model):
     )
 
 
-class PriceTier(db.Model):
+class PriceTier(Model):
     __tablename__ = "price_tiers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,7 +101,7 @@ class PriceTier(db.Model):
     )
 
 
-class GroupOrder(db.Model):
+class GroupOrder(Model):
     __tablename__ = "group_orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,7 +117,7 @@ class GroupOrder(db.Model):
     __table_args__ = (UniqueConstraint("round_id", "group_id"),)
 
 
-class OrderLine(db.Model):
+class OrderLine(Model):
     __tablename__ = "order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,7 +135,7 @@ class OrderLine(db.Model):
     )
 
 
-class PurchaseOrder(db.Model):
+class PurchaseOrder(Model):
     __tablename__ = "purchase_orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,7 +154,7 @@ class PurchaseOrder(db.Model):
     __table_args__ = (UniqueConstraint("round_id", "supplier_id"),)
 
 
-class PurchaseOrderLine(db.Model):
+class PurchaseOrderLine(Model):
     __tablename__ = "purchase_order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,7 +176,7 @@ class PurchaseOrderLine(db.Model):
     )
 
 
-class Allocation(db.Model):
+class Allocation(Model):
     __tablename__ = "allocations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -203,7 +203,7 @@ class Allocation(db.Model):
     )
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     __tablename__ = "invoices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -220,7 +220,7 @@ class Invoice(db.Model):
     )
 
 
-class Payment(db.Model):
+class Payment(Model):
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)

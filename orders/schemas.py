@@ -1,6 +1,8 @@
 """marshmallow schemas of buying rounds, offers, orders, purchase orders, invoices."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from orders.tiers import tier_error
@@ -42,7 +44,7 @@ class OfferCreateSchema(Schema):
     tiers = fields.List(fields.Nested(TierSchema), required=True, validate=validate.Length(min=1, max=50))
 
     @validates_schema
-    def _tiers_rule(self, data: dict, **kwargs: object) -> None:
+    def _tiers_rule(self, data: dict[str, Any], **kwargs: object) -> None:
         tiers = data.get("tiers") or []
         if not tiers:
             return  # the length validator has said so
@@ -80,6 +82,13 @@ class RoundSchema(Schema):
     offers = fields.List(fields.Nested(OfferSchema))
 
 
+class RoundListSchema(RoundSchema):
+    """A round in a list: without its offers (its own name in the OpenAPI document)."""
+
+    class Meta:
+        exclude = ("offers",)
+
+
 class JobStartedSchema(Schema):
     job_id = fields.String()
     state = fields.String()
@@ -95,7 +104,7 @@ class GroupOrderInSchema(Schema):
     lines = fields.List(fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(max=500))
 
     @validates_schema
-    def _one_line_per_offer(self, data: dict, **kwargs: object) -> None:
+    def _one_line_per_offer(self, data: dict[str, Any], **kwargs: object) -> None:
         seen: set[int] = set()
         for i, line in enumerate(data.get("lines") or []):
             if line["offer_id"] in seen:

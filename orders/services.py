@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from core import jobs
 from core.audit import record
 from core.clock import utcnow
-from core.db import db
+from core.db import affected, db
 from core.errors import Msg, Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound
 from core.models import Job
 from network.models import User
@@ -186,10 +187,10 @@ def _close(rnd_id: int, network_id: int) -> Job | None:
     """
     _round_gate(rnd_id, exclusive=True)
     now = utcnow()
-    closed = db.session.execute(
+    closed = affected(db.session.execute(
         update(BuyingRound).where(BuyingRound.id == rnd_id, BuyingRound.state == "open")
         .values(state="closed", closed_at=now)
-    ).rowcount
+    ))
     if not closed:
         return None
     return jobs.enqueue(COMBINE_JOB, {"round_id": rnd_id}, network_id=network_id, dedupe_key=f"combine:{rnd_id}")
@@ -245,7 +246,7 @@ def _check_still_open(round_id: int) -> None:
         raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
 
 
-def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
+def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrderView:
     """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline."""
     rnd = get_round(actor, round_id)
     _round_gate(rnd.id, exclusive=False)
@@ -266,18 +267,18 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     before = [{"offer_id": ln.offer_id, "quantity": ln.quantity, "tolerance": ln.tolerance}
               for ln in existing.values()]
     wanted = {line["offer_id"]: line for line in lines}
-    for offer_id, line in existing.items():
+    for offer_id, gone in existing.items():
         if offer_id not in wanted:
-            order.lines.remove(line)
+            order.lines.remove(gone)
     for offer_id, data in wanted.items():
-        line = existing.get(offer_id)
-        if line is None:
+        kept = existing.get(offer_id)
+        if kept is None:
             order.lines.append(OrderLine(offer_id=offer_id, quantity=data["quantity"],
                                          tolerance=data["tolerance"], placed_at=now))
         else:
             # Keeps placed_at: a line changed later still counts from its first save for ties.
-            line.quantity = data["quantity"]
-            line.tolerance = data["tolerance"]
+            kept.quantity = data["quantity"]
+            kept.tolerance = data["tolerance"]
     order.updated_at = now
     order.placed_by_id = actor.id
     record(actor, "order.replace", "group_order", order.id, before, lines)
@@ -288,6 +289,26 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     placed = _placed_order_view(order)
     db.session.commit()
     return placed
+
+
+class OrderLineView(TypedDict):
+    offer_id: int
+    quantity: int
+    tolerance: int
+    allocated: int | None
+    unit_price: Decimal | None
+    fee_share: Decimal | None
+    amount: Decimal | None
+    savings: Decimal | None
+
+
+class GroupOrderView(TypedDict):
+    """A group's order in a round, with each line's allocation once the round is combined."""
+
+    group_id: int
+    round_id: int
+    updated_at: datetime | None
+    lines: list[OrderLineView]
 
 
 def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> GroupOrder:
@@ -307,15 +328,16 @@ def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> Group
     return order
 
 
-def _placed_order_view(order: GroupOrder) -> dict[str, Any]:
+def _placed_order_view(order: GroupOrder) -> GroupOrderView:
     """The order as just written (read before commit expires it): the round is open, nothing allocated yet."""
-    lines = [{"offer_id": line.offer_id, "quantity": line.quantity, "tolerance": line.tolerance, "allocated": None,
-              "unit_price": None, "fee_share": None, "amount": None, "savings": None}
-             for line in sorted(order.lines, key=lambda line: line.offer_id)]
+    lines: list[OrderLineView] = [
+        {"offer_id": line.offer_id, "quantity": line.quantity, "tolerance": line.tolerance, "allocated": None,
+         "unit_price": None, "fee_share": None, "amount": None, "savings": None}
+        for line in sorted(order.lines, key=lambda line: line.offer_id)]
     return {"group_id": order.group_id, "round_id": order.round_id, "updated_at": order.updated_at, "lines": lines}
 
 
-def get_group_order(actor: User, round_id: int, group_id: int) -> dict[str, Any]:
+def get_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView:
     rnd = get_round(actor, round_id)
     group = get_group(actor, group_id)
     if not permissions.can_view_order_of(actor, group):
@@ -328,7 +350,7 @@ def get_group_order(actor: User, round_id: int, group_id: int) -> dict[str, Any]
         select(OrderLine, Allocation).outerjoin(Allocation, Allocation.order_line_id == OrderLine.id)
         .where(OrderLine.group_order_id == order.id).order_by(OrderLine.offer_id)
     ).all()
-    lines = []
+    lines: list[OrderLineView] = []
     for line, alloc in rows:
         lines.append({
             "offer_id": line.offer_id, "quantity": line.quantity, "tolerance": line.tolerance,

@@ -6,6 +6,8 @@ month, savings by group. Thai names are drawn with a Thai font when one is insta
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import io
 import math
 from decimal import Decimal
@@ -55,7 +57,7 @@ def _styled(fig: Figure, title: str) -> Any:
     return ax
 
 
-def savings_chart(summary: dict[str, Any], fmt: str = "png", title: str = "Savings per month (baht)") -> bytes:
+def savings_chart(summary: Mapping[str, Any], fmt: str = "png", title: str = "Savings per month (baht)") -> bytes:
     """Bars of savings per month of the trend, the summary's own month highlighted."""
     trend = summary.get("trend") or []
     months = [p["month"] for p in trend]
@@ -72,7 +74,7 @@ def savings_chart(summary: dict[str, Any], fmt: str = "png", title: str = "Savin
     return _render(fig, fmt)
 
 
-def bargaining_chart(summary: dict[str, Any], fmt: str = "png",
+def bargaining_chart(summary: Mapping[str, Any], fmt: str = "png",
                      title: str = "Price reduction and tier attainment per month") -> bytes:
     """Two lines: price reduction and tier attainment per month, as percentages (gaps where none)."""
     trend = summary.get("trend") or []
@@ -93,7 +95,7 @@ def bargaining_chart(summary: dict[str, Any], fmt: str = "png",
     return _render(fig, fmt)
 
 
-def groups_chart(summary: dict[str, Any], fmt: str = "png", title: str = "Savings by group (baht)",
+def groups_chart(summary: Mapping[str, Any], fmt: str = "png", title: str = "Savings by group (baht)",
                  limit: int = 25) -> bytes:
     """Horizontal bars of each group's savings this month, largest first (at most ``limit``)."""
     lines = sorted(summary.get("groups") or [], key=lambda g: _f(g["savings"]), reverse=True)[:limit]
@@ -113,7 +115,7 @@ def groups_chart(summary: dict[str, Any], fmt: str = "png", title: str = "Saving
 CHARTS = {"savings": savings_chart, "bargaining": bargaining_chart, "groups": groups_chart}
 
 
-def chart(summary: dict[str, Any], kind: str, fmt: str = "png") -> bytes:
+def chart(summary: Mapping[str, Any], kind: str, fmt: str = "png") -> bytes:
     """One of ``CHARTS`` by name: 'savings', 'bargaining' or 'groups'."""
     try:
         draw = CHARTS[kind]

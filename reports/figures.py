@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Numeric, and_, case, func, literal, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
@@ -296,7 +296,23 @@ def _change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def compute_summary(network_id: int, month: str) -> dict[str, Any]:
+class SummaryFigures(TypedDict):
+    """A month's figures as stored (JSON: money and ratios as strings); the parts are described by
+    reports/schemas.py (NetworkFiguresSchema, GroupLineSchema, ProductLineSchema, TrendPointSchema)."""
+
+    month: str
+    timezone: str
+    network_id: int
+    period: dict[str, str]
+    network: dict[str, Any]
+    groups: list[dict[str, Any]]
+    products: list[dict[str, Any]]
+    trend: list[dict[str, Any]]
+    previous_month: str
+    month_over_month: dict[str, Any]
+
+
+def compute_summary(network_id: int, month: str) -> SummaryFigures:
     """The month's figures as plain JSON (money as strings); reads only, writes nothing."""
     year, mon = periods.parse_month(month)
     network = db.session.get(Network, network_id)

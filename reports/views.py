@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask.typing import ResponseReturnValue
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -18,7 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.clock import utcnow
 from core.errors import DomainError, NotFound
 from core.web import THAI_MONTHS
-from core.pages import COMMITTEE, IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from core.pages import COMMITTEE, IntField, apply_domain_error, filled, error_text, page_error_handlers, roles_required
 from reports import charts, export, periods, services
 
 bp = Blueprint("reports_views", __name__, template_folder="templates")
@@ -60,7 +61,7 @@ def _month_or_404(month: str) -> str:
         abort(404)
 
 
-def _summary(month: str) -> dict[str, Any] | None:
+def _summary(month: str) -> services.SummaryView | None:
     try:
         return services.get_summary(current_user, month)
     except NotFound:
@@ -86,14 +87,14 @@ class ActionForm(FlaskForm):
 
 @bp.route("/summaries")
 @roles_required(*COMMITTEE)
-def summaries():  # type: ignore[no-untyped-def]
+def summaries() -> ResponseReturnValue:
     rows = [(month, _summary(month)) for month in _months()]
     return render_template("reports/summaries.html", rows=rows)
 
 
 @bp.route("/summaries/<month>", methods=["GET", "POST"])
 @login_required
-def summary(month: str):  # type: ignore[no-untyped-def]
+def summary(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     if current_user.role not in COMMITTEE:
         return redirect(url_for("reports_views.group_savings"))
@@ -106,7 +107,7 @@ def summary(month: str):  # type: ignore[no-untyped-def]
             abort(404)
         if form.validate_on_submit():
             try:
-                services.review(current_user, month, form.meeting_date.data, form.attendance.data,
+                services.review(current_user, month, filled(form.meeting_date.data), filled(form.attendance.data),
                                 form.notes.data or "")
             except DomainError as exc:
                 if exc.status in (403, 404):
@@ -130,7 +131,7 @@ def summary(month: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/summaries/<month>/rebuild", methods=["POST"])
 @roles_required(*COMMITTEE)
-def rebuild(month: str):  # type: ignore[no-untyped-def]
+def rebuild(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     try:
         job = services.rebuild(current_user, month)
@@ -145,7 +146,7 @@ def rebuild(month: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/summaries/<month>.csv")
 @roles_required(*COMMITTEE)
-def summary_csv(month: str):  # type: ignore[no-untyped-def]
+def summary_csv(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     data = services.get_summary(current_user, month)
     return Response(export.summary_csv(data), mimetype="text/csv; charset=utf-8",
@@ -159,7 +160,7 @@ CHART_TITLES = {"savings": _l("เงินที่ประหยัดได�
 
 @bp.route("/summaries/<month>/charts/<kind>.png")
 @login_required
-def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
+def chart(month: str, kind: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     draw = charts.CHARTS.get(kind)
     if draw is None:
@@ -177,7 +178,7 @@ def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/savings")
 @roles_required("leader", "seller")
-def group_savings():  # type: ignore[no-untyped-def]
+def group_savings() -> ResponseReturnValue:
     """The group's savings (and income gain) month by month, from the monthly summaries, and the
     savings of each buying round from its invoices (known as soon as a round is combined)."""
     from orders.invoices import list_invoices
