@@ -59,8 +59,13 @@ def refuse_unstorable_text() -> None:
         raise InvalidInput("Some fields are not valid: " + ", ".join(sorted(bad)), bad)
 
 
-# The only API endpoints that answer without a bearer token.
-PUBLIC_ENDPOINTS = frozenset({"network_api.Tokens", "api-docs.openapi_json"})
+# The only API endpoints that answer without a bearer token; a domain adds its own with public_endpoint().
+PUBLIC_ENDPOINTS: set[str] = {"network_api.Tokens", "api-docs.openapi_json"}
+
+
+def public_endpoint(endpoint: str) -> None:
+    """Let an endpoint answer without a bearer token (it authenticates its caller some other way)."""
+    PUBLIC_ENDPOINTS.add(endpoint)
 
 
 def _flatten(messages: Any) -> dict[str, Any]:

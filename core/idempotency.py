@@ -37,11 +37,18 @@ def _replay(record: IdempotencyRecord) -> Response:
     return response
 
 
-def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The key's record is written in the same transaction as the effect, so they commit together or
+def idempotent(fn: Callable[..., Any] | None = None, *, actor: Callable[[], Any] | None = None) -> Any:
+    """``@idempotent`` on the API (the bearer token's user); ``@idempotent(actor=...)`` where the caller
+    is someone else (a page's session user). Keys are kept per user.
+
+    The key's record is written in the same transaction as the effect, so they commit together or
     not at all: a request cut off by a crash or a lost database leaves no record behind, and its
     retry with the same key runs afresh instead of waiting forever on a request that no longer runs.
     A second request with the key waits on the unique index until the first's transaction ends."""
+
+    if fn is None:
+        return lambda f: idempotent(f, actor=actor)
+    actor_of = actor or api_actor
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -52,8 +59,7 @@ def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
         if not key or len(key) > 200:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters.",
                                {"Idempotency-Key": ["1 to 200 characters."]})
-        actor = api_actor()
-        user_id = actor.id
+        user_id = actor_of().id
         request_hash = _request_hash()
         record = IdempotencyRecord(user_id=user_id, key=key, method=request.method, path=request.path,
                                    request_hash=request_hash, status=IN_PROGRESS, body="", created_at=utcnow())

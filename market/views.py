@@ -16,7 +16,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.errors import DomainError
 from market import permissions, services
-from core.pages import IntField, apply_domain_error, filled, error_text, page_error_handlers, roles_required
+from core import format as fmt
+from core.glossary import known
+from core.pages import (IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
+                        roles_required)
 from pricing.money import parse_money
 
 bp = Blueprint("market_views", __name__, template_folder="templates")
@@ -77,8 +80,8 @@ class FilterForm(FlaskForm):
 def browse() -> ResponseReturnValue:
     form = FilterForm(request.args)
     everything = services.list_listings(current_user, {"state": "active", "page": 1, "per_page": 500}).items
-    form.category.choices = [("", _("ทุกหมวด"))] + [(c, c) for c in sorted({x.category for x in everything if x.category})]
-    form.district.choices = [("", _("ทุกอำเภอ"))] + [(d, d) for d in sorted({x.district for x in everything if x.district})]
+    form.category.choices = [("", _("ทุกหมวด"))] + [(c, known(c)) for c in sorted({x.category for x in everything if x.category})]
+    form.district.choices = [("", _("ทุกอำเภอ"))] + [(d, known(d)) for d in sorted({x.district for x in everything if x.district})]
     sort = form.sort.data if form.sort.data in dict(SORTS) else "newest"
     try:
         page_no = max(1, int(request.args.get("page", "1")))
@@ -206,6 +209,18 @@ def purchase_action(purchase_id: int, action: str) -> ResponseReturnValue:
           "cancel": services.cancel_purchase}.get(action)
     if fn is None:
         abort(404)
+    if action == "cancel":
+        found = services.get_purchase(current_user, purchase_id)  # 404 for a purchase not theirs to see
+        way_back = url_for("market_views.my_purchases") if found.buyer_group_id == current_user.group_id \
+            else url_for("market_views.sales")
+        asked = confirmation(
+            _("ยกเลิกคำสั่งซื้อ %(name)s?", name=found.listing.name),
+            _("คำสั่งซื้อ %(name)s %(n)s %(unit)s เป็นเงิน %(amount)s บาท ของ %(group)s จะถูกยกเลิก และสินค้าจะคืนเข้าสต็อกของผู้ขาย "
+              "ยกเลิกแล้วกลับคืนไม่ได้ ถ้ายังต้องการต้องสั่งใหม่", name=found.listing.name, n=fmt.number(found.quantity),
+              unit=found.listing.unit, amount=fmt.baht(found.amount), group=found.buyer_group.name),
+            way_back, _("ยกเลิกคำสั่งซื้อนี้"))
+        if asked is not None:
+            return asked
     try:
         purchase = fn(current_user, purchase_id)
     except DomainError as exc:

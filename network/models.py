@@ -62,6 +62,7 @@ class User(UserMixin, Model):
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)

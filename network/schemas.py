@@ -47,6 +47,8 @@ class UserCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     group_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
+    phone = fields.String(load_default="", validate=validate.Length(max=32),
+                          metadata={"description": "Who to call about the group's orders, e.g. 081-234-5678"})
 
     @validates_schema
     def _group_for_role(self, data: dict[str, Any], **kwargs: object) -> None:
@@ -60,6 +62,7 @@ class UserSchema(Schema):
     name = fields.String()
     role = fields.String()
     group_id = fields.Integer(allow_none=True)
+    phone = fields.String()
     active = fields.Boolean()
 
 

@@ -1,6 +1,8 @@
 """Network use cases: one function, one transaction, permissions checked here."""
 from __future__ import annotations
 
+import re
+
 from decimal import Decimal
 from typing import Any, cast
 
@@ -30,6 +32,9 @@ def create_network(name: str, admin_email: str, admin_password: str, admin_name:
     _add_user(network.id, admin_email, admin_password, admin_name, "admin", None)
     db.session.commit()
     return network
+
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{1,30}$")
 
 
 def _add_user(network_id: int, email: str, password: str, name: str, role: str, group_id: int | None) -> User:
@@ -109,7 +114,12 @@ def create_user(actor: User, data: dict[str, Any]) -> User:
     group_id = data.get("group_id")
     if group_id is not None:
         get_group(actor, group_id, field="group_id")
+    phone = " ".join(str(data.get("phone") or "").split())
+    if phone and not PHONE_RE.match(phone):
+        raise InvalidInput("A phone number is digits, spaces, + and - (at most 32).",
+                           {"phone": [Msg("Digits only.", "phone_invalid")]})
     user = _add_user(actor.network_id, data["email"], data["password"], data["name"], data["role"], group_id)
+    user.phone = phone
     db.session.commit()
     return user
 

@@ -175,6 +175,7 @@ class UserForm(FlaskForm):
     email = EmailField(_l("อีเมล"), validators=[DataRequired(_l("กรุณากรอกอีเมล")), Regexp(EMAIL_RE, message=_l("อีเมลไม่ถูกต้อง"))])
     password = PasswordField(_l("รหัสผ่าน"), validators=[DataRequired(_l("กรุณากรอกรหัสผ่าน")),
                                                          Length(min=8, message=_l("อย่างน้อย 8 ตัวอักษร"))])
+    phone = StringField(_l("เบอร์โทรศัพท์"), validators=[Optional(), Length(max=32)])
     role = SelectField(_l("บทบาท"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
     group_id = SelectField(_l("กลุ่ม"), coerce=int, choices=[])
 
@@ -194,7 +195,7 @@ def users() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         data = {"name": filled(form.name.data).strip(), "email": form.email.data, "password": form.password.data,
-                "role": form.role.data, "group_id": form.group_id.data or None}
+                "role": form.role.data, "group_id": form.group_id.data or None, "phone": form.phone.data or ""}
         try:
             user = services.create_user(current_user, data)
         except DomainError as exc:
@@ -224,11 +225,15 @@ def audit() -> ResponseReturnValue:
         page_no = max(1, min(100_000, int(request.args.get("page", "1"))))
     except ValueError:
         page_no = 1
+    from core.audit_text import SUBJECTS, describe
+
     filters = {k: (request.args.get(k) or "").strip()[:64] or None for k in ("subject", "action")}
     items, total = list_events(current_user, {**filters, "page": page_no, "per_page": AUDIT_PER_PAGE})
     pages = max(1, -(-total // AUDIT_PER_PAGE))
+    sentences = describe(items)
+    subjects = sorted(((key, str(label)) for key, label in SUBJECTS.items()), key=lambda pair: pair[1])
     return render_template("network/audit.html", events=items, page=page_no, pages=pages, total=total,
-                           filters=filters)
+                           filters=filters, sentences=sentences, subjects=subjects)
 
 
 page_error_handlers(bp)

@@ -80,6 +80,11 @@ class RoundResource(MethodView):
 
 @blp.route("/rounds/<int:round_id>/offers")
 class Offers(MethodView):
+    @blp.response(200, OfferSchema(many=True))
+    def get(self, round_id: int) -> ApiResult:
+        """The round's offers."""
+        return services.load_round(api_actor(), round_id).offers
+
     @idempotent
     @blp.arguments(OfferCreateSchema)
     @blp.response(201, OfferSchema)

@@ -8,6 +8,7 @@ from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
+    import orders.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import orders.combine  # noqa: F401  (registers the combine job handlers)
     import orders.tasks  # noqa: F401  (registers ruamsue.close_due_rounds)
     from core.jobs import periodic
@@ -24,3 +25,8 @@ def init_app(app: Flask) -> None:
     csrf.exempt(blp)
     app.register_blueprint(bp)
     register_pages()
+    from core.pwa import keep_offline
+    from orders.offline_views import bp as offline_bp
+
+    app.register_blueprint(offline_bp)  # the order page's JSON write, CSRF-protected like the page
+    keep_offline(app, "orders_views.rounds", "orders_views.round_detail", "orders_views.order")

@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 import pricing
-from core import jobs
+from core import jobs, metrics
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict
@@ -43,6 +43,7 @@ from orders.models import (
     PriceTier,
     PurchaseOrder,
     PurchaseOrderLine,
+    RoundSupplierFee,
 )
 from orders.invoices import insert_invoices, is_postgres
 from orders.services import COMBINE_JOB
@@ -111,9 +112,11 @@ def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
     if parts and len(suppliers) > 1:
         return _coordinate(rnd, suppliers)
     _tune_session()
+    started = time.perf_counter()
     pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=True)
     _finish_round(rnd)
     db.session.commit()
+    metrics.record_combine(lines, time.perf_counter() - started)
     return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
 
 
@@ -188,12 +191,14 @@ def _run_part(round_id: int, supplier_id: int) -> dict[str, Any]:
     network = db.session.get_one(Network, rnd.network_id)
     _tune_session()
     demand = _demand(round_id, supplier_id)
+    started = time.perf_counter()
     try:
         pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=False)
     except _AlreadyCombined:
         db.session.rollback()
         return result
     db.session.commit()
+    metrics.record_combine(lines, time.perf_counter() - started)
     result.update(ran=True, purchase_orders=pos, lines=lines)
     return result
 
@@ -238,12 +243,17 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
         by_supplier[supplier_id].append(offer_id)
         counts[offer_id] = int(count)
 
+    # A supplier's fee for the whole round (round_supplier_fees), charged once on its purchase order.
+    supplier_fees: dict[int, Decimal] = {supplier: fee for supplier, fee in db.session.execute(
+        select(RoundSupplierFee.supplier_id, RoundSupplierFee.delivery_fee)
+        .where(RoundSupplierFee.round_id == round_id, RoundSupplierFee.supplier_id.in_(list(by_supplier))))}
     now = utcnow()
     po_rows: list[_PurchaseOrderRow] = []
     for supplier_id, offer_ids in sorted(by_supplier.items()):
         value = sum((results[o].ordered_quantity * tier.unit_price
                      for o in offer_ids if (tier := prices[o]) is not None), ZERO)
-        delivery_fee = sum((offers[o].delivery_fee for o in offer_ids if results[o].is_ordered), ZERO)
+        delivery_fee = pricing.purchase_order_delivery_fee(
+            [offers[o].delivery_fee for o in offer_ids if results[o].is_ordered], supplier_fees.get(supplier_id, ZERO))
         network_fee = pricing.network_fee(value, fee_percent)
         po_rows.append({"round_id": round_id, "supplier_id": supplier_id, "value": value,
                         "delivery_fee": delivery_fee, "network_fee": network_fee,

@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -59,10 +60,14 @@ class ActionForm(FlaskForm):
 def order_form_class(offers: list[Any]) -> type[FlaskForm]:
     attrs: dict[str, Any] = {}
     for offer in offers:
+        # The labels name the product: the error summary at the top of the page lists them.
+        product = getattr(getattr(offer, "product", None), "name", "")
         attrs[f"q_{offer.id}"] = IntField(
-            _l("จำนวน"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+            _("%(product)s: จำนวน", product=product),
+            validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
         attrs[f"t_{offer.id}"] = IntField(
-            _l("รับเพิ่มได้"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+            _("%(product)s: รับเพิ่มได้", product=product),
+            validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
     return type("OrderForm", (FlaskForm,), attrs)
 
 

@@ -52,6 +52,8 @@ class BuyingRound(Model):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     offers: Mapped[list[Offer]] = relationship(back_populates="round", order_by="Offer.id")
+    supplier_fees: Mapped[list[RoundSupplierFee]] = relationship(order_by="RoundSupplierFee.supplier_id",
+                                                                 cascade="all, delete-orphan")
 
     __table_args__ = (
         CheckConstraint(
@@ -231,3 +233,20 @@ class Payment(Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+
+class RoundSupplierFee(Model):
+    """A supplier's delivery fee for the whole round (besides its offers' own fees): charged once on its
+    purchase order when at least one of its offers is ordered, and shared by line value like the others."""
+
+    __tablename__ = "round_supplier_fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id", ondelete="CASCADE"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    delivery_fee: Mapped[Decimal] = mapped_column(Money())
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "supplier_id"),
+        CheckConstraint("delivery_fee >= 0", name="delivery_fee_nonnegative"),
+    )

@@ -68,6 +68,11 @@ class OfferSchema(Schema):
     tiers = fields.List(fields.Nested(TierSchema))
 
 
+class RoundSupplierFeeSchema(Schema):
+    supplier_id = fields.Integer()
+    delivery_fee = Money()
+
+
 class RoundSchema(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -80,13 +85,16 @@ class RoundSchema(Schema):
     delivered_at = fields.AwareDateTime(format="iso", allow_none=True)
     settled_at = fields.AwareDateTime(format="iso", allow_none=True)
     offers = fields.List(fields.Nested(OfferSchema))
+    supplier_fees = fields.List(fields.Nested(RoundSupplierFeeSchema), metadata={
+        "description": "Delivery fee per supplier for the whole round, charged once on its purchase order "
+                       "when at least one of its offers is ordered"})
 
 
 class RoundListSchema(RoundSchema):
-    """A round in a list: without its offers (its own name in the OpenAPI document)."""
+    """A round in a list: without its offers and fees (its own name in the OpenAPI document)."""
 
     class Meta:
-        exclude = ("offers",)
+        exclude = ("offers", "supplier_fees")
 
 
 class JobStartedSchema(Schema):

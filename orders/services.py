@@ -102,7 +102,8 @@ def load_round(actor: User, round_id: int) -> BuyingRound:
         select(BuyingRound).where(BuyingRound.id == round_id)
         .options(selectinload(BuyingRound.offers).selectinload(Offer.tiers),
                  selectinload(BuyingRound.offers).selectinload(Offer.product),
-                 selectinload(BuyingRound.offers).selectinload(Offer.supplier)))
+                 selectinload(BuyingRound.offers).selectinload(Offer.supplier),
+                 selectinload(BuyingRound.supplier_fees)))
     if rnd is None or rnd.network_id != actor.network_id:
         raise NotFound("No such buying round.")
     return rnd

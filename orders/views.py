@@ -18,7 +18,10 @@ from flask_login import current_user, login_required
 from core.clock import utcnow
 from core.errors import DomainError
 from network import services as network_services
-from core.pages import COMMITTEE, apply_domain_error, filled, error_text, page_error_handlers, roles_required
+from core import format as fmt
+from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
+                        roles_required)
+from orders.estimate import group_estimate
 from orders import price_list, reads, services
 from orders.delivery import record_receipt
 from orders.forms import (ActionForm, OfferForm, PaymentForm, PriceListForm, ProductForm, RoundForm, SupplierForm, form_money,
@@ -116,11 +119,14 @@ def round_detail(round_id: int) -> ResponseReturnValue:
     if current_user.group_id and current_user.role in ("leader", "seller"):
         order = services.get_group_order(current_user, rnd.id, current_user.group_id)
     offer_form = _offer_form(rnd) if current_user.role in COMMITTEE and rnd.state in ("draft", "open") else None
+    estimate = None
+    if order and order["lines"] and rnd.state == "open":
+        estimate = group_estimate(current_user, rnd, current_user.group_id)
     invoices = []
     if rnd.state in ("combined", "delivered", "settled"):
         invoices = list_invoices(current_user, rnd.id)
     return render_template("orders/round.html", offer_form=offer_form, action=ActionForm(), job=job, order=order,
-                           invoices=invoices, **ctx)
+                           invoices=invoices, estimate=estimate, **ctx)
 
 
 @bp.route("/rounds/<int:round_id>/offers", methods=["POST"])
@@ -163,6 +169,15 @@ def open_round(round_id: int) -> ResponseReturnValue:
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @roles_required(*COMMITTEE)
 def close_round(round_id: int) -> ResponseReturnValue:
+    rnd = services.get_round(current_user, round_id)  # 404 for another network's round
+    if rnd.state == "open":
+        asked = confirmation(
+            _("ปิดรับคำสั่งซื้อรอบ %(name)s ตอนนี้?", name=rnd.name),
+            _("กำหนดปิดรับเดิมคือ %(when)s ถ้าปิดตอนนี้ กลุ่มที่ยังไม่ได้สั่งจะสั่งไม่ได้อีก และระบบจะเริ่มรวมยอดทันที ปิดแล้วเปิดใหม่ไม่ได้",
+              when=fmt.moment(rnd.closes_at)),
+            url_for("orders_views.round_detail", round_id=round_id), _("ปิดรับและรวมยอดตอนนี้"))
+        if asked is not None:
+            return asked
     try:
         job = services.close_round(current_user, round_id)
     except DomainError as exc:
@@ -215,8 +230,9 @@ def order(round_id: int) -> ResponseReturnValue:
                     flash(_("บันทึกคำสั่งซื้อของกลุ่มแล้ว"), "ok")
                     return redirect(url_for("orders_views.order", round_id=rnd.id))
     mine_qty = {offer_id: line["quantity"] for offer_id, line in mine.items()}
+    estimate = group_estimate(current_user, rnd, group_id) if rnd.state == "open" and mine else None
     return render_template("orders/order.html", form=form, mine=mine_qty, updated_at=current["updated_at"],
-                           **ctx), status
+                           estimate=estimate, **ctx), status
 
 
 # --- purchase orders, receipt, distribution --------------------------------------------------------
@@ -224,11 +240,11 @@ def order(round_id: int) -> ResponseReturnValue:
 @bp.route("/rounds/<int:round_id>/purchase-orders")
 @roles_required(*COMMITTEE)
 def purchase_orders(round_id: int) -> ResponseReturnValue:
-    rnd = services.get_round(current_user, round_id)
+    rnd = services.load_round(current_user, round_id)
     pos = reads.purchase_orders(current_user, round_id)
     suppliers, products = _names()
     return render_template("orders/purchase_orders.html", rnd=rnd, pos=pos, suppliers=suppliers,
-                           products=products)
+                           products=products, offers={o.id: o for o in rnd.offers})
 
 
 @bp.route("/purchase-orders/<int:po_id>")

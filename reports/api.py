@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from core.api import ApiResult
 from core.auth import api_actor
 from core.idempotency import idempotent
-from reports import services
+from reports import charts, services
 from reports.export import summary_csv
 from reports.schemas import ReviewSchema, SummaryArgs, SummaryJobSchema, SummarySchema
 
@@ -47,3 +47,13 @@ class SummaryResource(MethodView):
 @blp.response(200, SummarySchema)
 def review(data: dict[str, Any], month: str) -> ApiResult:
     return services.review(api_actor(), month, data["meeting_date"], data["attendance"], data.get("notes", ""))
+
+
+@blp.route("/summaries/<month>/charts/<kind>.svg", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The chart as SVG, every title, label and value kept as text "
+                                           "(committee: the network's; a leader or seller: their own group's). "
+                                           "kind is savings, bargaining or groups; ?lang=en for English.",
+                            "content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
+def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
+    svg = charts.chart_for(api_actor(), month, kind)
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})

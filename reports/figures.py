@@ -33,6 +33,7 @@ from orders.models import (
 )
 from pricing.money import CENT, RATIO, round_half_up
 from reports import periods
+from reports.competition import competition
 
 TREND_MONTHS = 12
 ZERO = Decimal("0.00")
@@ -310,6 +311,7 @@ class SummaryFigures(TypedDict):
     trend: list[dict[str, Any]]
     previous_month: str
     month_over_month: dict[str, Any]
+    competition: dict[str, Any]  # what competition won (reports/competition.py, CompetitionSchema)
 
 
 def compute_summary(network_id: int, month: str) -> SummaryFigures:
@@ -392,4 +394,5 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
         "period": {"start": trend_months[-1][1].isoformat(), "end": trend_months[-1][2].isoformat()},
         "network": network_line, "groups": groups, "products": products, "trend": trend,
         "previous_month": previous_label, "month_over_month": _change(network_line, previous_line),
+        "competition": competition(network_id, trend_months[-1][1], trend_months[-1][2]),
     }

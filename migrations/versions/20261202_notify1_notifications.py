@@ -1,7 +1,7 @@
 """notifications: in-app rows, deliveries over LINE and e-mail (exactly once by unique key), settings
 
 Revision ID: notify1
-Revises: 0003
+Revises: rfq1
 Create Date: 2026-12-02
 
 Written by hand; works on PostgreSQL and SQLite (the embedded default).
@@ -14,7 +14,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = 'notify1'
-down_revision = '0003'
+down_revision = 'rfq1'
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,9 @@ class UserMixin:
 class LoginManager:
     login_view: str | None
     session_protection: str | None
+    login_message: str
+    login_message_category: str
+    localize_callback: Callable[[str], str] | None
     def __init__(self, app: Flask | None = None, add_context_processor: bool = True) -> None: ...
     def init_app(self, app: Flask, add_context_processor: bool = True) -> None: ...
     def user_loader(self, callback: _F) -> _F: ...

@@ -2,6 +2,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask
+from werkzeug.exceptions import BadRequest
 
 _V = TypeVar("_V", bound=Callable[..., Any] | Blueprint | str)
 
@@ -12,3 +13,5 @@ class CSRFProtect:
     def protect(self) -> None: ...
 
 def generate_csrf(secret_key: str | None = None, token_key: str | None = None) -> str: ...
+
+class CSRFError(BadRequest): ...
