@@ -9,6 +9,10 @@ import os
 import secrets
 from pathlib import Path
 
+# The packages the app factory loads, in order (each has an ``app.py`` with ``init_app(app)``). The kernel
+# (core/) and the rules (pricing/) are not listed: they are always there. A new domain adds itself here.
+DOMAINS: tuple[str, ...] = ("network", "orders", "market", "reports", "demo")
+
 INSTANCE_DIR = Path(os.environ.get("RUAMSUE_INSTANCE", Path(__file__).resolve().parent / "instance"))
 
 
@@ -73,6 +77,7 @@ def load() -> dict[str, object]:
     if database_url.startswith("sqlite"):
         engine_options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     return {
+        "DOMAINS": DOMAINS,
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,

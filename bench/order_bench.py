@@ -104,7 +104,8 @@ def run(db_url: str, requests: int, leaders: int, profile: bool = False) -> dict
         for i in range(300):
             put(i)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(int(os.environ.get("PROFILE_N", "25")))
+        stats = pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "tottime"))
+        stats.print_stats(int(os.environ.get("PROFILE_N", "25")))
     cpu.clear()
     put_times, ping_times, floor_times = [], [], []
     with psycopg.connect(db_url) as conn:

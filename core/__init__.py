@@ -1,4 +1,9 @@
-"""Plumbing every domain uses: the app factory, the database, errors, auth, jobs."""
+"""The kernel every domain uses: the app factory, the database, errors, auth, jobs, page registries.
+
+The kernel knows no domain: ``create_app`` loads the packages named in the ``DOMAINS`` setting (see
+``config.DOMAINS``), each of which wires its blueprints, CLI, tasks and job handlers in its own ``app.py``
+(``init_app(app)``) and registers what it adds to shared places with the kernel's registries.
+"""
 from __future__ import annotations
 
 import importlib
@@ -7,18 +12,19 @@ from typing import Any
 
 from flask import Flask
 
-# Each domain package wires its blueprints, CLI and job handlers in its own app.py.
-DOMAINS = ("network", "orders", "market", "reports")
+from core.celery_app import celery_init_app
+
+__all__ = ["celery_init_app", "create_app"]
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     import config
     from core import api as api_module
-    from core import jobs
+    from core import audit  # noqa: F401  (the audit trail's read-only guard)
+    from core import jobs, pages
     from core.auth import login_manager
     from core.db import db
     from core.migrate import migrate
-    from tasks import celery_init_app
 
     app = Flask("ruamsue", instance_path=str(config.INSTANCE_DIR),
                 root_path=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -34,11 +40,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from core import web
 
     web.init_app(app)
-    for name in DOMAINS:
+    pages.init_app(app)
+    for name in app.config["DOMAINS"]:
         importlib.import_module(f"{name}.app").init_app(app)
-    from core import demo
-
-    demo.init_app(app)
     celery_init_app(app)
     _init_resilience(app)
     if app.config["JOBS_MODE"] == "thread" and os.environ.get("RUAMSUE_SCHEDULER") == "1":

@@ -4,9 +4,26 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper
+
 from core.clock import utcnow
 from core.db import db
 from core.models import AuditEvent
+
+
+class AuditTrailIsReadOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit event."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _no_update(mapper: Mapper[Any], connection: Any, target: AuditEvent) -> None:
+    raise AuditTrailIsReadOnly("audit events are never changed")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _no_delete(mapper: Mapper[Any], connection: Any, target: AuditEvent) -> None:
+    raise AuditTrailIsReadOnly("audit events are never deleted")
 
 
 def _plain(value: Any) -> Any:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 from flask import request
 from flask_login import LoginManager
-from sqlalchemy import select
 
-from core.db import db
 from core.errors import NotAuthenticated
 
 login_manager = LoginManager()
@@ -24,46 +24,39 @@ def new_token() -> str:
     return "rs_" + secrets.token_urlsafe(32)
 
 
-@login_manager.user_loader
-def _load_user(user_id: str):  # type: ignore[no-untyped-def]
-    from network.models import User
-
-    try:
-        uid, version = (int(part) for part in user_id.split(":", 1))
-    except ValueError:
-        return None
-    user = db.session.get(User, uid)
-    # A session minted before logout (or a password change) carries an old version: refuse it.
-    if user is None or not user.active or user.session_version != version:
-        return None
-    return user
+# The domain that owns users registers how to find them (Flask-Login's user_loader pattern):
+#   login_manager.user_loader(fn)  -- a session's user from its id string, or None;
+#   token_loader(fn)               -- (user, token id) from the hash of a bearer token, or None.
+TokenLoader = Callable[[str], "tuple[Any, int] | None"]
+_token_loader: list[TokenLoader] = []
 
 
-def bearer_user():  # type: ignore[no-untyped-def]
+def token_loader(fn: TokenLoader) -> TokenLoader:
+    """Register the lookup of an API token by its hash (one per app; the last registered wins)."""
+    _token_loader[:] = [fn]
+    return fn
+
+
+def bearer_user() -> Any:
     """The API caller from ``Authorization: Bearer <token>``, or None."""
     # Cached on the request, not on g: g lives as long as the app context, which may span requests.
     if "ruamsue.api_user" in request.environ:
         return request.environ["ruamsue.api_user"]
-    from network.models import ApiToken, User
-
+    if not _token_loader:
+        raise RuntimeError("no token loader registered (core.auth.token_loader)")
     user = None
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         token = header[7:].strip()
         if token:
-            row = db.session.execute(
-                select(ApiToken, User)
-                .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-            ).first()
-            if row is not None and row.User.active:
-                user = row.User
-                request.environ["ruamsue.api_token_id"] = row.ApiToken.id
+            found = _token_loader[0](hash_token(token))
+            if found is not None:
+                user, request.environ["ruamsue.api_token_id"] = found
     request.environ["ruamsue.api_user"] = user
     return user
 
 
-def api_actor():  # type: ignore[no-untyped-def]
+def api_actor() -> Any:
     user = bearer_user()
     if user is None:
         raise NotAuthenticated("Send a valid token: Authorization: Bearer <token>.")

@@ -4,6 +4,35 @@ from __future__ import annotations
 from typing import Any
 
 
+class Msg(str):
+    """A message with a stable code: the API sends the (English) text, the pages translate by ``code``.
+
+    ``Msg("Only 3 left.", "only_left", n=3)`` is the string ``"Only 3 left."`` everywhere a string goes
+    (JSON included), and carries ``code="only_left"`` and ``params={"n": 3}`` for the pages.
+    """
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, text: str, code: str, **params: Any) -> Msg:
+        obj = super().__new__(cls, text)
+        obj.code = code
+        obj.params = params
+        return obj
+
+    def __reduce__(self) -> Any:  # pickles (and copies) as itself, code and parameters included
+        return (_msg, (str(self), self.code, self.params))
+
+
+def _msg(text: str, code: str, params: dict[str, Any]) -> Msg:
+    return Msg(text, code, **params)
+
+
+def message_code(message: object) -> str | None:
+    """The code of a message (a :class:`Msg`), or None for plain text."""
+    return getattr(message, "code", None)
+
+
 class DomainError(Exception):
     status = 400
     code = "bad_request"

@@ -15,6 +15,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,17 +30,43 @@ from core.models import Job
 
 log = logging.getLogger(__name__)
 
-HANDLERS: dict[str, Callable[..., dict[str, Any] | None]] = {}
-# What Celery beat runs in production, run by the embedded scheduler when there is no beat.
-PERIODIC: dict[str, Callable[[], object]] = {}
+Handler = Callable[..., "dict[str, Any] | None"]
+# Job kinds and their handlers (``@handler("kind")``): run by a Celery worker or a thread of this process.
+HANDLERS: dict[str, Handler] = {}
 
 
-def periodic(name: str, fn: Callable[[], object]) -> None:
-    PERIODIC[name] = fn
+@dataclass(frozen=True)
+class Periodic:
+    """Periodic work: what Celery beat sends in production and the embedded scheduler runs in-process.
+
+    ``fn`` is the service the embedded scheduler calls; ``task`` is the Celery task (in the domain's
+    ``tasks.py``) beat sends, which calls the same service. ``every`` seconds between runs under beat,
+    or hourly at ``minute`` past the hour; ``BEAT_INTERVAL`` overrides both (tests, demos).
+    """
+
+    name: str
+    fn: Callable[[], object]
+    task: str
+    every: float = 60.0
+    minute: int | None = None
+
+    @property
+    def beat_key(self) -> str:
+        return self.name.replace("_", "-")
 
 
-def handler(kind: str) -> Callable[[Callable[..., dict[str, Any] | None]], Callable[..., dict[str, Any] | None]]:
-    def register(fn: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any] | None]:
+# The one registry of periodic work: both the beat schedule and the embedded scheduler are built from it.
+PERIODIC: dict[str, Periodic] = {}
+
+
+def periodic(name: str, fn: Callable[[], object], *, task: str, every: float = 60.0, minute: int | None = None) -> None:
+    """Register periodic work (idempotent: the same name replaces the entry)."""
+    PERIODIC[name] = Periodic(name, fn, task, every, minute)
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the handler of a job kind: ``@handler("combine_round") def combine_round(round_id): ...``."""
+    def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
         return fn
 
@@ -293,18 +320,23 @@ def start_scheduler(app: Flask, interval: float = 60.0) -> None:
         while True:
             time.sleep(interval)
             with app.app_context():
-                for name, fn in [*PERIODIC.items(), ("dispatch_stale", lambda: dispatch_stale(app))]:
+                for entry in list(PERIODIC.values()):
                     try:
-                        fn()
+                        entry.fn()
                     except Exception:  # noqa: BLE001 - keep ticking; the next minute tries again
                         db.session.rollback()
-                        log.exception("scheduled %s failed", name)
+                        log.exception("scheduled %s failed", entry.name)
                 db.session.remove()
 
     threading.Thread(target=tick, name="ruamsue-scheduler", daemon=True).start()
 
 
+def _dispatch_stale_now() -> int:
+    return dispatch_stale(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
 def init_app(app: Flask) -> None:
+    periodic("dispatch_stale_jobs", _dispatch_stale_now, task="ruamsue.dispatch_stale_jobs")
     if "JOBS_MODE" not in app.config:
         app.config["JOBS_MODE"] = "thread" if app.config.get("JOBS_IN_PROCESS") else "celery"
     app.extensions["ruamsue_jobs_executor"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ruamsue-job")

@@ -10,8 +10,9 @@ from core.web import csrf
 def init_app(app: Flask) -> None:
     import market.models  # noqa: F401
     from market.api import blp
-    from market.views import bp
+    from market.views import bp, register_pages
 
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)
+    register_pages()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock
+from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound, OutOfStock
 from market import permissions
 from market.models import Listing, Purchase
 from network.models import User
@@ -128,7 +128,7 @@ def get_listing(actor: User, listing_id: int) -> Listing:
 def _check_amounts(data: dict[str, Any]) -> None:
     price, stock = data.get("price"), data.get("stock")
     if price is not None and stock is not None and price * stock >= MAX_AMOUNT:
-        raise InvalidInput("Price × stock is too large.", {"stock": ["Too large for this price."]})
+        raise InvalidInput("Price × stock is too large.", {"stock": [Msg("Too large for this price.", "too_large_for_price")]})
 
 
 def create_listing(actor: User, data: dict[str, Any]) -> Listing:
@@ -194,12 +194,12 @@ def place_purchase(actor: User, listing_id: int, group_id: int, quantity: int) -
         if state != "active":
             raise ListingNotActive(f"The listing is {state}; it cannot be bought now.", state=state)
         raise OutOfStock(f"Only {available} {unit} left.",
-                         {"quantity": [f"Only {available} left."]}, available=available)
+                         {"quantity": [Msg(f"Only {available} left.", "only_left", n=available)]}, available=available)
     price, outside_price, reference_price, seller_group_id = taken
     amount = (quantity * price).quantize(CENT)
     if amount >= MAX_AMOUNT:
         db.session.rollback()
-        raise InvalidInput("The amount is too large.", {"quantity": ["Too large."]})
+        raise InvalidInput("The amount is too large.", {"quantity": [Msg("Too large.", "too_large")]})
     purchase = Purchase(network_id=actor.network_id, listing_id=listing.id, buyer_group_id=group.id,
                         seller_group_id=seller_group_id, placed_by_id=actor.id, quantity=quantity,
                         unit_price=price, outside_price=outside_price, reference_price=reference_price,
@@ -290,7 +290,8 @@ def deliver_purchase(actor: User, purchase_id: int, delivered_at: datetime | Non
     now = utcnow()
     when = now if delivered_at is None else delivered_at
     if when > now + CLOCK_SKEW:
-        raise InvalidInput("The delivery time is in the future.", {"delivered_at": ["Must not be in the future."]})
+        raise InvalidInput("The delivery time is in the future.",
+                           {"delivered_at": [Msg("Must not be in the future.", "must_not_be_future")]})
     when = min(when, now)
     if when < purchase.placed_at:
         raise InvalidInput("The delivery time is before the purchase was placed.",

@@ -15,8 +15,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.errors import DomainError
 from market import permissions, services
-from network.views import IntField, apply_domain_error, error_text, page_error_handlers, roles_required
-from orders.price_list import parse_money
+from core.pages import IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from pricing.money import parse_money
 
 bp = Blueprint("market_views", __name__, template_folder="templates")
 
@@ -222,3 +222,25 @@ def purchase_action(purchase_id: int, action: str):  # type: ignore[no-untyped-d
 
 
 page_error_handlers(bp)
+
+
+def _home_attention() -> str:
+    """Purchases waiting for the seller's (or the buying leader's) answer."""
+    if current_user.role not in ("seller", "leader"):
+        return ""
+    try:
+        waiting = [p for p in services.list_sales(current_user) if p.state == "placed"]
+    except DomainError:
+        return ""
+    return render_template("market/_home_attention.html", market=waiting)
+
+
+def register_pages() -> None:
+    """What the market adds to the shared page registries (core.pages)."""
+    from core.pages import home_item, nav_link
+
+    nav_link("market_views.my_listings", _l("สินค้าของฉัน"), ("seller",), 40)
+    nav_link("market_views.sales", _l("คำสั่งซื้อที่ได้รับ"), ("seller",), 45)
+    nav_link("market_views.browse", _l("ตลาด"), ("leader", "seller", "committee", "admin"), 50)
+    nav_link("market_views.my_purchases", _l("ที่ซื้อในตลาด"), ("leader",), 55)
+    home_item("market", _home_attention, order=20)

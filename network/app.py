@@ -30,10 +30,16 @@ def create_network_command(name: str, admin_email: str, admin_password: str, adm
 
 
 def init_app(app: Flask) -> None:
+    from network import auth
     from network.api import blp
-    from network.views import bp
+    from network.audit_api import blp as audit_blp
+    from network.views import bp, register_pages
 
+    auth.init_app()
     get_api(app).register_blueprint(blp)
+    get_api(app).register_blueprint(audit_blp)
     csrf.exempt(blp)
+    csrf.exempt(audit_blp)
     app.register_blueprint(bp)
+    register_pages()
     app.cli.add_command(network_cli)

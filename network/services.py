@@ -12,7 +12,7 @@ from core.audit import record
 from core.auth import hash_token, new_token
 from core.clock import utcnow
 from core.db import db
-from core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from network import permissions
 from network.models import ApiToken, Group, Network, User
 
@@ -23,7 +23,7 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 def create_network(name: str, admin_email: str, admin_password: str, admin_name: str = "Network admin",
                    timezone: str = "Asia/Bangkok") -> Network:
     if db.session.scalar(select(Network).where(Network.name == name)) is not None:
-        raise Conflict(f"A network named {name!r} exists already.", {"name": ["Already taken."]})
+        raise Conflict(f"A network named {name!r} exists already.", {"name": [Msg("Already taken.", "taken")]})
     network = Network(name=name, timezone=timezone, fee_percent=Decimal("0"))
     db.session.add(network)
     db.session.flush()
@@ -35,7 +35,7 @@ def create_network(name: str, admin_email: str, admin_password: str, admin_name:
 def _add_user(network_id: int, email: str, password: str, name: str, role: str, group_id: int | None) -> User:
     email = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("That e-mail is already used.", {"email": ["Already used."]})
+        raise Conflict(Msg("That e-mail is already used.", "email_used"), {"email": [Msg("Already used.", "used")]})
     user = User(network_id=network_id, email=email, name=name, role=role, group_id=group_id,
                 password_hash=generate_password_hash(password), session_version=0, active=True)
     db.session.add(user)
@@ -43,7 +43,7 @@ def _add_user(network_id: int, email: str, password: str, name: str, role: str, 
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise Conflict("That e-mail is already used.", {"email": ["Already used."]}) from exc
+        raise Conflict(Msg("That e-mail is already used.", "email_used"), {"email": [Msg("Already used.", "used")]}) from exc
     return user
 
 
@@ -122,7 +122,7 @@ def get_group(actor: User, group_id: int, field: str | None = None) -> Group:
     group = db.session.get(Group, group_id)
     if group is None or group.network_id != actor.network_id:
         if field:
-            raise InvalidInput("No such group in this network.", {field: ["No such group."]})
+            raise InvalidInput("No such group in this network.", {field: [Msg("No such group.", "no_such_group")]})
         raise NotFound("No such group.")
     return group
 
@@ -136,7 +136,8 @@ def create_group(actor: User, data: dict[str, Any]) -> Group:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("A group of that name exists already.", {"name": ["Already taken."]}) from exc
+        raise Conflict(Msg("A group of that name exists already.", "group_exists"),
+                       {"name": [Msg("Already taken.", "taken")]}) from exc
     record(actor, "group.create", "group", group.id, None, data)
     db.session.commit()
     return group
@@ -149,8 +150,8 @@ def update_group(actor: User, group_id: int, changes: dict[str, Any]) -> Group:
     members = changes.get("members", group.members)
     poor = changes.get("registered_poor_members", group.registered_poor_members)
     if poor > members:
-        raise InvalidInput("Registered-poor members cannot outnumber the members.",
-                           {"registered_poor_members": ["Cannot be more than the members."]})
+        raise InvalidInput(Msg("Registered-poor members cannot outnumber the members.", "poor_exceed_members"),
+                           {"registered_poor_members": [Msg("Cannot be more than the members.", "more_than_members")]})
     before = {k: getattr(group, k) for k in changes}
     for key, value in changes.items():
         setattr(group, key, value)
@@ -158,7 +159,8 @@ def update_group(actor: User, group_id: int, changes: dict[str, Any]) -> Group:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("A group of that name exists already.", {"name": ["Already taken."]}) from exc
+        raise Conflict(Msg("A group of that name exists already.", "group_exists"),
+                       {"name": [Msg("Already taken.", "taken")]}) from exc
     record(actor, "group.update", "group", group.id, before, changes)
     db.session.commit()
     return group

@@ -8,14 +8,16 @@ from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
-    import orders.combine  # noqa: F401  (registers the combine job handler)
+    import orders.combine  # noqa: F401  (registers the combine job handlers)
+    import orders.tasks  # noqa: F401  (registers ruamsue.close_due_rounds)
     from core.jobs import periodic
     from orders.services import close_due_rounds
 
-    periodic("close_due_rounds", close_due_rounds)
+    periodic("close_due_rounds", close_due_rounds, task="ruamsue.close_due_rounds", every=60.0)
     from orders.api import blp
-    from orders.views import bp
+    from orders.views import bp, register_pages
 
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)
+    register_pages()

@@ -14,14 +14,15 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
+from pricing.money import parse_money
 from core.audit import record
 from core.db import db
-from core.errors import Conflict, Forbidden, InvalidInput
+from core.errors import Msg, Conflict, Forbidden, InvalidInput
 from orders import permissions
 from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
 
@@ -48,18 +49,6 @@ class RowError:
     line: int
     column: str
     problem: str  # a key: "required", "integer", "money", "tiers", "duplicate", "too_many", "columns"
-
-
-def parse_money(text: str) -> Decimal | None:
-    """'1,250.50' -> Decimal('1250.50'); None when not a non-negative amount with at most 2 places."""
-    text = (text or "").strip().replace(",", "")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        return None
-    return value.quantize(Decimal("0.01"))
 
 
 def parse_int(text: str, minimum: int) -> int | None:
@@ -152,12 +141,12 @@ def import_price_list(actor: Any, supplier_id: int, content: str, round_id: int 
         raise Forbidden("Only the committee or the admin adds products.")
     supplier = db.session.get(Supplier, supplier_id)
     if supplier is None or supplier.network_id != actor.network_id:
-        raise InvalidInput("No such supplier in this network.", {"supplier_id": ["Not found."]})
+        raise InvalidInput("No such supplier in this network.", {"supplier_id": [Msg("Not found.", "not_found")]})
     rnd = None
     if round_id is not None:
         rnd = db.session.get(BuyingRound, round_id)
         if rnd is None or rnd.network_id != actor.network_id:
-            raise InvalidInput("No such round in this network.", {"round_id": ["Not found."]})
+            raise InvalidInput("No such round in this network.", {"round_id": [Msg("Not found.", "not_found")]})
         if rnd.state not in ("draft", "open"):
             raise Conflict("Offers can be added only before the round closes.", state=rnd.state)
     rows, errors = parse(content)

@@ -13,7 +13,7 @@ from core import jobs
 from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, db
-from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, Msg, NotFound
 from core.models import Job
 from network.models import User
 from network.services import get_group
@@ -48,7 +48,8 @@ def create_supplier(actor: User, data: dict[str, Any]) -> Supplier:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("A supplier of that name exists already.", {"name": ["Already taken."]}) from exc
+        raise Conflict(Msg("A supplier of that name exists already.", "supplier_exists"),
+                       {"name": [Msg("Already taken.", "taken")]}) from exc
     db.session.commit()
     return supplier
 
@@ -67,7 +68,7 @@ def create_product(actor: User, data: dict[str, Any]) -> Product:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("That product exists already.", {"name": ["Already taken."]}) from exc
+        raise Conflict(Msg("That product exists already.", "product_exists"), {"name": [Msg("Already taken.", "taken")]}) from exc
     db.session.commit()
     return product
 
@@ -75,7 +76,7 @@ def create_product(actor: User, data: dict[str, Any]) -> Product:
 def _in_network(actor: User, model: type, obj_id: int, field: str) -> Any:
     obj = db.session.get(model, obj_id)
     if obj is None or obj.network_id != actor.network_id:
-        raise InvalidInput(f"No such {field.removesuffix('_id')} in this network.", {field: ["Not found."]})
+        raise InvalidInput(f"No such {field.removesuffix('_id')} in this network.", {field: [Msg("Not found.", "not_found")]})
     return obj
 
 
@@ -110,7 +111,8 @@ def create_round(actor: User, name: str, closes_at: datetime) -> BuyingRound:
     if not permissions.can_run_rounds(actor):
         raise Forbidden("Only the committee opens buying rounds.")
     if closes_at <= utcnow():
-        raise InvalidInput("The deadline must be in the future.", {"closes_at": ["Must be in the future."]})
+        raise InvalidInput(Msg("The deadline must be in the future.", "deadline_in_past"),
+                           {"closes_at": [Msg("Must be in the future.", "must_be_future")]})
     rnd = BuyingRound(network_id=actor.network_id, name=name, closes_at=closes_at, state="draft",
                       created_at=utcnow())
     db.session.add(rnd)
@@ -146,9 +148,9 @@ def open_round(actor: User, round_id: int) -> BuyingRound:
     if rnd.state != "draft":
         raise Conflict(f"The round is {rnd.state}, not a draft.", state=rnd.state)
     if not rnd.offers:
-        raise Conflict("Add at least one offer before opening the round.")
+        raise Conflict(Msg("Add at least one offer before opening the round.", "round_without_offers"))
     if rnd.closes_at <= utcnow():
-        raise Conflict("The deadline has passed; set a new one first.")
+        raise Conflict(Msg("The deadline has passed; set a new one first.", "round_deadline_passed"))
     rnd.state = "open"
     rnd.opened_at = utcnow()
     record(actor, "round.open", "round", rnd.id, {"state": "draft"}, {"state": "open"})
@@ -227,7 +229,7 @@ def _check_open_state(state: str, closes_at: datetime) -> None:
     if state != "open":
         raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state)
     if utcnow() >= closes_at:
-        raise DeadlinePassed("The deadline has passed; orders can no longer change.", state="closed")
+        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
 
 
 def _check_still_open(round_id: int) -> None:
@@ -256,9 +258,10 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     _check_open_state(rnd_row.state, rnd_row.closes_at)
     if rnd_row.known != len(wanted):
         offer_ids = set(db.session.scalars(select(Offer.id).where(Offer.round_id == round_id)))
-        bad = {str(i): {"offer_id": ["Not an offer of this round."]}
+        bad = {str(i): {"offer_id": [Msg("Not an offer of this round.", "not_in_round")]}
                for i, line in enumerate(lines) if line["offer_id"] not in offer_ids}
-        raise InvalidInput("Some lines name offers that are not in this round.", {"lines": bad})
+        raise InvalidInput(Msg("Some lines name offers that are not in this round.", "lines_not_in_round"),
+                           {"lines": bad})
     now = utcnow()
     if _is_postgres():
         _write_order_pg(actor, round_id, group_id, wanted, lines, now)
@@ -363,7 +366,8 @@ def _write_order_pg(actor: User, round_id: int, group_id: int, wanted: dict[int,
     if row.order_id is None:
         # Closed (or past its deadline) after the first look: nothing was written.
         _check_open_state(row.state, row.closes_at)
-        raise DeadlinePassed("The deadline has passed; orders can no longer change.", state="closed")
+        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"),
+                             state="closed")
 
 
 def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int, dict[str, Any]],

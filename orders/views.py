@@ -13,32 +13,21 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from core.clock import utcnow
 from core.errors import DomainError
 from network import services as network_services
-from network.views import COMMITTEE, IntField, LocalDateTimeField, apply_domain_error, page_error_handlers, roles_required
-from orders import combine, price_list, services
+from core.pages import COMMITTEE, apply_domain_error, error_text, page_error_handlers, roles_required
+from orders import price_list, reads, services
+from orders.delivery import record_receipt
+from orders.forms import (ActionForm, OfferForm, PaymentForm, PriceListForm, ProductForm, RoundForm, SupplierForm, form_money,
+                          order_form_class, receipt_form_class)
+from orders.invoices import invoice_lines, list_invoices, record_payment
 
 bp = Blueprint("orders_views", __name__, template_folder="templates")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-def _money_check(form: Any, field: Any) -> None:
-    if field.data in (None, ""):
-        return
-    if price_list.parse_money(str(field.data)) is None:
-        raise ValidationError(_l("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)"))
-
-
-def _money(text: Any) -> Decimal:
-    return price_list.parse_money(str(text or "0")) or Decimal("0.00")
-
 
 def tier_status(offer: Any, so_far: int) -> dict[str, Any]:
     """The tier the network's pooled quantity has reached, and how much more reaches the next one."""
@@ -66,35 +55,6 @@ def _local_tz() -> ZoneInfo:
 
 
 # --- rounds ----------------------------------------------------------------------------------------
-
-class RoundForm(FlaskForm):
-    name = StringField(_l("ชื่อรอบ"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
-    closes_at = LocalDateTimeField(_l("ปิดรับคำสั่งซื้อ"), format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired(_l("กรุณาเลือกวันและเวลา"))])
-
-
-class OfferForm(FlaskForm):
-    product_id = SelectField(_l("สินค้า"), coerce=int, validators=[DataRequired(_l("กรุณาเลือก"))])
-    supplier_id = SelectField(_l("ผู้ขายส่ง"), coerce=int, validators=[DataRequired(_l("กรุณาเลือก"))])
-    pack_size = IntField(_l("ขนาดบรรจุ (หน่วย)"), default=1,
-                             validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
-                                         NumberRange(min=1, message=_l("อย่างน้อย 1"))])
-    min_quantity = IntField(_l("จำนวนสั่งขั้นต่ำ"), default=0,
-                                validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
-                                            NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
-    reference_price = StringField(_l("ราคาอ้างอิง (ราคาร้านค้าในพื้นที่ บาท/หน่วย)"),
-                                  validators=[DataRequired(_l("กรุณากรอกราคา")), _money_check])
-    delivery_fee = StringField(_l("ค่าขนส่ง (บาท)"), default="0", validators=[Optional(), _money_check])
-    tiers = TextAreaField(_l("ขั้นราคา"), validators=[DataRequired(_l("กรุณากรอกขั้นราคา"))])
-
-    def validate_tiers(self, field: Any) -> None:
-        if price_list.parse_tiers(field.data or "") is None:
-            raise ValidationError(_l("ขั้นราคาไม่ถูกต้อง: เริ่มที่ 0 จำนวนเพิ่มขึ้น ราคาไม่เพิ่มขึ้น"))
-
-
-class ActionForm(FlaskForm):
-    """Buttons that only need the CSRF token."""
-
 
 @bp.route("/rounds", methods=["GET", "POST"])
 @login_required
@@ -157,7 +117,7 @@ def round_detail(round_id: int):  # type: ignore[no-untyped-def]
     offer_form = _offer_form(rnd) if current_user.role in COMMITTEE and rnd.state in ("draft", "open") else None
     invoices = []
     if rnd.state in ("combined", "delivered", "settled"):
-        invoices = combine.list_invoices(current_user, rnd.id)
+        invoices = list_invoices(current_user, rnd.id)
     return render_template("orders/round.html", offer_form=offer_form, action=ActionForm(), job=job, order=order,
                            invoices=invoices, **ctx)
 
@@ -171,7 +131,7 @@ def add_offer(round_id: int):  # type: ignore[no-untyped-def]
         tiers = price_list.parse_tiers(form.tiers.data) or []
         data = {"product_id": form.product_id.data, "supplier_id": form.supplier_id.data,
                 "pack_size": form.pack_size.data, "min_quantity": form.min_quantity.data,
-                "reference_price": _money(form.reference_price.data), "delivery_fee": _money(form.delivery_fee.data),
+                "reference_price": form_money(form.reference_price.data), "delivery_fee": form_money(form.delivery_fee.data),
                 "tiers": [{"min_quantity": q, "unit_price": p} for q, p in tiers]}
         try:
             services.add_offer(current_user, round_id, data)
@@ -193,8 +153,6 @@ def open_round(round_id: int):  # type: ignore[no-untyped-def]
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
-        from network.views import error_text
-
         flash(error_text(exc), "error")
     else:
         flash(_("เปิดรับคำสั่งซื้อแล้ว"), "ok")
@@ -209,8 +167,6 @@ def close_round(round_id: int):  # type: ignore[no-untyped-def]
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
-        from network.views import error_text
-
         flash(error_text(exc), "error")
         return redirect(url_for("orders_views.round_detail", round_id=round_id))
     flash(_("ปิดรับแล้ว กำลังรวมยอดคำสั่งซื้อ"), "ok")
@@ -218,16 +174,6 @@ def close_round(round_id: int):  # type: ignore[no-untyped-def]
 
 
 # --- the group's order -----------------------------------------------------------------------------
-
-def _order_form_class(offers: list[Any]) -> type[FlaskForm]:
-    attrs: dict[str, Any] = {}
-    for offer in offers:
-        attrs[f"q_{offer.id}"] = IntField(
-            _l("จำนวน"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
-        attrs[f"t_{offer.id}"] = IntField(
-            _l("รับเพิ่มได้"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
-    return type("OrderForm", (FlaskForm,), attrs)
-
 
 @bp.route("/rounds/<int:round_id>/order", methods=["GET", "POST"])
 @roles_required("leader")
@@ -237,7 +183,7 @@ def order(round_id: int):  # type: ignore[no-untyped-def]
     group_id = current_user.group_id
     current = services.get_group_order(current_user, rnd.id, group_id)
     mine = {line["offer_id"]: line for line in current["lines"]}
-    form = _order_form_class(rnd.offers)()
+    form = order_form_class(rnd.offers)()
     if request.method == "GET":
         for offer in rnd.offers:
             line = mine.get(offer.id)
@@ -278,7 +224,7 @@ def order(round_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*COMMITTEE)
 def purchase_orders(round_id: int):  # type: ignore[no-untyped-def]
     rnd = services.get_round(current_user, round_id)
-    pos = combine.purchase_orders(current_user, round_id)
+    pos = reads.purchase_orders(current_user, round_id)
     suppliers, products = _names()
     return render_template("orders/purchase_orders.html", rnd=rnd, pos=pos, suppliers=suppliers,
                            products=products)
@@ -287,7 +233,7 @@ def purchase_orders(round_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/purchase-orders/<int:po_id>")
 @roles_required(*COMMITTEE)
 def purchase_order(po_id: int):  # type: ignore[no-untyped-def]
-    po = combine.purchase_order(current_user, po_id)
+    po = reads.purchase_order(current_user, po_id)
     rnd = services.get_round(current_user, po["round_id"])
     suppliers, products = _names()
     return render_template("orders/purchase_order.html", rnd=rnd, po=po, supplier=suppliers.get(po["supplier_id"]),
@@ -297,7 +243,7 @@ def purchase_order(po_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/purchase-orders/<int:po_id>.csv")
 @roles_required(*COMMITTEE)
 def purchase_order_csv(po_id: int):  # type: ignore[no-untyped-def]
-    po = combine.purchase_order(current_user, po_id)
+    po = reads.purchase_order(current_user, po_id)
     suppliers, products = _names()
     out = io.StringIO()
     writer = csv.writer(out)
@@ -316,25 +262,14 @@ def purchase_order_csv(po_id: int):  # type: ignore[no-untyped-def]
                              "X-Supplier": str(supplier.id if supplier else "")})
 
 
-def _receipt_form_class(lines: list[dict[str, Any]]) -> type[FlaskForm]:
-    attrs: dict[str, Any] = {
-        "received_at": LocalDateTimeField(_l("วันเวลาที่รับของ"), format="%Y-%m-%dT%H:%M", validators=[Optional()])}
-    for line in lines:
-        attrs[f"r_{line['offer_id']}"] = IntField(
-            _l("จำนวนที่ได้รับ"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
-                                              NumberRange(min=0, max=line["ordered_quantity"],
-                                                          message=_l("ระหว่าง 0 ถึงจำนวนที่สั่ง"))])
-    return type("ReceiptForm", (FlaskForm,), attrs)
-
-
 @bp.route("/purchase-orders/<int:po_id>/receipt", methods=["GET", "POST"])
 @roles_required(*COMMITTEE)
 def receipt(po_id: int):  # type: ignore[no-untyped-def]
-    po = combine.purchase_order(current_user, po_id)
+    po = reads.purchase_order(current_user, po_id)
     rnd = services.get_round(current_user, po["round_id"])
     suppliers, products = _names()
     lines = [ln for ln in po["lines"]]
-    form = _receipt_form_class(lines)()
+    form = receipt_form_class(lines)()
     if request.method == "GET":
         for line in lines:
             getattr(form, f"r_{line['offer_id']}").data = line["received_quantity"] if line[
@@ -349,7 +284,7 @@ def receipt(po_id: int):  # type: ignore[no-untyped-def]
             data = [{"offer_id": ln["offer_id"], "received_quantity": getattr(form, f"r_{ln['offer_id']}").data}
                     for ln in lines]
             try:
-                combine.record_receipt(current_user, po_id, data, received_at)
+                record_receipt(current_user, po_id, data, received_at)
             except DomainError as exc:
                 if exc.status in (403, 404):
                     raise
@@ -365,7 +300,7 @@ def receipt(po_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*COMMITTEE)
 def distribution(round_id: int):  # type: ignore[no-untyped-def]
     rnd = services.get_round(current_user, round_id)
-    rows = combine.distribution_list(current_user, round_id)
+    rows = reads.distribution_list(current_user, round_id)
     by_group: dict[int, dict[str, Any]] = {}
     for row in rows:
         entry = by_group.setdefault(row["group_id"], {"group": row["group"], "district": row["district"],
@@ -377,16 +312,11 @@ def distribution(round_id: int):  # type: ignore[no-untyped-def]
 
 # --- invoices and payments -------------------------------------------------------------------------
 
-class PaymentForm(FlaskForm):
-    amount = StringField(_l("จำนวนเงินที่ชำระ (บาท)"), validators=[DataRequired(_l("กรุณากรอกจำนวนเงิน")), _money_check])
-    note = StringField(_l("หมายเหตุ"), validators=[Optional(), Length(max=500)])
-
-
 @bp.route("/rounds/<int:round_id>/invoices")
 @login_required
 def invoices(round_id: int):  # type: ignore[no-untyped-def]
     rnd = services.get_round(current_user, round_id)
-    rows = combine.list_invoices(current_user, round_id)
+    rows = list_invoices(current_user, round_id)
     groups = {g.id: g for g in network_services.list_groups(current_user)}
     return render_template("orders/invoices.html", rnd=rnd, invoices=rows, groups=groups)
 
@@ -397,14 +327,14 @@ def my_invoices():  # type: ignore[no-untyped-def]
     rows = []
     for rnd in services.list_rounds(current_user):
         if rnd.state in ("combined", "delivered", "settled"):
-            rows += [(rnd, inv) for inv in combine.list_invoices(current_user, rnd.id)]
+            rows += [(rnd, inv) for inv in list_invoices(current_user, rnd.id)]
     return render_template("orders/my_invoices.html", rows=rows)
 
 
 @bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
 @login_required
 def invoice(invoice_id: int):  # type: ignore[no-untyped-def]
-    inv, lines = combine.invoice_lines(current_user, invoice_id)
+    inv, lines = invoice_lines(current_user, invoice_id)
     rnd = services.get_round(current_user, inv.round_id)
     group = network_services.get_group(current_user, inv.group_id)
     form = PaymentForm() if current_user.role in COMMITTEE else None
@@ -415,7 +345,7 @@ def invoice(invoice_id: int):  # type: ignore[no-untyped-def]
         status = 422
         if form.validate_on_submit():
             try:
-                combine.record_payment(current_user, invoice_id, _money(form.amount.data), form.note.data or "")
+                record_payment(current_user, invoice_id, form_money(form.amount.data), form.note.data or "")
             except DomainError as exc:
                 if exc.status in (403, 404):
                     raise
@@ -423,28 +353,11 @@ def invoice(invoice_id: int):  # type: ignore[no-untyped-def]
             else:
                 flash(_("บันทึกการชำระเงินแล้ว"), "ok")
                 return redirect(url_for("orders_views.invoice", invoice_id=invoice_id))
-        inv, lines = combine.invoice_lines(current_user, invoice_id)
+        inv, lines = invoice_lines(current_user, invoice_id)
     return render_template("orders/invoice.html", inv=inv, lines=lines, rnd=rnd, group=group, form=form), status
 
 
 # --- suppliers, products, price lists --------------------------------------------------------------
-
-class SupplierForm(FlaskForm):
-    name = StringField(_l("ชื่อผู้ขายส่ง"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
-    phone = StringField(_l("โทรศัพท์"), validators=[Optional(), Length(max=40)])
-
-
-class ProductForm(FlaskForm):
-    name = StringField(_l("ชื่อสินค้า"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
-    unit = StringField(_l("หน่วย"), validators=[DataRequired(_l("กรุณากรอกหน่วย")), Length(max=40)])
-    category = StringField(_l("หมวด"), validators=[Optional(), Length(max=80)])
-
-
-class PriceListForm(FlaskForm):
-    supplier_id = SelectField(_l("ผู้ขายส่ง"), coerce=int, validators=[DataRequired(_l("กรุณาเลือก"))])
-    round_id = SelectField(_l("เพิ่มเป็นข้อเสนอในรอบ (ไม่บังคับ)"), coerce=int, choices=[])
-    file = FileField(_l("ไฟล์ CSV รายการราคา"))
-
 
 def _catalogue_forms() -> tuple[SupplierForm, ProductForm, PriceListForm]:
     supplier_form, product_form, import_form = (SupplierForm(prefix="supplier"), ProductForm(prefix="product"),
@@ -546,3 +459,29 @@ def import_price_list():  # type: ignore[no-untyped-def]
 
 
 page_error_handlers(bp)
+
+
+def register_pages() -> None:
+    """What the orders domain adds to the shared page registries (core.pages)."""
+    from core.pages import home_item, messages, nav_link
+    from orders import home
+
+    nav_link("orders_views.rounds", _l("รอบสั่งซื้อ"), ("leader", "committee", "admin"), 10)
+    nav_link("orders_views.my_invoices", _l("ใบแจ้งหนี้"), ("leader",), 20)
+    nav_link("orders_views.suppliers", _l("ผู้ขายส่งและสินค้า"), COMMITTEE, 25)
+    home_item("orders", home.attention, order=10)
+    home_item("orders_rounds", home.rounds_section, order=10, slot="section")
+    messages({
+        "deadline_in_past": _l("กำหนดปิดรับต้องเป็นเวลาในอนาคต"),
+        "round_without_offers": _l("เพิ่มข้อเสนออย่างน้อยหนึ่งรายการก่อนเปิดรอบ"),
+        "round_deadline_passed": _l("เลยกำหนดปิดรับแล้ว"),
+        "orders_closed": _l("เลยกำหนดปิดรับแล้ว แก้ไขคำสั่งซื้อไม่ได้"),
+        "lines_not_in_round": _l("มีรายการที่ไม่อยู่ในรอบนี้"),
+        "supplier_exists": _l("มีผู้ขายส่งชื่อนี้อยู่แล้ว"),
+        "product_exists": _l("มีสินค้านี้อยู่แล้ว"),
+        "delivery_recorded": _l("บันทึกการรับของนี้ไปแล้ว"),
+        "receipt_lines_invalid": _l("จำนวนที่รับบางรายการไม่ถูกต้อง"),
+        "payment_not_positive": _l("ยอดชำระต้องมากกว่า 0 บาท"),
+        "receipt_in_future": _l("วันที่รับของต้องไม่เป็นวันในอนาคต"),
+        "round_not_combined": _l("รอบนี้ยังไม่ได้รวมยอด"),
+    })

@@ -12,11 +12,14 @@ def init_app(app: Flask) -> None:
     import reports.services
     import reports.tasks  # noqa: F401  (registers ruamsue.build_due_summaries)
     from reports.api import blp
-    from reports.views import bp
+    from reports.views import bp, register_pages
 
     from core.jobs import periodic
 
-    periodic("build_due_summaries", reports.services.enqueue_due_summaries)
+    # Hourly, so each network's own "early on the 1st" (00:05 local) is caught in its time zone.
+    periodic("build_due_summaries", reports.services.enqueue_due_summaries, task="ruamsue.build_due_summaries",
+             minute=5)
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)
+    register_pages()

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.clock import utcnow
 from core.errors import DomainError, NotFound
 from core.web import THAI_MONTHS
-from network.views import COMMITTEE, IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from core.pages import COMMITTEE, IntField, apply_domain_error, error_text, page_error_handlers, roles_required
 from reports import charts, export, periods, services
 
 bp = Blueprint("reports_views", __name__, template_folder="templates")
@@ -180,7 +180,7 @@ def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
 def group_savings():  # type: ignore[no-untyped-def]
     """The group's savings (and income gain) month by month, from the monthly summaries, and the
     savings of each buying round from its invoices (known as soon as a round is combined)."""
-    from orders import combine
+    from orders.invoices import list_invoices
     from orders import services as orders_services
 
     months = []
@@ -193,9 +193,36 @@ def group_savings():  # type: ignore[no-untyped-def]
     rounds = []
     for rnd in orders_services.list_rounds(current_user):
         if rnd.state in ("combined", "delivered", "settled"):
-            for inv in combine.list_invoices(current_user, rnd.id):
+            for inv in list_invoices(current_user, rnd.id):
                 rounds.append((rnd, inv))
     return render_template("reports/savings.html", months=months, rounds=rounds)
 
 
 page_error_handlers(bp)
+
+
+def _home_attention() -> str:
+    """Last month's summary, when it waits to be built or signed off by the committee."""
+    if current_user.role not in COMMITTEE:
+        return ""
+    local = utcnow().astimezone(ZoneInfo(current_user.network.timezone))
+    month = periods.label(*periods.add_months(local.year, local.month, -1))
+    try:
+        found = services.get_summary(current_user, month)
+    except NotFound:
+        return render_template("reports/_home_attention.html", summary={"month": month, "built": False})
+    except DomainError:
+        return ""
+    if found.get("reviewed_at"):
+        return ""
+    return render_template("reports/_home_attention.html", summary={"month": month, "built": True})
+
+
+def register_pages() -> None:
+    """What the reports domain adds to the shared page registries (core.pages)."""
+    from core.pages import home_item, nav_link
+
+    nav_link("reports_views.group_savings", _l("เงินที่ประหยัด"), ("leader",), 60)
+    nav_link("reports_views.group_savings", _l("รายได้เพิ่ม"), ("seller",), 60)
+    nav_link("reports_views.summaries", _l("สรุปรายเดือน"), COMMITTEE, 70)
+    home_item("reports", _home_attention, order=30)

@@ -184,7 +184,7 @@ def test_fifty_concurrent_purchases_on_sqlite(sqlite_app):  # type: ignore[no-un
 
 def test_demo_market_seed(sqlite_app):  # type: ignore[no-untyped-def]
     from core.db import db
-    from market.demo import seed_market
+    from demo.market import seed_market
     from market.models import Listing, Purchase
     from market.services import buyer_saving, income_gain
     from network.models import Group, Network, User

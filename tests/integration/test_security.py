@@ -393,7 +393,7 @@ def test_no_endpoint_changes_the_audit_trail(client, world, db_session, method):
 
 
 def test_the_orm_refuses_to_change_or_delete_an_audit_event(db_session, world):  # type: ignore[no-untyped-def]
-    from core.audit_api import AuditTrailIsReadOnly
+    from core.audit import AuditTrailIsReadOnly
     from core.models import AuditEvent
 
     event = db_session.scalars(select(AuditEvent)).first()

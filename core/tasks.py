@@ -1,4 +1,4 @@
-"""The Celery tasks: thin, idempotent, each a call into a service."""
+"""The kernel's Celery tasks: run a job, re-send stale jobs. Each domain keeps its own in its tasks.py."""
 from __future__ import annotations
 
 from celery import shared_task
@@ -17,16 +17,6 @@ def run_job_task(self, job_id: str) -> str:  # type: ignore[no-untyped-def]
     if state == "retry":
         raise self.retry(countdown=min(60, 2 ** (self.request.retries + 1)))
     return state
-
-
-@shared_task(name="ruamsue.close_due_rounds")
-def close_due_rounds() -> int:
-    from orders.services import close_due_rounds as close
-
-    try:
-        return close()
-    finally:
-        db.session.remove()
 
 
 @shared_task(name="ruamsue.dispatch_stale_jobs")

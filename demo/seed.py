@@ -1,5 +1,7 @@
 """A demo network of Nong Khai province: realistic groups, suppliers, rounds and a marketplace.
 
+An edge package: it imports the domains (nothing imports it); ``demo.app`` adds the CLI.
+
 ``flask --app wsgi demo serve`` builds the schema, seeds the demo once, and serves it; ``demo seed`` only seeds.
 """
 from __future__ import annotations
@@ -10,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -51,10 +53,11 @@ demo_cli = AppGroup("demo", help="The Nong Khai demo network.")
 
 def seed() -> bool:
     """Seed the demo once; returns False when it is there already."""
-    from market.demo import seed_market
+    from demo.market import seed_market
     from network.models import Group, Network, User
     from network.services import create_network
-    from orders import combine
+    from orders.combine import combine_round
+    from orders.delivery import record_receipt
     from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
 
     if db.session.scalar(select(Network).where(Network.name == "เครือข่ายรวมซื้อจังหวัดหนองคาย")) is not None:
@@ -139,14 +142,14 @@ def seed() -> bool:
     past.state = "closed"
     past.closed_at = past.closes_at
     db.session.commit()
-    combine.combine_round(past.id)
+    combine_round(past.id)
     committee = db.session.scalar(select(User).where(User.email == DEMO_USERS["committee"][0]))
     from orders.models import PurchaseOrder
 
     for po in db.session.scalars(select(PurchaseOrder).where(PurchaseOrder.round_id == past.id)).all():
         lines = [{"offer_id": ln.offer_id, "received_quantity": ln.ordered_quantity - (5 if ln.offer_id == npk.id else 0)}
                  for ln in po.lines]
-        combine.record_receipt(committee, po.id, lines, now - timedelta(days=33))
+        record_receipt(committee, po.id, lines, now - timedelta(days=33))
     seed_market(network, {g.name: g for g in groups.values()}, users)
     db.session.commit()
     return True
@@ -171,8 +174,3 @@ def serve_command(host: str, port: int) -> None:
     env = dict(os.environ, RUAMSUE_SCHEDULER="1")
     os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b",
                                f"{host}:{port}", "wsgi:app"], env)
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(demo_cli)
-

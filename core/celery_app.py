@@ -1,12 +1,26 @@
-"""Celery on Flask's pattern: tasks run inside an app context and call the same services."""
+"""Celery on Flask's pattern (beside the app factory): tasks run inside an app context and call the same
+services. The beat schedule is built from the one registry of periodic work, ``core.jobs.PERIODIC``."""
 from __future__ import annotations
+
+from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
 from flask import Flask
 
+from core.jobs import PERIODIC
 
-def check_visibility_timeout(conf: dict) -> None:
+
+def beat_schedule(interval: float | None) -> dict[str, dict[str, Any]]:
+    """Celery beat's entries, one per registered periodic work; ``interval`` (BEAT_INTERVAL) overrides all."""
+    schedule: dict[str, dict[str, Any]] = {}
+    for entry in PERIODIC.values():
+        every: Any = entry.every if entry.minute is None else crontab(minute=entry.minute)
+        schedule[entry.beat_key] = {"task": entry.task, "schedule": interval or every}
+    return schedule
+
+
+def check_visibility_timeout(conf: dict[str, Any]) -> None:
     """Refuse to start when Redis could hand a task still running to a second worker.
 
     With ``acks_late`` an unacknowledged message goes back to the queue after the broker's
@@ -29,16 +43,9 @@ def celery_init_app(app: Flask) -> Celery:
     check_visibility_timeout(app.config["CELERY"])
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    interval = app.config.get("BEAT_INTERVAL")
-    celery_app.conf.beat_schedule = {
-        "close-due-rounds": {"task": "ruamsue.close_due_rounds", "schedule": interval or 60.0},
-        "dispatch-stale-jobs": {"task": "ruamsue.dispatch_stale_jobs", "schedule": interval or 60.0},
-        # Hourly, so each network's own "early on the 1st" (00:05 local) is caught in its time zone.
-        "build-due-summaries": {"task": "ruamsue.build_due_summaries",
-                                "schedule": interval or crontab(minute=5)},
-    }
+    celery_app.conf.beat_schedule = beat_schedule(app.config.get("BEAT_INTERVAL"))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    import tasks.jobs  # noqa: F401  (registers the shared tasks)
+    import core.tasks  # noqa: F401  (registers the kernel's shared tasks: run_job, dispatch_stale_jobs)
 
     return celery_app

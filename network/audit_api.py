@@ -2,7 +2,8 @@
 
 Who changed prices (offers, listings), orders, receipts, payments and summary reviews, when, and from
 what to what. There is no route that writes, changes or deletes an event (PUT/PATCH/DELETE/POST answer
-405), and the ORM refuses to update or delete an :class:`AuditEvent` row, so no service can either.
+405), and the ORM refuses to update or delete an :class:`AuditEvent` row (``core.audit``), so no service
+can either. The network registers it (it joins the users' names).
 """
 from __future__ import annotations
 
@@ -13,29 +14,15 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Mapper
+from sqlalchemy import func, select
 
 from core.auth import api_actor
 from core.db import db
 from core.errors import Forbidden
 from core.models import AuditEvent
+from network.models import User
 
 blp = Blueprint("audit_api", __name__, url_prefix="/api/v1", description="Audit trail (read-only)")
-
-
-class AuditTrailIsReadOnly(RuntimeError):
-    """Raised when code tries to change or delete an audit event."""
-
-
-@event.listens_for(AuditEvent, "before_update")
-def _no_update(mapper: Mapper[Any], connection: Any, target: AuditEvent) -> None:
-    raise AuditTrailIsReadOnly("audit events are never changed")
-
-
-@event.listens_for(AuditEvent, "before_delete")
-def _no_delete(mapper: Mapper[Any], connection: Any, target: AuditEvent) -> None:
-    raise AuditTrailIsReadOnly("audit events are never deleted")
 
 
 # --- the read side -----------------------------------------------------------------------------------
@@ -69,8 +56,6 @@ def can_read_audit(user: Any) -> bool:
 
 def list_events(actor: Any, args: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     """The actor's network's events, newest first; only the committee and the admin read them."""
-    from network.models import User
-
     if not can_read_audit(actor):
         raise Forbidden("Only the committee and the admin read the audit trail.")
     where = [AuditEvent.network_id == actor.network_id]

@@ -2,7 +2,7 @@
 
 Called by the demo seed after the network, its groups and users exist::
 
-    from market.demo import seed_market
+    from demo.market import seed_market
     seed_market(network, groups_by_name, users_by_role)
 
 Seller groups are matched by name (a rice mill, a weaving group, a fish group, a women's food group);

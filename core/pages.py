@@ -1,0 +1,263 @@
+"""The page toolkit every domain's pages share: role checks, form error display, fields, labels, the menu.
+
+Also the kernel's page registries, which the domains fill from their ``app.py`` (core knows no domain):
+
+* :func:`nav_link` — an entry of the menu, for some roles, at a position;
+* :func:`home_item` — something the user must attend to on the home page (or a section below it);
+* :func:`messages` — the translation of a domain's error codes (:class:`core.errors.Msg`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Flask, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import DateTimeLocalField, IntegerField
+
+from core.errors import Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotFound, OutOfStock, message_code
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROLE_LABELS = {"admin": _l("ผู้ดูแลระบบ"), "committee": _l("คณะกรรมการเครือข่าย"),
+               "leader": _l("ผู้นำกลุ่ม"), "seller": _l("ผู้ขาย")}
+KIND_LABELS = {"cooperative": _l("สหกรณ์"), "community_enterprise": _l("วิสาหกิจชุมชน"),
+               "savings_group": _l("กลุ่มออมทรัพย์"), "farmers_group": _l("กลุ่มเกษตรกร"),
+               "womens_group": _l("กลุ่มแม่บ้าน"), "other": _l("อื่น ๆ")}
+STATE_LABELS = {"draft": _l("ร่าง"), "open": _l("เปิดรับคำสั่งซื้อ"), "closed": _l("ปิดรับแล้ว กำลังรวมยอด"),
+                "combined": _l("รวมยอดแล้ว รอส่งของ"), "delivered": _l("ส่งของแล้ว"), "settled": _l("ชำระครบแล้ว"),
+                "active": _l("เปิดขาย"), "paused": _l("หยุดขายชั่วคราว"), "placed": _l("รอยืนยัน"),
+                "confirmed": _l("ยืนยันแล้ว"), "cancelled": _l("ยกเลิกแล้ว")}
+JOB_LABELS = {"pending": _l("รอคิว"), "running": _l("กำลังทำงาน"), "succeeded": _l("เสร็จแล้ว"),
+              "failed": _l("ล้มเหลว")}
+
+COMMITTEE = ("committee", "admin")
+# A plain shape check (email_validator is not a dependency); the service is the real judge.
+EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+# --- error codes shown in the user's language ------------------------------------------------------
+
+# Top-level messages by code; each domain adds its own with messages() (see its app.py).
+MESSAGES: dict[str, Any] = {}
+# Field messages by code: the shapes every domain uses. ``%(name)s`` takes the Msg's parameters.
+FIELD_MESSAGES: dict[str, Any] = {
+    "taken": _l("มีชื่อนี้อยู่แล้ว"),
+    "used": _l("ถูกใช้แล้ว"),
+    "must_be_future": _l("ต้องเป็นเวลาในอนาคต"),
+    "not_found": _l("ไม่พบข้อมูลนี้"),
+    "no_such_group": _l("ไม่พบกลุ่มนี้"),
+    "more_than_members": _l("ต้องไม่มากกว่าจำนวนสมาชิก"),
+    "must_be_positive": _l("ต้องมากกว่า 0"),
+    "in_future": _l("ต้องไม่เป็นวันในอนาคต"),
+    "not_in_round": _l("ไม่ใช่ข้อเสนอของรอบนี้"),
+    "too_large_for_price": _l("มากเกินไปสำหรับราคานี้"),
+    "too_large": _l("มากเกินไป"),
+    "must_not_be_future": _l("ต้องไม่เป็นวันในอนาคต"),
+    "must_not_be_negative": _l("ต้องไม่ติดลบ"),
+}
+# Field messages with parameters: rendered at request time (the parameter is formatted in).
+_FIELD_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "at_most": lambda p: _("ไม่เกิน %(amount)s บาท", amount=p["amount"]),
+    "only_left": lambda p: _("เหลือเพียง %(n)s", n=p["n"]),
+    "more_than_ordered": lambda p: _("มากกว่าที่สั่ง %(n)s", n=p["n"]),
+}
+GENERIC: list[tuple[type[DomainError], Any]] = [
+    (DeadlinePassed, _l("เลยกำหนดปิดรับแล้ว แก้ไขคำสั่งซื้อไม่ได้")),
+    (OutOfStock, _l("สินค้าในสต็อกไม่พอ")),
+    (InvalidInput, _l("ข้อมูลไม่ถูกต้อง กรุณาตรวจสอบ")),
+    (Conflict, _l("ทำรายการนี้ไม่ได้ในสถานะปัจจุบัน")),
+    (Forbidden, _l("คุณไม่มีสิทธิ์ทำรายการนี้")),
+    (NotFound, _l("ไม่พบข้อมูล")),
+    (DomainError, _l("ทำรายการไม่สำเร็จ")),
+]
+
+
+def messages(by_code: Mapping[str, Any]) -> None:
+    """Register the translations of a domain's top-level error codes (``Msg(text, code)``)."""
+    MESSAGES.update(by_code)
+
+
+def _english() -> bool:
+    return str(get_locale() or "th").startswith("en")
+
+
+def error_text(exc: DomainError) -> str:
+    """A service's message in the user's language (Thai for the known codes, English as is)."""
+    code = message_code(exc.message)
+    known = MESSAGES.get(code) if code is not None else None
+    if known is not None:
+        return str(known)
+    if _english():
+        return exc.message
+    for cls, text in GENERIC:
+        if isinstance(exc, cls):
+            return str(text)
+    return str(GENERIC[-1][1])
+
+
+def field_text(message: object) -> str:
+    """A field message in the user's language, by its code."""
+    code = message_code(message)
+    if code is not None:
+        known = FIELD_MESSAGES.get(code)
+        if known is not None:
+            return str(known)
+        fmt = _FIELD_FORMATS.get(code)
+        if fmt is not None:
+            return fmt(getattr(message, "params", {}))
+    return str(message) if _english() else _("ค่าไม่ถูกต้อง")
+
+
+def apply_domain_error(form: FlaskForm, exc: DomainError, field_map: dict[str, str] | None = None) -> None:
+    """Show a refused service call on the form: field messages next to their fields, the rest on top.
+
+    The form keeps what the user typed (it is re-rendered from the request)."""
+    placed = False
+    for name, found in (exc.fields or {}).items():
+        target = getattr(form, (field_map or {}).get(name, name), None)
+        if target is not None and hasattr(target, "errors") and isinstance(found, list):
+            target.errors = list(target.errors or []) + [field_text(m) for m in found]
+            placed = True
+    top = error_text(exc)
+    if not placed or isinstance(exc, (Conflict, DeadlinePassed)):
+        form.form_errors.append(top)
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return fn(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+class IntField(IntegerField):
+    """An integer field whose "not a number" message is in our catalogues (WTForms has no Thai)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        try:
+            self.data = int(str(valuelist[0]).strip().replace(",", ""))
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("ต้องเป็นจำนวนเต็ม")) from exc
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("วันเวลาไม่ถูกต้อง")) from exc
+
+
+def page_error_handlers(blueprint: Blueprint) -> None:
+    """A service refusing a page request: an HTML page with the right status, not JSON."""
+
+    def _render(exc: DomainError) -> ResponseReturnValue:
+        status = exc.status if exc.status in (403, 404, 409) else 400
+        return render_template("error.html", message=error_text(exc), status=status), status
+
+    blueprint.register_error_handler(DomainError, _render)
+
+
+# --- the menu --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NavLink:
+    endpoint: str
+    label: Any
+    roles: frozenset[str]
+    order: int
+
+
+NAV_LINKS: dict[tuple[str, frozenset[str]], NavLink] = {}
+
+
+def nav_link(endpoint: str, label: Any, roles: Iterable[str], order: int) -> None:
+    """Add ``endpoint`` to the menu of ``roles`` at position ``order`` (lower first)."""
+    link = NavLink(endpoint, label, frozenset(roles), order)
+    NAV_LINKS[(endpoint, link.roles)] = link
+
+
+def nav_links() -> list[tuple[str, Any]]:
+    if not current_user.is_authenticated:
+        return []
+    role = current_user.role
+    views = current_app.view_functions
+    wanted = sorted((link for link in NAV_LINKS.values() if role in link.roles), key=lambda link: link.order)
+    return [(link.endpoint, link.label) for link in wanted if link.endpoint in views]
+
+
+# --- the home page ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HomeItem:
+    """Something a domain shows on the home page: ``render()`` returns HTML for ``current_user``
+    (empty when there is nothing). Slot ``attention``: an ``<li>`` of "what needs doing";
+    slot ``section``: a section below it."""
+
+    key: str
+    render: Callable[[], str]
+    order: int
+    slot: str
+
+
+HOME_ITEMS: dict[str, HomeItem] = {}
+
+
+def home_item(key: str, render: Callable[[], str], *, order: int = 50, slot: str = "attention") -> None:
+    if slot not in ("attention", "section"):
+        raise ValueError(f"unknown home slot {slot!r}")
+    HOME_ITEMS[key] = HomeItem(key, render, order, slot)
+
+
+def home_html(slot: str) -> list[Markup]:
+    """The non-empty HTML of the home items of ``slot``, in order."""
+    items = sorted((item for item in HOME_ITEMS.values() if item.slot == slot), key=lambda item: item.order)
+    parts = (item.render() for item in items)
+    return [Markup(html) for html in parts if html and html.strip()]
+
+
+# --- wiring ----------------------------------------------------------------------------------------
+
+def _page_helpers() -> dict[str, Any]:
+    return {
+        "nav_links": nav_links,
+        "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
+        "state_label": lambda state: STATE_LABELS.get(state, state),
+        "job_state_label": lambda state: JOB_LABELS.get(state, state),
+    }
+
+
+def _fresh_translations() -> None:
+    """Load the catalogue of this request's language (a reused app context may hold another one)."""
+    from flask_babel import refresh
+
+    refresh()
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_page_helpers)
+    app.before_request(_fresh_translations)
+    app.add_template_filter(_iso, "iso")

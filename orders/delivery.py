@@ -1,0 +1,113 @@
+"""Recording a delivery: what arrived, a shortage re-allocated by the same fair rule, invoices updated."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+import pricing
+from core.audit import record
+from core.clock import utcnow
+from core.db import db
+from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from network.models import User
+from orders import permissions
+from orders.invoices import settle_if_paid, write_invoices
+from orders.models import Allocation, OrderLine, PurchaseOrder
+from orders.services import get_round
+
+ZERO = Decimal("0.00")
+
+
+def _price_lines(rows: list[dict[str, Any]], fees: Decimal) -> None:
+    """Share the fees pro rata by line value (largest remainder in satang), then amount and savings."""
+    values = [row["allocated"] * (row["unit_price"] or ZERO) for row in rows]
+    shares = pricing.split_fee(fees, values, [row["key"] for row in rows]) if rows else []
+    for row, share in zip(rows, shares):
+        price = row["unit_price"] or ZERO
+        row["fee_share"] = share
+        row["amount"] = pricing.line_amount(row["allocated"], price, share)
+        row["savings"] = pricing.line_savings(row["allocated"], row["reference_price"], price, share)
+
+
+
+def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, Any]],
+                   received_at: datetime | None = None) -> dict[str, Any]:
+    """What arrived. A shortage is re-allocated by the same fair rule; unit prices stay."""
+    if not permissions.can_record_delivery(actor):
+        raise Forbidden("Only the committee records deliveries.")
+    po = db.session.scalar(select(PurchaseOrder).where(PurchaseOrder.id == purchase_order_id).with_for_update())
+    if po is None:
+        raise NotFound("No such purchase order.")
+    rnd = get_round(actor, po.round_id)
+    if po.received_at is not None:
+        raise Conflict(Msg("This delivery has been recorded already.", "delivery_recorded"))
+    if rnd.state != "combined":
+        raise Conflict(f"The round is {rnd.state}; deliveries are recorded after combining.", state=rnd.state)
+    received_at = received_at or utcnow()
+    if received_at > utcnow():
+        raise InvalidInput(Msg("A delivery cannot be received in the future.", "receipt_in_future"),
+                           {"received_at": [Msg("In the future.", "in_future")]})
+    po_lines = {ln.offer_id: ln for ln in po.lines}
+    given: dict[int, int] = {}
+    errors: dict[str, Any] = {}
+    for i, line in enumerate(lines):
+        po_line = po_lines.get(line["offer_id"])
+        if po_line is None:
+            errors[str(i)] = {"offer_id": ["Not on this purchase order."]}
+        elif line["offer_id"] in given:
+            errors[str(i)] = {"offer_id": ["Given twice."]}
+        elif line["received_quantity"] > po_line.ordered_quantity:
+            ordered = po_line.ordered_quantity
+            errors[str(i)] = {"received_quantity": [Msg(f"More than the {ordered} ordered.", "more_than_ordered", n=ordered)]}
+        else:
+            given[line["offer_id"]] = line["received_quantity"]
+    if errors:
+        raise InvalidInput(Msg("Some receipt lines are not valid.", "receipt_lines_invalid"), {"lines": errors})
+
+    allocations = list(db.session.scalars(
+        select(Allocation).where(Allocation.purchase_order_id == po.id).order_by(Allocation.id)))
+    placed = dict(db.session.execute(
+        select(OrderLine.id, OrderLine.placed_at)
+        .where(OrderLine.id.in_([a.order_line_id for a in allocations]))
+    ).all()) if allocations else {}
+    by_offer: dict[int, list[Allocation]] = defaultdict(list)
+    for alloc in allocations:
+        by_offer[alloc.offer_id].append(alloc)
+    before = {ln.offer_id: ln.ordered_quantity for ln in po.lines}
+    for offer_id, po_line in po_lines.items():
+        # An offer not named arrived in full.
+        po_line.received_quantity = given.get(offer_id, po_line.ordered_quantity)
+        allocs = by_offer.get(offer_id, [])
+        new = pricing.reallocate_shortage(
+            {a.order_line_id: a.ordered_allocation for a in allocs},
+            {a.order_line_id: (placed[a.order_line_id], a.order_line_id) for a in allocs},
+            po_line.received_quantity,
+        )
+        for alloc in allocs:
+            alloc.allocated = new[alloc.order_line_id]
+    # The fees were fixed by the purchase order; only their shares follow the new line values.
+    rows = [{"alloc": a, "allocated": a.allocated, "unit_price": a.unit_price,
+             "reference_price": a.reference_price, "key": (placed[a.order_line_id], a.order_line_id)}
+            for a in allocations]
+    _price_lines(rows, po.delivery_fee + po.network_fee)
+    for row in rows:
+        alloc = row["alloc"]
+        alloc.fee_share, alloc.amount, alloc.savings = row["fee_share"], row["amount"], row["savings"]
+    po.received_at = received_at
+    db.session.flush()
+    write_invoices(rnd.id)
+    record(actor, "purchase_order.receipt", "purchase_order", po.id, before, {"received": given,
+                                                                              "received_at": received_at})
+    outstanding = db.session.scalar(
+        select(func.count()).select_from(PurchaseOrder)
+        .where(PurchaseOrder.round_id == rnd.id, PurchaseOrder.received_at.is_(None)))
+    if not outstanding:
+        rnd.state = "delivered"
+        rnd.delivered_at = utcnow()
+        settle_if_paid(rnd)
+    db.session.commit()
+    return {"purchase_order_id": po.id, "round_state": rnd.state}

@@ -1,0 +1,132 @@
+"""Invoices and payments of a combined round, and the invoice SQL (exact on PostgreSQL and SQLite)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text, update
+
+import pricing
+from core.audit import record
+from core.clock import utcnow
+from core.db import UTCDateTime, db
+from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from network.models import User
+from orders import permissions
+from orders.models import Allocation, BuyingRound, Invoice, Offer, Payment
+from orders.reads import combined_round
+
+
+def is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def satang_sum(column: str) -> str:
+    # Exact on both: NUMERIC sums on PostgreSQL, integer satang on SQLite (which stores REAL).
+    if is_postgres():
+        return f"sum({column})"
+    return f"sum(CAST(round({column} * 100) AS INTEGER)) / 100.0"
+
+
+def insert_invoices(round_id: int) -> None:
+    """One invoice per group of the round: Σ amount and Σ savings of its lines."""
+    db.session.execute(text(
+        f"INSERT INTO invoices (round_id, group_id, total, paid, savings, created_at) "
+        f"SELECT :round_id, a.group_id, {satang_sum('a.amount')}, 0, {satang_sum('a.savings')}, :now "
+        f"FROM allocations a WHERE a.round_id = :round_id GROUP BY a.group_id"
+    ).bindparams(bindparam("now", type_=UTCDateTime())), {"round_id": round_id, "now": utcnow()})
+
+
+def write_invoices(round_id: int) -> None:
+    """After a delivery: each invoice of the round takes its lines' new totals (set-based)."""
+    total = f"(SELECT {satang_sum('a.amount')} FROM allocations a " \
+            "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
+    savings = f"(SELECT {satang_sum('a.savings')} FROM allocations a " \
+              "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
+    overpaid = db.session.execute(text(
+        f"SELECT group_id FROM invoices WHERE round_id = :round_id AND paid > {total} ORDER BY group_id LIMIT 1"),
+        {"round_id": round_id}).scalar()
+    if overpaid is not None:
+        raise Conflict("A group has already paid more than its new total; refund first.", group_id=overpaid)
+    db.session.execute(text(f"UPDATE invoices SET total = {total}, savings = {savings} WHERE round_id = :round_id"),
+                       {"round_id": round_id})
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Invoice):
+            db.session.expire(obj)
+
+
+def list_invoices(actor: User, round_id: int) -> list[Invoice]:
+    rnd = combined_round(actor, round_id)
+    query = select(Invoice).where(Invoice.round_id == rnd.id).order_by(Invoice.group_id)
+    if not permissions.can_view_all_invoices(actor):
+        if actor.group_id is None:
+            raise Forbidden("You see only your own group's invoice.")
+        query = query.where(Invoice.group_id == actor.group_id)
+    return list(db.session.scalars(query))
+
+
+def invoice_lines(actor: User, invoice_id: int) -> tuple[Invoice, list[Any]]:
+    invoice = _get_invoice(actor, invoice_id)
+    from orders.models import Product
+
+    rows = db.session.execute(
+        select(Allocation, Product.name, Product.unit).join(Offer, Offer.id == Allocation.offer_id)
+        .join(Product, Product.id == Offer.product_id)
+        .where(Allocation.round_id == invoice.round_id, Allocation.group_id == invoice.group_id)
+        .order_by(Allocation.offer_id)
+    ).all()
+    return invoice, list(rows)
+
+
+def _get_invoice(actor: User, invoice_id: int) -> Invoice:
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound("No such invoice.")
+    rnd = db.session.get_one(BuyingRound, invoice.round_id)
+    if rnd.network_id != actor.network_id:
+        raise NotFound("No such invoice.")
+    if not permissions.can_view_all_invoices(actor) and actor.group_id != invoice.group_id:
+        raise NotFound("No such invoice.")
+    return invoice
+
+
+def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = "") -> Payment:
+    invoice = _get_invoice(actor, invoice_id)
+    if not permissions.can_record_payment(actor):
+        raise Forbidden("Only the committee records payments.")
+    if amount <= 0:
+        raise InvalidInput(Msg("A payment is more than 0 baht.", "payment_not_positive"),
+                           {"amount": [Msg("Must be more than 0.", "must_be_positive")]})
+    # One conditional UPDATE: two payments racing can never together pay more than the total.
+    paid_after = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.paid + amount <= Invoice.total)
+        .values(paid=Invoice.paid + amount).returning(Invoice.paid)
+    ).scalar()
+    if paid_after is None:
+        db.session.rollback()
+        db.session.refresh(invoice)
+        outstanding = invoice.total - invoice.paid
+        raise InvalidInput(f"That is more than the {outstanding} baht still owed.",
+                           {"amount": [Msg(f"At most {outstanding}.", "at_most", amount=outstanding)]},
+                           outstanding=str(outstanding))
+    payment = Payment(invoice_id=invoice.id, amount=amount, recorded_by_id=actor.id, paid_at=utcnow(), note=note)
+    db.session.add(payment)
+    db.session.flush()
+    paid_after = pricing.money(Decimal(str(paid_after)))
+    record(actor, "invoice.payment", "invoice", invoice.id, {"paid": paid_after - amount, "total": invoice.total},
+           {"paid": paid_after, "amount": amount, "payment_id": payment.id, "note": note})
+    rnd = db.session.get_one(BuyingRound, invoice.round_id)
+    db.session.refresh(invoice)
+    settle_if_paid(rnd)
+    db.session.commit()
+    return payment
+
+
+def settle_if_paid(rnd: BuyingRound) -> None:
+    if rnd.state != "delivered":
+        return
+    unpaid = db.session.scalar(
+        select(func.count()).select_from(Invoice).where(Invoice.round_id == rnd.id, Invoice.paid < Invoice.total))
+    if not unpaid:
+        rnd.state = "settled"
+        rnd.settled_at = utcnow()
