@@ -116,9 +116,11 @@ def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
 
 
 def _tune_session() -> None:
-    # The two window sorts of a large round fit in memory instead of spilling to disk.
+    # The two window sorts of a large round fit in memory instead of spilling to disk; JIT compiling
+    # the expressions costs more than it saves on this one statement.
     if is_postgres():
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
+        db.session.execute(text("SET LOCAL jit = off"))
 
 
 def _finish_round(rnd: BuyingRound) -> None:
@@ -308,34 +310,37 @@ t AS (
   SELECT pt.offer_id, pt.min_quantity AS lo,
          lead(pt.min_quantity) OVER (PARTITION BY pt.offer_id ORDER BY pt.min_quantity) AS hi, pt.unit_price
   FROM price_tiers pt WHERE pt.offer_id IN (SELECT offer_id FROM r)
+),
+k AS (
+  -- Per offer, the units left over after every line's floor: a hash aggregate, so the window
+  -- below only numbers the lines (it streams) instead of also summing its whole partition.
+  SELECT l.offer_id, max(r.share_units) - sum(CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1
+                                              THEN l.tolerance ELSE l.quantity END / r.share_weight) AS units_left
+  FROM order_lines l JOIN r ON r.offer_id = l.offer_id GROUP BY l.offer_id
 )
-INSERT INTO allocations (order_line_id, round_id, group_id, offer_id, purchase_order_id, quantity,
+INSERT INTO allocations (round_id, group_id, order_line_id, offer_id, purchase_order_id, quantity,
                          ordered_allocation, allocated, unit_price, reference_price, alone_price,
                          fee_share, amount, savings)
-SELECT s.id, :round_id, s.group_id, s.offer_id, s.po_id, s.quantity, s.alloc, s.alloc,
+SELECT :round_id, s.group_id, s.id, s.offer_id, s.po_id, s.quantity, s.alloc, s.alloc,
        CASE WHEN s.ordered = 1 THEN {money.format("s.price_s")} END, {money.format("s.ref_s")}, t.unit_price,
        {money.format("s.fee_s")}, {money.format("s.alloc * s.price_s + s.fee_s")},
        {money.format("s.alloc * (s.ref_s - s.price_s) - s.fee_s")}
 FROM (
   SELECT f.id, f.group_id, f.offer_id, f.po_id, f.quantity, f.alloc, f.price_s, f.ref_s, f.ordered,
-         f.fee_base + CASE WHEN row_number() OVER (PARTITION BY f.po_id ORDER BY f.fee_rem DESC, f.placed_at, f.id)
-                                <= f.fee - sum(f.fee_base) OVER (PARTITION BY f.po_id) THEN 1 ELSE 0 END AS fee_s
+         f.fee_base + CASE WHEN row_number() OVER w <= f.fee - sum(f.fee_base) OVER w THEN 1 ELSE 0 END AS fee_s
   FROM (
     SELECT a.id, a.group_id, a.offer_id, a.po_id, a.quantity, a.alloc, a.price_s, a.ref_s, a.ordered,
            a.placed_at, a.fee, {fee_base} AS fee_base, {fee_rem} AS fee_rem
     FROM (
-      SELECT x.id, x.group_id, x.offer_id, x.po_id, x.quantity, x.placed_at, x.price_s, x.ref_s, x.fee, x.fee_w,
-             x.ordered, x.alloc, CASE WHEN x.even = 1 THEN 1 ELSE x.alloc * x.price_s END AS fw
+      SELECT x.id, x.group_id, x.offer_id, r.po_id, x.quantity, x.placed_at, r.price_s, r.ref_s, r.fee, r.fee_w,
+             r.ordered, x.alloc, CASE WHEN r.even = 1 THEN 1 ELSE x.alloc * r.price_s END AS fw
       FROM (
-        SELECT y.id, y.group_id, y.offer_id, y.po_id, y.quantity, y.placed_at, y.price_s, y.ref_s, y.fee,
-               y.fee_w, y.even, y.ordered,
+        SELECT y.id, y.group_id, y.offer_id, y.quantity, y.placed_at,
                y.base + y.share + CASE WHEN row_number() OVER (PARTITION BY y.offer_id
                                                               ORDER BY y.rem DESC, y.placed_at, y.id)
-                                       <= y.share_units - sum(y.share) OVER (PARTITION BY y.offer_id)
-                                  THEN 1 ELSE 0 END AS alloc
+                                       <= y.units_left THEN 1 ELSE 0 END AS alloc
         FROM (
-          SELECT l.id, go.group_id, l.offer_id, r.po_id, l.quantity, l.placed_at, r.price_s, r.ref_s, r.fee,
-                 r.fee_w, r.even, r.share_units, r.ordered,
+          SELECT l.id, go.group_id, l.offer_id, l.quantity, l.placed_at, k.units_left,
                  CASE WHEN r.surplus = 1 THEN l.quantity ELSE 0 END AS base,
                  CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1 THEN l.tolerance ELSE l.quantity END
                    / r.share_weight AS share,
@@ -343,11 +348,16 @@ FROM (
                    % r.share_weight AS rem
           FROM order_lines l
           JOIN r ON r.offer_id = l.offer_id
+          JOIN k ON k.offer_id = l.offer_id
           JOIN group_orders go ON go.id = l.group_order_id
         ) y
       ) x
+      JOIN r ON r.offer_id = x.offer_id
     ) a
   ) f
+  -- One window node for both: the number and the purchase order's whole sum of floors.
+  WINDOW w AS (PARTITION BY f.po_id ORDER BY f.fee_rem DESC, f.placed_at, f.id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ) s
 JOIN t ON t.offer_id = s.offer_id AND s.quantity >= t.lo AND (t.hi IS NULL OR s.quantity < t.hi)
 """

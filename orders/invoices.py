@@ -37,19 +37,27 @@ def insert_invoices(round_id: int) -> None:
     ).bindparams(bindparam("now", type_=UTCDateTime())), {"round_id": round_id, "now": utcnow()})
 
 
-def write_invoices(round_id: int) -> None:
-    """After a delivery: each invoice of the round takes its lines' new totals (set-based)."""
+def write_invoices(round_id: int, purchase_order_id: int | None = None) -> None:
+    """After a delivery: each invoice of the round takes its lines' new totals (set-based).
+
+    With ``purchase_order_id``, only the invoices of the groups with lines on that order (the only
+    ones a receipt of it can change)."""
     total = f"(SELECT {satang_sum('a.amount')} FROM allocations a " \
             "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
     savings = f"(SELECT {satang_sum('a.savings')} FROM allocations a " \
               "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
+    which = "round_id = :round_id"
+    params: dict[str, Any] = {"round_id": round_id}
+    if purchase_order_id is not None:
+        which += (" AND group_id IN (SELECT a.group_id FROM allocations a WHERE a.round_id = :round_id"
+                  " AND a.purchase_order_id = :po_id)")
+        params["po_id"] = purchase_order_id
     overpaid = db.session.execute(text(
-        f"SELECT group_id FROM invoices WHERE round_id = :round_id AND paid > {total} ORDER BY group_id LIMIT 1"),
-        {"round_id": round_id}).scalar()
+        f"SELECT group_id FROM invoices WHERE {which} AND paid > {total} ORDER BY group_id LIMIT 1"),
+        params).scalar()
     if overpaid is not None:
         raise Conflict("A group has already paid more than its new total; refund first.", group_id=overpaid)
-    db.session.execute(text(f"UPDATE invoices SET total = {total}, savings = {savings} WHERE round_id = :round_id"),
-                       {"round_id": round_id})
+    db.session.execute(text(f"UPDATE invoices SET total = {total}, savings = {savings} WHERE {which}"), params)
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Invoice):
             db.session.expire(obj)

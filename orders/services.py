@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, func, select, text, update
+from sqlalchemy import Integer, String, and_, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -424,7 +424,8 @@ def get_group_order(actor: User, round_id: int, group_id: int) -> dict[str, Any]
     if order is None:
         return {"group_id": group.id, "round_id": rnd.id, "updated_at": None, "lines": []}
     rows = db.session.execute(
-        select(OrderLine, Allocation).outerjoin(Allocation, Allocation.order_line_id == OrderLine.id)
+        select(OrderLine, Allocation).outerjoin(Allocation, and_(
+            Allocation.round_id == rnd.id, Allocation.group_id == group.id, Allocation.order_line_id == OrderLine.id))
         .where(OrderLine.group_order_id == order.id).order_by(OrderLine.offer_id)
     ).all()
     lines = []
