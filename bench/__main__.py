@@ -1,4 +1,4 @@
-"""One entry point for the benchmarks: ``python -m bench [combine|summary|load|all] [options]``.
+"""One entry point for the benchmarks: ``python -m bench [combine|summary|load|rfq|all] [options]``.
 
 ``all`` runs the three at the sizes of the README's table; each prints its floor beside its figure.
 """
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import combine_bench, load, summary_bench
+from bench import combine_bench, load, rfq_bench, summary_bench
 
-USAGE = "usage: python -m bench {combine|summary|load|all} [options of that benchmark]"
+USAGE = "usage: python -m bench {combine|summary|load|rfq|all} [options of that benchmark]"
 
 
 def main(argv: list[str]) -> int:
@@ -23,9 +23,12 @@ def main(argv: list[str]) -> int:
         return summary_bench.main(rest) or 0
     if name == "load":
         return load.main(rest) or 0
+    if name == "rfq":
+        return rfq_bench.main(rest)
     if name == "all":
         combine_bench.main(["--lines", "10000,100000,1000000"])
         status = summary_bench.main(["--rows", "1000000"]) or 0
+        status = rfq_bench.main([]) or status
         return status or load.main(["--duration", "60"]) or 0
     print(USAGE, file=sys.stderr)
     return 2

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from pricing.marketplace import buyer_saving, income_gain
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
@@ -52,20 +53,6 @@ class Page:
 
 
 # --- figures (exact money) -------------------------------------------------------------------------
-
-def income_gain(quantity: int, unit_price: Decimal, outside_price: Decimal | None) -> Decimal:
-    """The seller's extra income over the middleman: quantity × (price − outside price); 0 without one."""
-    if outside_price is None:
-        return Decimal("0.00")
-    return (quantity * (Decimal(unit_price) - Decimal(outside_price))).quantize(CENT)
-
-
-def buyer_saving(quantity: int, unit_price: Decimal, reference_price: Decimal | None) -> Decimal:
-    """The buyer's saving over buying elsewhere: quantity × (reference − price); 0 without a reference."""
-    if reference_price is None:
-        return Decimal("0.00")
-    return (quantity * (Decimal(reference_price) - Decimal(unit_price))).quantize(CENT)
-
 
 def _paginate(query: Select[Any], page: int, per_page: int) -> Page:
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+import pricing
 from pricing.money import parse_money
 from core.audit import record
 from core.db import db
@@ -74,11 +75,8 @@ def parse_tiers(text: str) -> list[tuple[int, Decimal]] | None:
         if qty is None or price is None:
             return None
         tiers.append((qty, price))
-    if not tiers or tiers[0][0] != 0:
+    if pricing.tier_problems([pricing.Tier(q, p) for q, p in tiers]):
         return None
-    for before, after in zip(tiers, tiers[1:]):
-        if after[0] <= before[0] or after[1] > before[1]:
-            return None
     return tiers
 
 

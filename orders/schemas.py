@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from orders.tiers import tier_error
 from core.fields import ID_RANGE, Money, Quantity
 
 _MAX_QTY = 100_000_000
@@ -44,14 +45,10 @@ class OfferCreateSchema(Schema):
     def _tiers_rule(self, data: dict, **kwargs: object) -> None:
         tiers = data.get("tiers") or []
         if not tiers:
-            return
-        if tiers[0]["min_quantity"] != 0:
-            raise ValidationError({"tiers": {0: {"min_quantity": ["The first tier starts at 0 (the list price)."]}}})
-        for i in range(1, len(tiers)):
-            if tiers[i]["min_quantity"] <= tiers[i - 1]["min_quantity"]:
-                raise ValidationError({"tiers": {i: {"min_quantity": ["Must be larger than the tier before."]}}})
-            if tiers[i]["unit_price"] > tiers[i - 1]["unit_price"]:
-                raise ValidationError({"tiers": {i: {"unit_price": ["Must not be higher than the tier before."]}}})
+            return  # the length validator has said so
+        error = tier_error(tiers)
+        if error is not None:
+            raise ValidationError(error)
 
 
 class OfferSchema(Schema):

@@ -17,6 +17,7 @@ from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, Msg, 
 from core.models import Job
 from network.models import User
 from network.services import get_group
+from orders.tiers import tier_error
 from orders import permissions
 from orders.models import (
     Allocation,
@@ -128,6 +129,9 @@ def add_offer(actor: User, round_id: int, data: dict[str, Any]) -> Offer:
     rnd = get_round(actor, round_id)
     if rnd.state not in ("draft", "open"):
         raise Conflict("Offers can be added only before the round closes.", state=rnd.state)
+    tiers_wrong = tier_error(data["tiers"])
+    if tiers_wrong is not None:
+        raise InvalidInput("The price tiers break a rule.", tiers_wrong)
     _in_network(actor, Product, data["product_id"], "product_id")
     _in_network(actor, Supplier, data["supplier_id"], "supplier_id")
     offer = Offer(round_id=rnd.id, product_id=data["product_id"], supplier_id=data["supplier_id"],

@@ -10,6 +10,7 @@ from pricing.allocation import (
 )
 from pricing.bargaining import (
     PriceReduction,
+    attainment_fraction,
     TierAttainment,
     alone_price,
     pooling_gain,
@@ -18,10 +19,11 @@ from pricing.bargaining import (
     weighted,
 )
 from pricing.fees import network_fee, split_fee
-from pricing.money import CENT, RATIO, from_satang, money, ratio, to_satang
+from pricing.marketplace import buyer_saving, income_gain
+from pricing.money import CENT, RATIO, from_satang, money, parse_money, ratio, to_satang
 from pricing.offer import OfferResult, OfferTerms, combine_offer
 from pricing.savings import line_amount, line_savings
-from pricing.tiers import Tier, best_price, list_price, tier_for, validate_tiers
+from pricing.tiers import Tier, TierProblem, best_price, list_price, tier_for, tier_problems, validate_tiers
 
 __all__ = [
     "CENT",
@@ -33,17 +35,22 @@ __all__ = [
     "PriceReduction",
     "Tier",
     "TierAttainment",
+    "TierProblem",
     "allocate",
     "alone_price",
+    "attainment_fraction",
     "best_price",
+    "buyer_saving",
     "combine_offer",
     "from_satang",
+    "income_gain",
     "largest_remainder",
     "line_amount",
     "line_savings",
     "list_price",
     "money",
     "network_fee",
+    "parse_money",
     "pooling_gain",
     "price_reduction",
     "ratio",
@@ -52,6 +59,7 @@ __all__ = [
     "split_fee",
     "tier_attainment",
     "tier_for",
+    "tier_problems",
     "to_satang",
     "validate_tiers",
     "weighted",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from pricing.money import RATIO, money, ratio, round_half_up
+from pricing.money import RATIO, _to_decimal, money, ratio, round_half_up
 from pricing.tiers import Tier, best_price, list_price, tier_for
 
 ONE = Decimal("1.0000")
@@ -33,12 +33,20 @@ class TierAttainment:
     value: Decimal
 
 
+def attainment_fraction(list_price: Decimal, best_price: Decimal, achieved_price: Decimal, tier_count: int) -> Fraction:
+    """How far down the tiers the achieved price got, exactly: (list − achieved) / (list − best).
+
+    No discount on offer (one tier, or all tiers at one price) means none could be missed: 1."""
+    lp, bp, achieved = (Fraction(_to_decimal(x)) for x in (list_price, best_price, achieved_price))
+    if tier_count == 1 or lp == bp:
+        return Fraction(1)
+    return (lp - achieved) / (lp - bp)
+
+
 def tier_attainment(tiers: Sequence[Tier], achieved_price: Decimal) -> TierAttainment:
     lp = list_price(tiers)
     bp = best_price(tiers)
-    spread_ratio = ratio(lp - achieved_price, lp - bp)
-    # No discount on offer means none could be missed: full attainment.
-    value = ONE if len(tiers) == 1 or spread_ratio is None else spread_ratio
+    value = round_half_up(attainment_fraction(lp, bp, achieved_price, len(tiers)), RATIO)
     return TierAttainment(lp, achieved_price, bp, value)
 
 
@@ -51,8 +59,10 @@ def alone_price(tiers: Sequence[Tier], own_quantity: int) -> Decimal:
     return tier_for(tiers, own_quantity).unit_price
 
 
-def weighted(values: Sequence[tuple[Decimal, Decimal]]) -> Decimal | None:
-    """Value-weighted average of (figure, weight) to four places; None when no weight."""
+def weighted(values: Sequence[tuple[Decimal | Fraction, Decimal | Fraction]]) -> Decimal | None:
+    """Value-weighted average of (figure, weight) to four places, rounded once; None when no weight.
+
+    Tier attainment of a month is ``weighted`` over its offers of (``attainment_fraction``, ordered value)."""
     total_weight = sum((Fraction(w) for _, w in values), Fraction(0))
     if total_weight == 0:
         return None

@@ -20,33 +20,54 @@ def _is_money(x: object) -> bool:
     return isinstance(x, Decimal) and x.is_finite() and x >= 0 and x == x.quantize(CENT)
 
 
-def validate_tiers(tiers: Sequence[Tier]) -> list[str]:
-    """Problems with the tiers as given (empty list = valid), each naming the field."""
-    problems: list[str] = []
+@dataclass(frozen=True)
+class TierProblem:
+    """One broken tier rule: which tier (None: the list itself), which field, a code and the detail."""
+
+    index: int | None
+    field: str
+    code: str  # "required" | "not_integer" | "not_money" | "first_not_zero" | "not_increasing" | "price_rises"
+    detail: str
+
+    def __str__(self) -> str:
+        where = "tiers" if self.index is None else f"tiers[{self.index}].{self.field}"
+        return f"{where}: {self.detail}"
+
+
+def tier_problems(tiers: Sequence[Tier]) -> list[TierProblem]:
+    """The tier rules, defined once: at least one tier; whole quantities and exact non-negative prices;
+    the first tier starts at 0 (the list price); quantities strictly increase; prices never increase.
+
+    Empty list = valid. In order: the first problem is the first a person should fix."""
     if not tiers:
-        return ["tiers: at least one tier is required"]
+        return [TierProblem(None, "", "required", "at least one tier is required")]
+    problems: list[TierProblem] = []
     for i, t in enumerate(tiers):
         if isinstance(t.min_quantity, bool) or not isinstance(t.min_quantity, int):
-            problems.append(f"tiers[{i}].min_quantity: must be an integer")
+            problems.append(TierProblem(i, "min_quantity", "not_integer", "must be an integer"))
         if not _is_money(t.unit_price):
-            problems.append(f"tiers[{i}].unit_price: must be a Decimal >= 0 with at most two decimal places")
+            problems.append(TierProblem(i, "unit_price", "not_money",
+                                        "must be a Decimal >= 0 with at most two decimal places"))
     if problems:
         # Order checks below would compare garbage.
         return problems
     if tiers[0].min_quantity != 0:
-        problems.append(f"tiers[0].min_quantity: the first tier must start at 0, got {tiers[0].min_quantity}")
+        problems.append(TierProblem(0, "min_quantity", "first_not_zero",
+                                    f"the first tier must start at 0, got {tiers[0].min_quantity}"))
     for i in range(1, len(tiers)):
         prev, cur = tiers[i - 1], tiers[i]
         if cur.min_quantity <= prev.min_quantity:
-            problems.append(
-                f"tiers[{i}].min_quantity: must be greater than {prev.min_quantity}, got {cur.min_quantity}"
-            )
+            problems.append(TierProblem(i, "min_quantity", "not_increasing",
+                                        f"must be greater than {prev.min_quantity}, got {cur.min_quantity}"))
         if cur.unit_price > prev.unit_price:
-            problems.append(
-                f"tiers[{i}].unit_price: must not exceed the previous tier's {prev.unit_price},"
-                f" got {cur.unit_price}"
-            )
+            problems.append(TierProblem(i, "unit_price", "price_rises",
+                                        f"must not exceed the previous tier's {prev.unit_price}, got {cur.unit_price}"))
     return problems
+
+
+def validate_tiers(tiers: Sequence[Tier]) -> list[str]:
+    """Problems with the tiers as given (empty list = valid), each naming the field."""
+    return [str(problem) for problem in tier_problems(tiers)]
 
 
 def _sorted(tiers: Sequence[Tier]) -> list[Tier]:

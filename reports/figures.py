@@ -80,13 +80,17 @@ def _received_pos(network_id: int, months: list[tuple[str, datetime, datetime]])
 
 
 def _delivered_purchases(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
-    """Marketplace purchases delivered in the window, with their month and the figures they add."""
+    """Marketplace purchases delivered in the window, with their month and the figures they add.
+
+    The saving and the gain are stored on the purchase at delivery (``pricing.marketplace``); for a row
+    without them, the SQL forms below are the same formulas (tests/integration/test_reports_rules.py)."""
     p = Purchase
     saving = func.coalesce(p.buyer_saving, p.quantity * (func.coalesce(p.reference_price, p.unit_price) - p.unit_price))
     gain = func.coalesce(
         p.income_gain, case((p.outside_price.is_(None), literal(0)), else_=p.quantity * (p.unit_price - p.outside_price)))
     return (
-        select(_bucket(p.delivered_at, months).label("month"), p.buyer_group_id, p.seller_group_id,
+        select(p.id.label("purchase_id"), _bucket(p.delivered_at, months).label("month"), p.buyer_group_id,
+               p.seller_group_id,
                p.amount.label("amount"), saving.label("saving"), gain.label("gain"))
         .where(p.network_id == network_id, p.state == "delivered",
                p.delivered_at >= months[0][1], p.delivered_at < months[-1][2])
@@ -128,10 +132,7 @@ class _Totals:
         return pricing.price_reduction(self.jb_actual, self.jb_baseline).value
 
     def tier_attainment(self) -> Decimal | None:
-        weight = sum((w for _, w in self.ta_parts), Fraction(0))
-        if weight == 0:
-            return None
-        return round_half_up(sum((f * w for f, w in self.ta_parts), Fraction(0)) / weight, RATIO)
+        return pricing.weighted(self.ta_parts)
 
 
 def _poor_share(savings: Decimal, members: int, poor: int) -> Decimal:
@@ -189,10 +190,8 @@ def _offers(network_id: int, months: list[tuple[str, datetime, datetime]]) -> li
 
 
 def _tier_fraction(row: Any) -> Fraction:
-    list_price, best, achieved = Fraction(row.list_price), Fraction(row.best_price), Fraction(row.unit_price)
-    if row.tiers == 1 or list_price == best:
-        return Fraction(1)
-    return (list_price - achieved) / (list_price - best)
+    """``pricing.attainment_fraction`` of an offer row: list and best price are the max and min tier price."""
+    return pricing.attainment_fraction(_dec(row.list_price), _dec(row.best_price), _dec(row.unit_price), int(row.tiers))
 
 
 def _product_line(row: Any) -> dict[str, Any]:
