@@ -10,7 +10,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, make_response, request
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.auth import api_actor
@@ -73,12 +73,9 @@ def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
             # without waiting for the disk on PostgreSQL: if the database crashed within the moment
             # before it is flushed, the record stays in progress and a retry is handled as a request
             # cut off after its effect (see _existing), as for a worker killed at this point.
-            condition = [IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key]
-            if db.session.get_bind().dialect.name == "postgresql":
-                condition.append(func.set_config("synchronous_commit", "off", True) == "off")
-            stored = db.session.execute(
-                update(IdempotencyRecord).where(*condition)
-                .values(status=response.status_code, body=response.get_data(as_text=True))).rowcount
+            statement = _ANSWER_PG if db.session.get_bind().dialect.name == "postgresql" else _ANSWER
+            stored = db.session.execute(statement, {"user_id": user_id, "key": key, "status": response.status_code,
+                                                    "body": response.get_data(as_text=True)}).rowcount
             if not stored:
                 # The service rolled back its own transaction (and the record with it) yet answered 2xx.
                 db.session.add(IdempotencyRecord(
@@ -101,6 +98,12 @@ _CLAIM = text(
     "VALUES (:user_id, :key, :method, :path, :request_hash, :status, '', :created_at) "
     "ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
 ).bindparams(bindparam("created_at", type_=UTCDateTime()))
+
+
+_ANSWER = text("UPDATE idempotency_records SET status = :status, body = :body WHERE user_id = :user_id AND key = :key")
+# The same, with this transaction's commit not waiting for the disk (see the caller).
+_ANSWER_PG = text("UPDATE idempotency_records SET status = :status, body = :body WHERE user_id = :user_id "
+                  "AND key = :key AND set_config('synchronous_commit', 'off', true) = 'off'")
 
 
 def _claim(user_id: int, key: str, request_hash: str) -> bool:
