@@ -1,4 +1,4 @@
-"""One entry point for the benchmarks: ``python -m bench [combine|receipt|summary|order|load|rfq|all] [options]``.
+"""One entry point for the benchmarks: ``python -m bench [combine|receipt|summary|order|load|rfq|mobile|all] [options]``.
 
 ``all`` runs them at the sizes of the README's table; each prints its floor beside its figure.
 """
@@ -8,7 +8,7 @@ import sys
 
 from bench import combine_bench, load, order_bench, receipt_bench, rfq_bench, summary_bench
 
-USAGE = "usage: python -m bench {combine|receipt|summary|order|load|rfq|all} [options of that benchmark]"
+USAGE = "usage: python -m bench {combine|receipt|summary|order|load|rfq|mobile|all} [options of that benchmark]"
 
 
 def main(argv: list[str]) -> int:
@@ -29,6 +29,10 @@ def main(argv: list[str]) -> int:
         return load.main(rest) or 0
     if name == "rfq":
         return rfq_bench.main(rest)
+    if name == "mobile":
+        from bench import mobile  # needs Playwright and Chromium
+
+        return mobile.main(rest) or 0
     if name == "all":
         combine_bench.main(["--lines", "10000,100000,1000000"])
         status = receipt_bench.main(["--lines", "100000"]) or 0

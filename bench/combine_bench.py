@@ -44,30 +44,37 @@ SUPPLIERS = 4
 INSTANCE = "/tmp/ruamsue-bench-instance"
 
 
-def _generate(conn: psycopg.Connection, lines: int) -> int:
+def _one(cur: psycopg.Cursor[Any]) -> int:
+    """The id a RETURNING or an aggregate just gave."""
+    row = cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _generate(conn: psycopg.Connection[Any], lines: int) -> int:
     groups = max(1, -(-lines // OFFERS))
     cur = conn.cursor()
     cur.execute("INSERT INTO networks (name, timezone, fee_percent, created_at) "
                 "VALUES ('bench', 'Asia/Bangkok', 1, now()) RETURNING id")
-    net = cur.fetchone()[0]
+    net = _one(cur)
     cur.execute("INSERT INTO products (network_id, name, unit, category) VALUES (%s, 'urea', 'sack', '') "
                 "RETURNING id", (net,))
-    product = cur.fetchone()[0]
+    product = _one(cur)
     suppliers = []
     for i in range(SUPPLIERS):
         cur.execute("INSERT INTO suppliers (network_id, name, phone) VALUES (%s, %s, '') RETURNING id",
                     (net, f"S{i}"))
-        suppliers.append(cur.fetchone()[0])
+        suppliers.append(_one(cur))
     cur.execute("INSERT INTO buying_rounds (network_id, name, state, closes_at, created_at) "
                 "VALUES (%s, 'bench', 'closed', now(), now()) RETURNING id", (net,))
-    rnd = cur.fetchone()[0]
+    rnd = _one(cur)
     offers = []
     for i in range(OFFERS):
         # Every third offer has a minimum it does not reach at 10k lines; fees on all.
         cur.execute("INSERT INTO offers (round_id, product_id, supplier_id, pack_size, min_quantity, "
                     "reference_price, delivery_fee) VALUES (%s, %s, %s, %s, %s, 50.00, 100.00) RETURNING id",
                     (rnd, product, suppliers[i % SUPPLIERS], 5 + i % 7, 3000 if i % 3 == 0 else 0))
-        offer = cur.fetchone()[0]
+        offer = _one(cur)
         offers.append(offer)
         cur.execute("INSERT INTO price_tiers (offer_id, min_quantity, unit_price) VALUES "
                     "(%s, 0, 45.00), (%s, 1000, 43.00), (%s, 10000, 41.25)", (offer, offer, offer))
@@ -76,12 +83,12 @@ def _generate(conn: psycopg.Connection, lines: int) -> int:
         for g in range(groups):
             copy.write_row((net, f"G{g}", "other", "", "", 20, 5, "2026-11-01 00:00:00+00"))
     cur.execute("SELECT min(id) FROM groups WHERE network_id = %s", (net,))
-    first_group = cur.fetchone()[0]
+    first_group = _one(cur)
     with cur.copy("COPY group_orders (round_id, group_id, created_at, updated_at) FROM STDIN") as copy:
         for g in range(groups):
             copy.write_row((rnd, first_group + g, "2026-11-01 00:00:00+00", "2026-11-01 00:00:00+00"))
     cur.execute("SELECT min(id) FROM group_orders WHERE round_id = %s", (rnd,))
-    first_order = cur.fetchone()[0]
+    first_order = _one(cur)
     with cur.copy("COPY order_lines (group_order_id, offer_id, quantity, tolerance, placed_at) FROM STDIN") as copy:
         n = 0
         for g in range(groups):

@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             try:
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                if _request(c, "GET", "/healthz", None, {})[0] == 200:
+                if _request(c, "GET", "/readyz", None, {})[0] == 200:
                     break
             except OSError:
                 pass

@@ -24,9 +24,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -61,12 +63,12 @@ def _tier_for(tiers: list[tuple[int, Decimal]], qty: int) -> tuple[int, Decimal]
     return best
 
 
-def generate(conn, rows: int, purchases: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def generate(conn: Any, rows: int, purchases: int) -> dict[str, int]:
     groups = max(50, rows // (ROUNDS * LINES_PER_ORDER))
     now = datetime(2026, 2, 1, tzinfo=UTC)
     cur = conn.cursor()
 
-    def copy(table: str, columns: str, gen) -> int:  # type: ignore[no-untyped-def]
+    def copy(table: str, columns: str, gen: Iterable[tuple[Any, ...]]) -> int:
         n = 0
         with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as cp:
             for row in gen:
@@ -98,7 +100,7 @@ def generate(conn, rows: int, purchases: int) -> dict[str, int]:  # type: ignore
          ((oid, q, p) for oid, o in offers.items() for q, p in o[4]))
 
     # Which offers each group orders in a round: 100 consecutive of the round's 125.
-    def lines():  # type: ignore[no-untyped-def]
+    def lines() -> Iterator[tuple[int, int, int, int, int, int]]:
         line_id = 0
         for r in range(1, ROUNDS + 1):
             for g in range(1, groups + 1):
@@ -137,7 +139,7 @@ def generate(conn, rows: int, purchases: int) -> dict[str, int]:  # type: ignore
          ((po_of[(o[0], o[2])], oid, totals[oid], 0, totals[oid], totals[oid], price_of[oid][1], price_of[oid][0],
            totals[oid]) for oid, o in offers.items() if oid in totals))
 
-    def allocations():  # type: ignore[no-untyped-def]
+    def allocations() -> Iterator[tuple[Any, ...]]:
         for lid, _, r, g, oid, qty in lines():
             o = offers[oid]
             price = price_of[oid][1]
@@ -157,7 +159,7 @@ def generate(conn, rows: int, purchases: int) -> dict[str, int]:  # type: ignore
          ((i, 1, i % groups + 1, f"ของดี {i}", "kg", "", Decimal(10 + i % 90), Decimal(8 + i % 90) if i % 3 else None,
            Decimal(12 + i % 90) if i % 4 else None, 1000, "", "", "active", now, now) for i in range(1, listings + 1)))
 
-    def market():  # type: ignore[no-untyped-def]
+    def market() -> Iterator[tuple[Any, ...]]:
         for i in range(1, purchases + 1):
             lst = i % listings + 1
             seller = lst % groups + 1
@@ -221,7 +223,7 @@ def measure(db_name: str, runs: int) -> dict[str, object]:
         for _ in range(runs):
             t = time.perf_counter()
             with db.engine.connect() as conn:
-                raw = conn.connection.dbapi_connection
+                raw: Any = conn.connection.dbapi_connection  # psycopg's own connection: COPY and plain cursors
                 with raw.cursor() as cur:
                     result_rows = 0
                     for sql in BARE_SQL:

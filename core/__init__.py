@@ -10,7 +10,7 @@ import importlib
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from core.celery_app import celery_init_app
 
@@ -37,10 +37,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     jobs.init_app(app)
     api_module.init_app(app)
-    from core import web
+    from core import pwa, web
 
+    pwa.init_compression(app)  # first, so that it compresses what every later hook has written
     web.init_app(app)
+    pwa.init_app(app)
     pages.init_app(app)
+    from core import operations
+
+    operations.init_app(app)  # request ids, logs, metrics, /healthz, /readyz, backup CLI
     for name in app.config["DOMAINS"]:
         importlib.import_module(f"{name}.app").init_app(app)
     celery_init_app(app)
@@ -51,16 +56,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_resilience(app: Flask) -> None:
-    """Health checks, and a database that went away answered with a clean 503, never a 500."""
+    """A database that went away answered with a clean 503, never a 500 (health checks: core.health)."""
     from flask import jsonify, request
-    from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     from core.db import db
     from core.errors import error_body
 
-    def unavailable(error: Exception):  # type: ignore[no-untyped-def]
+    def unavailable(error: Exception) -> Response:
         if isinstance(error, DBAPIError) and not isinstance(error, (OperationalError, InterfaceError)) \
                 and not error.connection_invalidated:
             raise error  # a bug, not an outage: stays a 500
@@ -70,7 +74,7 @@ def _init_resilience(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
             pass
         message = "The database is not reachable just now; try again in a moment."
-        if request.path.startswith("/api/") or request.path in ("/healthz", "/ping"):
+        if request.path.startswith("/api/") or request.path in ("/readyz", "/ping"):
             response = jsonify(error_body(503, "unavailable", message))
         else:
             response = app.response_class(message, mimetype="text/plain")
@@ -81,14 +85,7 @@ def _init_resilience(app: Flask) -> None:
     for exc in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, DBAPIError):
         app.register_error_handler(exc, unavailable)
 
-    @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
-        """Readiness: the database answers."""
-        db.session.execute(text("SELECT 1"))
-        db.session.rollback()
-        return {"status": "ok"}
-
     @app.get("/ping")
-    def ping():  # type: ignore[no-untyped-def]
+    def ping() -> dict[str, bool]:
         """Liveness and the load test's floor: no database, no session, nothing."""
         return {"pong": True}

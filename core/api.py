@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask_smorest import Api as SmorestApi
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from core.errors import DomainError, InvalidInput, error_body
 
@@ -23,7 +23,7 @@ MAX_ID = 2**31 - 1
 class IdConverter(IntegerConverter):
     """``<int:...>`` of every route, bounded to what an id column can hold."""
 
-    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
@@ -59,8 +59,13 @@ def refuse_unstorable_text() -> None:
         raise InvalidInput("Some fields are not valid: " + ", ".join(sorted(bad)), bad)
 
 
-# The only API endpoints that answer without a bearer token.
-PUBLIC_ENDPOINTS = frozenset({"network_api.Tokens", "api-docs.openapi_json"})
+# The only API endpoints that answer without a bearer token; a domain adds its own with public_endpoint().
+PUBLIC_ENDPOINTS: set[str] = {"network_api.Tokens", "api-docs.openapi_json"}
+
+
+def public_endpoint(endpoint: str) -> None:
+    """Let an endpoint answer without a bearer token (it authenticates its caller some other way)."""
+    PUBLIC_ENDPOINTS.add(endpoint)
 
 
 def _flatten(messages: Any) -> dict[str, Any]:
@@ -92,10 +97,15 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
+# What an API view hands to flask-smorest's response decorator to dump: a model, a TypedDict, a list of
+# them, or (body, headers). The decorator's schema, not the Python type, is the contract.
+ApiResult = Any
+
+
 class Api(SmorestApi):
     ERROR_SCHEMA = ErrorSchema
 
-    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> HTTPException | Response:
         if not request.path.startswith("/api/"):
             return error
         status = error.code or 500
@@ -116,7 +126,8 @@ class Api(SmorestApi):
 
 
 def get_api(app: Flask) -> Api:
-    return app.extensions["ruamsue_api"]
+    api: Api = app.extensions["ruamsue_api"]
+    return api
 
 
 def init_app(app: Flask) -> None:
@@ -148,7 +159,7 @@ def init_app(app: Flask) -> None:
         refuse_unstorable_text()
 
     @app.errorhandler(DomainError)
-    def _domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+    def _domain_error(error: DomainError) -> Response:
         from core.db import db
 
         db.session.rollback()

@@ -35,13 +35,13 @@ def check_visibility_timeout(conf: dict[str, Any]) -> None:
 
 
 def celery_init_app(app: Flask) -> Celery:
-    class FlaskTask(Task):
+    class FlaskTask(Task[Any, Any]):
         def __call__(self, *args: object, **kwargs: object) -> object:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
     check_visibility_timeout(app.config["CELERY"])
-    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app: Celery = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = beat_schedule(app.config.get("BEAT_INTERVAL"))
     celery_app.set_default()

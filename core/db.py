@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, Numeric, TypeDecorator
+from sqlalchemy import CursorResult, DateTime, MetaData, Numeric, Result, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic can alter and drop them on PostgreSQL and SQLite alike.
@@ -61,3 +62,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base, engine_options={})
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds ``db.Model`` from ``Base`` at run time, which mypy cannot follow; to mypy a
+    # model is a plain typed ``Base`` subclass. Models subclass ``Model``: ``class Offer(Model): ...``.
+    Model = Base
+else:
+    Model = db.Model
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (its result is a CursorResult, which has the count)."""
+    return cast("CursorResult[Any]", result).rowcount

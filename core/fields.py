@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate
 CENT = Decimal("0.01")
 
 
-class Money(fields.Field):
+class Money(fields.Field[Decimal]):
     """Baht as a decimal string with two places; refuses floats' cousins: NaN, >2 places, negatives."""
 
     def __init__(self, *, allow_negative: bool = False, **kwargs: Any) -> None:
@@ -50,7 +50,7 @@ class Percent(Money):
         return amount
 
 
-class Ratio(fields.Field):
+class Ratio(fields.Field[Decimal]):
     """A ratio to four decimal places, as a decimal string (exact, like money)."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.auth import api_actor
 from core.clock import utcnow
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, affected, db
 from core.errors import Conflict, InvalidInput
 from core.models import IdempotencyRecord
 
@@ -37,11 +37,18 @@ def _replay(record: IdempotencyRecord) -> Response:
     return response
 
 
-def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The key's record is written in the same transaction as the effect, so they commit together or
+def idempotent(fn: Callable[..., Any] | None = None, *, actor: Callable[[], Any] | None = None) -> Any:
+    """``@idempotent`` on the API (the bearer token's user); ``@idempotent(actor=...)`` where the caller
+    is someone else (a page's session user). Keys are kept per user.
+
+    The key's record is written in the same transaction as the effect, so they commit together or
     not at all: a request cut off by a crash or a lost database leaves no record behind, and its
     retry with the same key runs afresh instead of waiting forever on a request that no longer runs.
     A second request with the key waits on the unique index until the first's transaction ends."""
+
+    if fn is None:
+        return lambda f: idempotent(f, actor=actor)
+    actor_of = actor or api_actor
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -52,8 +59,7 @@ def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
         if not key or len(key) > 200:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters.",
                                {"Idempotency-Key": ["1 to 200 characters."]})
-        actor = api_actor()
-        user_id = actor.id
+        user_id = actor_of().id
         request_hash = _request_hash()
         while not _claim(user_id, key, request_hash):
             outcome = _existing(user_id, key, request_hash)
@@ -74,8 +80,8 @@ def idempotent(fn: Callable[..., Any]) -> Callable[..., Any]:
             # before it is flushed, the record stays in progress and a retry is handled as a request
             # cut off after its effect (see _existing), as for a worker killed at this point.
             statement = _ANSWER_PG if db.session.get_bind().dialect.name == "postgresql" else _ANSWER
-            stored = db.session.execute(statement, {"user_id": user_id, "key": key, "status": response.status_code,
-                                                    "body": response.get_data(as_text=True)}).rowcount
+            stored = affected(db.session.execute(statement, {"user_id": user_id, "key": key, "status": response.status_code,
+                                                    "body": response.get_data(as_text=True)}))
             if not stored:
                 # The service rolled back its own transaction (and the record with it) yet answered 2xx.
                 db.session.add(IdempotencyRecord(
@@ -155,11 +161,11 @@ def _existing(user_id: int, key: str, request_hash: str) -> Response | str:
             if request.method != "PUT":
                 raise Conflict("The first request with this Idempotency-Key was saved, but its answer was "
                                "lost; look up the result instead of sending it again.")
-            took = db.session.execute(
+            took = affected(db.session.execute(
                 update(IdempotencyRecord)
                 .where(IdempotencyRecord.id == record.id, IdempotencyRecord.status == IN_PROGRESS,
                        IdempotencyRecord.created_at == record.created_at)
-                .values(created_at=utcnow())).rowcount
+                .values(created_at=utcnow())))
             if took:
                 return "took_over"  # the row is this request's now, in this transaction
             db.session.rollback()

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.db import db
+from core.logs import job_id_var
+from core.metrics import record_job
 from core.models import Job
 
 log = logging.getLogger(__name__)
@@ -189,11 +191,25 @@ def _run_leased(job_id: str) -> str:
     if attempts > max_attempts:
         # It keeps dying (a worker killed each time): stop looping and say so.
         _finish(job_id, "failed", error=f"gave up after {attempts - 1} attempts")
+        record_job(kind, "failed", 0.0)
         return "failed"
     fn = HANDLERS.get(kind)
     if fn is None:
         _finish(job_id, "failed", error=f"no handler for {kind}")
+        record_job(kind, "failed", 0.0)
         return "failed"
+    started = time.perf_counter()
+    token = job_id_var.set(job_id)
+    try:
+        outcome = _call(job_id, fn, payload, attempts, max_attempts)
+    finally:
+        job_id_var.reset(token)
+    record_job(kind, outcome, time.perf_counter() - started)
+    return outcome
+
+
+def _call(job_id: str, fn: Callable[..., dict[str, Any] | None], payload: dict[str, Any] | None,
+          attempts: int, max_attempts: int) -> str:
     try:
         result = fn(**(payload or {}))
     except PermanentJobError as exc:

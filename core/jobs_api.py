@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from core import jobs
+from core.api import ApiResult
 from core.auth import api_actor
 
 blp = Blueprint("jobs_api", __name__, url_prefix="/api/v1", description="Background jobs")
@@ -25,5 +26,5 @@ class JobSchema(Schema):
 @blp.route("/jobs/<job_id>")
 class JobResource(MethodView):
     @blp.response(200, JobSchema)
-    def get(self, job_id: str):  # type: ignore[no-untyped-def]
+    def get(self, job_id: str) -> ApiResult:
         return jobs.get_job(api_actor(), job_id)

@@ -8,12 +8,12 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from core.db import UTCDateTime, db
+from core.db import Model, UTCDateTime
 
 JOB_STATES = ("pending", "running", "succeeded", "failed")
 
 
-class Job(db.Model):
+class Job(Model):
     """A unit of background work, written in the same transaction as the change that needs it.
 
     The row is the outbox: it is handed to Celery only after that transaction commits, and a
@@ -43,7 +43,7 @@ class Job(db.Model):
     )
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(Model):
     """The first response to a write carrying an Idempotency-Key, replayed for any repeat."""
 
     __tablename__ = "idempotency_records"
@@ -61,7 +61,7 @@ class IdempotencyRecord(db.Model):
     __table_args__ = (UniqueConstraint("user_id", "key"),)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who changed money or orders, when, from what to what. Written, never updated."""
 
     __tablename__ = "audit_events"

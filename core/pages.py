@@ -22,10 +22,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import DateTimeLocalField, IntegerField
+from wtforms.validators import StopValidation
 
 from core.errors import Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotFound, OutOfStock, message_code
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 ROLE_LABELS = {"admin": _l("ผู้ดูแลระบบ"), "committee": _l("คณะกรรมการเครือข่าย"),
                "leader": _l("ผู้นำกลุ่ม"), "seller": _l("ผู้ขาย")}
@@ -62,6 +64,7 @@ FIELD_MESSAGES: dict[str, Any] = {
     "too_large": _l("มากเกินไป"),
     "must_not_be_future": _l("ต้องไม่เป็นวันในอนาคต"),
     "must_not_be_negative": _l("ต้องไม่ติดลบ"),
+    "phone_invalid": _l("ใช้ได้เฉพาะตัวเลข ช่องว่าง + และ - เช่น 081-234-5678"),
 }
 # Field messages with parameters: rendered at request time (the parameter is formatted in).
 _FIELD_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -131,6 +134,13 @@ def apply_domain_error(form: FlaskForm, exc: DomainError, field_map: dict[str, s
         form.form_errors.append(top)
 
 
+def filled(value: T | None) -> T:
+    """A field's value after the form validated it as required (WTForms types every field's data Optional)."""
+    if value is None:
+        raise ValueError("a required field has no value after validation")
+    return value
+
+
 def roles_required(*roles: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @wraps(fn)
@@ -157,6 +167,12 @@ class IntField(IntegerField):
             self.data = None
             raise ValueError(_l("ต้องเป็นจำนวนเต็ม")) from exc
 
+    def pre_validate(self, form: Any) -> None:
+        # "abc" is one mistake with one message: the range checks have no number to check. (A blank
+        # field goes on to Optional/InputRequired, which clear the "not a number" and decide.)
+        if self.process_errors and _typed(self):
+            raise StopValidation()
+
 
 class LocalDateTimeField(DateTimeLocalField):
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -164,6 +180,50 @@ class LocalDateTimeField(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError(_l("วันเวลาไม่ถูกต้อง")) from exc
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors and _typed(self):
+            raise StopValidation()
+
+
+def _typed(field: Any) -> bool:
+    raw = getattr(field, "raw_data", None) or []
+    return bool(raw) and bool(str(raw[0]).strip())
+
+
+# --- the error summary at the top of a refused page ------------------------------------------------
+
+@dataclass(frozen=True)
+class ErrorItem:
+    target: str  # the id of the field to go to ("" for a message about the whole form)
+    label: str
+    message: str
+
+
+def error_summary(forms: Iterable[Any]) -> list[ErrorItem]:
+    """One line per field in error (its first message) and the form's own messages, in page order."""
+    items: list[ErrorItem] = []
+    for form in forms:
+        for message in getattr(form, "form_errors", []) or []:
+            items.append(ErrorItem("", "", str(message)))
+        for field in form:
+            if field.errors and field.type not in ("CSRFTokenField", "HiddenField"):
+                first = field.errors[0]
+                text = first if isinstance(first, str) else str(first)
+                items.append(ErrorItem(field.id, str(field.label.text), text))
+    return items
+
+
+def _collect_errors(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
+    """Every page rendered with a refused form gets ``page_errors`` for the summary in base.html."""
+    if "page_errors" in context:
+        return
+    forms = [value for value in context.values() if isinstance(value, FlaskForm)
+             and (value.errors or getattr(value, "form_errors", None))]
+    for value in context.values():  # forms kept in a tuple or list (a page with several forms)
+        if isinstance(value, (list, tuple)):
+            forms += [f for f in value if isinstance(f, FlaskForm) and (f.errors or getattr(f, "form_errors", None))]
+    context["page_errors"] = error_summary(forms)
 
 
 def page_error_handlers(blueprint: Blueprint) -> None:
@@ -174,6 +234,23 @@ def page_error_handlers(blueprint: Blueprint) -> None:
         return render_template("error.html", message=error_text(exc), status=status), status
 
     blueprint.register_error_handler(DomainError, _render)
+
+
+# --- asking before anything destructive -----------------------------------------------------------
+
+def confirmation(question: str, consequence: str, back: str, confirm_label: str) -> ResponseReturnValue | None:
+    """None when the posted form says ``confirmed=yes``; otherwise a page that asks first.
+
+    The page repeats the form (same action, same fields, a fresh CSRF token) with ``confirmed=yes`` and
+    a way back, so the question is asked without JavaScript too; with it, app.js asks in a <dialog>
+    and posts ``confirmed=yes`` itself. Call it after the permission checks, before the change."""
+    from flask import request
+
+    if request.form.get("confirmed") == "yes":
+        return None
+    hidden = [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", "confirmed")]
+    return render_template("confirm.html", question=question, consequence=consequence, back=back,
+                           action=request.path, hidden=hidden, confirm_label=confirm_label), 200
 
 
 # --- the menu --------------------------------------------------------------------------------------
@@ -234,11 +311,26 @@ def home_html(slot: str) -> list[Markup]:
     return [Markup(html) for html in parts if html and html.strip()]
 
 
+# --- the header of every page ----------------------------------------------------------------------
+
+HEADER_ITEMS: dict[str, Callable[[], Markup | None]] = {}
+
+
+def header_item(key: str, render: Callable[[], Markup | None]) -> None:
+    """Add something to the header of every page (the notification bell): HTML for ``current_user``, or None."""
+    HEADER_ITEMS[key] = render
+
+
+def header_html() -> list[Markup]:
+    return [html for html in (render() for render in HEADER_ITEMS.values()) if html]
+
+
 # --- wiring ----------------------------------------------------------------------------------------
 
 def _page_helpers() -> dict[str, Any]:
     return {
         "nav_links": nav_links,
+        "header_items": header_html,
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
         "state_label": lambda state: STATE_LABELS.get(state, state),
@@ -258,6 +350,9 @@ def _iso(value: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from flask import before_render_template
+
+    before_render_template.connect(_collect_errors, app)
     app.context_processor(_page_helpers)
     app.before_request(_fresh_translations)
     app.add_template_filter(_iso, "iso")

@@ -1,7 +1,7 @@
 """The kernel's Celery tasks: run a job, re-send stale jobs. Each domain keeps its own in its tasks.py."""
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from flask import current_app
 
 from core import jobs
@@ -9,7 +9,7 @@ from core.db import db
 
 
 @shared_task(name="ruamsue.run_job", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def run_job_task(self, job_id: str) -> str:  # type: ignore[no-untyped-def]
+def run_job_task(self: Task[[str], str], job_id: str) -> str:
     try:
         state = jobs.run_job(job_id)
     finally:

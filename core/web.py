@@ -5,19 +5,39 @@ import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, g, request, session
-from flask_babel import Babel
+from flask import Flask, Response, abort, g, request, session
+from flask_babel import Babel, gettext
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from core import format as fmt
+from core.format import THAI_MONTHS, baht  # noqa: F401 - the one Thai style lives in core.format
 
 LOCALES = ("th", "en")
-THAI_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
+
+# Flask-Login flashes this (through gettext) when a page needs a signed-in user.
+def N_(text: str) -> str:
+    """Marks a message for the catalogue; it is translated where it is shown."""
+    return text
+
+
+LOGIN_MESSAGE = N_("กรุณาเข้าสู่ระบบก่อนใช้หน้านี้")
+CSRF_MESSAGE = _l("หน้านี้เปิดค้างไว้นานเกินไป กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง")
+# What a person sees when a page cannot be shown (the API answers these in JSON, core.api).
+PAGE_ERRORS: dict[int, Any] = {
+    400: _l("คำขอนี้ไม่ถูกต้อง กรุณากลับไปแล้วลองใหม่"),
+    403: _l("คุณไม่มีสิทธิ์เปิดหน้านี้"),
+    404: _l("ไม่พบหน้านี้ ที่อยู่อาจผิดหรือรายการถูกลบไปแล้ว"),
+    405: _l("หน้านี้ทำรายการแบบนี้ไม่ได้"),
+    413: _l("ไฟล์หรือข้อมูลที่ส่งมีขนาดใหญ่เกินไป"),
+    429: _l("ส่งคำขอถี่เกินไป กรุณารอสักครู่แล้วลองใหม่"),
+}
 
 log = logging.getLogger(__name__)
 babel = Babel()
@@ -28,34 +48,35 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 def select_locale() -> str:
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LOCALES:
-        return chosen
+        return str(chosen)
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
-        return current_user.locale
+        return str(current_user.locale)
     return "th"
 
 
 def user_timezone() -> str:
     if current_user and getattr(current_user, "is_authenticated", False):
-        return current_user.network.timezone
+        return str(current_user.network.timezone)
     return "Asia/Bangkok"
 
 
-def baht(value: Decimal | int | None) -> str:
-    """1234567.5 -> '1,234,567.50' (exact; never through float)."""
-    if value is None:
-        return "–"
-    return f"{Decimal(value).quantize(Decimal('0.01')):,}"
-
-
 def thai_date(value: datetime | None, with_time: bool = True) -> str:
-    if value is None:
-        return "–"
-    local = value.astimezone(ZoneInfo(user_timezone()))
-    if select_locale() == "th":
-        text = f"{local.day} {THAI_MONTHS[local.month - 1]} {local.year + 543}"
-    else:
-        text = local.strftime("%d %b %Y")
-    return f"{text} {local:%H:%M}" if with_time else text
+    return fmt.moment(value, with_time)
+
+
+def _page_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    """A page that cannot be shown: a Thai, phone-sized page with the right status; the API keeps JSON."""
+    from flask import current_app, render_template
+
+    if request.path.startswith("/api/"):
+        return current_app.extensions["ruamsue_api"].handle_http_exception(error)
+    status = error.code or 400
+    message = CSRF_MESSAGE if isinstance(error, CSRFError) else PAGE_ERRORS.get(status, PAGE_ERRORS[400])
+    response = current_app.make_response((render_template("error.html", message=str(message), status=status), status))
+    for name, value in (error.get_response().headers.items() if status in (405, 429) else []):
+        if name in ("Allow", "Retry-After"):
+            response.headers[name] = value
+    return response
 
 
 def cookie_problems(config: Mapping[str, Any]) -> list[str]:
@@ -87,8 +108,18 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=user_timezone)
     csrf.init_app(app)
     limiter.init_app(app)
-    app.jinja_env.filters["baht"] = baht
-    app.jinja_env.filters["thai_date"] = thai_date
+    fmt.init_app(app)
+    from core import glossary
+
+    glossary.init_app(app)
+    from core.auth import login_manager
+
+    login_manager.login_message = LOGIN_MESSAGE
+    login_manager.localize_callback = gettext
+    for code in PAGE_ERRORS:
+        app.register_error_handler(code, _page_error)
+    # JSON carries Thai as characters (UTF-8), not \u0e.. escapes: jsonify, flask-smorest and errors alike.
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.before_request
@@ -108,7 +139,7 @@ def init_app(app: Flask) -> None:
         g.locale = select_locale()
 
     @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
+    def _security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import click
@@ -28,24 +28,24 @@ DEMO_USERS = {  # role: (email, name, group key)
 }
 # key: (name, kind, district, subdistrict, members, registered poor)
 GROUPS = {
-    "tha_bo": ("สหกรณ์การเกษตรท่าบ่อ จำกัด", "cooperative", "Tha Bo", "Tha Bo", 184, 61),
-    "rice_mill": ("วิสาหกิจชุมชนโรงสีข้าวบ้านโคกคอน", "community_enterprise", "Tha Bo", "Khok Khon", 46, 19),
-    "weaving": ("กลุ่มทอผ้ามัดหมี่บ้านหนองสองห้อง", "womens_group", "Si Chiang Mai", "Phan Phrao", 32, 14),
-    "fish": ("กลุ่มผู้เลี้ยงปลากระชังแม่น้ำโขงสังคม", "farmers_group", "Sangkhom", "Sangkhom", 28, 9),
-    "savings": ("กลุ่มออมทรัพย์เพื่อการผลิตบ้านเดื่อ", "savings_group", "Mueang Nong Khai", "Hat Kham", 215, 88),
-    "phon_phisai": ("กลุ่มเกษตรกรทำนาโพนพิสัย", "farmers_group", "Phon Phisai", "Chumphon", 97, 40),
-    "sakhrai": ("วิสาหกิจชุมชนปลูกผักปลอดภัยสระใคร", "community_enterprise", "Sakhrai", "Sakhrai", 38, 12),
-    "fao_rai": ("สหกรณ์ผู้ใช้น้ำเฝ้าไร่", "cooperative", "Fao Rai", "Fao Rai", 126, 57),
-    "rattanawapi": ("กลุ่มแม่บ้านเกษตรกรรัตนวาปี", "womens_group", "Rattanawapi", "Rattanawapi", 54, 31),
-    "pho_tak": ("กลุ่มเลี้ยงโคพื้นเมืองโพธิ์ตาก", "farmers_group", "Pho Tak", "Pho Tak", 41, 16),
+    "tha_bo": ("สหกรณ์การเกษตรท่าบ่อ จำกัด", "cooperative", "ท่าบ่อ", "ท่าบ่อ", 184, 61),
+    "rice_mill": ("วิสาหกิจชุมชนโรงสีข้าวบ้านโคกคอน", "community_enterprise", "ท่าบ่อ", "โคกคอน", 46, 19),
+    "weaving": ("กลุ่มทอผ้ามัดหมี่บ้านหนองสองห้อง", "womens_group", "ศรีเชียงใหม่", "พานพร้าว", 32, 14),
+    "fish": ("กลุ่มผู้เลี้ยงปลากระชังแม่น้ำโขงสังคม", "farmers_group", "สังคม", "สังคม", 28, 9),
+    "savings": ("กลุ่มออมทรัพย์เพื่อการผลิตบ้านเดื่อ", "savings_group", "เมืองหนองคาย", "หาดคำ", 215, 88),
+    "phon_phisai": ("กลุ่มเกษตรกรทำนาโพนพิสัย", "farmers_group", "โพนพิสัย", "จุมพล", 97, 40),
+    "sakhrai": ("วิสาหกิจชุมชนปลูกผักปลอดภัยสระใคร", "community_enterprise", "สระใคร", "สระใคร", 38, 12),
+    "fao_rai": ("สหกรณ์ผู้ใช้น้ำเฝ้าไร่", "cooperative", "เฝ้าไร่", "เฝ้าไร่", 126, 57),
+    "rattanawapi": ("กลุ่มแม่บ้านเกษตรกรรัตนวาปี", "womens_group", "รัตนวาปี", "รัตนวาปี", 54, 31),
+    "pho_tak": ("กลุ่มเลี้ยงโคพื้นเมืองโพธิ์ตาก", "farmers_group", "โพธิ์ตาก", "โพธิ์ตาก", 41, 16),
 }
 SUPPLIERS = [("บริษัท หนองคายเกษตรภัณฑ์ จำกัด", "042-411-234"), ("ร้านวัสดุการเกษตรท่าบ่อ", "042-431-118"),
              ("สหกรณ์การเกษตรเมืองหนองคาย (คลังสินค้า)", "042-412-560"), ("หจก. ศรีเชียงใหม่ปิโตรเลียม", "042-451-077")]
 PRODUCTS = [  # name, unit, category
-    ("เมล็ดพันธุ์ข้าวหอมมะลิ 105", "กก.", "seed"), ("ปุ๋ยยูเรีย 46-0-0", "กระสอบ 50 กก.", "fertiliser"),
-    ("ปุ๋ยสูตร 16-16-8", "กระสอบ 50 กก.", "fertiliser"), ("อาหารปลาดุก โปรตีน 30%", "กระสอบ 20 กก.", "animal feed"),
-    ("น้ำมันพืชถั่วเหลือง", "ขวด 1 ลิตร", "cooking oil"), ("น้ำมันดีเซล B7", "ลิตร", "fuel"),
-    ("สมุดนักเรียน", "โหล", "school supplies"),
+    ("เมล็ดพันธุ์ข้าวหอมมะลิ 105", "กก.", "เมล็ดพันธุ์"), ("ปุ๋ยยูเรีย 46-0-0", "กระสอบ 50 กก.", "ปุ๋ย"),
+    ("ปุ๋ยสูตร 16-16-8", "กระสอบ 50 กก.", "ปุ๋ย"), ("อาหารปลาดุก โปรตีน 30%", "กระสอบ 20 กก.", "อาหารสัตว์"),
+    ("น้ำมันพืชถั่วเหลือง", "ขวด 1 ลิตร", "น้ำมันพืช"), ("น้ำมันดีเซล B7", "ลิตร", "น้ำมันเชื้อเพลิง"),
+    ("สมุดนักเรียน", "โหล", "อุปกรณ์การเรียน"),
 ]
 
 demo_cli = AppGroup("demo", help="The Nong Khai demo network.")
@@ -73,7 +73,7 @@ def seed() -> bool:
     db.session.flush()
     from werkzeug.security import generate_password_hash
 
-    users = {"admin": db.session.scalar(select(User).where(User.email == DEMO_USERS["admin"][0]))}
+    users = {"admin": db.session.scalars(select(User).where(User.email == DEMO_USERS["admin"][0])).one()}
     hashed = generate_password_hash(DEMO_PASSWORD)
     for role, (email, name, group_key) in DEMO_USERS.items():
         if role == "admin":
@@ -81,20 +81,24 @@ def seed() -> bool:
         users[role] = User(network_id=network.id, email=email, name=name, role=role, password_hash=hashed,
                            group_id=groups[group_key].id if group_key else None, session_version=0, active=True)
         db.session.add(users[role])
+    users["leader"].phone = "081-234-5678"  # whom a seller calls about the group's orders
+    users["seller"].phone = "089-555-0142"
     leaders = {}
     for key, group in groups.items():
         if key in ("tha_bo",):
             leaders[key] = users["leader"]
             continue
         leaders[key] = User(network_id=network.id, email=f"leader.{key}@ruamsue.demo", name=f"ประธาน{group.name[:20]}",
-                            role="leader", group_id=group.id, password_hash=hashed, session_version=0, active=True)
+                            role="leader", group_id=group.id, password_hash=hashed, session_version=0, active=True,
+                            phone=f"08{len(leaders) % 10}-{410 + len(leaders):03d}-{2000 + 37 * len(leaders):04d}")
         db.session.add(leaders[key])
     suppliers = [Supplier(network_id=network.id, name=n, phone=p) for n, p in SUPPLIERS]
     products = [Product(network_id=network.id, name=n, unit=u, category=c) for n, u, c in PRODUCTS]
-    db.session.add_all(suppliers + products)
+    db.session.add_all([*suppliers, *products])
     db.session.flush()
 
-    def offer(rnd, product, supplier, pack, minimum, reference, fee, tiers):  # type: ignore[no-untyped-def]
+    def offer(rnd: BuyingRound, product: Product, supplier: Supplier, pack: int, minimum: int, reference: str, fee: str,
+              tiers: list[tuple[int, str]]) -> Offer:
         o = Offer(round_id=rnd.id, product_id=product.id, supplier_id=supplier.id, pack_size=pack,
                   min_quantity=minimum, reference_price=Decimal(reference), delivery_fee=Decimal(fee))
         o.tiers = [PriceTier(min_quantity=q, unit_price=Decimal(p)) for q, p in tiers]
@@ -120,7 +124,7 @@ def seed() -> bool:
     db.session.flush()
     from orders.models import GroupOrder, OrderLine
 
-    def order(rnd, key, lines, at):  # type: ignore[no-untyped-def]
+    def order(rnd: BuyingRound, key: str, lines: list[tuple[Offer, int, int]], at: datetime) -> None:
         go = GroupOrder(round_id=rnd.id, group_id=groups[key].id, placed_by_id=leaders[key].id,
                         created_at=at, updated_at=at)
         go.lines = [OrderLine(offer_id=o.id, quantity=q, tolerance=t, placed_at=at) for o, q, t in lines]
@@ -143,7 +147,7 @@ def seed() -> bool:
     past.closed_at = past.closes_at
     db.session.commit()
     combine_round(past.id)
-    committee = db.session.scalar(select(User).where(User.email == DEMO_USERS["committee"][0]))
+    committee = db.session.scalars(select(User).where(User.email == DEMO_USERS["committee"][0])).one()
     from orders.models import PurchaseOrder
 
     for po in db.session.scalars(select(PurchaseOrder).where(PurchaseOrder.round_id == past.id)).all():

@@ -1,12 +1,15 @@
 """JSON API of the marketplace. Parse -> service -> dump; the services check permissions."""
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import math
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core.api import ApiResult
 from core.auth import api_actor
 from core.idempotency import idempotent
 from market import services
@@ -40,7 +43,7 @@ def _page_headers(page: services.Page) -> dict[str, str]:
 class Listings(MethodView):
     @blp.arguments(ListingListArgs, location="query")
     @blp.response(200, ListingSchema(many=True), headers={"X-Pagination": {"schema": {"type": "string"}}})
-    def get(self, args):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any]) -> ApiResult:
         """Browse the network's listings: filter by category, district, seller group, stock, text."""
         page = services.list_listings(api_actor(), args)
         return page.items, _page_headers(page)
@@ -48,7 +51,7 @@ class Listings(MethodView):
     @idempotent
     @blp.arguments(ListingCreateSchema)
     @blp.response(201, ListingSchema)
-    def post(self, data):  # type: ignore[no-untyped-def]
+    def post(self, data: dict[str, Any]) -> ApiResult:
         """List goods for the network (a group's seller or leader)."""
         return services.create_listing(api_actor(), data)
 
@@ -56,12 +59,12 @@ class Listings(MethodView):
 @blp.route("/listings/<int:listing_id>")
 class ListingResource(MethodView):
     @blp.response(200, ListingSchema)
-    def get(self, listing_id: int):  # type: ignore[no-untyped-def]
+    def get(self, listing_id: int) -> ApiResult:
         return services.get_listing(api_actor(), listing_id)
 
     @blp.arguments(ListingPatchSchema)
     @blp.response(200, ListingSchema)
-    def patch(self, data, listing_id: int):  # type: ignore[no-untyped-def]
+    def patch(self, data: dict[str, Any], listing_id: int) -> ApiResult:
         """Edit, pause (state=paused), close (state=closed), or set the stock."""
         return services.update_listing(api_actor(), listing_id, data)
 
@@ -71,7 +74,7 @@ class ListingResource(MethodView):
 @blp.arguments(PurchaseCreateSchema)
 @blp.response(201, PurchaseSchema)
 @blp.alt_response(409, description="Out of stock: error.available says how many are left")
-def purchase(data, listing_id: int):  # type: ignore[no-untyped-def]
+def purchase(data: dict[str, Any], listing_id: int) -> ApiResult:
     """A group leader buys for their group; 409 out_of_stock when fewer are left than asked."""
     return services.place_purchase(api_actor(), listing_id, data["group_id"], data["quantity"])
 
@@ -79,7 +82,7 @@ def purchase(data, listing_id: int):  # type: ignore[no-untyped-def]
 @blp.route("/purchases")
 @blp.arguments(PurchaseListArgs, location="query")
 @blp.response(200, PurchaseSchema(many=True), headers={"X-Pagination": {"schema": {"type": "string"}}})
-def purchases(args):  # type: ignore[no-untyped-def]
+def purchases(args: dict[str, Any]) -> ApiResult:
     """My group's purchases, as buyer or seller; the committee sees the whole network."""
     page = services.list_purchases(api_actor(), args)
     return page.items, _page_headers(page)
@@ -87,14 +90,14 @@ def purchases(args):  # type: ignore[no-untyped-def]
 
 @blp.route("/purchases/<int:purchase_id>")
 @blp.response(200, PurchaseSchema)
-def purchase_detail(purchase_id: int):  # type: ignore[no-untyped-def]
+def purchase_detail(purchase_id: int) -> ApiResult:
     return services.get_purchase(api_actor(), purchase_id)
 
 
 @blp.route("/purchases/<int:purchase_id>/confirm", methods=["POST"])
 @idempotent
 @blp.response(200, PurchaseSchema)
-def confirm(purchase_id: int):  # type: ignore[no-untyped-def]
+def confirm(purchase_id: int) -> ApiResult:
     return services.confirm_purchase(api_actor(), purchase_id)
 
 
@@ -102,7 +105,7 @@ def confirm(purchase_id: int):  # type: ignore[no-untyped-def]
 @idempotent
 @blp.arguments(DeliverSchema)
 @blp.response(200, PurchaseSchema)
-def deliver(data, purchase_id: int):  # type: ignore[no-untyped-def]
+def deliver(data: dict[str, Any], purchase_id: int) -> ApiResult:
     """Record the hand-over; optional delivered_at (ISO 8601 with offset, not in the future)."""
     return services.deliver_purchase(api_actor(), purchase_id, data.get("delivered_at"))
 
@@ -110,6 +113,6 @@ def deliver(data, purchase_id: int):  # type: ignore[no-untyped-def]
 @blp.route("/purchases/<int:purchase_id>/cancel", methods=["POST"])
 @idempotent
 @blp.response(200, PurchaseSchema)
-def cancel(purchase_id: int):  # type: ignore[no-untyped-def]
+def cancel(purchase_id: int) -> ApiResult:
     """Buyer or seller, before delivery; the stock goes back exactly once."""
     return services.cancel_purchase(api_actor(), purchase_id)

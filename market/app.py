@@ -8,6 +8,7 @@ from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
+    import market.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import market.models  # noqa: F401
     from market.api import blp
     from market.views import bp, register_pages

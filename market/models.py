@@ -8,14 +8,14 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Money, UTCDateTime, db
-from network.models import Group
+from core.db import Model, Money, UTCDateTime
+from network.models import Group, User
 
 LISTING_STATES = ("active", "paused", "closed")
 PURCHASE_STATES = ("placed", "confirmed", "delivered", "cancelled")
 
 
-class Listing(db.Model):
+class Listing(Model):
     __tablename__ = "listings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +50,7 @@ class Listing(db.Model):
     )
 
 
-class Purchase(db.Model):
+class Purchase(Model):
     __tablename__ = "market_purchases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +75,9 @@ class Purchase(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     listing: Mapped[Listing] = relationship()
+    # For the seller's incoming orders: who buys, where, and whom to call.
+    buyer_group: Mapped[Group] = relationship(foreign_keys=[buyer_group_id])
+    placed_by: Mapped[User | None] = relationship(foreign_keys=[placed_by_id])
 
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="quantity_positive"),

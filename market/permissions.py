@@ -23,7 +23,7 @@ def can_buy_for(user: Any, group: Any) -> bool:
 
 def is_own_listing(group: Any, listing: Any) -> bool:
     """A group cannot buy its own listing (no sales to oneself inflating income gain)."""
-    return group.id == listing.group_id
+    return bool(group.id == listing.group_id)
 
 
 def can_act_as_seller(user: Any, purchase: Any) -> bool:

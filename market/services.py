@@ -13,13 +13,14 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import UnaryExpression
 
 from pricing.marketplace import buyer_saving, income_gain
 from core.audit import record
 from core.clock import utcnow
-from core.db import db
+from core.db import affected, db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound, OutOfStock
-from market import permissions
+from market import events, permissions
 from market.models import Listing, Purchase
 from network.models import User
 from network.services import get_group
@@ -62,7 +63,7 @@ def _paginate(query: Select[Any], page: int, per_page: int) -> Page:
 
 # --- listings --------------------------------------------------------------------------------------
 
-_SORTS = {
+_SORTS: dict[str, tuple[UnaryExpression[Any], ...]] = {
     "newest": (Listing.created_at.desc(), Listing.id.desc()),
     "oldest": (Listing.created_at.asc(), Listing.id.asc()),
     "name": (Listing.name.asc(), Listing.id.asc()),
@@ -195,6 +196,7 @@ def place_purchase(actor: User, listing_id: int, group_id: int, quantity: int) -
     db.session.flush()
     record(actor, "purchase.place", "market_purchase", purchase.id, None,
            {"listing_id": listing.id, "group_id": group.id, "quantity": quantity, "amount": amount})
+    events.purchase_placed(purchase)
     db.session.commit()
     return purchase
 
@@ -254,10 +256,10 @@ def confirm_purchase(actor: User, purchase_id: int) -> Purchase:
     purchase = get_purchase(actor, purchase_id)
     if not permissions.can_act_as_seller(actor, purchase):
         raise Forbidden("Only the selling group confirms a purchase.")
-    changed = db.session.execute(
+    changed = affected(db.session.execute(
         update(Purchase).where(Purchase.id == purchase.id, Purchase.state == "placed")
         .values(state="confirmed", confirmed_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not changed:
         state = _current_state(purchase.id)
         db.session.rollback()
@@ -265,6 +267,7 @@ def confirm_purchase(actor: User, purchase_id: int) -> Purchase:
             return purchase  # a repeated confirm changes nothing
         raise WrongState(f"The purchase is {state}; only a placed purchase is confirmed.", state=state)
     record(actor, "purchase.confirm", "market_purchase", purchase.id, {"state": "placed"}, {"state": "confirmed"})
+    events.purchase_confirmed(purchase)
     db.session.commit()
     return purchase
 
@@ -286,18 +289,19 @@ def deliver_purchase(actor: User, purchase_id: int, delivered_at: datetime | Non
     gain = income_gain(purchase.quantity, purchase.unit_price, purchase.outside_price)
     saving = buyer_saving(purchase.quantity, purchase.unit_price, purchase.reference_price)
     before_state = purchase.state
-    changed = db.session.execute(
+    changed = affected(db.session.execute(
         update(Purchase).where(Purchase.id == purchase.id, Purchase.state.in_(("placed", "confirmed")))
         .values(state="delivered", delivered_at=when, income_gain=gain, buyer_saving=saving,
                 confirmed_at=func.coalesce(Purchase.confirmed_at, when))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not changed:
         state = _current_state(purchase.id)
         db.session.rollback()
         raise WrongState(f"The purchase is {state}; it cannot be delivered.", state=state)
     record(actor, "purchase.deliver", "market_purchase", purchase.id, {"state": before_state},
            {"state": "delivered", "delivered_at": when, "income_gain": gain, "buyer_saving": saving})
+    events.purchase_delivered(purchase)
     db.session.commit()
     return purchase
 
@@ -308,10 +312,10 @@ def cancel_purchase(actor: User, purchase_id: int) -> Purchase:
     if not permissions.can_cancel(actor, purchase):
         raise Forbidden("Only the buying group's leader or the selling group cancels a purchase.")
     before_state = purchase.state
-    changed = db.session.execute(
+    changed = affected(db.session.execute(
         update(Purchase).where(Purchase.id == purchase.id, Purchase.state.in_(("placed", "confirmed")))
         .values(state="cancelled", cancelled_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not changed:
         state = _current_state(purchase.id)
         db.session.rollback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask.typing import ResponseReturnValue
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +16,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.errors import DomainError
 from market import permissions, services
-from core.pages import IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from core import format as fmt
+from core.glossary import known
+from core.pages import (IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
+                        roles_required)
 from pricing.money import parse_money
 
 bp = Blueprint("market_views", __name__, template_folder="templates")
@@ -47,8 +51,8 @@ class ListingForm(FlaskForm):
     description = TextAreaField(_l("รายละเอียด"), validators=[Optional(), Length(max=2000)])
 
     def values(self) -> dict[str, Any]:
-        return {"name": self.name.data.strip(), "unit": self.unit.data.strip(),
-                "category": (self.category.data or "").strip(), "price": parse_money(self.price.data),
+        return {"name": filled(self.name.data).strip(), "unit": filled(self.unit.data).strip(),
+                "category": (self.category.data or "").strip(), "price": parse_money(filled(self.price.data)),
                 "stock": self.stock.data, "outside_price": _optional_money(self.outside_price.data),
                 "reference_price": _optional_money(self.reference_price.data),
                 "district": (self.district.data or "").strip(), "description": self.description.data or ""}
@@ -73,11 +77,11 @@ class FilterForm(FlaskForm):
 
 @bp.route("/market")
 @login_required
-def browse():  # type: ignore[no-untyped-def]
+def browse() -> ResponseReturnValue:
     form = FilterForm(request.args)
     everything = services.list_listings(current_user, {"state": "active", "page": 1, "per_page": 500}).items
-    form.category.choices = [("", _("ทุกหมวด"))] + [(c, c) for c in sorted({x.category for x in everything if x.category})]
-    form.district.choices = [("", _("ทุกอำเภอ"))] + [(d, d) for d in sorted({x.district for x in everything if x.district})]
+    form.category.choices = [("", _("ทุกหมวด"))] + [(c, known(c)) for c in sorted({x.category for x in everything if x.category})]
+    form.district.choices = [("", _("ทุกอำเภอ"))] + [(d, known(d)) for d in sorted({x.district for x in everything if x.district})]
     sort = form.sort.data if form.sort.data in dict(SORTS) else "newest"
     try:
         page_no = max(1, int(request.args.get("page", "1")))
@@ -92,7 +96,7 @@ def browse():  # type: ignore[no-untyped-def]
 
 @bp.route("/market/listings/<int:listing_id>", methods=["GET", "POST"])
 @login_required
-def listing(listing_id: int):  # type: ignore[no-untyped-def]
+def listing(listing_id: int) -> ResponseReturnValue:
     item = services.get_listing(current_user, listing_id)
     can_buy = current_user.role == "leader" and current_user.group_id != item.group_id and item.state == "active"
     form = BuyForm() if can_buy else None
@@ -104,7 +108,7 @@ def listing(listing_id: int):  # type: ignore[no-untyped-def]
         if form.validate_on_submit():
             try:
                 purchase = services.place_purchase(current_user, listing_id, current_user.group_id,
-                                                   form.quantity.data)
+                                                   filled(form.quantity.data))
             except DomainError as exc:
                 if exc.status == 404:
                     raise
@@ -120,7 +124,7 @@ def listing(listing_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/market/purchases")
 @roles_required("leader", "seller")
-def my_purchases():  # type: ignore[no-untyped-def]
+def my_purchases() -> ResponseReturnValue:
     return render_template("market/purchases.html", purchases=services.list_my_purchases(current_user))
 
 
@@ -128,7 +132,7 @@ def my_purchases():  # type: ignore[no-untyped-def]
 
 @bp.route("/market/mine", methods=["GET", "POST"])
 @roles_required("seller", "leader")
-def my_listings():  # type: ignore[no-untyped-def]
+def my_listings() -> ResponseReturnValue:
     form = ListingForm()
     status = 200
     if request.method == "POST":
@@ -150,7 +154,7 @@ def my_listings():  # type: ignore[no-untyped-def]
 
 @bp.route("/market/listings/<int:listing_id>/edit", methods=["GET", "POST"])
 @roles_required("seller", "leader")
-def edit_listing(listing_id: int):  # type: ignore[no-untyped-def]
+def edit_listing(listing_id: int) -> ResponseReturnValue:
     item = services.get_listing(current_user, listing_id)
     if not permissions.can_edit_listing(current_user, item):
         abort(403)
@@ -173,7 +177,7 @@ def edit_listing(listing_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/market/listings/<int:listing_id>/state", methods=["POST"])
 @roles_required("seller", "leader")
-def listing_state(listing_id: int):  # type: ignore[no-untyped-def]
+def listing_state(listing_id: int) -> ResponseReturnValue:
     state = request.form.get("state")
     if state not in ("active", "paused", "closed"):
         abort(400)
@@ -191,7 +195,7 @@ def listing_state(listing_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/market/sales")
 @roles_required("seller", "leader")
-def sales():  # type: ignore[no-untyped-def]
+def sales() -> ResponseReturnValue:
     rows = services.list_sales(current_user)
     gain = sum((p.income_gain or Decimal("0") for p in rows if p.state == "delivered"), Decimal("0"))
     income = sum((p.amount for p in rows if p.state == "delivered"), Decimal("0"))
@@ -200,11 +204,23 @@ def sales():  # type: ignore[no-untyped-def]
 
 @bp.route("/market/purchases/<int:purchase_id>/<action>", methods=["POST"])
 @roles_required("seller", "leader")
-def purchase_action(purchase_id: int, action: str):  # type: ignore[no-untyped-def]
+def purchase_action(purchase_id: int, action: str) -> ResponseReturnValue:
     fn = {"confirm": services.confirm_purchase, "deliver": services.deliver_purchase,
           "cancel": services.cancel_purchase}.get(action)
     if fn is None:
         abort(404)
+    if action == "cancel":
+        found = services.get_purchase(current_user, purchase_id)  # 404 for a purchase not theirs to see
+        way_back = url_for("market_views.my_purchases") if found.buyer_group_id == current_user.group_id \
+            else url_for("market_views.sales")
+        asked = confirmation(
+            _("ยกเลิกคำสั่งซื้อ %(name)s?", name=found.listing.name),
+            _("คำสั่งซื้อ %(name)s %(n)s %(unit)s เป็นเงิน %(amount)s บาท ของ %(group)s จะถูกยกเลิก และสินค้าจะคืนเข้าสต็อกของผู้ขาย "
+              "ยกเลิกแล้วกลับคืนไม่ได้ ถ้ายังต้องการต้องสั่งใหม่", name=found.listing.name, n=fmt.number(found.quantity),
+              unit=found.listing.unit, amount=fmt.baht(found.amount), group=found.buyer_group.name),
+            way_back, _("ยกเลิกคำสั่งซื้อนี้"))
+        if asked is not None:
+            return asked
     try:
         purchase = fn(current_user, purchase_id)
     except DomainError as exc:

@@ -1,9 +1,12 @@
 """JSON API of the network: tokens, the network, users, groups. Parse -> service -> dump."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core.api import ApiResult
 from core.auth import api_actor
 from core.web import limiter
 from network import services
@@ -11,6 +14,7 @@ from network.schemas import (
     GroupPatchArgs,
     GroupSchema,
     NetworkSchema,
+    NetworkUpdateSchema,
     TokenRequestSchema,
     TokenSchema,
     UserCreateSchema,
@@ -41,14 +45,14 @@ class Tokens(MethodView):
 
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, TokenSchema)
-    def post(self, data):  # type: ignore[no-untyped-def]
+    def post(self, data: dict[str, Any]) -> ApiResult:
         """Trade an e-mail and password for a bearer token."""
         return {"token": services.issue_token(data["email"], data["password"])}
 
 
 @blp.route("/tokens/current", methods=["DELETE"])
 @blp.response(204)
-def revoke_current_token():  # type: ignore[no-untyped-def]
+def revoke_current_token() -> ApiResult:
     """Revoke the token this request carries (log out a phone); it answers 401 from then on."""
     from flask import request
 
@@ -59,46 +63,46 @@ def revoke_current_token():  # type: ignore[no-untyped-def]
 @blp.route("/network")
 class NetworkResource(MethodView):
     @blp.response(200, NetworkSchema)
-    def get(self):  # type: ignore[no-untyped-def]
+    def get(self) -> ApiResult:
         return services.get_network(api_actor())
 
-    @blp.arguments(NetworkSchema(partial=True))
+    @blp.arguments(NetworkUpdateSchema)
     @blp.response(200, NetworkSchema)
-    def patch(self, data):  # type: ignore[no-untyped-def]
+    def patch(self, data: dict[str, Any]) -> ApiResult:
         return services.update_network(api_actor(), data)
 
 
 @blp.route("/users")
 class Users(MethodView):
     @blp.response(200, UserSchema(many=True))
-    def get(self):  # type: ignore[no-untyped-def]
+    def get(self) -> ApiResult:
         return services.list_users(api_actor())
 
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
-    def post(self, data):  # type: ignore[no-untyped-def]
+    def post(self, data: dict[str, Any]) -> ApiResult:
         return services.create_user(api_actor(), data)
 
 
 @blp.route("/groups")
 class Groups(MethodView):
     @blp.response(200, GroupSchema(many=True))
-    def get(self):  # type: ignore[no-untyped-def]
+    def get(self) -> ApiResult:
         return services.list_groups(api_actor())
 
     @blp.arguments(GroupSchema)
     @blp.response(201, GroupSchema)
-    def post(self, data):  # type: ignore[no-untyped-def]
+    def post(self, data: dict[str, Any]) -> ApiResult:
         return services.create_group(api_actor(), data)
 
 
 @blp.route("/groups/<int:group_id>")
 class GroupResource(MethodView):
     @blp.response(200, GroupSchema)
-    def get(self, group_id: int):  # type: ignore[no-untyped-def]
+    def get(self, group_id: int) -> ApiResult:
         return services.get_group(api_actor(), group_id)
 
     @blp.arguments(GroupPatchArgs)
     @blp.response(200, GroupSchema)
-    def patch(self, data, group_id: int):  # type: ignore[no-untyped-def]
+    def patch(self, data: dict[str, Any], group_id: int) -> ApiResult:
         return services.update_group(api_actor(), group_id, data)

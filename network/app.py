@@ -30,6 +30,7 @@ def create_network_command(name: str, admin_email: str, admin_password: str, adm
 
 
 def init_app(app: Flask) -> None:
+    import network.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     from network import auth
     from network.api import blp
     from network.audit_api import blp as audit_blp
@@ -42,4 +43,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(audit_blp)
     app.register_blueprint(bp)
     register_pages()
+    from core.pwa import keep_offline
+
+    keep_offline(app, "network_views.home")
     app.cli.add_command(network_cli)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
+from core.api import ApiResult
 from core.auth import api_actor
 from core.db import db
 from core.errors import Forbidden
@@ -54,7 +56,19 @@ def can_read_audit(user: Any) -> bool:
     return user.role in ("committee", "admin")
 
 
-def list_events(actor: Any, args: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+class AuditEventView(TypedDict):
+    id: int
+    created_at: datetime
+    user_id: int | None
+    user_name: str | None
+    action: str
+    subject: str
+    subject_id: str
+    before: Any
+    after: Any
+
+
+def list_events(actor: Any, args: dict[str, Any]) -> tuple[list[AuditEventView], int]:
     """The actor's network's events, newest first; only the committee and the admin read them."""
     if not can_read_audit(actor):
         raise Forbidden("Only the committee and the admin read the audit trail.")
@@ -69,9 +83,10 @@ def list_events(actor: Any, args: dict[str, Any]) -> tuple[list[dict[str, Any]],
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    items = [{"id": e.id, "created_at": e.created_at, "user_id": e.user_id, "user_name": name, "action": e.action,
-              "subject": e.subject, "subject_id": e.subject_id, "before": e.before, "after": e.after}
-             for e, name in rows]
+    items: list[AuditEventView] = [
+        {"id": e.id, "created_at": e.created_at, "user_id": e.user_id, "user_name": name, "action": e.action,
+         "subject": e.subject, "subject_id": e.subject_id, "before": e.before, "after": e.after}
+        for e, name in rows]
     return items, int(total)
 
 
@@ -90,7 +105,7 @@ def page_headers(total: int, page: int, per_page: int) -> dict[str, str]:
 class AuditTrail(MethodView):
     @blp.arguments(AuditArgs, location="query")
     @blp.response(200, AuditEventSchema(many=True), headers={"X-Pagination": {"schema": {"type": "string"}}})
-    def get(self, args):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any]) -> ApiResult:
         """Who changed what, when, from what to what (committee and admin; newest first, paginated)."""
         items, total = list_events(api_actor(), args)
         return items, page_headers(total, args["page"], args["per_page"])

@@ -9,13 +9,13 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import UTCDateTime, db
+from core.db import Model, UTCDateTime
 
 GROUP_KINDS = ("cooperative", "community_enterprise", "savings_group", "farmers_group", "womens_group", "other")
 ROLES = ("admin", "committee", "leader", "seller")
 
 
-class Network(db.Model):
+class Network(Model):
     __tablename__ = "networks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,7 +27,7 @@ class Network(db.Model):
     __table_args__ = (CheckConstraint("fee_percent >= 0 AND fee_percent <= 100", name="fee_percent_range"),)
 
 
-class Group(db.Model):
+class Group(Model):
     __tablename__ = "groups"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,13 +55,14 @@ class Group(db.Model):
     )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
@@ -87,7 +88,7 @@ class User(UserMixin, db.Model):
         return self.active
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ def same_network(user: Any, obj: Any) -> bool:
 
 
 def is_admin(user: Any) -> bool:
-    return user.role == "admin"
+    return bool(user.role == "admin")
 
 
 def is_committee(user: Any) -> bool:

@@ -1,6 +1,8 @@
 """marshmallow schemas of the network API."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,15 +33,25 @@ class NetworkSchema(Schema):
     fee_percent = Percent()
 
 
+class NetworkUpdateSchema(NetworkSchema):
+    """PATCH /network: any of the fields (its own name in the OpenAPI document)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
+
+
 class UserCreateSchema(Schema):
     email = fields.Email(required=True)
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     group_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
+    phone = fields.String(load_default="", validate=validate.Length(max=32),
+                          metadata={"description": "Who to call about the group's orders, e.g. 081-234-5678"})
 
     @validates_schema
-    def _group_for_role(self, data: dict, **kwargs: object) -> None:
+    def _group_for_role(self, data: dict[str, Any], **kwargs: object) -> None:
         if data.get("role") in ("leader", "seller") and not data.get("group_id"):
             raise ValidationError("A leader or seller belongs to one group.", "group_id")
 
@@ -50,6 +62,7 @@ class UserSchema(Schema):
     name = fields.String()
     role = fields.String()
     group_id = fields.Integer(allow_none=True)
+    phone = fields.String()
     active = fields.Boolean()
 
 
@@ -64,7 +77,7 @@ class GroupSchema(Schema):
                                              validate=validate.Range(min=0, max=1_000_000))
 
     @validates_schema
-    def _poor_within_members(self, data: dict, partial: bool | None = None, **kwargs: object) -> None:
+    def _poor_within_members(self, data: dict[str, Any], partial: bool | None = None, **kwargs: object) -> None:
         if "members" in data and "registered_poor_members" in data:
             if data["registered_poor_members"] > data["members"]:
                 raise ValidationError("Cannot be more than the members.", "registered_poor_members")

@@ -1,10 +1,12 @@
 """Network use cases: one function, one transaction, permissions checked here."""
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+import re
 
-from sqlalchemy import select
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,6 +32,9 @@ def create_network(name: str, admin_email: str, admin_password: str, admin_name:
     _add_user(network.id, admin_email, admin_password, admin_name, "admin", None)
     db.session.commit()
     return network
+
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{1,30}$")
 
 
 def _add_user(network_id: int, email: str, password: str, name: str, role: str, group_id: int | None) -> User:
@@ -76,7 +81,7 @@ def revoke_token(actor: User, token_id: int) -> None:
 def end_sessions(user: User) -> None:
     """Logout: every session cookie of this user stops working, copies included."""
     db.session.execute(
-        User.__table__.update().where(User.id == user.id).values(session_version=User.session_version + 1)
+        cast(Table, User.__table__).update().where(User.id == user.id).values(session_version=User.session_version + 1)
     )
     db.session.commit()
 
@@ -109,7 +114,12 @@ def create_user(actor: User, data: dict[str, Any]) -> User:
     group_id = data.get("group_id")
     if group_id is not None:
         get_group(actor, group_id, field="group_id")
+    phone = " ".join(str(data.get("phone") or "").split())
+    if phone and not PHONE_RE.match(phone):
+        raise InvalidInput("A phone number is digits, spaces, + and - (at most 32).",
+                           {"phone": [Msg("Digits only.", "phone_invalid")]})
     user = _add_user(actor.network_id, data["email"], data["password"], data["name"], data["role"], group_id)
+    user.phone = phone
     db.session.commit()
     return user
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask.typing import ResponseReturnValue
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +16,8 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from core.errors import DomainError, NotAuthenticated, NotFound
-from core.pages import (COMMITTEE, EMAIL_RE, KIND_LABELS, ROLE_LABELS, IntField, apply_domain_error, home_html, messages,
+from core.pages import (COMMITTEE, EMAIL_RE, KIND_LABELS, ROLE_LABELS, IntField, apply_domain_error, filled, home_html,
+                        messages,
                         nav_link, page_error_handlers, roles_required)
 from core.web import LOCALES, limiter
 from network import permissions, services
@@ -41,7 +43,7 @@ def _account_key() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=_account_key)
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -59,14 +61,14 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     services.end_sessions(current_user)
     logout_user()
     return redirect(url_for("network_views.login"))
 
 
 @bp.route("/lang/<code>")
-def language(code: str):  # type: ignore[no-untyped-def]
+def language(code: str) -> ResponseReturnValue:
     if code in LOCALES:
         session["lang"] = code
     target = request.referrer or url_for("network_views.home")
@@ -77,13 +79,13 @@ def language(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return render_template("network/home.html", attention=home_html("attention"), sections=home_html("section"))
 
 
 @bp.route("/jobs/<job_id>.json")
 @login_required
-def job_status(job_id: str):  # type: ignore[no-untyped-def]
+def job_status(job_id: str) -> ResponseReturnValue:
     """Progress of a background job for the page that started it (session auth; the API is bearer-only)."""
     from core.jobs import get_job
 
@@ -111,14 +113,14 @@ class GroupForm(FlaskForm):
                                                        NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
 
     def values(self) -> dict[str, Any]:
-        return {"name": self.name.data.strip(), "kind": self.kind.data, "district": self.district.data or "",
+        return {"name": filled(self.name.data).strip(), "kind": self.kind.data, "district": self.district.data or "",
                 "subdistrict": self.subdistrict.data or "", "members": self.members.data,
                 "registered_poor_members": self.registered_poor_members.data}
 
 
 @bp.route("/groups", methods=["GET", "POST"])
 @roles_required(*COMMITTEE)
-def groups():  # type: ignore[no-untyped-def]
+def groups() -> ResponseReturnValue:
     form = GroupForm()
     status = 200
     if request.method == "POST":
@@ -138,7 +140,7 @@ def groups():  # type: ignore[no-untyped-def]
 
 @bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit_group(group_id: int):  # type: ignore[no-untyped-def]
+def edit_group(group_id: int) -> ResponseReturnValue:
     group = services.get_group(current_user, group_id)
     if not permissions.can_edit_group(current_user, group):
         abort(403)
@@ -152,7 +154,7 @@ def edit_group(group_id: int):  # type: ignore[no-untyped-def]
         values["district"] = values["district"] or ""
         values["subdistrict"] = values["subdistrict"] or ""
         if current_user.role == "admin":
-            values.update(name=form.name.data.strip(), kind=form.kind.data)
+            values.update(name=filled(form.name.data).strip(), kind=form.kind.data)
         try:
             services.update_group(current_user, group_id, values)
         except DomainError as exc:
@@ -173,6 +175,7 @@ class UserForm(FlaskForm):
     email = EmailField(_l("อีเมล"), validators=[DataRequired(_l("กรุณากรอกอีเมล")), Regexp(EMAIL_RE, message=_l("อีเมลไม่ถูกต้อง"))])
     password = PasswordField(_l("รหัสผ่าน"), validators=[DataRequired(_l("กรุณากรอกรหัสผ่าน")),
                                                          Length(min=8, message=_l("อย่างน้อย 8 ตัวอักษร"))])
+    phone = StringField(_l("เบอร์โทรศัพท์"), validators=[Optional(), Length(max=32)])
     role = SelectField(_l("บทบาท"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
     group_id = SelectField(_l("กลุ่ม"), coerce=int, choices=[])
 
@@ -185,14 +188,14 @@ class UserForm(FlaskForm):
 
 @bp.route("/users", methods=["GET", "POST"])
 @roles_required("admin")
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     form = UserForm()
     groups_list = services.list_groups(current_user)
     form.group_id.choices = [(0, _("— ไม่มี —"))] + [(g.id, g.name) for g in groups_list]
     status = 200
     if form.validate_on_submit():
-        data = {"name": form.name.data.strip(), "email": form.email.data, "password": form.password.data,
-                "role": form.role.data, "group_id": form.group_id.data or None}
+        data = {"name": filled(form.name.data).strip(), "email": form.email.data, "password": form.password.data,
+                "role": form.role.data, "group_id": form.group_id.data or None, "phone": form.phone.data or ""}
         try:
             user = services.create_user(current_user, data)
         except DomainError as exc:
@@ -214,7 +217,7 @@ AUDIT_PER_PAGE = 50
 
 @bp.route("/audit")
 @roles_required(*COMMITTEE)
-def audit():  # type: ignore[no-untyped-def]
+def audit() -> ResponseReturnValue:
     """Who changed prices, orders, receipts, payments and reviews: for the committee's meeting."""
     from network.audit_api import list_events
 
@@ -222,11 +225,15 @@ def audit():  # type: ignore[no-untyped-def]
         page_no = max(1, min(100_000, int(request.args.get("page", "1"))))
     except ValueError:
         page_no = 1
+    from core.audit_text import SUBJECTS, describe
+
     filters = {k: (request.args.get(k) or "").strip()[:64] or None for k in ("subject", "action")}
     items, total = list_events(current_user, {**filters, "page": page_no, "per_page": AUDIT_PER_PAGE})
     pages = max(1, -(-total // AUDIT_PER_PAGE))
+    sentences = describe(items)
+    subjects = sorted(((key, str(label)) for key, label in SUBJECTS.items()), key=lambda pair: pair[1])
     return render_template("network/audit.html", events=items, page=page_no, pages=pages, total=total,
-                           filters=filters)
+                           filters=filters, sentences=sentences, subjects=subjects)
 
 
 page_error_handlers(bp)

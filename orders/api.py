@@ -1,9 +1,12 @@
 """JSON API of buying rounds. Parse -> service -> dump; the services check permissions."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core.api import ApiResult
 from core.auth import api_actor
 from core.idempotency import idempotent
 from orders import combine, services
@@ -21,6 +24,7 @@ from orders.schemas import (
     PurchaseOrderSchema,
     ReceiptSchema,
     RoundCreateSchema,
+    RoundListSchema,
     RoundSchema,
     SupplierSchema,
 )
@@ -31,37 +35,37 @@ blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Buyin
 @blp.route("/suppliers")
 class Suppliers(MethodView):
     @blp.response(200, SupplierSchema(many=True))
-    def get(self):  # type: ignore[no-untyped-def]
+    def get(self) -> ApiResult:
         return services.list_suppliers(api_actor())
 
     @blp.arguments(SupplierSchema)
     @blp.response(201, SupplierSchema)
-    def post(self, data):  # type: ignore[no-untyped-def]
+    def post(self, data: dict[str, Any]) -> ApiResult:
         return services.create_supplier(api_actor(), data)
 
 
 @blp.route("/products")
 class Products(MethodView):
     @blp.response(200, ProductSchema(many=True))
-    def get(self):  # type: ignore[no-untyped-def]
+    def get(self) -> ApiResult:
         return services.list_products(api_actor())
 
     @blp.arguments(ProductSchema)
     @blp.response(201, ProductSchema)
-    def post(self, data):  # type: ignore[no-untyped-def]
+    def post(self, data: dict[str, Any]) -> ApiResult:
         return services.create_product(api_actor(), data)
 
 
 @blp.route("/rounds")
 class Rounds(MethodView):
     @blp.arguments(ListArgs, location="query")
-    @blp.response(200, RoundSchema(many=True, exclude=("offers",)))
-    def get(self, args):  # type: ignore[no-untyped-def]
+    @blp.response(200, RoundListSchema(many=True))
+    def get(self, args: dict[str, Any]) -> ApiResult:
         return services.list_rounds(api_actor(), args.get("state"))
 
     @blp.arguments(RoundCreateSchema)
     @blp.response(201, RoundSchema)
-    def post(self, data):  # type: ignore[no-untyped-def]
+    def post(self, data: dict[str, Any]) -> ApiResult:
         actor = api_actor()
         rnd = services.create_round(actor, data["name"], data["closes_at"])
         return services.load_round(actor, rnd.id)
@@ -70,22 +74,27 @@ class Rounds(MethodView):
 @blp.route("/rounds/<int:round_id>")
 class RoundResource(MethodView):
     @blp.response(200, RoundSchema)
-    def get(self, round_id: int):  # type: ignore[no-untyped-def]
+    def get(self, round_id: int) -> ApiResult:
         return services.load_round(api_actor(), round_id)
 
 
 @blp.route("/rounds/<int:round_id>/offers")
 class Offers(MethodView):
+    @blp.response(200, OfferSchema(many=True))
+    def get(self, round_id: int) -> ApiResult:
+        """The round's offers."""
+        return services.load_round(api_actor(), round_id).offers
+
     @idempotent
     @blp.arguments(OfferCreateSchema)
     @blp.response(201, OfferSchema)
-    def post(self, data, round_id: int):  # type: ignore[no-untyped-def]
+    def post(self, data: dict[str, Any], round_id: int) -> ApiResult:
         return services.add_offer(api_actor(), round_id, data)
 
 
 @blp.route("/rounds/<int:round_id>/open", methods=["POST"])
 @blp.response(200, RoundSchema)
-def open_round(round_id: int):  # type: ignore[no-untyped-def]
+def open_round(round_id: int) -> ApiResult:
     actor = api_actor()
     services.open_round(actor, round_id)
     return services.load_round(actor, round_id)
@@ -93,7 +102,7 @@ def open_round(round_id: int):  # type: ignore[no-untyped-def]
 
 @blp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @blp.response(202, JobStartedSchema)
-def close_round(round_id: int):  # type: ignore[no-untyped-def]
+def close_round(round_id: int) -> ApiResult:
     job = services.close_round(api_actor(), round_id)
     return {"job_id": job.id, "state": job.state}
 
@@ -101,19 +110,19 @@ def close_round(round_id: int):  # type: ignore[no-untyped-def]
 @blp.route("/rounds/<int:round_id>/orders/<int:group_id>")
 class GroupOrderResource(MethodView):
     @blp.response(200, GroupOrderOutSchema)
-    def get(self, round_id: int, group_id: int):  # type: ignore[no-untyped-def]
+    def get(self, round_id: int, group_id: int) -> ApiResult:
         return services.get_group_order(api_actor(), round_id, group_id)
 
     @idempotent
     @blp.arguments(GroupOrderInSchema)
     @blp.response(200, GroupOrderOutSchema)
-    def put(self, data, round_id: int, group_id: int):  # type: ignore[no-untyped-def]
+    def put(self, data: dict[str, Any], round_id: int, group_id: int) -> ApiResult:
         return services.replace_group_order(api_actor(), round_id, group_id, data["lines"])
 
 
 @blp.route("/rounds/<int:round_id>/purchase-orders")
 @blp.response(200, PurchaseOrderSchema(many=True))
-def purchase_orders(round_id: int):  # type: ignore[no-untyped-def]
+def purchase_orders(round_id: int) -> ApiResult:
     return combine.purchase_orders(api_actor(), round_id)
 
 
@@ -121,7 +130,7 @@ def purchase_orders(round_id: int):  # type: ignore[no-untyped-def]
 @idempotent
 @blp.arguments(ReceiptSchema)
 @blp.response(200, PurchaseOrderSchema)
-def receipt(data, purchase_order_id: int):  # type: ignore[no-untyped-def]
+def receipt(data: dict[str, Any], purchase_order_id: int) -> ApiResult:
     actor = api_actor()
     result = combine.record_receipt(actor, purchase_order_id, data["lines"], data.get("received_at"))
     return combine.purchase_order(actor, result["purchase_order_id"])
@@ -129,7 +138,7 @@ def receipt(data, purchase_order_id: int):  # type: ignore[no-untyped-def]
 
 @blp.route("/rounds/<int:round_id>/invoices")
 @blp.response(200, InvoiceSchema(many=True))
-def invoices(round_id: int):  # type: ignore[no-untyped-def]
+def invoices(round_id: int) -> ApiResult:
     return combine.list_invoices(api_actor(), round_id)
 
 
@@ -137,5 +146,5 @@ def invoices(round_id: int):  # type: ignore[no-untyped-def]
 @idempotent
 @blp.arguments(PaymentInSchema)
 @blp.response(201, PaymentSchema)
-def payments(data, invoice_id: int):  # type: ignore[no-untyped-def]
+def payments(data: dict[str, Any], invoice_id: int) -> ApiResult:
     return combine.record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""))

@@ -8,12 +8,16 @@ from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
+    import orders.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import orders.combine  # noqa: F401  (registers the combine job handlers)
     import orders.tasks  # noqa: F401  (registers ruamsue.close_due_rounds)
     from core.jobs import periodic
     from orders.services import close_due_rounds
 
     periodic("close_due_rounds", close_due_rounds, task="ruamsue.close_due_rounds", every=60.0)
+    from orders.events import remind_closing_rounds
+
+    periodic("remind_closing_rounds", remind_closing_rounds, task="ruamsue.remind_closing_rounds", every=300.0)
     from orders.api import blp
     from orders.views import bp, register_pages
 
@@ -21,3 +25,8 @@ def init_app(app: Flask) -> None:
     csrf.exempt(blp)
     app.register_blueprint(bp)
     register_pages()
+    from core.pwa import keep_offline
+    from orders.offline_views import bp as offline_bp
+
+    app.register_blueprint(offline_bp)  # the order page's JSON write, CSRF-protected like the page
+    keep_offline(app, "orders_views.rounds", "orders_views.round_detail", "orders_views.order")

@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from flask import current_app
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 import pricing
-from core import jobs
+from core import jobs, metrics
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict
 from network.models import Network
+from orders import events
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -41,6 +43,7 @@ from orders.models import (
     PriceTier,
     PurchaseOrder,
     PurchaseOrderLine,
+    RoundSupplierFee,
 )
 from orders.invoices import insert_invoices, is_postgres
 from orders.services import COMBINE_JOB
@@ -109,9 +112,11 @@ def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
     if parts and len(suppliers) > 1:
         return _coordinate(rnd, suppliers)
     _tune_session()
+    started = time.perf_counter()
     pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=True)
     _finish_round(rnd)
     db.session.commit()
+    metrics.record_combine(lines, time.perf_counter() - started)
     return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
 
 
@@ -127,6 +132,7 @@ def _finish_round(rnd: BuyingRound) -> None:
     insert_invoices(rnd.id)
     rnd.state = "combined"
     rnd.combined_at = utcnow()
+    events.round_combined(rnd.id)
 
 
 # --- one part per supplier -------------------------------------------------------------------------
@@ -149,10 +155,10 @@ def _coordinate(rnd: BuyingRound, suppliers: list[int]) -> dict[str, Any]:
             ran = _run_part(round_id, supplier_id)["ran"] or ran
         if not ran:
             time.sleep(0.05)  # the missing parts are running on other workers
-    rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update())
-    assert rnd is not None
-    if rnd.state == "closed":
-        _finish_round(rnd)
+    locked = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update())
+    assert locked is not None
+    if locked.state == "closed":
+        _finish_round(locked)
         db.session.commit()
     else:
         db.session.rollback()
@@ -187,18 +193,30 @@ def _run_part(round_id: int, supplier_id: int) -> dict[str, Any]:
     network = db.session.get_one(Network, rnd.network_id)
     _tune_session()
     demand = _demand(round_id, supplier_id)
+    started = time.perf_counter()
     try:
         pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=False)
     except _AlreadyCombined:
         db.session.rollback()
         return result
     db.session.commit()
+    metrics.record_combine(lines, time.perf_counter() - started)
     result.update(ran=True, purchase_orders=pos, lines=lines)
     return result
 
 
 class _AlreadyCombined(Exception):
     pass
+
+
+class _PurchaseOrderRow(TypedDict):
+    round_id: int
+    supplier_id: int
+    value: Decimal
+    delivery_fee: Decimal
+    network_fee: Decimal
+    total: Decimal
+    created_at: datetime
 
 
 # --- the combine itself ----------------------------------------------------------------------------
@@ -227,12 +245,17 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
         by_supplier[supplier_id].append(offer_id)
         counts[offer_id] = int(count)
 
+    # A supplier's fee for the whole round (round_supplier_fees), charged once on its purchase order.
+    supplier_fees: dict[int, Decimal] = {supplier: fee for supplier, fee in db.session.execute(
+        select(RoundSupplierFee.supplier_id, RoundSupplierFee.delivery_fee)
+        .where(RoundSupplierFee.round_id == round_id, RoundSupplierFee.supplier_id.in_(list(by_supplier))))}
     now = utcnow()
-    po_rows = []
+    po_rows: list[_PurchaseOrderRow] = []
     for supplier_id, offer_ids in sorted(by_supplier.items()):
-        value = sum((results[o].ordered_quantity * prices[o].unit_price  # type: ignore[union-attr]
-                     for o in offer_ids if prices[o] is not None), ZERO)
-        delivery_fee = sum((offers[o].delivery_fee for o in offer_ids if results[o].is_ordered), ZERO)
+        value = sum((results[o].ordered_quantity * tier.unit_price
+                     for o in offer_ids if (tier := prices[o]) is not None), ZERO)
+        delivery_fee = pricing.purchase_order_delivery_fee(
+            [offers[o].delivery_fee for o in offer_ids if results[o].is_ordered], supplier_fees.get(supplier_id, ZERO))
         network_fee = pricing.network_fee(value, fee_percent)
         po_rows.append({"round_id": round_id, "supplier_id": supplier_id, "value": value,
                         "delivery_fee": delivery_fee, "network_fee": network_fee,
@@ -251,8 +274,8 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
     db.session.execute(insert(PurchaseOrderLine), [
         {"purchase_order_id": po_ids[offers[o].supplier_id], "offer_id": o, "total_quantity": p.total,
          "total_tolerance": p.tolerance, "packs": p.packs, "ordered_quantity": p.ordered_quantity,
-         "unit_price": prices[o].unit_price if prices[o] is not None else None,  # type: ignore[union-attr]
-         "tier_min_quantity": prices[o].min_quantity if prices[o] is not None else None}  # type: ignore[union-attr]
+         "unit_price": tier.unit_price if (tier := prices[o]) is not None else None,
+         "tier_min_quantity": tier.min_quantity if tier is not None else None}
         for o, p in results.items()])
 
     # Per offer, the constants of its lines' allocation and fee split, as integers (units, satang),
@@ -264,11 +287,11 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
     for row in po_rows:
         supplier_id = row["supplier_id"]
         fee = pricing.to_satang(row["delivery_fee"] + row["network_fee"])
-        value = pricing.to_satang(row["value"])
+        value_satang = pricing.to_satang(row["value"])
         lines_in_po = sum(counts[o] for o in by_supplier[supplier_id])
         # Lines worth nothing still share a fee rather than leaving it unpaid (pricing.split_fee).
-        even = fee > 0 and value == 0
-        weight = lines_in_po if even else (value or 1)
+        even = fee > 0 and value_satang == 0
+        weight = lines_in_po if even else (value_satang or 1)
         wide = wide or fee * weight > _INT64
         for o in by_supplier[supplier_id]:
             p = results[o]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 
@@ -12,7 +12,7 @@ from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from network.models import User
-from orders import permissions
+from orders import events, permissions
 from orders.invoices import settle_if_paid, write_invoices
 from orders.models import PurchaseOrder
 from orders.reallocation import reallocate_shortage
@@ -21,8 +21,13 @@ from orders.services import get_round
 ZERO = Decimal("0.00")
 
 
+class ReceiptRecorded(TypedDict):
+    purchase_order_id: int
+    round_state: str
+
+
 def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, Any]],
-                   received_at: datetime | None = None) -> dict[str, Any]:
+                   received_at: datetime | None = None) -> ReceiptRecorded:
     """What arrived. A shortage is re-allocated by the same fair rule; unit prices stay."""
     if not permissions.can_record_delivery(actor):
         raise Forbidden("Only the committee records deliveries.")
@@ -75,5 +80,6 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
         rnd.state = "delivered"
         rnd.delivered_at = utcnow()
         settle_if_paid(rnd)
+    events.delivery_shortage(po.id)
     db.session.commit()
     return {"purchase_order_id": po.id, "round_state": rnd.state}

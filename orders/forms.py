@@ -1,9 +1,11 @@
 """The forms of the buying-round pages (what a person types, checked before a service sees it)."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -12,17 +14,18 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.pages import IntField, LocalDateTimeField
 from orders import price_list
+from pricing.money import parse_money
 
 
 def money_check(form: Any, field: Any) -> None:
     if field.data in (None, ""):
         return
-    if price_list.parse_money(str(field.data)) is None:
+    if parse_money(str(field.data)) is None:
         raise ValidationError(_l("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)"))
 
 
 def form_money(text: Any) -> Decimal:
-    return price_list.parse_money(str(text or "0")) or Decimal("0.00")
+    return parse_money(str(text or "0")) or Decimal("0.00")
 
 
 class RoundForm(FlaskForm):
@@ -57,14 +60,18 @@ class ActionForm(FlaskForm):
 def order_form_class(offers: list[Any]) -> type[FlaskForm]:
     attrs: dict[str, Any] = {}
     for offer in offers:
+        # The labels name the product: the error summary at the top of the page lists them.
+        product = getattr(getattr(offer, "product", None), "name", "")
         attrs[f"q_{offer.id}"] = IntField(
-            _l("จำนวน"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+            _("%(product)s: จำนวน", product=product),
+            validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
         attrs[f"t_{offer.id}"] = IntField(
-            _l("รับเพิ่มได้"), validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+            _("%(product)s: รับเพิ่มได้", product=product),
+            validators=[Optional(), NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
     return type("OrderForm", (FlaskForm,), attrs)
 
 
-def receipt_form_class(lines: list[dict[str, Any]]) -> type[FlaskForm]:
+def receipt_form_class(lines: Sequence[Mapping[str, Any]]) -> type[FlaskForm]:
     attrs: dict[str, Any] = {
         "received_at": LocalDateTimeField(_l("วันเวลาที่รับของ"), format="%Y-%m-%dT%H:%M", validators=[Optional()])}
     for line in lines:

@@ -40,8 +40,13 @@ def attention() -> str:
             order = services.get_group_order(current_user, rnd.id, current_user.group_id)
             ordered[rnd.id] = bool(order["lines"])
     committee = role in COMMITTEE
+    groups: dict[int, Any] = {}
+    if committee and unpaid:
+        from network import services as network_services
+
+        groups = {group.id: group for group in network_services.list_groups(current_user)}
     return render_template(
-        "orders/_home_attention.html", open_rounds=open_rounds, unpaid=unpaid, ordered=ordered,
+        "orders/_home_attention.html", open_rounds=open_rounds, unpaid=unpaid, ordered=ordered, groups=groups,
         to_open=[r for r in rounds if r.state == "draft"] if committee else [],
         combining=[r for r in rounds if r.state == "closed"] if committee else [],
         to_deliver=[r for r in rounds if r.state == "combined"] if committee else [])

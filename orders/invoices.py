@@ -12,7 +12,7 @@ from core.clock import utcnow
 from core.db import UTCDateTime, db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from network.models import User
-from orders import permissions
+from orders import events, permissions
 from orders.models import Allocation, BuyingRound, Invoice, Offer, Payment
 from orders.reads import combined_round
 
@@ -128,6 +128,7 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     rnd = db.session.get_one(BuyingRound, invoice.round_id)
     db.session.refresh(invoice)
     settle_if_paid(rnd)
+    events.payment_recorded(payment, invoice)
     db.session.commit()
     return payment
 

@@ -8,12 +8,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Money, UTCDateTime, db
+from core.db import Model, Money, UTCDateTime
 
 ROUND_STATES = ("draft", "open", "closed", "combined", "delivered", "settled")
 
 
-class Supplier(db.Model):
+class Supplier(Model):
     __tablename__ = "suppliers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,7 +24,7 @@ class Supplier(db.Model):
     __table_args__ = (UniqueConstraint("network_id", "name"),)
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,7 +36,7 @@ class Product(db.Model):
     __table_args__ = (UniqueConstraint("network_id", "name", "unit"),)
 
 
-class BuyingRound(db.Model):
+class BuyingRound(Model):
     __tablename__ = "buying_rounds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +52,8 @@ class BuyingRound(db.Model):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     offers: Mapped[list[Offer]] = relationship(back_populates="round", order_by="Offer.id")
+    supplier_fees: Mapped[list[RoundSupplierFee]] = relationship(order_by="RoundSupplierFee.supplier_id",
+                                                                 cascade="all, delete-orphan")
 
     __table_args__ = (
         CheckConstraint(
@@ -61,7 +63,7 @@ class BuyingRound(db.Model):
     )
 
 
-class Offer(db.Model):
+class Offer(Model):
     __tablename__ = "offers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,7 +88,7 @@ class Offer(db.Model):
     )
 
 
-class PriceTier(db.Model):
+class PriceTier(Model):
     __tablename__ = "price_tiers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,7 +103,7 @@ class PriceTier(db.Model):
     )
 
 
-class GroupOrder(db.Model):
+class GroupOrder(Model):
     __tablename__ = "group_orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,7 +119,7 @@ class GroupOrder(db.Model):
     __table_args__ = (UniqueConstraint("round_id", "group_id"),)
 
 
-class OrderLine(db.Model):
+class OrderLine(Model):
     __tablename__ = "order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,7 +137,7 @@ class OrderLine(db.Model):
     )
 
 
-class PurchaseOrder(db.Model):
+class PurchaseOrder(Model):
     __tablename__ = "purchase_orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,7 +156,7 @@ class PurchaseOrder(db.Model):
     __table_args__ = (UniqueConstraint("round_id", "supplier_id"),)
 
 
-class PurchaseOrderLine(db.Model):
+class PurchaseOrderLine(Model):
     __tablename__ = "purchase_order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,7 +178,7 @@ class PurchaseOrderLine(db.Model):
     )
 
 
-class Allocation(db.Model):
+class Allocation(Model):
     """One order line's share of its purchase order, written by the combine in one INSERT ... SELECT.
 
     Keyed by (round, group, order line): one allocation per line (round and group are the line's
@@ -210,7 +212,7 @@ class Allocation(db.Model):
     )
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     __tablename__ = "invoices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,7 +229,7 @@ class Invoice(db.Model):
     )
 
 
-class Payment(db.Model):
+class Payment(Model):
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -238,3 +240,20 @@ class Payment(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+
+class RoundSupplierFee(Model):
+    """A supplier's delivery fee for the whole round (besides its offers' own fees): charged once on its
+    purchase order when at least one of its offers is ordered, and shared by line value like the others."""
+
+    __tablename__ = "round_supplier_fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id", ondelete="CASCADE"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    delivery_fee: Mapped[Decimal] = mapped_column(Money())
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "supplier_id"),
+        CheckConstraint("delivery_fee >= 0", name="delivery_fee_nonnegative"),
+    )

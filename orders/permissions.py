@@ -17,7 +17,7 @@ def can_run_rounds(user: Any) -> bool:
 
 def can_order_for(user: Any, group: Any) -> bool:
     """Only the group's own leader places the group's order: one voice per group."""
-    return user.role == "leader" and user.group_id == group.id and user.network_id == group.network_id
+    return bool(user.role == "leader" and user.group_id == group.id and user.network_id == group.network_id)
 
 
 def can_view_order_of(user: Any, group: Any) -> bool:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import select
 
@@ -17,6 +18,43 @@ from orders.services import get_round
 ZERO = Decimal("0.00")
 
 
+class PurchaseOrderLineView(TypedDict):
+    offer_id: int
+    product_id: int
+    total_quantity: int
+    ordered_quantity: int
+    packs: int
+    unit_price: Decimal | None
+    tier_min_quantity: int | None
+    received_quantity: int | None
+    amount: Decimal
+
+
+class PurchaseOrderView(TypedDict):
+    id: int
+    round_id: int
+    supplier_id: int
+    lines: list[PurchaseOrderLineView]
+    value: Decimal
+    delivery_fee: Decimal
+    network_fee: Decimal
+    total: Decimal
+    received_at: datetime | None
+
+
+class DistributionRow(TypedDict):
+    """Who receives what: one group and product."""
+
+    group_id: int
+    group: str
+    district: str
+    product: str
+    unit: str
+    supplier: str
+    allocated: int
+    amount: Decimal
+
+
 def combined_round(actor: User, round_id: int) -> BuyingRound:
     rnd = get_round(actor, round_id)
     if rnd.state in ("draft", "open", "closed"):
@@ -24,7 +62,7 @@ def combined_round(actor: User, round_id: int) -> BuyingRound:
     return rnd
 
 
-def purchase_orders(actor: User, round_id: int, supplier_id: int | None = None) -> list[dict[str, Any]]:
+def purchase_orders(actor: User, round_id: int, supplier_id: int | None = None) -> list[PurchaseOrderView]:
     if not permissions.can_run_rounds(actor):
         raise Forbidden("Only the committee sees purchase orders.")
     rnd = get_round(actor, round_id)
@@ -37,7 +75,7 @@ def purchase_orders(actor: User, round_id: int, supplier_id: int | None = None) 
         .where(PurchaseOrderLine.purchase_order_id.in_([po.id for po in pos]))
         .order_by(PurchaseOrderLine.offer_id)
     ).all() if pos else []
-    by_po: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_po: dict[int, list[PurchaseOrderLineView]] = defaultdict(list)
     for line, product_id in lines:
         by_po[line.purchase_order_id].append({
             "offer_id": line.offer_id, "product_id": product_id, "total_quantity": line.total_quantity,
@@ -50,7 +88,7 @@ def purchase_orders(actor: User, round_id: int, supplier_id: int | None = None) 
              "total": po.total, "received_at": po.received_at} for po in pos]
 
 
-def purchase_order(actor: User, purchase_order_id: int) -> dict[str, Any]:
+def purchase_order(actor: User, purchase_order_id: int) -> PurchaseOrderView:
     po = db.session.get(PurchaseOrder, purchase_order_id)
     rnd = db.session.get(BuyingRound, po.round_id) if po is not None else None
     if po is None or rnd is None or rnd.network_id != actor.network_id:
@@ -58,7 +96,7 @@ def purchase_order(actor: User, purchase_order_id: int) -> dict[str, Any]:
     return purchase_orders(actor, po.round_id, supplier_id=po.supplier_id)[0]
 
 
-def distribution_list(actor: User, round_id: int) -> list[dict[str, Any]]:
+def distribution_list(actor: User, round_id: int) -> list[DistributionRow]:
     """Who receives what on the day the truck comes: one row per group and product."""
     if not permissions.can_run_rounds(actor):
         raise Forbidden("Only the committee sees the distribution list.")

@@ -1,6 +1,8 @@
 """marshmallow schemas of buying rounds, offers, orders, purchase orders, invoices."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from orders.tiers import tier_error
@@ -42,7 +44,7 @@ class OfferCreateSchema(Schema):
     tiers = fields.List(fields.Nested(TierSchema), required=True, validate=validate.Length(min=1, max=50))
 
     @validates_schema
-    def _tiers_rule(self, data: dict, **kwargs: object) -> None:
+    def _tiers_rule(self, data: dict[str, Any], **kwargs: object) -> None:
         tiers = data.get("tiers") or []
         if not tiers:
             return  # the length validator has said so
@@ -66,6 +68,11 @@ class OfferSchema(Schema):
     tiers = fields.List(fields.Nested(TierSchema))
 
 
+class RoundSupplierFeeSchema(Schema):
+    supplier_id = fields.Integer()
+    delivery_fee = Money()
+
+
 class RoundSchema(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -78,6 +85,16 @@ class RoundSchema(Schema):
     delivered_at = fields.AwareDateTime(format="iso", allow_none=True)
     settled_at = fields.AwareDateTime(format="iso", allow_none=True)
     offers = fields.List(fields.Nested(OfferSchema))
+    supplier_fees = fields.List(fields.Nested(RoundSupplierFeeSchema), metadata={
+        "description": "Delivery fee per supplier for the whole round, charged once on its purchase order "
+                       "when at least one of its offers is ordered"})
+
+
+class RoundListSchema(RoundSchema):
+    """A round in a list: without its offers and fees (its own name in the OpenAPI document)."""
+
+    class Meta:
+        exclude = ("offers", "supplier_fees")
 
 
 class JobStartedSchema(Schema):
@@ -95,7 +112,7 @@ class GroupOrderInSchema(Schema):
     lines = fields.List(fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(max=500))
 
     @validates_schema
-    def _one_line_per_offer(self, data: dict, **kwargs: object) -> None:
+    def _one_line_per_offer(self, data: dict[str, Any], **kwargs: object) -> None:
         seen: set[int] = set()
         for i, line in enumerate(data.get("lines") or []):
             if line["offer_id"] in seen:

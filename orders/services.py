@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict
 
 from sqlalchemy import Integer, String, and_, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -12,13 +13,13 @@ from sqlalchemy.orm import selectinload
 from core import jobs
 from core.audit import record
 from core.clock import utcnow
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, affected, db
 from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, Msg, NotFound
 from core.models import Job
 from network.models import User
 from network.services import get_group
 from orders.tiers import tier_error
-from orders import permissions
+from orders import events, permissions
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -102,7 +103,8 @@ def load_round(actor: User, round_id: int) -> BuyingRound:
         select(BuyingRound).where(BuyingRound.id == round_id)
         .options(selectinload(BuyingRound.offers).selectinload(Offer.tiers),
                  selectinload(BuyingRound.offers).selectinload(Offer.product),
-                 selectinload(BuyingRound.offers).selectinload(Offer.supplier)))
+                 selectinload(BuyingRound.offers).selectinload(Offer.supplier),
+                 selectinload(BuyingRound.supplier_fees)))
     if rnd is None or rnd.network_id != actor.network_id:
         raise NotFound("No such buying round.")
     return rnd
@@ -158,6 +160,7 @@ def open_round(actor: User, round_id: int) -> BuyingRound:
     rnd.state = "open"
     rnd.opened_at = utcnow()
     record(actor, "round.open", "round", rnd.id, {"state": "draft"}, {"state": "open"})
+    events.round_opened(rnd)
     db.session.commit()
     return rnd
 
@@ -186,10 +189,10 @@ def _close(rnd_id: int, network_id: int) -> Job | None:
     """
     _round_gate(rnd_id, exclusive=True)
     now = utcnow()
-    closed = db.session.execute(
+    closed = affected(db.session.execute(
         update(BuyingRound).where(BuyingRound.id == rnd_id, BuyingRound.state == "open")
         .values(state="closed", closed_at=now)
-    ).rowcount
+    ))
     if not closed:
         return None
     return jobs.enqueue(COMBINE_JOB, {"round_id": rnd_id}, network_id=network_id, dedupe_key=f"combine:{rnd_id}")
@@ -242,7 +245,7 @@ def _check_still_open(round_id: int) -> None:
     _check_open_state(state, closes_at)
 
 
-def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
+def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrderView:
     """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline.
 
     On PostgreSQL this is two statements: one reads the round, the group and the offers named while
@@ -271,7 +274,7 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
         _write_order_pg(actor, round_id, group_id, wanted, lines, now)
     else:
         _write_order_orm(actor, round_id, group_id, wanted, lines, now)
-    placed = {"group_id": group_id, "round_id": round_id, "updated_at": now, "lines": [
+    placed: GroupOrderView = {"group_id": group_id, "round_id": round_id, "updated_at": now, "lines": [
         {"offer_id": o, "quantity": wanted[o]["quantity"], "tolerance": wanted[o]["tolerance"], "allocated": None,
          "unit_price": None, "fee_share": None, "amount": None, "savings": None} for o in sorted(wanted)]}
     db.session.commit()
@@ -380,18 +383,18 @@ def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int
     existing = {line.offer_id: line for line in order.lines}
     before = [{"offer_id": ln.offer_id, "quantity": ln.quantity, "tolerance": ln.tolerance}
               for ln in existing.values()]
-    for offer_id, line in existing.items():
+    for offer_id, gone in existing.items():
         if offer_id not in wanted:
-            order.lines.remove(line)
+            order.lines.remove(gone)
     for offer_id, data in wanted.items():
-        line = existing.get(offer_id)
-        if line is None:
+        kept = existing.get(offer_id)
+        if kept is None:
             order.lines.append(OrderLine(offer_id=offer_id, quantity=data["quantity"],
                                          tolerance=data["tolerance"], placed_at=now))
         else:
             # Keeps placed_at: a line changed later still counts from its first save for ties.
-            line.quantity = data["quantity"]
-            line.tolerance = data["tolerance"]
+            kept.quantity = data["quantity"]
+            kept.tolerance = data["tolerance"]
     order.updated_at = now
     order.placed_by_id = actor.id
     record(actor, "order.replace", "group_order", order.id, before, lines)
@@ -399,6 +402,26 @@ def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int
     # Checked again at the last moment, from the database: a write that would commit after the
     # deadline or after the close is refused (on SQLite our flush holds the only write lock by now).
     _check_still_open(round_id)
+
+
+class OrderLineView(TypedDict):
+    offer_id: int
+    quantity: int
+    tolerance: int
+    allocated: int | None
+    unit_price: Decimal | None
+    fee_share: Decimal | None
+    amount: Decimal | None
+    savings: Decimal | None
+
+
+class GroupOrderView(TypedDict):
+    """A group's order in a round, with each line's allocation once the round is combined."""
+
+    group_id: int
+    round_id: int
+    updated_at: datetime | None
+    lines: list[OrderLineView]
 
 
 def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> GroupOrder:
@@ -418,7 +441,7 @@ def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> Group
     return order
 
 
-def get_group_order(actor: User, round_id: int, group_id: int) -> dict[str, Any]:
+def get_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView:
     rnd = get_round(actor, round_id)
     group = get_group(actor, group_id)
     if not permissions.can_view_order_of(actor, group):
@@ -432,7 +455,7 @@ def get_group_order(actor: User, round_id: int, group_id: int) -> dict[str, Any]
             Allocation.round_id == rnd.id, Allocation.group_id == group.id, Allocation.order_line_id == OrderLine.id))
         .where(OrderLine.group_order_id == order.id).order_by(OrderLine.offer_id)
     ).all()
-    lines = []
+    lines: list[OrderLineView] = []
     for line, alloc in rows:
         lines.append({
             "offer_id": line.offer_id, "quantity": line.quantity, "tolerance": line.tolerance,

@@ -15,3 +15,14 @@ def close_due_rounds() -> int:
         return close()
     finally:
         db.session.remove()
+
+
+@shared_task(name="ruamsue.remind_closing_rounds")
+def remind_closing_rounds() -> int:
+    """Every five minutes: leaders of groups with no order in a round closing within 24 hours."""
+    from orders.events import remind_closing_rounds as remind
+
+    try:
+        return remind()
+    finally:
+        db.session.remove()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask.typing import ResponseReturnValue
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,7 +18,10 @@ from flask_login import current_user, login_required
 from core.clock import utcnow
 from core.errors import DomainError
 from network import services as network_services
-from core.pages import COMMITTEE, apply_domain_error, error_text, page_error_handlers, roles_required
+from core import format as fmt
+from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
+                        roles_required)
+from orders.estimate import group_estimate
 from orders import price_list, reads, services
 from orders.delivery import record_receipt
 from orders.forms import (ActionForm, OfferForm, PaymentForm, PriceListForm, ProductForm, RoundForm, SupplierForm, form_money,
@@ -58,16 +62,16 @@ def _local_tz() -> ZoneInfo:
 
 @bp.route("/rounds", methods=["GET", "POST"])
 @login_required
-def rounds():  # type: ignore[no-untyped-def]
+def rounds() -> ResponseReturnValue:
     form = RoundForm()
     status = 200
     if request.method == "POST":
         if current_user.role not in COMMITTEE:
             abort(403)
         if form.validate_on_submit():
-            closes_at = form.closes_at.data.replace(tzinfo=_local_tz())
+            closes_at = filled(form.closes_at.data).replace(tzinfo=_local_tz())
             try:
-                rnd = services.create_round(current_user, form.name.data.strip(), closes_at)
+                rnd = services.create_round(current_user, filled(form.name.data).strip(), closes_at)
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
@@ -100,7 +104,7 @@ def _round_context(rnd_id: int) -> dict[str, Any]:
 
 @bp.route("/rounds/<int:round_id>")
 @login_required
-def round_detail(round_id: int):  # type: ignore[no-untyped-def]
+def round_detail(round_id: int) -> ResponseReturnValue:
     ctx = _round_context(round_id)
     rnd = ctx["rnd"]
     job = None
@@ -115,20 +119,23 @@ def round_detail(round_id: int):  # type: ignore[no-untyped-def]
     if current_user.group_id and current_user.role in ("leader", "seller"):
         order = services.get_group_order(current_user, rnd.id, current_user.group_id)
     offer_form = _offer_form(rnd) if current_user.role in COMMITTEE and rnd.state in ("draft", "open") else None
+    estimate = None
+    if order and order["lines"] and rnd.state == "open":
+        estimate = group_estimate(current_user, rnd, current_user.group_id)
     invoices = []
     if rnd.state in ("combined", "delivered", "settled"):
         invoices = list_invoices(current_user, rnd.id)
     return render_template("orders/round.html", offer_form=offer_form, action=ActionForm(), job=job, order=order,
-                           invoices=invoices, **ctx)
+                           invoices=invoices, estimate=estimate, **ctx)
 
 
 @bp.route("/rounds/<int:round_id>/offers", methods=["POST"])
 @roles_required(*COMMITTEE)
-def add_offer(round_id: int):  # type: ignore[no-untyped-def]
+def add_offer(round_id: int) -> ResponseReturnValue:
     ctx = _round_context(round_id)
     form = _offer_form(ctx["rnd"])
     if form.validate_on_submit():
-        tiers = price_list.parse_tiers(form.tiers.data) or []
+        tiers = price_list.parse_tiers(filled(form.tiers.data)) or []
         data = {"product_id": form.product_id.data, "supplier_id": form.supplier_id.data,
                 "pack_size": form.pack_size.data, "min_quantity": form.min_quantity.data,
                 "reference_price": form_money(form.reference_price.data), "delivery_fee": form_money(form.delivery_fee.data),
@@ -146,7 +153,7 @@ def add_offer(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rounds/<int:round_id>/open", methods=["POST"])
 @roles_required(*COMMITTEE)
-def open_round(round_id: int):  # type: ignore[no-untyped-def]
+def open_round(round_id: int) -> ResponseReturnValue:
     ActionForm().validate_on_submit()
     try:
         services.open_round(current_user, round_id)
@@ -161,7 +168,16 @@ def open_round(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @roles_required(*COMMITTEE)
-def close_round(round_id: int):  # type: ignore[no-untyped-def]
+def close_round(round_id: int) -> ResponseReturnValue:
+    rnd = services.get_round(current_user, round_id)  # 404 for another network's round
+    if rnd.state == "open":
+        asked = confirmation(
+            _("ปิดรับคำสั่งซื้อรอบ %(name)s ตอนนี้?", name=rnd.name),
+            _("กำหนดปิดรับเดิมคือ %(when)s ถ้าปิดตอนนี้ กลุ่มที่ยังไม่ได้สั่งจะสั่งไม่ได้อีก และระบบจะเริ่มรวมยอดทันที ปิดแล้วเปิดใหม่ไม่ได้",
+              when=fmt.moment(rnd.closes_at)),
+            url_for("orders_views.round_detail", round_id=round_id), _("ปิดรับและรวมยอดตอนนี้"))
+        if asked is not None:
+            return asked
     try:
         job = services.close_round(current_user, round_id)
     except DomainError as exc:
@@ -177,7 +193,7 @@ def close_round(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rounds/<int:round_id>/order", methods=["GET", "POST"])
 @roles_required("leader")
-def order(round_id: int):  # type: ignore[no-untyped-def]
+def order(round_id: int) -> ResponseReturnValue:
     ctx = _round_context(round_id)
     rnd = ctx["rnd"]
     group_id = current_user.group_id
@@ -214,25 +230,26 @@ def order(round_id: int):  # type: ignore[no-untyped-def]
                     flash(_("บันทึกคำสั่งซื้อของกลุ่มแล้ว"), "ok")
                     return redirect(url_for("orders_views.order", round_id=rnd.id))
     mine_qty = {offer_id: line["quantity"] for offer_id, line in mine.items()}
+    estimate = group_estimate(current_user, rnd, group_id) if rnd.state == "open" and mine else None
     return render_template("orders/order.html", form=form, mine=mine_qty, updated_at=current["updated_at"],
-                           **ctx), status
+                           estimate=estimate, **ctx), status
 
 
 # --- purchase orders, receipt, distribution --------------------------------------------------------
 
 @bp.route("/rounds/<int:round_id>/purchase-orders")
 @roles_required(*COMMITTEE)
-def purchase_orders(round_id: int):  # type: ignore[no-untyped-def]
-    rnd = services.get_round(current_user, round_id)
+def purchase_orders(round_id: int) -> ResponseReturnValue:
+    rnd = services.load_round(current_user, round_id)
     pos = reads.purchase_orders(current_user, round_id)
     suppliers, products = _names()
     return render_template("orders/purchase_orders.html", rnd=rnd, pos=pos, suppliers=suppliers,
-                           products=products)
+                           products=products, offers={o.id: o for o in rnd.offers})
 
 
 @bp.route("/purchase-orders/<int:po_id>")
 @roles_required(*COMMITTEE)
-def purchase_order(po_id: int):  # type: ignore[no-untyped-def]
+def purchase_order(po_id: int) -> ResponseReturnValue:
     po = reads.purchase_order(current_user, po_id)
     rnd = services.get_round(current_user, po["round_id"])
     suppliers, products = _names()
@@ -242,7 +259,7 @@ def purchase_order(po_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/purchase-orders/<int:po_id>.csv")
 @roles_required(*COMMITTEE)
-def purchase_order_csv(po_id: int):  # type: ignore[no-untyped-def]
+def purchase_order_csv(po_id: int) -> ResponseReturnValue:
     po = reads.purchase_order(current_user, po_id)
     suppliers, products = _names()
     out = io.StringIO()
@@ -264,12 +281,12 @@ def purchase_order_csv(po_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/purchase-orders/<int:po_id>/receipt", methods=["GET", "POST"])
 @roles_required(*COMMITTEE)
-def receipt(po_id: int):  # type: ignore[no-untyped-def]
+def receipt(po_id: int) -> ResponseReturnValue:
     po = reads.purchase_order(current_user, po_id)
     rnd = services.get_round(current_user, po["round_id"])
     suppliers, products = _names()
     lines = [ln for ln in po["lines"]]
-    form = receipt_form_class(lines)()
+    form: Any = receipt_form_class(lines)()  # fields made per line: r_<offer id>
     if request.method == "GET":
         for line in lines:
             getattr(form, f"r_{line['offer_id']}").data = line["received_quantity"] if line[
@@ -298,7 +315,7 @@ def receipt(po_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rounds/<int:round_id>/distribution")
 @roles_required(*COMMITTEE)
-def distribution(round_id: int):  # type: ignore[no-untyped-def]
+def distribution(round_id: int) -> ResponseReturnValue:
     rnd = services.get_round(current_user, round_id)
     rows = reads.distribution_list(current_user, round_id)
     by_group: dict[int, dict[str, Any]] = {}
@@ -314,7 +331,7 @@ def distribution(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rounds/<int:round_id>/invoices")
 @login_required
-def invoices(round_id: int):  # type: ignore[no-untyped-def]
+def invoices(round_id: int) -> ResponseReturnValue:
     rnd = services.get_round(current_user, round_id)
     rows = list_invoices(current_user, round_id)
     groups = {g.id: g for g in network_services.list_groups(current_user)}
@@ -323,7 +340,7 @@ def invoices(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/invoices")
 @roles_required("leader", "seller")
-def my_invoices():  # type: ignore[no-untyped-def]
+def my_invoices() -> ResponseReturnValue:
     rows = []
     for rnd in services.list_rounds(current_user):
         if rnd.state in ("combined", "delivered", "settled"):
@@ -333,7 +350,7 @@ def my_invoices():  # type: ignore[no-untyped-def]
 
 @bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
 @login_required
-def invoice(invoice_id: int):  # type: ignore[no-untyped-def]
+def invoice(invoice_id: int) -> ResponseReturnValue:
     inv, lines = invoice_lines(current_user, invoice_id)
     rnd = services.get_round(current_user, inv.round_id)
     group = network_services.get_group(current_user, inv.group_id)
@@ -369,7 +386,8 @@ def _catalogue_forms() -> tuple[SupplierForm, ProductForm, PriceListForm]:
     return supplier_form, product_form, import_form
 
 
-def _catalogue(status: int = 200, forms: tuple[Any, ...] | None = None, import_errors: list[Any] | None = None):  # type: ignore[no-untyped-def]
+def _catalogue(status: int = 200, forms: tuple[Any, ...] | None = None,
+               import_errors: list[Any] | None = None) -> ResponseReturnValue:
     supplier_form, product_form, import_form = forms or _catalogue_forms()
     return render_template("orders/catalogue.html", suppliers=services.list_suppliers(current_user),
                            products=services.list_products(current_user), supplier_form=supplier_form,
@@ -379,18 +397,18 @@ def _catalogue(status: int = 200, forms: tuple[Any, ...] | None = None, import_e
 
 @bp.route("/suppliers")
 @roles_required(*COMMITTEE)
-def suppliers():  # type: ignore[no-untyped-def]
+def suppliers() -> ResponseReturnValue:
     return _catalogue()
 
 
 @bp.route("/suppliers", methods=["POST"])
 @roles_required(*COMMITTEE)
-def create_supplier():  # type: ignore[no-untyped-def]
+def create_supplier() -> ResponseReturnValue:
     forms = _catalogue_forms()
     form = forms[0]
     if form.validate_on_submit():
         try:
-            services.create_supplier(current_user, {"name": form.name.data.strip(), "phone": form.phone.data or ""})
+            services.create_supplier(current_user, {"name": filled(form.name.data).strip(), "phone": form.phone.data or ""})
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
@@ -401,12 +419,12 @@ def create_supplier():  # type: ignore[no-untyped-def]
 
 @bp.route("/products", methods=["POST"])
 @roles_required(*COMMITTEE)
-def create_product():  # type: ignore[no-untyped-def]
+def create_product() -> ResponseReturnValue:
     forms = _catalogue_forms()
     form = forms[1]
     if form.validate_on_submit():
         try:
-            services.create_product(current_user, {"name": form.name.data.strip(), "unit": form.unit.data.strip(),
+            services.create_product(current_user, {"name": filled(form.name.data).strip(), "unit": filled(form.unit.data).strip(),
                                                    "category": (form.category.data or "").strip()})
         except DomainError as exc:
             apply_domain_error(form, exc)
@@ -426,7 +444,7 @@ IMPORT_PROBLEMS = {
 
 @bp.route("/price-lists", methods=["POST"])
 @roles_required(*COMMITTEE)
-def import_price_list():  # type: ignore[no-untyped-def]
+def import_price_list() -> ResponseReturnValue:
     forms = _catalogue_forms()
     form = forms[2]
     if not form.validate_on_submit():

@@ -18,7 +18,7 @@ from pricing.bargaining import (
     tier_attainment,
     weighted,
 )
-from pricing.fees import network_fee, split_fee
+from pricing.fees import network_fee, purchase_order_delivery_fee, split_fee
 from pricing.marketplace import buyer_saving, income_gain
 from pricing.money import CENT, RATIO, from_satang, money, parse_money, ratio, to_satang
 from pricing.offer import OfferResult, OfferTerms, combine_offer
@@ -52,6 +52,7 @@ __all__ = [
     "network_fee",
     "parse_money",
     "pooling_gain",
+    "purchase_order_delivery_fee",
     "price_reduction",
     "ratio",
     "reallocate_shortage",

@@ -37,3 +37,13 @@ def split_fee(
         # Lines worth nothing still share the fee rather than leaving it unpaid.
         weights = [1] * len(weights)
     return [from_satang(s) for s in largest_remainder(fee_satang, weights, keys)]
+
+
+def purchase_order_delivery_fee(ordered_offer_fees: Sequence[Decimal], supplier_fee: Decimal) -> Decimal:
+    """A purchase order's delivery fee: the fees of its offers that were ordered, plus the supplier's
+    fee for the whole round, charged once when at least one of its offers is ordered (else nothing)."""
+    if supplier_fee < 0 or any(fee < 0 for fee in ordered_offer_fees):
+        raise ValueError("delivery fees must be >= 0")
+    if not ordered_offer_fees:
+        return Decimal("0.00")
+    return sum(ordered_offer_fees, Decimal("0.00")) + supplier_fee

@@ -26,7 +26,8 @@ def parse_money(text: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
+    exponent = value.as_tuple().exponent  # an int for every finite value
+    if not value.is_finite() or value < 0 or (isinstance(exponent, int) and exponent < -2):
         return None
     return value.quantize(Decimal("0.01"))
 

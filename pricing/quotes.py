@@ -220,3 +220,63 @@ def best_award(priced: Priced, *, time_limit: float = 30.0, workers: int = 1) ->
     from pricing.award_solver import solve_best_award
 
     return solve_best_award(priced, time_limit=time_limit, workers=workers).award
+
+
+# --- what competition won (the monthly summary) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class CompetitionLine:
+    """One awarded product: its amount against the median quote and the best single supplier."""
+
+    product_id: int
+    supplier_id: int
+    quotes: int  # eligible quotes for the product
+    awarded_amount: Decimal
+    median_amount: Decimal
+    single_supplier_amount: Decimal | None
+    won_vs_median: Decimal
+    won_vs_single_supplier: Decimal | None
+
+
+@dataclass(frozen=True)
+class CompetitionWon:
+    """One awarded request: its total against the best single supplier's, and its products."""
+
+    awarded_total: Decimal
+    single_supplier_total: Decimal | None
+    won_vs_single_supplier: Decimal | None
+    won_vs_median: Decimal
+    lines: tuple[CompetitionLine, ...]
+
+
+def median_amount(amounts: Sequence[Decimal]) -> Decimal:
+    """The middle amount; with an even count the mean of the two middle ones, half up to the satang."""
+    if not amounts:
+        raise ValueError("no amounts to take the median of")
+    ordered = sorted(to_satang(a) for a in amounts)
+    mid = len(ordered) // 2
+    if len(ordered) % 2:
+        return from_satang(ordered[mid])
+    pair = ordered[mid - 1] + ordered[mid]
+    return from_satang((pair + 1) // 2)  # amounts are >= 0: half up
+
+
+def competition_won(priced: Priced, choice: Mapping[int, int]) -> CompetitionWon:
+    """What the award ``choice`` (product -> supplier) won over the median quote and the best single
+    supplier: per product ``median − awarded`` and ``single supplier − awarded``; for the request,
+    the totals with delivery fees (single supplier) and the sum over products (median, no fees)."""
+    awarded = award_of(priced, choice)
+    single = best_single_supplier(priced)
+    single_amounts = {ln.product_id: ln.amount for ln in single.lines} if single else {}
+    lines = []
+    for ln in awarded.lines:
+        median = median_amount([q.amount for q in priced.eligible(ln.product_id).values()])
+        alone = single_amounts.get(ln.product_id)
+        lines.append(CompetitionLine(
+            product_id=ln.product_id, supplier_id=ln.supplier_id, quotes=len(priced.eligible(ln.product_id)),
+            awarded_amount=ln.amount, median_amount=median, single_supplier_amount=alone,
+            won_vs_median=median - ln.amount, won_vs_single_supplier=None if alone is None else alone - ln.amount))
+    return CompetitionWon(
+        awarded_total=awarded.total, single_supplier_total=single.total if single else None,
+        won_vs_single_supplier=(single.total - awarded.total) if single else None,
+        won_vs_median=sum((line.won_vs_median for line in lines), Decimal("0.00")), lines=tuple(lines))

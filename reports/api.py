@@ -1,13 +1,16 @@
 """JSON API of monthly summaries. Parse -> service -> dump; the services check permissions."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core.api import ApiResult
 from core.auth import api_actor
 from core.idempotency import idempotent
-from reports import services
+from reports import charts, services
 from reports.export import summary_csv
 from reports.schemas import ReviewSchema, SummaryArgs, SummaryJobSchema, SummarySchema
 
@@ -22,7 +25,7 @@ class SummaryResource(MethodView):
     @blp.doc(responses={"200": {"description": "The summary; with ?format=csv a CSV file (UTF-8 with BOM)",
                                 "content": {"application/json": {"schema": SummarySchema},
                                             "text/csv": {"schema": {"type": "string"}}}}})
-    def get(self, args, month: str):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any], month: str) -> ApiResult:
         summary = services.get_summary(api_actor(), month, args.get("version"))
         if args["format"] == "csv":
             return Response(summary_csv(summary), mimetype="text/csv", headers={
@@ -33,7 +36,7 @@ class SummaryResource(MethodView):
 
     @idempotent
     @blp.response(202, SummaryJobSchema)
-    def post(self, month: str):  # type: ignore[no-untyped-def]
+    def post(self, month: str) -> ApiResult:
         job = services.rebuild(api_actor(), month)
         return {"job_id": job.id, "state": job.state}
 
@@ -42,5 +45,15 @@ class SummaryResource(MethodView):
 @idempotent
 @blp.arguments(ReviewSchema)
 @blp.response(200, SummarySchema)
-def review(data, month: str):  # type: ignore[no-untyped-def]
+def review(data: dict[str, Any], month: str) -> ApiResult:
     return services.review(api_actor(), month, data["meeting_date"], data["attendance"], data.get("notes", ""))
+
+
+@blp.route("/summaries/<month>/charts/<kind>.svg", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The chart as SVG, every title, label and value kept as text "
+                                           "(committee: the network's; a leader or seller: their own group's). "
+                                           "kind is savings, bargaining or groups; ?lang=en for English.",
+                            "content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
+def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
+    svg = charts.chart_for(api_actor(), month, kind)
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})

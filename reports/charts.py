@@ -1,122 +1,169 @@
-"""Charts of a monthly summary, drawn by matplotlib (Agg, no display, no pyplot global state).
+"""Charts of the monthly summaries as SVG text (core.svgchart): Thai titles, legends and month names
+(Buddhist era), every value written out as text with thousands separators.
 
-Each function takes a summary as ``get_summary`` returns it (or its stored ``data``) and returns
-PNG bytes (or SVG with ``fmt="svg"``): savings per month, price reduction and tier attainment per
-month, savings by group. Thai names are drawn with a Thai font when one is installed.
+The committee sees the network's charts; a leader or a seller sees their own group's: its savings per
+month, the network's bargaining power (a group's price is the network's), and its own spend against
+what it would have paid alone. Permissions are those of ``services.get_summary``.
 """
 from __future__ import annotations
 
-import io
-import math
 from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
-import matplotlib
+from flask_babel import gettext
 
-matplotlib.use("Agg")
-from matplotlib import font_manager
-from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from core import format as fmt
+from core.glossary import known
+from core.errors import DomainError, NotFound
+from core.svgchart import BLUE, GREEN, LIGHT_GREEN, ORANGE, Chart, Row, Series, render
+from network.models import User
+from network.permissions import is_committee
+from reports import services
 
-# Families tried glyph by glyph: Latin from DejaVu, Thai from the first Thai font present.
-_THAI_FONTS = ("Noto Sans Thai", "Noto Sans Thai UI", "Sarabun", "Garuda", "Loma", "Waree", "Kinnari", "Norasi")
-GREEN, BLUE, ORANGE, RED = "#2f6b3f", "#1f5a8f", "#c77c0e", "#a01818"
-
-
-def _families() -> list[str]:
-    present = {f.name for f in font_manager.fontManager.ttflist}
-    return ["DejaVu Sans", *[name for name in _THAI_FONTS if name in present]]
+KINDS = ("savings", "bargaining", "groups")
 
 
-def _figure(width: float = 7.0, height: float = 3.6) -> Figure:
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+def _(text: str, **values: Any) -> str:
+    return str(gettext(text, **values))
+
+GROUP_LIMIT = 25
 
 
-def _render(fig: Figure, fmt: str) -> bytes:
-    if fmt not in ("png", "svg"):
-        raise ValueError(f"fmt must be png or svg, not {fmt!r}")
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"font.family": _families(), "svg.fonttype": "none"}):
-        fig.savefig(buf, format=fmt, metadata={"Software": None} if fmt == "png" else {"Date": None})
-    return buf.getvalue()
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
-def _f(value: Any) -> float:
-    """For drawing only: the figures themselves stay exact strings in the summary."""
-    return float(Decimal(value)) if value not in (None, "") else 0.0
+def _ratio(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
 
 
-def _styled(fig: Figure, title: str) -> Any:
-    with matplotlib.rc_context({"font.family": _families()}):
-        ax = fig.subplots()
-        ax.set_title(title, loc="left", fontsize=11)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="y", alpha=0.3)
-    return ax
+def has_activity(spend: Any, savings: Any, income: Any = 0) -> bool:
+    return _d(spend) != 0 or _d(savings) != 0 or _d(income) != 0
 
 
-def savings_chart(summary: dict[str, Any], fmt: str = "png", title: str = "Savings per month (baht)") -> bytes:
-    """Bars of savings per month of the trend, the summary's own month highlighted."""
+def _negative_note(values: list[Decimal]) -> str:
+    if any(v < 0 for v in values):
+        return _("ตัวเลขติดลบ (สีแดง) คือเดือนที่ค่าธรรมเนียมและค่าขนส่งมากกว่าส่วนลดที่ได้")
+    return ""
+
+
+def savings_chart(points: list[tuple[str, Any]], current: str, title: str, uid: str = "savings") -> str:
+    """Bars of savings per month, the month shown highlighted; months before any activity left out."""
+    rows = [Row(label=fmt.month_short(month), values=[_d(value)], texts=[fmt.baht(value)], highlight=month == current)
+            for month, value in points]
+    return render(Chart(title=title, series=[Series(_("ประหยัดได้"), GREEN, LIGHT_GREEN)], rows=rows, uid=uid,
+                        empty=_("ยังไม่มีการซื้อขายในช่วงนี้"), note=_negative_note([_d(v) for _, v in points])))
+
+
+def network_savings(summary: Mapping[str, Any], uid: str = "savings") -> str:
     trend = summary.get("trend") or []
-    months = [p["month"] for p in trend]
-    values = [_f(p["savings"]) for p in trend]
-    fig = _figure()
-    with matplotlib.rc_context({"font.family": _families()}):
-        ax = _styled(fig, title)
-        colors = [GREEN if m == summary.get("month") else "#8fb89a" for m in months]
-        colors = [RED if v < 0 else c for v, c in zip(values, colors)]
-        ax.bar(months, values, color=colors)
-        ax.axhline(0, color="#556", linewidth=0.8)
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-        ax.set_ylabel("baht")
-    return _render(fig, fmt)
+    while trend and not has_activity(trend[0].get("spend"), trend[0].get("savings"), trend[0].get("income_gain")):
+        trend = trend[1:]
+    return savings_chart([(p["month"], p["savings"]) for p in trend], summary.get("month", ""),
+                         _("เงินที่ประหยัดได้ต่อเดือน (บาท)"), uid)
 
 
-def bargaining_chart(summary: dict[str, Any], fmt: str = "png",
-                     title: str = "Price reduction and tier attainment per month") -> bytes:
-    """Two lines: price reduction and tier attainment per month, as percentages (gaps where none)."""
-    trend = summary.get("trend") or []
-    months = [p["month"] for p in trend]
-
-    def series(key: str) -> list[float]:
-        return [float(Decimal(p[key])) if p.get(key) is not None else float("nan") for p in trend]
-
-    fig = _figure()
-    with matplotlib.rc_context({"font.family": _families()}):
-        ax = _styled(fig, title)
-        ax.plot(months, series("price_reduction"), marker="o", color=BLUE, label="price reduction")
-        ax.plot(months, series("tier_attainment"), marker="s", color=ORANGE, label="tier attainment")
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_ylim(bottom=min([0.0, *[v for v in series("price_reduction") if not math.isnan(v)]]))
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-        ax.legend(loc="lower left", frameon=False, fontsize=8)
-    return _render(fig, fmt)
+def group_savings(months: list[tuple[str, Mapping[str, Any] | None]], current: str, uid: str = "savings") -> str:
+    """A group's savings per month: ``months`` is (month, the group's line of that month or None),
+    oldest first; only months with activity are drawn."""
+    points = [(month, line["savings"]) for month, line in months
+              if line is not None and has_activity(line.get("spend"), line.get("savings"), line.get("income_gain"))]
+    return savings_chart(points, current, _("เงินที่กลุ่มประหยัดได้ต่อเดือน (บาท)"), uid)
 
 
-def groups_chart(summary: dict[str, Any], fmt: str = "png", title: str = "Savings by group (baht)",
-                 limit: int = 25) -> bytes:
-    """Horizontal bars of each group's savings this month, largest first (at most ``limit``)."""
-    lines = sorted(summary.get("groups") or [], key=lambda g: _f(g["savings"]), reverse=True)[:limit]
-    names = [g["name"] for g in lines][::-1]
-    values = [_f(g["savings"]) for g in lines][::-1]
-    fig = _figure(height=max(2.4, 0.35 * len(lines) + 1.2))
-    with matplotlib.rc_context({"font.family": _families()}):
-        ax = _styled(fig, title)
-        ax.barh(names, values, color=[RED if v < 0 else GREEN for v in values])
-        ax.axvline(0, color="#556", linewidth=0.8)
-        ax.grid(axis="x", alpha=0.3)
-        ax.grid(axis="y", visible=False)
-        ax.set_xlabel("baht")
-    return _render(fig, fmt)
+def bargaining_chart(summary: Mapping[str, Any], uid: str = "bargaining") -> str:
+    """Price reduction and tier attainment per month, as percentages with one decimal."""
+    trend = [p for p in summary.get("trend") or []]
+    while trend and trend[0].get("price_reduction") is None and trend[0].get("tier_attainment") is None:
+        trend = trend[1:]
+    rows = []
+    for p in trend:
+        reduction, attained = _ratio(p.get("price_reduction")), _ratio(p.get("tier_attainment"))
+        rows.append(Row(label=fmt.month_short(p["month"]), values=[reduction, attained],
+                        texts=[fmt.percent(reduction), fmt.percent(attained)], highlight=p["month"] == summary.get("month")))
+    note = _("ราคาที่ลดลง: ถูกกว่าซื้อเองที่ร้านกี่เปอร์เซ็นต์ · ขั้นราคาที่ได้: ได้ส่วนลดขั้นสูงสุดที่ผู้ขายส่งเสนอไปกี่เปอร์เซ็นต์")
+    return render(Chart(title=_("ราคาที่ลดลงและขั้นราคาที่ได้ต่อเดือน"), uid=uid, rows=rows, note=note,
+                        series=[Series(_("ราคาที่ลดลง"), BLUE), Series(_("ขั้นราคาที่ได้"), ORANGE)],
+                        empty=_("ยังไม่มีการรวมซื้อในช่วงนี้")))
 
 
-CHARTS = {"savings": savings_chart, "bargaining": bargaining_chart, "groups": groups_chart}
+def groups_chart(summary: Mapping[str, Any], uid: str = "groups", limit: int = GROUP_LIMIT) -> str:
+    """Each group's savings this month, largest first, the name (and district) above its bar."""
+    lines = [g for g in summary.get("groups") or [] if has_activity(g.get("spend"), g.get("savings"), g.get("income_gain"))]
+    lines.sort(key=lambda g: _d(g["savings"]), reverse=True)
+    rows = [Row(label=" · ".join(part for part in (g["name"], known(g.get("district"))) if part),
+                values=[_d(g["savings"])], texts=[fmt.baht(g["savings"])]) for g in lines[:limit]]
+    notes = []
+    if len(lines) > limit:
+        notes.append(_("และอีก %(n)s กลุ่ม (ดูตารางด้านล่าง)", n=fmt.number(len(lines) - limit)))
+    negative = _negative_note([_d(g["savings"]) for g in lines])
+    if negative:
+        notes.append(negative)
+    return render(Chart(title=_("เงินที่ประหยัดได้แยกตามกลุ่ม %(month)s (บาท)", month=fmt.month(summary.get("month", ""))),
+                        series=[Series(_("ประหยัดได้"), GREEN)], rows=rows, labels_above=True, uid=uid,
+                        empty=_("เดือนนี้ยังไม่มีกลุ่มที่ซื้อขาย"), note=" ".join(notes)))
 
 
-def chart(summary: dict[str, Any], kind: str, fmt: str = "png") -> bytes:
-    """One of ``CHARTS`` by name: 'savings', 'bargaining' or 'groups'."""
+def own_group_chart(line: Mapping[str, Any] | None, month: str, uid: str = "groups") -> str:
+    """A group's month: what it paid, what it would have paid alone at the shop, what it saved."""
+    rows = []
+    if line is not None and has_activity(line.get("spend"), line.get("savings"), line.get("income_gain")):
+        for label, key in ((_("ยอดซื้อ"), "spend"), (_("ถ้าซื้อเองที่ร้าน"), "baseline"), (_("ประหยัดได้"), "savings"),
+                           (_("รายได้เพิ่ม"), "income_gain")):
+            if key in line:
+                rows.append(Row(label=label, values=[_d(line[key])], texts=[fmt.baht(line[key])], highlight=key == "savings"))
+    name = line["name"] if line else ""
+    return render(Chart(title=_("%(name)s เดือน%(month)s (บาท)", name=name, month=fmt.month(month)),
+                        series=[Series(_("บาท"), GREEN, LIGHT_GREEN)], rows=rows, uid=uid,
+                        empty=_("เดือนนี้กลุ่มยังไม่มีการซื้อขาย"), note=_negative_note([r.values[0] or Decimal(0) for r in rows])))
+
+
+def _own_line(actor: User, summary: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return next((g for g in summary.get("groups") or [] if g["group_id"] == actor.group_id), None)
+
+
+def group_months(actor: User, summary: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any] | None]]:
+    """The actor's group line in each month of the summary's trend (oldest first)."""
+    out: list[tuple[str, Mapping[str, Any] | None]] = []
+    for point in summary.get("trend") or []:
+        month = point["month"]
+        if month == summary.get("month"):
+            out.append((month, _own_line(actor, summary)))
+            continue
+        if not has_activity(point.get("spend"), point.get("savings"), point.get("income_gain")):
+            out.append((month, None))  # nothing at all happened in the network that month
+            continue
+        try:
+            out.append((month, _own_line(actor, services.get_summary(actor, month))))
+        except NotFound:
+            out.append((month, None))
+    return out
+
+
+def chart_for(actor: User, month: str, kind: str) -> str:
+    """The chart ``kind`` of ``month`` as the actor may see it (committee: the network's; a group: its own)."""
+    if kind not in KINDS:
+        raise NotFound(f"No chart called {kind!r}; one of {', '.join(KINDS)}.")
+    summary = services.get_summary(actor, month)
+    committee = is_committee(actor)
+    if kind == "bargaining":
+        return bargaining_chart(summary)
+    if kind == "groups":
+        return groups_chart(summary) if committee else own_group_chart(_own_line(actor, summary), summary["month"])
+    if committee:
+        return network_savings(summary)
+    return group_savings(group_months(actor, summary), summary["month"])
+
+
+def all_charts(actor: User, summary: Mapping[str, Any]) -> dict[str, str]:
+    """The three charts of a summary already read (for the summary page), or none when reading fails."""
     try:
-        draw = CHARTS[kind]
-    except KeyError:
-        raise ValueError(f"no chart called {kind!r}; one of {sorted(CHARTS)}") from None
-    return draw(summary, fmt=fmt)
+        if is_committee(actor):
+            return {"savings": network_savings(summary), "bargaining": bargaining_chart(summary),
+                    "groups": groups_chart(summary)}
+        return {"savings": group_savings(group_months(actor, summary), summary["month"]),
+                "bargaining": bargaining_chart(summary),
+                "groups": own_group_chart(_own_line(actor, summary), summary["month"])}
+    except DomainError:
+        return {}

@@ -1,6 +1,8 @@
 """The summary as CSV: UTF-8 with a byte-order mark so spreadsheet programs show Thai correctly."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import csv
 import io
 from typing import Any
@@ -26,7 +28,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def summary_csv(summary: dict[str, Any]) -> bytes:
+def summary_csv(summary: Mapping[str, Any]) -> bytes:
     """Sections (summary, network, groups, products, trend) separated by a blank line."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")

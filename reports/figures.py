@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Numeric, and_, case, func, literal, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,6 +33,7 @@ from orders.models import (
 )
 from pricing.money import CENT, RATIO, round_half_up
 from reports import periods
+from reports.competition import competition
 
 TREND_MONTHS = 12
 ZERO = Decimal("0.00")
@@ -297,7 +298,24 @@ def _change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def compute_summary(network_id: int, month: str) -> dict[str, Any]:
+class SummaryFigures(TypedDict):
+    """A month's figures as stored (JSON: money and ratios as strings); the parts are described by
+    reports/schemas.py (NetworkFiguresSchema, GroupLineSchema, ProductLineSchema, TrendPointSchema)."""
+
+    month: str
+    timezone: str
+    network_id: int
+    period: dict[str, str]
+    network: dict[str, Any]
+    groups: list[dict[str, Any]]
+    products: list[dict[str, Any]]
+    trend: list[dict[str, Any]]
+    previous_month: str
+    month_over_month: dict[str, Any]
+    competition: dict[str, Any]  # what competition won (reports/competition.py, CompetitionSchema)
+
+
+def compute_summary(network_id: int, month: str) -> SummaryFigures:
     """The month's figures as plain JSON (money as strings); reads only, writes nothing."""
     year, mon = periods.parse_month(month)
     network = db.session.get(Network, network_id)
@@ -377,4 +395,5 @@ def compute_summary(network_id: int, month: str) -> dict[str, Any]:
         "period": {"start": trend_months[-1][1].isoformat(), "end": trend_months[-1][2].isoformat()},
         "network": network_line, "groups": groups, "products": products, "trend": trend,
         "previous_month": previous_label, "month_over_month": _change(network_line, previous_line),
+        "competition": competition(network_id, trend_months[-1][1], trend_months[-1][2]),
     }

@@ -8,10 +8,10 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from core.db import UTCDateTime, db
+from core.db import Model, UTCDateTime
 
 
-class MonthlySummary(db.Model):
+class MonthlySummary(Model):
     """One version of a network's month. A reviewed version is never changed again: rebuilding a
     reviewed month writes the next version; an unreviewed one is replaced in place (or left alone
     when nothing changed). The unique constraint keeps parallel builds to one row per version."""

@@ -115,6 +115,32 @@ class VersionSchema(Schema):
     reviewed_at = fields.AwareDateTime(format="iso", allow_none=True)
 
 
+class CompetitionLineSchema(Schema):
+    rfq_id = fields.Integer()
+    rfq_name = fields.String()
+    product_id = fields.Integer()
+    product_name = fields.String()
+    supplier_id = fields.Integer()
+    quotes = fields.Integer(metadata={"description": "eligible quotes for the product"})
+    awarded_amount = Money()
+    median_amount = Money()
+    single_supplier_amount = Money(allow_none=True)
+    won_vs_median = Money(allow_negative=True)
+    won_vs_single_supplier = Money(allow_negative=True, allow_none=True)
+
+
+class CompetitionSchema(Schema):
+    """What competition won: requests for quotation awarded in the month (docs/quotes.md)."""
+
+    requests = fields.Integer()
+    awarded_total = Money()
+    requests_with_single_supplier = fields.Integer()
+    single_supplier_total = Money()
+    won_vs_single_supplier = Money(allow_negative=True)
+    won_vs_median = Money(allow_negative=True)
+    products = fields.List(fields.Nested(CompetitionLineSchema))
+
+
 class SummarySchema(Schema):
     id = fields.Integer()
     month = fields.String(metadata={"example": "2026-03"})
@@ -131,6 +157,7 @@ class SummarySchema(Schema):
     groups = fields.List(fields.Nested(GroupLineSchema))
     products = fields.List(fields.Nested(ProductLineSchema))
     trend = fields.List(fields.Nested(TrendPointSchema))
+    competition = fields.Nested(CompetitionSchema)
     previous_month = fields.String()
     month_over_month = fields.Dict(keys=fields.String(), values=fields.Nested(ChangeSchema))
     versions = fields.List(fields.Nested(VersionSchema))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,13 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from core import jobs
 from core.audit import record
 from core.clock import utcnow
-from core.db import db
+from core.db import affected, db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound
 from core.models import Job
 from network.models import Network, User
 from network.permissions import is_committee
-from reports import periods
-from reports.figures import compute_summary
+from reports import events, periods
+from reports.figures import SummaryFigures, compute_summary
 from reports.models import MonthlySummary
 
 SUMMARY_JOB = "build_summary"
@@ -42,15 +42,17 @@ def build_summary(network_id: int, month: str) -> tuple[MonthlySummary, bool]:
     is never touched and the next version is written; (network, month, version) is unique."""
     year, mon = periods.parse_month(month)
     month = periods.label(year, mon)
-    data = compute_summary(network_id, month)
+    data: dict[str, Any] = dict(compute_summary(network_id, month))
     for _ in range(5):
         latest = _latest(network_id, month, lock=True)
         if latest is not None and latest.reviewed_at is None:
             if latest.data == data:
+                events.summary_ready(latest)  # once per version: a month that just ended, built unchanged
                 db.session.commit()
                 return latest, False
             latest.data = data
             latest.built_at = utcnow()
+            events.summary_ready(latest)
             db.session.commit()
             return latest, True
         summary = MonthlySummary(network_id=network_id, month=month, data=data, built_at=utcnow(), notes="",
@@ -60,6 +62,7 @@ def build_summary(network_id: int, month: str) -> tuple[MonthlySummary, bool]:
                 db.session.add(summary)
         except IntegrityError:
             continue  # a parallel build wrote that version first: look again
+        events.summary_ready(summary)
         db.session.commit()
         return summary, True
     raise Conflict(f"Could not store the summary of {month}; try again.")
@@ -147,8 +150,29 @@ def _stored(actor: User, month: str, version: int | None = None) -> MonthlySumma
     return summary
 
 
-def _present(actor: User, summary: MonthlySummary) -> dict[str, Any]:
-    data = dict(summary.data)
+class SummaryVersion(TypedDict):
+    version: int
+    built_at: datetime
+    reviewed_at: datetime | None
+
+
+class SummaryView(SummaryFigures):
+    """A stored version of a month's summary as the actor may see it, with its review."""
+
+    id: int
+    version: int
+    built_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by_id: int | None
+    reviewed_by: str | None
+    meeting_date: date | None
+    attendance: int | None
+    notes: str
+    versions: list[SummaryVersion]
+
+
+def _present(actor: User, summary: MonthlySummary) -> SummaryView:
+    data = cast(SummaryView, dict(summary.data))
     if not is_committee(actor):
         # A group sees the network's line and its own, never another group's figures.
         data["groups"] = [g for g in data.get("groups", []) if g["group_id"] == actor.group_id]
@@ -162,12 +186,12 @@ def _present(actor: User, summary: MonthlySummary) -> dict[str, Any]:
         "reviewed_at": summary.reviewed_at, "reviewed_by_id": summary.reviewed_by_id,
         "reviewed_by": reviewer.name if reviewer is not None else None,
         "meeting_date": summary.meeting_date, "attendance": summary.attendance, "notes": summary.notes or "",
-        "versions": [{"version": v, "built_at": b, "reviewed_at": r} for v, b, r in versions],
+        "versions": [SummaryVersion(version=v, built_at=b, reviewed_at=r) for v, b, r in versions],
     })
     return data
 
 
-def get_summary(actor: User, month: str, version: int | None = None) -> dict[str, Any]:
+def get_summary(actor: User, month: str, version: int | None = None) -> SummaryView:
     """The stored summary as the actor may see it: committee and admin everything; a leader or a
     seller the network line and their own group's line."""
     if not is_committee(actor) and actor.group_id is None:
@@ -188,7 +212,7 @@ def _has_begun(actor: User, month: str) -> bool:
     return periods.start_of(tz, *periods.parse_month(month)) <= utcnow()
 
 
-def review(actor: User, month: str, meeting_date: date, attendance: int, notes: str = "") -> dict[str, Any]:
+def review(actor: User, month: str, meeting_date: date, attendance: int, notes: str = "") -> SummaryView:
     """The committee signs the latest version off; from then on it never changes."""
     if not is_committee(actor):
         raise Forbidden("Only the committee reviews the monthly summary.")
@@ -199,11 +223,11 @@ def review(actor: User, month: str, meeting_date: date, attendance: int, notes: 
         raise Conflict(f"Version {summary.version} of {summary.month} has been reviewed already.",
                        version=summary.version)
     now = utcnow()
-    done = db.session.execute(
+    done = affected(db.session.execute(
         update(MonthlySummary).where(MonthlySummary.id == summary.id, MonthlySummary.reviewed_at.is_(None))
         .values(reviewed_at=now, reviewed_by_id=actor.id, meeting_date=meeting_date, attendance=attendance,
                 notes=notes or "")
-    ).rowcount
+    ))
     if not done:
         db.session.rollback()
         raise Conflict(f"{summary.month} has just been reviewed by someone else.")

@@ -3,48 +3,29 @@ form) and a group's savings and income gain month by month."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask.typing import ResponseReturnValue
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import DateField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from core.clock import utcnow
 from core.errors import DomainError, NotFound
-from core.web import THAI_MONTHS
-from core.pages import COMMITTEE, IntField, apply_domain_error, error_text, page_error_handlers, roles_required
+from core import format as fmt
+from core.pages import (COMMITTEE, IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
+                        roles_required)
 from reports import charts, export, periods, services
 
 bp = Blueprint("reports_views", __name__, template_folder="templates")
-EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HISTORY = 12
-
-
-@bp.app_template_filter("month_label")
-def month_label(month: str) -> str:
-    """'2026-06' -> 'มิ.ย. 2569' (Thai) or 'Jun 2026'."""
-    try:
-        year, mon = periods.parse_month(month)
-    except DomainError:
-        return month
-    if str(get_locale() or "th").startswith("th"):
-        return f"{THAI_MONTHS[mon - 1]} {year + 543}"
-    return f"{EN_MONTHS[mon - 1]} {year}"
-
-
-@bp.app_template_filter("percent")
-def percent(value: Any) -> str:
-    if value in (None, ""):
-        return "–"
-    from decimal import Decimal
-
-    return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.1'))}%"
 
 
 def _months(count: int = HISTORY) -> list[str]:
@@ -60,7 +41,7 @@ def _month_or_404(month: str) -> str:
         abort(404)
 
 
-def _summary(month: str) -> dict[str, Any] | None:
+def _summary(month: str) -> services.SummaryView | None:
     try:
         return services.get_summary(current_user, month)
     except NotFound:
@@ -86,18 +67,25 @@ class ActionForm(FlaskForm):
 
 @bp.route("/summaries")
 @roles_required(*COMMITTEE)
-def summaries():  # type: ignore[no-untyped-def]
+def summaries() -> ResponseReturnValue:
     rows = [(month, _summary(month)) for month in _months()]
     return render_template("reports/summaries.html", rows=rows)
 
 
 @bp.route("/summaries/<month>", methods=["GET", "POST"])
 @login_required
-def summary(month: str):  # type: ignore[no-untyped-def]
+def summary(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     if current_user.role not in COMMITTEE:
         return redirect(url_for("reports_views.group_savings"))
     data = _summary(month)
+    shown = data
+    version = request.args.get("version", "")
+    if data is not None and version.isdigit() and int(version) != data.get("version"):
+        try:  # an earlier version, e.g. the one the committee signed
+            shown = services.get_summary(current_user, month, int(version))
+        except NotFound:
+            abort(404)
     form = ReviewForm()
     status = 200
     if request.method == "POST":
@@ -106,7 +94,7 @@ def summary(month: str):  # type: ignore[no-untyped-def]
             abort(404)
         if form.validate_on_submit():
             try:
-                services.review(current_user, month, form.meeting_date.data, form.attendance.data,
+                services.review(current_user, month, filled(form.meeting_date.data), filled(form.attendance.data),
                                 form.notes.data or "")
             except DomainError as exc:
                 if exc.status in (403, 404):
@@ -125,13 +113,28 @@ def summary(month: str):  # type: ignore[no-untyped-def]
             job = get_job(current_user, request.args["job"])
         except DomainError:
             job = None
-    return render_template("reports/summary.html", month=month, data=data, form=form, job=job), status
+    svgs = charts.all_charts(current_user, shown) if shown else {}
+    # The version the committee signed stays the official one; a newer one is shown as changed since.
+    signed = [v for v in (data["versions"] if data else []) if v.get("reviewed_at")]
+    official = signed[-1] if signed else None
+    return render_template("reports/summary.html", month=month, data=shown, latest=data, form=form, job=job,
+                           official=official, charts={k: Markup(v) for k, v in svgs.items()}), status
 
 
 @bp.route("/summaries/<month>/rebuild", methods=["POST"])
 @roles_required(*COMMITTEE)
-def rebuild(month: str):  # type: ignore[no-untyped-def]
+def rebuild(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
+    data = _summary(month)
+    signed = [v for v in (data["versions"] if data else []) if v.get("reviewed_at")]
+    if signed:
+        asked = confirmation(
+            _("สร้างสรุปเดือน%(month)s ใหม่ หลังคณะกรรมการรับรองแล้ว?", month=fmt.month(month)),
+            _("ฉบับที่ %(v)s ที่รับรองแล้วจะยังเป็นฉบับทางการ และไม่เปลี่ยนแปลง ระบบจะสร้างฉบับใหม่จากข้อมูลล่าสุด "
+              "และแสดงว่า \"เปลี่ยนหลังรับรอง\" ให้คณะกรรมการตรวจในการประชุมครั้งต่อไป", v=signed[-1]["version"]),
+            url_for("reports_views.summary", month=month), _("สร้างฉบับใหม่"))
+        if asked is not None:
+            return asked
     try:
         job = services.rebuild(current_user, month)
     except DomainError as exc:
@@ -145,30 +148,21 @@ def rebuild(month: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/summaries/<month>.csv")
 @roles_required(*COMMITTEE)
-def summary_csv(month: str):  # type: ignore[no-untyped-def]
+def summary_csv(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     data = services.get_summary(current_user, month)
     return Response(export.summary_csv(data), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="summary-{month}.csv"'})
 
 
-CHART_TITLES = {"savings": _l("เงินที่ประหยัดได้ต่อเดือน (บาท)"),
-                "bargaining": _l("ราคาที่ลดลงและขั้นราคาที่ได้ต่อเดือน"),
-                "groups": _l("เงินที่ประหยัดได้แยกตามกลุ่ม (บาท)")}
-
-
-@bp.route("/summaries/<month>/charts/<kind>.png")
+@bp.route("/summaries/<month>/charts/<kind>.svg")
 @login_required
-def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
+def chart(month: str, kind: str) -> ResponseReturnValue:
+    """The same SVG as the API's, for the pages' session (committee: the network's; a group: its own)."""
     month = _month_or_404(month)
-    draw = charts.CHARTS.get(kind)
-    if draw is None:
+    if kind not in charts.KINDS:
         abort(404)
-    if kind == "groups" and current_user.role not in COMMITTEE:
-        abort(403)
-    data = services.get_summary(current_user, month)
-    png = draw(data, fmt="png", title=str(CHART_TITLES[kind]))
-    response = Response(png, mimetype="image/png")
+    response = Response(charts.chart_for(current_user, month, kind), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 
@@ -177,25 +171,31 @@ def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/savings")
 @roles_required("leader", "seller")
-def group_savings():  # type: ignore[no-untyped-def]
+def group_savings() -> ResponseReturnValue:
     """The group's savings (and income gain) month by month, from the monthly summaries, and the
     savings of each buying round from its invoices (known as soon as a round is combined)."""
     from orders.invoices import list_invoices
     from orders import services as orders_services
 
-    months = []
-    for month in _months():
+    months: list[dict[str, Any]] = []
+    running = Decimal(0)
+    for month in reversed(_months()):  # oldest first, for the running total
         data = _summary(month)
-        if data is None:
-            continue
-        mine = next((g for g in data.get("groups", []) if g["group_id"] == current_user.group_id), None)
-        months.append({"month": month, "group": mine, "reviewed_at": data.get("reviewed_at")})
+        mine = None if data is None else next(
+            (g for g in data.get("groups", []) if g["group_id"] == current_user.group_id), None)
+        if mine is None or not charts.has_activity(mine.get("spend"), mine.get("savings"), mine.get("income_gain")):
+            continue  # only the months in which the group bought or sold something
+        running += Decimal(mine["savings"])
+        months.append({"month": month, "group": mine, "running": running,
+                       "reviewed_at": data.get("reviewed_at") if data else None})
+    chart_svg = charts.group_savings([(m["month"], m["group"]) for m in months], months[-1]["month"] if months else "")
     rounds = []
     for rnd in orders_services.list_rounds(current_user):
         if rnd.state in ("combined", "delivered", "settled"):
             for inv in list_invoices(current_user, rnd.id):
                 rounds.append((rnd, inv))
-    return render_template("reports/savings.html", months=months, rounds=rounds)
+    return render_template("reports/savings.html", months=months, rounds=rounds, total=running,
+                           chart=Markup(chart_svg) if months else None)
 
 
 page_error_handlers(bp)

@@ -103,16 +103,70 @@
     });
   }
 
-  /* Confirm dangerous buttons. */
+  /* Ask before anything destructive: <form data-confirm="question" data-confirm-details="what happens"
+     data-confirm-yes="button text" data-confirm-no="back">. A <dialog> asks; "yes" posts confirmed=yes.
+     Without JavaScript (or <dialog>) the server answers the post with the same question on a page. */
   function confirms() {
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) {
-        if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); }
+        if (f.querySelector("input[name=confirmed]")) { return; }
+        var dialog = document.createElement("dialog");
+        if (typeof dialog.showModal !== "function") { return; }  /* the server asks instead */
+        e.preventDefault();
+        dialog.className = "confirm";
+        dialog.setAttribute("aria-labelledby", "confirm-dialog-title");
+        var h = document.createElement("h2");
+        h.id = "confirm-dialog-title";
+        h.textContent = f.getAttribute("data-confirm");
+        dialog.appendChild(h);
+        if (f.getAttribute("data-confirm-details")) {
+          var p = document.createElement("p");
+          p.textContent = f.getAttribute("data-confirm-details");
+          dialog.appendChild(p);
+        }
+        var row = document.createElement("div");
+        row.className = "actions";
+        var yes = document.createElement("button");
+        yes.type = "button"; yes.className = "danger"; yes.id = "dialog-yes";
+        yes.textContent = f.getAttribute("data-confirm-yes") || h.textContent;
+        var no = document.createElement("button");
+        no.type = "button"; no.className = "secondary"; no.id = "dialog-no";
+        no.textContent = f.getAttribute("data-confirm-no") || "\u2715";
+        row.appendChild(yes); row.appendChild(no);
+        dialog.appendChild(row);
+        document.body.appendChild(dialog);
+        no.addEventListener("click", function () { dialog.close(); });
+        dialog.addEventListener("close", function () { dialog.remove(); });
+        yes.addEventListener("click", function () {
+          var flag = document.createElement("input");
+          flag.type = "hidden"; flag.name = "confirmed"; flag.value = "yes";
+          f.appendChild(flag);
+          dialog.close();
+          f.submit();
+        });
+        dialog.showModal();
+        no.focus();
+      });
+    });
+  }
+
+  /* A refused form: the summary at the top takes the focus (autofocus does it without JS in most
+     browsers); its links move to the field in error. */
+  function errorSummary() {
+    var box = document.getElementById("error-summary");
+    if (!box) { return; }
+    if (document.activeElement !== box) { box.focus(); }
+    box.scrollIntoView({ block: "start" });
+    box.querySelectorAll("a[href^='#']").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        var field = document.getElementById(a.getAttribute("href").slice(1));
+        if (field) { e.preventDefault(); field.focus(); field.scrollIntoView({ block: "center" }); }
       });
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    errorSummary();
     countdowns(); orderForm(); jobs(); printButtons(); confirms();
   });
 })();

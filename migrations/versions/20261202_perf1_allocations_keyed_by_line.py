@@ -1,7 +1,7 @@
 """allocations keyed by (round, group, order line); no foreign keys or secondary indexes
 
 Revision ID: perf1
-Revises: 0003
+Revises: notify1
 Create Date: 2026-12-02
 
 The combine writes every allocation in one INSERT ... SELECT from the order lines, their group
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = 'perf1'
-down_revision = '0003'
+down_revision = 'notify1'
 branch_labels = None
 depends_on = None
 

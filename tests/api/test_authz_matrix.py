@@ -95,7 +95,38 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
     report_services.build_summary(net.id, month)
     job = jobs.enqueue("combine_round", {"round_id": done.id}, network_id=net.id, dedupe_key=f"combine:{done.id}")
     record(users[COMMITTEE], "listing.update", "listing", listing.id, {"price": "36.00"}, {"price": "35.00"})
+    from notifications.models import Delivery, Notification
+
+    notification = Notification(network_id=net.id, user_id=users[LEADER].id, event_key=f"payment_recorded:{tag}",
+                                kind="payment_recorded", title=f"Paid {MARK}", body=f"Group {MARK}", link="/invoices")
+    db_session.add(notification)
+    db_session.flush()
+    delivery = Delivery(notification_id=notification.id, network_id=net.id, user_id=users[LEADER].id,
+                        event_key=notification.event_key, channel="email", state="failed", attempts=5,
+                        last_error="SMTP: refused")
+    db_session.add(delivery)
     db_session.commit()
+
+    # A request for quotation with one quote. Its product and supplier carry no secret mark: its link's
+    # token is a credential of its own, and what it shows (the request, the supplier's own quote) is
+    # exactly what any holder of the link may see, whatever bearer token comes with it.
+    from quotes import services as quote_services
+
+    rfq_supplier = Supplier(network_id=net.id, name=f"Quoting supplier {tag}")
+    rfq_product = Product(network_id=net.id, name=f"Rice {tag}", unit="kg")
+    b_supplier = Supplier(network_id=net_b.id, name=f"Far supplier {tag}")
+    b_product = Product(network_id=net_b.id, name=f"Far product {tag}", unit="kg")
+    db_session.add_all([rfq_supplier, rfq_product, b_supplier, b_product])
+    db_session.commit()
+    rfq = quote_services.create_rfq(users[COMMITTEE], {
+        "name": f"Request {tag}", "closes_at": datetime.now(UTC) + timedelta(days=2),
+        "items": [{"product_id": rfq_product.id, "quantity": 10, "reference_price": Decimal("40.00")}],
+        "supplier_ids": [rfq_supplier.id]})
+    rfq_token = rfq.invitations[0].token
+    assert rfq_token is not None
+    quote_services.submit_quote(rfq_token, {"delivery_fee": Decimal("5.00"), "lines": [
+        {"product_id": rfq_product.id, "pack_size": 1, "min_quantity": 0,
+         "tiers": [{"min_quantity": 0, "unit_price": Decimal("35.00")}]}]})
 
     headers = {role: token_for(user) for role, user in users.items()}
     headers[ANON] = {}
@@ -105,6 +136,9 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
         "supplier": supplier, "product": product, "draft": draft, "open": open_round, "open_offer": open_offer,
         "done": done, "done_offer": done_offer, "po": po, "invoice": invoices[g1.id],
         "invoice_g2": invoices[g2.id], "listing": listing, "purchase": purchase, "month": month, "job": job,
+        "rfq": rfq, "rfq_token": rfq_token, "rfq_supplier": rfq_supplier, "rfq_product": rfq_product,
+        "b_supplier": b_supplier, "b_product": b_product,
+        "notification": notification, "delivery": delivery,
     }
 
 
@@ -142,6 +176,10 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "listing_id": lambda w: w["listing"].id,
     "purchase_id": lambda w: w["purchase"].id,
     "month": lambda w: w["month"],
+    "rfq_id": lambda w: w["rfq"].id,
+    "token": lambda w: w["rfq_token"],
+    "kind": lambda w: "groups",
+    "notification_id": lambda w: w["notification"].id,
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -172,6 +210,18 @@ def _purchases_seen(role: str, body: Any, w: dict[str, Any]) -> None:
     assert (w["purchase"].id in ids) == sees, (role, ids)
 
 
+def _own_group_chart(role: str, body: Any, w: dict[str, Any]) -> None:
+    """The groups chart: a group's people see their own group only (the committee: every active group)."""
+    assert isinstance(body, str) and body.startswith("<svg"), body
+    shown = {key: w[key].name in body for key in ("g1", "g2")}
+    if role in (ADMIN, COMMITTEE):
+        return
+    if role == LEADER:
+        assert shown == {"g1": True, "g2": False}, (role, shown)
+    else:
+        assert not shown["g1"], (role, shown)
+
+
 def _own_group_line_only(role: str, body: Any, w: dict[str, Any]) -> None:
     groups = {row["group_id"] for row in body["groups"]}
     own = {LEADER: w["g1"].id, OTHER_LEADER: w["g2"].id, SELLER: w["g3"].id}
@@ -187,6 +237,13 @@ def _users_of_own_network(role: str, body: Any, w: dict[str, Any]) -> None:
 
 # (method, path) -> (statuses by role, JSON body or a function of (world, role) giving one, extra check)
 Row = tuple[dict[str, int], Any, Callable[[str, Any, dict[str, Any]], None] | None]
+
+
+def _rfq_body(w: dict[str, Any], role: str) -> dict[str, Any]:
+    """A request in the caller's own network (the outsider asks its own suppliers)."""
+    product, supplier = (w["b_product"], w["b_supplier"]) if role == OUTSIDER else (w["rfq_product"], w["rfq_supplier"])
+    return {"name": "Another request", "closes_at": _closes_at(), "supplier_ids": [supplier.id],
+            "items": [{"product_id": product.id, "quantity": 5, "reference_price": "40.00"}]}
 
 
 def _closes_at() -> str:
@@ -260,8 +317,26 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/summaries/{month}/review"): (
         committee_only(200, outsider=404),
         lambda w, role: {"meeting_date": datetime.now(UTC).date().isoformat(), "attendance": 12}, None),
+    ("GET", "/api/v1/summaries/{month}/charts/{kind}.svg"): (everyone_in_network(outsider=200), None, _own_group_chart),
     ("GET", "/api/v1/jobs/{job_id}"): (everyone_in_network(), None, None),
     ("GET", "/api/v1/audit"): (expect(403, admin=200, committee=200, outsider=200), None, None),
+    ("GET", "/api/v1/rounds/{round_id}/offers"): (everyone_in_network(), None, None),
+    ("GET", "/api/v1/rfqs"): (committee_only(200, outsider=200), None, None),
+    ("POST", "/api/v1/rfqs"): (committee_only(201, outsider=201), _rfq_body, None),
+    ("GET", "/api/v1/rfqs/suggestions"): (committee_only(200, outsider=200), None, None),
+    ("GET", "/api/v1/rfqs/{rfq_id}"): (committee_only(200, outsider=404), None, None),
+    ("GET", "/api/v1/rfqs/{rfq_id}/comparison"): (committee_only(200, outsider=404), None, None),
+    ("POST", "/api/v1/rfqs/{rfq_id}/award"): (committee_only(201, outsider=404), {}, None),
+    # The link's token is the credential: a bearer token (anyone's, or none) neither adds nor takes away.
+    ("GET", "/api/v1/quotes/{token}"): (expect(200, outsider=200, anonymous=200), None, None),
+    ("PUT", "/api/v1/quotes/{token}"): (expect(200, outsider=200, anonymous=200),
+                                        {"delivery_fee": "7.00", "lines": []}, None),
+    # Everyone has their own notifications and settings; a notification is its recipient's alone.
+    ("GET", "/api/v1/notifications"): (everyone_in_network(outsider=200), None, None),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): (expect(404, leader=200), None, None),
+    ("GET", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), None, None),
+    ("PUT", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), {"email": True, "line": False},
+                                                  None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -347,7 +422,7 @@ def test_each_role_gets_exactly_what_it_may(app, db_session, world_factory, oper
         if role == OUTSIDER:
             assert_no_secrets(response, w, where)
         if check is not None and response.status_code == 200:
-            check(role, response.get_json(), w)
+            check(role, response.get_json() if response.is_json else response.get_data(as_text=True), w)
 
 
 def test_revoked_token_is_refused_everywhere(app, world_factory):  # type: ignore[no-untyped-def]
@@ -357,8 +432,8 @@ def test_revoked_token_is_refused_everywhere(app, world_factory):  # type: ignor
     assert client.get("/api/v1/rounds", headers=h).status_code == 200
     assert client.delete("/api/v1/tokens/current", headers=h).status_code == 204
     for method, path in sorted(MATRIX):
-        if path == "/api/v1/tokens":
-            continue
+        if path == "/api/v1/tokens" or path.startswith("/api/v1/quotes/"):
+            continue  # no bearer token needed: the e-mail and password, or the link's own token
         response = client.open(_url(path, w), method=method, headers=h, json={})
         assert response.status_code == 401, (method, path, response.status_code)
         assert_refusal_leaks_nothing(response, w, f"{method} {path} with a revoked token")
@@ -380,6 +455,8 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "invoice_id": lambda w: w["invoice"].id, "listing_id": lambda w: w["listing"].id,
     "month": lambda w: w["month"], "kind": lambda w: "savings", "round_id": lambda w: w["done"].id,
     "purchase_id": lambda w: w["purchase"].id, "action": lambda w: "confirm", "code": lambda w: "en",
+    "rfq_id": lambda w: w["rfq"].id, "token": lambda w: w["rfq_token"], "supplier_id": lambda w: w["rfq_supplier"].id,
+    "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -409,12 +486,28 @@ PAGES: dict[str, dict[str, int]] = {
     # A group's people are sent to their own savings page; the outsider sees its own (empty) month.
     "/summaries/<month>": P(302, admin=200, committee=200, outsider=200),
     "/summaries/<month>.csv": P(403, admin=200, committee=200, outsider=200),
-    "/summaries/<month>/charts/<kind>.png": P(200),
+    "/summaries/<month>/charts/<kind>.svg": P(200),
     "/savings": PAGE_GROUP_ROLES,
     "/audit": P(403, admin=200, committee=200, outsider=200),
+    "/rfqs": P(403, admin=200, committee=200, outsider=200),
+    "/rfqs/new": P(403, admin=200, committee=200, outsider=200),
+    "/rfqs/<int:rfq_id>": P(403, admin=200, committee=200, outsider=404),
+    # A supplier's private link: the token is the credential, whoever is logged in (or nobody).
+    "/q/<string:token>": P(200, anonymous=200),
+    "/notifications": P(200),
+    "/notifications/settings": P(200),
+    "/admin/notifications/failed": P(403, admin=200, outsider=200),
     # Liveness and the hello-world of the load test: public, and they say nothing about any network.
     "/healthz": P(200, anonymous=200),
+    "/readyz": P(200, anonymous=200),
+    # No METRICS_TOKEN in the tests: the endpoint does not exist (token checks: test_operations_http).
+    "/metrics": P(404, anonymous=404),
     "/ping": P(200, anonymous=200),
+    # Installing the app and its service worker (issue 17): public, the same for everyone.
+    "/manifest.webmanifest": P(200, anonymous=200),
+    "/sw.js": P(200, anonymous=200),
+    # A fresh CSRF token for a phone sending what it kept offline: only with a session.
+    "/offline/token": P(200, anonymous=401),
 }
 # Not pages of their own: the login form, the language switch (a redirect back), static files.
 NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>"}
@@ -537,6 +630,14 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/market/purchases/<int:purchase_id>/<action>": {SELLER},
         "/summaries/<month>": {ADMIN, COMMITTEE, LEADER, OTHER_LEADER, SELLER, OUTSIDER},
         "/summaries/<month>/rebuild": {ADMIN, COMMITTEE, OUTSIDER},
+        "/rfqs/new": {ADMIN, COMMITTEE, OUTSIDER},
+        "/rfqs/<int:rfq_id>": {ADMIN, COMMITTEE},
+        "/rfqs/<int:rfq_id>/links/<int:supplier_id>": {ADMIN, COMMITTEE},
+        "/q/<string:token>": set(ROLES),
+        "/notifications/<int:notification_id>/read": {LEADER},
+        "/notifications/read-all": set(ROLES) - {ANON},
+        "/notifications/settings": set(ROLES) - {ANON},
+        "/admin/notifications/deliveries/<int:delivery_id>/retry": {ADMIN},
     }
     rules = set(page_rules(app, "POST")) | {"/login"}
     rules.discard("/login")

@@ -170,13 +170,3 @@ def test_openapi_documents_the_summaries(client):
     spec = client.get("/api/v1/openapi.json").json
     assert "/api/v1/summaries/{month}" in spec["paths"]
     assert "post" in spec["paths"]["/api/v1/summaries/{month}/review"]
-
-
-def test_charts_render_png_and_svg(net):
-    from reports.charts import bargaining_chart, chart, groups_chart, savings_chart
-
-    data = built(net).data
-    for draw in (savings_chart, bargaining_chart, groups_chart):
-        assert draw(data).startswith(b"\x89PNG\r\n\x1a\n")
-    svg = chart(data, "groups", fmt="svg")
-    assert b"<svg" in svg and "สหกรณ์บ้านนา".encode() in svg

@@ -74,7 +74,7 @@ def test_redis_down_orders_still_commit_and_jobs_run_after(database, committed, 
     try:
         wait_for_log(worker_log, "ready.")
         client = app.test_client()
-        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
         subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"], check=False,
                        capture_output=True)
         deadline = time.monotonic() + 10
@@ -96,6 +96,9 @@ def test_redis_down_orders_still_commit_and_jobs_run_after(database, committed, 
         # Logging in (rate-limited, limiter storage in Redis) still works.
         token = client.post("/api/v1/tokens", json={"email": closing["committee_email"], "password": "correct-horse-9"})
         assert token.status_code == 201, token.get_data(as_text=True)
+        # Readiness names the broker that is down (the database is fine), while orders are still served.
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.get_json() == {"database": "ok", "broker": "unavailable"}
         assert client.get("/healthz").status_code == 200
         for t in threads:
             t.join(OUTAGE + 30)

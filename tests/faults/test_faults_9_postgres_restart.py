@@ -74,7 +74,7 @@ def test_postgres_restart_under_load(database, committed):
     assert all(after_restart_ok[g] > 0 for g in sent), "the app did not recover without a restart"
 
     client = app.test_client()
-    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
     with app.app_context():
         from core.db import db
 

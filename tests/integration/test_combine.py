@@ -201,3 +201,21 @@ def test_group_view_after_combining(client, db_session, fertiliser_round, make_u
                       headers=headers).status_code == 403
     invoices = client.get(f"/api/v1/rounds/{fertiliser_round['round'].id}/invoices", headers=headers).json
     assert [(i["group_id"], i["total"], i["savings"]) for i in invoices] == [(group.id, "14487.50", "1662.50")]
+
+
+def test_combining_counts_its_lines_for_the_metrics(db_session, fertiliser_round):
+    from prometheus_client import REGISTRY
+
+    def value(name):
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    lines, seconds = value("ruamsue_combine_lines_total"), value("ruamsue_combine_seconds_total")
+    result = combine.combine_round(fertiliser_round["round"].id)
+    allocations = db_session.scalar(select(func.count()).select_from(Allocation)
+                                    .where(Allocation.round_id == fertiliser_round["round"].id))
+    assert result["lines"] == allocations == 3
+    assert value("ruamsue_combine_lines_total") == lines + 3
+    assert value("ruamsue_combine_seconds_total") > seconds
+    assert value("ruamsue_combine_last_lines_per_second") > 0
+    combine.combine_round(fertiliser_round["round"].id)  # already combined: nothing combined again
+    assert value("ruamsue_combine_lines_total") == lines + 3

@@ -1,7 +1,8 @@
 """Marketplace and report pages: roles, Thai and English, CSRF, errors that keep the input."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -155,8 +156,9 @@ def test_summary_pages_and_review(client, market, lang):  # type: ignore[no-unty
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="review-form"' in body
     for kind in ("savings", "bargaining", "groups"):
-        chart = client.get(f"/summaries/{month}/charts/{kind}.png")
-        assert chart.status_code == 200 and chart.data[:4] == b"\x89PNG"
+        chart = client.get(f"/summaries/{month}/charts/{kind}.svg")
+        assert chart.status_code == 200 and chart.mimetype == "image/svg+xml" and b"<text" in chart.data
+        assert f'id="chart-{kind}"' in body  # drawn inline on the page too: no extra request on 3G
     assert client.get(f"/summaries/{month}.csv").status_code == 200
     assert client.get("/summaries").status_code == 200
     url = f"/summaries/{month}"
@@ -179,12 +181,38 @@ def test_rebuild_shows_job(client, market):  # type: ignore[no-untyped-def]
 
 
 def test_leader_savings_by_month(client, market):  # type: ignore[no-untyped-def]
-    from reports import services
+    """Only the months in which the group bought or sold, a running total, a small chart with text."""
+    from datetime import UTC
+
+    from core.db import db
+    from market.models import Purchase
+    from reports import periods, services
 
     month = _month_now()
-    services.build_summary(market["network"].id, month)
     login(client, market["users"]["leader"])
-    body = client.get("/savings").get_data(as_text=True)
-    assert client.get("/savings").status_code == 200 and 'id="months"' in body
-    assert client.get(f"/summaries/{month}/charts/savings.png").status_code == 200
-    assert client.get(f"/summaries/{month}/charts/groups.png").status_code == 403
+    services.build_summary(market["network"].id, month)
+    empty = client.get("/savings").get_data(as_text=True)
+    assert 'id="no-months"' in empty and 'id="months"' not in empty and "0.00</td>" not in empty
+    rice, now = market["rice"], datetime.now(UTC)
+    year, mon = periods.parse_month(month)
+    earlier = periods.label(*periods.add_months(year, mon, -2))
+    middle = periods.start_of(periods.zone("Asia/Bangkok"), *periods.add_months(year, mon, -2)) + timedelta(days=10)
+    for qty, when in ((1000, now), (10, middle)):
+        db.session.add(Purchase(
+            network_id=market["network"].id, listing_id=rice.id, buyer_group_id=market["buyers"].id,
+            seller_group_id=market["mill"].id, quantity=qty, unit_price=rice.price, outside_price=rice.outside_price,
+            reference_price=rice.reference_price, amount=qty * rice.price, income_gain=qty * Decimal("8.00"),
+            buyer_saving=qty * Decimal("8.00"), state="delivered", delivered_at=when))
+    db.session.commit()
+    for m in (month, periods.label(*periods.add_months(year, mon, -1)), earlier):
+        services.build_summary(market["network"].id, m)
+    page = client.get("/savings")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="months"' in body and 'id="savings-chart"' in body
+    rows = re.findall(r"<tr><td data-label=[^>]*>([^<]*)", body)
+    assert len(rows) == 2, rows  # two months with purchases; the month between them is left out
+    assert "80.00" in body and "8,000.00" in body and "8,080.00" in body  # each month and the running total
+    assert "<svg" in body and "<text" in body
+    assert client.get(f"/summaries/{month}/charts/savings.svg").status_code == 200
+    own = client.get(f"/summaries/{month}/charts/groups.svg")  # a leader's "groups" chart is the group's own
+    assert own.status_code == 200 and market["buyers"].name.encode() in own.data

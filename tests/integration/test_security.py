@@ -186,7 +186,8 @@ def test_every_form_refuses_a_post_without_its_csrf_token(app, world, db_session
         for data in ({}, {"csrf_token": "forged"}):
             response = browsers[role].post(url, data={**data, "name": "x", "state": "paused", "amount": "1.00",
                                                       "email": world["users"][ADMIN].email, "password": PASSWORD})
-            if response.status_code != 400 or "CSRF" not in response.get_data(as_text=True):
+            # Refused for the token, and said so in Thai (not werkzeug's English "The CSRF token is missing").
+            if response.status_code != 400 or "กรุณาโหลดหน้าใหม่" not in response.get_data(as_text=True):
                 failures.append(f"POST {url} as {role} with {data or 'no token'}: {response.status_code}")
         if audit() != before:
             failures.append(f"POST {url}: wrote without a CSRF token")

@@ -141,3 +141,37 @@ def test_an_empty_request_awards_nothing() -> None:
     priced = price_request({1: 10}, [])
     assert best_award(priced).total == D("0.00")
     assert best_award(priced).not_awarded == (1,)
+
+
+def test_purchase_order_delivery_fee_charges_the_supplier_fee_once_if_anything_is_ordered() -> None:
+    from pricing import purchase_order_delivery_fee
+
+    assert purchase_order_delivery_fee([D("10.00"), D("0.00")], D("90.00")) == D("100.00")
+    assert purchase_order_delivery_fee([], D("90.00")) == D("0.00")
+    assert purchase_order_delivery_fee([D("5.00")], D("0")) == D("5.00")
+    with pytest.raises(ValueError):
+        purchase_order_delivery_fee([D("1.00")], D("-1"))
+
+
+def test_median_amount_takes_the_middle_or_the_mean_of_the_two_middle_half_up() -> None:
+    from pricing.quotes import median_amount
+
+    assert median_amount([D("3.00"), D("1.00"), D("2.00")]) == D("2.00")
+    assert median_amount([D("1.00"), D("2.01")]) == D("1.51")  # 1.505 half up
+    assert median_amount([D("5.00")]) == D("5.00")
+    with pytest.raises(ValueError):
+        median_amount([])
+
+
+def test_competition_won_against_the_median_and_the_single_supplier() -> None:
+    from pricing.quotes import competition_won
+
+    priced = price_request({1: 100, 2: 40}, three_suppliers())
+    won = competition_won(priced, {1: 20, 2: 30})
+    # Rice: quotes 3000 (10) and 2900 (20): median 2950, awarded 2900, supplier 10 alone 3000.
+    # Oil: quotes 2000 (10) and 1920 (30): median 1960, awarded 1920, supplier 10 alone 2000.
+    assert [(ln.product_id, ln.quotes, ln.median_amount, ln.won_vs_median, ln.won_vs_single_supplier)
+            for ln in won.lines] == [(1, 2, D("2950.00"), D("50.00"), D("100.00")),
+                                     (2, 2, D("1960.00"), D("40.00"), D("80.00"))]
+    assert (won.awarded_total, won.single_supplier_total, won.won_vs_single_supplier, won.won_vs_median) == (
+        D("5020.00"), D("5300.00"), D("280.00"), D("90.00"))

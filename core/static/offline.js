@@ -1,0 +1,437 @@
+/* Ruamsue on a weak signal: an outbox of orders kept on the phone (IndexedDB), each with its own
+   Idempotency-Key, sent when the signal returns; the "as of" line on pages opened from the phone's copy.
+   Loaded by the pages and by the service worker (importScripts), which shares the outbox. */
+(function (self) {
+  "use strict";
+
+  var DB_NAME = "ruamsue", OUTBOX = "outbox", MINE = "mine", SYNC_TAG = "ruamsue-outbox";
+
+  /* --- IndexedDB ------------------------------------------------------------------------------ */
+  var opening = null;
+  function openDb() {
+    if (!opening) {
+      opening = new Promise(function (resolve, reject) {
+        var req = self.indexedDB.open(DB_NAME, 1);
+        req.onupgradeneeded = function () {
+          req.result.createObjectStore(OUTBOX, { keyPath: "key" });
+          req.result.createObjectStore(MINE, { keyPath: "url" });
+        };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function () { opening = null; reject(req.error); };
+      });
+    }
+    return opening;
+  }
+  function run(store, mode, work) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(store, mode), result;
+        var req = work(tx.objectStore(store));
+        if (req) { req.onsuccess = function () { result = req.result; }; }
+        tx.oncomplete = function () { resolve(result); };
+        tx.onerror = tx.onabort = function () { reject(tx.error); };
+      });
+    });
+  }
+  var box = {
+    all: function () { return run(OUTBOX, "readonly", function (s) { return s.getAll(); }).then(function (items) {
+      return (items || []).sort(function (a, b) { return a.savedAt - b.savedAt; });
+    }); },
+    put: function (item) { return run(OUTBOX, "readwrite", function (s) { return s.put(item); }); },
+    get: function (key) { return run(OUTBOX, "readonly", function (s) { return s.get(key); }); },
+    remove: function (key) { return run(OUTBOX, "readwrite", function (s) { return s["delete"](key); }); },
+    mine: function (url) { return run(MINE, "readonly", function (s) { return s.get(url); }); },
+    setMine: function (rec) { return run(MINE, "readwrite", function (s) { return s.put(rec); }); }
+  };
+
+  /* Keep one unsent order per page: a newer one replaces it (the order is always the whole order). */
+  function keep(item) {
+    return box.all().then(function (items) {
+      return Promise.all(items.filter(function (old) {
+        return old.url === item.url && old.state === "pending" && old.key !== item.key;
+      }).map(function (old) { return box.remove(old.key); }));
+    }).then(function () { return box.put(item); });
+  }
+
+  function newKey() {
+    if (self.crypto && self.crypto.randomUUID) { return self.crypto.randomUUID(); }
+    var b = new Uint8Array(16);
+    self.crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+  }
+
+  /* --- sending ------------------------------------------------------------------------------------ */
+  function freshToken() {
+    return fetch("/offline/token", { credentials: "same-origin", cache: "no-store",
+                                     headers: { "Accept": "application/json" } })
+      .then(function (r) {
+        if (r.status === 401) { return { login: true }; }
+        if (!r.ok) { throw new Error("token " + r.status); }
+        return r.json();
+      });
+  }
+
+  function put(item, token) {
+    return fetch(item.url, {
+      method: "PUT", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "Idempotency-Key": item.key, "X-CSRFToken": token },
+      body: item.body
+    }).then(function (r) {
+      return r.json().then(function (body) { return { status: r.status, body: body }; },
+                           function () { return { status: r.status, body: null }; });
+    });
+  }
+
+  /* What the server said about one item: the new state of the item, or null to keep trying later. */
+  function outcome(res) {
+    var code = res.body && res.body.error && res.body.error.code;
+    if (res.status >= 200 && res.status < 300) { return "sent"; }
+    if (res.status === 409 && code === "deadline_passed") { return "late"; }
+    if (res.status === 401) { return "login"; }
+    if (res.status === 422 || res.status === 403 || res.status === 404) { return "refused"; }
+    return null;  /* 400 (token), 409 (key still in progress), 429, 5xx: the next attempt may succeed */
+  }
+
+  var sending = null;
+  /* Send every unsent order of this user, oldest first; each with its own key, so a repeat (the
+     first answer was lost on the way back) is answered from the first and written nowhere. */
+  function sendAll(user) {
+    if (sending) {  /* one run at a time; a call meanwhile runs again after it, for what came since */
+      return sending.then(function () { return sendAll(user); }, function () { return sendAll(user); });
+    }
+    sending = box.all().then(function (items) {
+      var waiting = items.filter(function (i) { return i.state === "pending" && (!user || String(i.user) === String(user)); });
+      if (!waiting.length) { return []; }
+      return freshToken().then(function (tok) {
+        var changed = [];
+        if (tok.login) {
+          return Promise.all(waiting.map(function (i) { i.login = true; return box.put(i); })).then(function () { return changed; });
+        }
+        var chain = Promise.resolve();
+        waiting.forEach(function (item) {
+          if (String(item.user) !== String(tok.user_id)) { return; }  /* someone else's, on a shared phone */
+          chain = chain.then(function () {
+            return put(item, tok.csrf_token).then(function (res) {
+              var state = outcome(res);
+              item.tries = (item.tries || 0) + 1;
+              if (state === "login") { item.login = true; return box.put(item); }
+              if (!state) { return box.put(item); }
+              item.state = state;
+              item.login = false;
+              item.result = res.body;
+              item.doneAt = Date.now();
+              changed.push(item);
+              var saves = [box.put(item)];
+              if (state === "sent" && res.body && res.body.order) {
+                saves.push(box.setMine({ url: item.url, order: res.body.order, at: Date.now() }));
+              }
+              return Promise.all(saves);
+            });
+          });
+        });
+        return chain.then(function () { return changed; });
+      });
+    }).then(function (changed) { sending = null; return changed; },
+            function (err) { sending = null; throw err; });
+    return sending;
+  }
+
+  self.RuamsueOutbox = { box: box, keep: keep, sendAll: sendAll, newKey: newKey, SYNC_TAG: SYNC_TAG };
+  if (typeof document === "undefined") { return; }  /* in the service worker: the outbox is all it needs */
+
+  /* --- the page ----------------------------------------------------------------------------------- */
+  var status = document.getElementById("offline-status");
+  if (!status) { return; }
+  var user = status.getAttribute("data-user");
+  var cachedAt = document.documentElement.getAttribute("data-cached-at");
+  var SHOWN_FOR = 15000;
+  var EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  var MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."];
+
+  function t(name, values) {
+    var text = status.getAttribute("data-t-" + name) || name;
+    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(values[k]); });
+    return text;
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  /* "2 ธ.ค. 2569 13:05": Buddhist-era year in Thai, like the server's thai_date */
+  var TZ = status.getAttribute("data-tz") || undefined;
+  /* Date parts in the network's time zone (as the server writes its times), else the phone's own. */
+  function parts(d) {
+    try {
+      var out = {};
+      new Intl.DateTimeFormat("en-US", { timeZone: TZ, year: "numeric", month: "numeric", day: "numeric",
+                                         hour: "numeric", minute: "numeric", hourCycle: "h23" })
+        .formatToParts(d).forEach(function (p) { out[p.type] = parseInt(p.value, 10); });
+      if (!isNaN(out.year)) { return out; }
+    } catch (e) { /* an old phone without time zones: its own clock */ }
+    return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate(), hour: d.getHours(), minute: d.getMinutes() };
+  }
+  function when(value) {
+    var d = new Date(value);
+    if (isNaN(d.getTime())) { return ""; }
+    var p = parts(d), clock = pad(p.hour % 24) + ":" + pad(p.minute);
+    if ((document.documentElement.lang || "th") !== "th") {
+      return pad(p.day) + " " + EN_MONTHS[p.month - 1] + " " + p.year + " " + clock;
+    }
+    return p.day + " " + MONTHS[p.month - 1] + " " + (p.year + 543) + " " + clock;
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  function lineList(lines) {
+    var ul = el("ul", "list");
+    if (!lines || !lines.length) { ul.appendChild(el("li", "", t("empty"))); }
+    (lines || []).forEach(function (ln) {
+      ul.appendChild(el("li", "", t("line", { item: ln.label || ("#" + ln.offer_id), q: ln.quantity, t: ln.tolerance })));
+    });
+    return ul;
+  }
+
+  /* The order form (only on the group's order page) */
+  var form = document.querySelector("form[data-order-form][data-put-url]");
+  var labels = {};
+  if (form) {
+    form.querySelectorAll("[data-offer]").forEach(function (row) {
+      labels[row.getAttribute("data-offer")] = row.getAttribute("data-label");
+    });
+  }
+  function labelled(lines) {
+    return (lines || []).map(function (ln) {
+      return { offer_id: ln.offer_id, quantity: ln.quantity, tolerance: ln.tolerance,
+               label: ln.label || labels[String(ln.offer_id)] };
+    });
+  }
+
+  function notice(cls, text, lines, extra) {
+    var p = el("div", "flash " + cls);
+    p.appendChild(el("p", "", text));
+    if (lines) { p.appendChild(lines); }
+    (extra || []).forEach(function (x) { p.appendChild(x); });
+    status.appendChild(p);
+    return p;
+  }
+
+  function render() {
+    return box.all().then(function (items) {
+      status.textContent = "";
+      if (cachedAt) {
+        var asOf = notice("offline", t("as-of", { time: when(cachedAt) }));
+        asOf.id = "as-of";
+        asOf.appendChild(el("small", "hint", t("as-of-hint")));
+      }
+      var shown = [], waiting = false;
+      items.filter(function (i) { return String(i.user) === String(user); }).forEach(function (item) {
+        if (item.state === "pending") {
+          waiting = true;
+          var n = notice("pending outbox", t("saved"), lineList(item.lines));
+          n.setAttribute("data-outbox", item.key);
+          n.appendChild(el("small", "hint", t("saved-hint", { time: when(item.savedAt) })));
+          if (item.login) { n.appendChild(el("p", "error", t("login"))); }
+        } else if (item.state === "sent") {
+          /* told once; still told by a page that reloads itself (or opens) within a few seconds */
+          if (item.shownAt && Date.now() - item.shownAt > SHOWN_FOR) { shown.push(box.remove(item.key)); return; }
+          var text = item.foreground ? t("sent") : t("sent-later", { round: item.round, time: when(item.savedAt) });
+          var extra = [];
+          var prev = item.result && item.result.previous;
+          if (prev && prev.updated_at && prev.updated_at !== item.base &&
+              Date.parse(prev.updated_at) !== Date.parse(item.base)) {  /* another phone saved in between */
+            extra.push(el("p", "hint", t("replaced", { time: when(prev.updated_at) })));
+          }
+          notice("ok", text, item.foreground ? null : lineList(item.lines), extra);
+          if (!item.shownAt) { item.shownAt = Date.now(); shown.push(box.put(item)); }
+        } else {  /* late or refused: stays until the leader has phoned it in */
+          var head = item.state === "late" ? t("late", { round: item.round }) : t("refused", { round: item.round });
+          var button = el("button", "secondary", t("dismiss"));
+          button.type = "button";
+          button.addEventListener("click", function () {
+            if (window.confirm(t("dismiss-confirm"))) { box.remove(item.key).then(render); }
+          });
+          var n2 = notice("error late", head, null,
+                          [el("p", "", t("not-sent", { time: when(item.savedAt) })), lineList(item.lines), button]);
+          n2.setAttribute("data-outbox", item.key);
+          n2.setAttribute("data-state", item.state);
+        }
+      });
+      if (waiting) { askForSync(); }  /* Background Sync sends it even if this page is closed */
+      return Promise.all(shown).then(function () { return items; });
+    });
+  }
+
+  /* Two phones of one group: the later write wins. Tell the phone whose write was replaced. */
+  function otherPhone() {
+    if (!form || cachedAt) { return Promise.resolve(); }
+    var url = form.getAttribute("data-put-url"), now = form.getAttribute("data-updated-at");
+    return box.mine(url).then(function (rec) {
+      if (!rec || !rec.order || !now || rec.order.updated_at === now) { return; }
+      if (Date.parse(now) <= Date.parse(rec.order.updated_at)) { return; }
+      var standing = [];
+      form.querySelectorAll("[data-offer]").forEach(function (row) {
+        var q = parseInt(row.querySelector("input[data-qty]").value, 10) || 0;
+        var tol = row.querySelector("input:not([data-qty])");
+        if (q > 0) { standing.push({ offer_id: row.getAttribute("data-offer"), quantity: q,
+                                     tolerance: parseInt(tol && tol.value, 10) || 0 }); }
+      });
+      var ok = el("button", "secondary", t("ok"));
+      ok.type = "button";
+      var n = notice("error other-phone", t("other-phone", { time: when(now) }), lineList(labelled(standing)),
+                     [el("p", "", t("yours-was", { time: when(rec.order.updated_at) })),
+                      lineList(labelled(rec.order.lines)), ok]);
+      n.id = "other-phone";
+      n.setAttribute("role", "alert");
+      status.parentNode.insertBefore(n, status.nextSibling);  /* outside: render() redraws the status */
+      /* "saved" said earlier by this phone no longer holds */
+      status.querySelectorAll(".flash.ok").forEach(function (f) { f.parentNode.removeChild(f); });
+      var forget = box.all().then(function (items) {
+        return Promise.all(items.filter(function (i) { return i.url === url && i.state === "sent"; })
+          .map(function (i) { return box.remove(i.key); }));
+      });
+      ok.addEventListener("click", function () { n.parentNode.removeChild(n); });
+      /* told once: from now on this phone's reference is the order that stands */
+      return forget.then(function () {
+        return box.setMine({ url: url, order: { updated_at: now, lines: standing }, at: Date.now() });
+      });
+    });
+  }
+
+  function syncNow() {
+    if (!user) { return Promise.resolve(); }
+    return sendAll(user).then(function (changed) {
+      if (!changed.length) { return render(); }
+      var here = form && changed.some(function (i) { return i.url === form.getAttribute("data-put-url"); });
+      if (here && changed.some(function (i) { return i.state === "sent"; })) {
+        window.location.replace(form.getAttribute("data-put-url"));  /* show the order as it stands now */
+        return null;
+      }
+      return render();
+    }, function () { return render(); });
+  }
+
+  function askForSync() {
+    if (!("serviceWorker" in navigator)) { return; }
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.sync) { return reg.sync.register(SYNC_TAG); }
+      return null;
+    })["catch"](function () {});
+  }
+
+  function readForm() {
+    var lines = [], bad = false;
+    form.querySelectorAll(".offline-error").forEach(function (e) { e.parentNode.removeChild(e); });
+    form.querySelectorAll("[data-offer]").forEach(function (row) {
+      var inputs = row.querySelectorAll("input");
+      var qIn = row.querySelector("input[data-qty]"), tIn = inputs[inputs.length - 1];
+      function num(input) {
+        var v = String(input.value || "").replace(/[,\s]/g, "");
+        if (v === "") { return 0; }
+        if (!/^\d{1,9}$/.test(v)) { return null; }
+        return parseInt(v, 10);
+      }
+      var q = num(qIn), tol = tIn === qIn ? 0 : num(tIn);
+      function fail(input, text) {
+        bad = true;
+        var p = el("p", "error offline-error", text);
+        input.parentNode.appendChild(p);
+      }
+      if (q === null) { fail(qIn, t("invalid")); return; }
+      if (tol === null) { fail(tIn, t("invalid")); return; }
+      if (q === 0 && tol > 0) { fail(tIn, t("qty-first")); return; }
+      if (q > 0) {
+        lines.push({ offer_id: parseInt(row.getAttribute("data-offer"), 10), quantity: q, tolerance: tol,
+                     label: row.getAttribute("data-label") });
+      }
+    });
+    return bad ? null : lines;
+  }
+
+  function fillForm(item) {
+    var byOffer = {};
+    item.lines.forEach(function (ln) { byOffer[String(ln.offer_id)] = ln; });
+    form.querySelectorAll("[data-offer]").forEach(function (row) {
+      var ln = byOffer[row.getAttribute("data-offer")];
+      var inputs = row.querySelectorAll("input");
+      inputs[0].value = ln ? ln.quantity : "";
+      if (inputs.length > 1) { inputs[inputs.length - 1].value = ln && ln.tolerance ? ln.tolerance : ""; }
+    });
+    form.dispatchEvent(new Event("input"));
+  }
+
+  var dirty = false;
+  function orderForm() {
+    if (!form || !self.indexedDB || !window.fetch) { return Promise.resolve(); }
+    var url = form.getAttribute("data-put-url");
+    form.addEventListener("input", function (e) { if (e.isTrusted) { dirty = true; } });
+    form.addEventListener("submit", function (e) {
+      var lines = readForm();
+      e.preventDefault();
+      if (!lines) { return; }
+      document.querySelectorAll("main > .flash, #offline-status .flash.ok").forEach(function (f) { f.parentNode.removeChild(f); });
+      var button = form.querySelector("button[type=submit]");
+      if (button) { button.disabled = true; }
+      var item = {
+        key: newKey(), url: url, user: user, round: form.getAttribute("data-round"), state: "pending",
+        base: form.getAttribute("data-updated-at") || null, savedAt: Date.now(), lines: lines,
+        foreground: navigator.onLine !== false,  /* sent while the leader waits, not later */
+        body: JSON.stringify({ lines: lines.map(function (l) {
+          return { offer_id: l.offer_id, quantity: l.quantity, tolerance: l.tolerance };
+        }) })
+      };
+      keep(item).then(function () {
+        dirty = false;
+        if (navigator.onLine === false) { return []; }
+        status.appendChild(el("p", "hint sending", t("sending")));
+        return sendAll(user).then(null, function () { return []; });
+      }).then(function () { return box.get(item.key); }).then(function (mine) {
+        if (button) { button.disabled = false; }
+        if (mine && mine.state === "sent") { window.location.replace(url); return null; }
+        if (mine && mine.state === "refused" && mine.result && mine.result.error &&
+            mine.result.error.code === "invalid") {
+          /* the server's own page explains what is wrong, field by field */
+          return box.remove(item.key).then(function () { HTMLFormElement.prototype.submit.call(form); });
+        }
+        if (mine && mine.state === "pending") {
+          mine.foreground = false;
+          askForSync();
+          return box.put(mine).then(render);
+        }
+        return render();
+      }, function () {
+        /* no IndexedDB (private mode, full disk): the plain form still works */
+        HTMLFormElement.prototype.submit.call(form);
+      });
+    });
+    return box.all().then(function (items) {
+      var waiting = items.filter(function (i) { return i.url === url && i.state === "pending" && String(i.user) === String(user); });
+      if (waiting.length && form.hasAttribute("data-open")) { fillForm(waiting[waiting.length - 1]); }
+    });
+  }
+
+  function start() {
+    if ("serviceWorker" in navigator && window.isSecureContext) {
+      navigator.serviceWorker.register("/sw.js")["catch"](function () {});
+      navigator.serviceWorker.addEventListener("message", function (e) {
+        if (e.data && e.data.type === "outbox-changed") { syncNow(); }
+      });
+    }
+    if (!self.indexedDB) { return; }
+    if (!user) {
+      /* logged out: the copies of pages kept for the last person go */
+      if (!cachedAt && self.caches) { self.caches["delete"]("ruamsue-pages-v1")["catch"](function () {}); }
+      return;
+    }
+    orderForm().then(render).then(otherPhone).then(function () {
+      if (navigator.onLine !== false && !cachedAt) { return syncNow(); }
+      return null;
+    })["catch"](function () {});
+    window.addEventListener("online", function () {
+      /* the signal is back: a page shown from the phone's copy is fetched again, unless being edited */
+      if (cachedAt && !dirty) { window.location.reload(); } else { syncNow(); }
+    });
+  }
+
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})(typeof self !== "undefined" ? self : this);

@@ -1,0 +1,61 @@
+"""The network's audit events as sentences (registered with ``core.audit_text``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from core import format as fmt
+from core.audit_text import Event, _, describer, quoted, subject_ids, subject_label
+from core.db import db
+from core.pages import KIND_LABELS
+from network.models import Group
+
+subject_label("network", _l("เครือข่าย"))
+subject_label("group", _l("กลุ่ม"))
+
+FIELDS: dict[str, Any] = {"name": _l("ชื่อ"), "kind": _l("ประเภทกลุ่ม"), "district": _l("อำเภอ"), "subdistrict": _l("ตำบล"),
+                          "members": _l("จำนวนสมาชิก"), "registered_poor_members": _l("สมาชิกผู้มีบัตรสวัสดิการแห่งรัฐ"),
+                          "timezone": _l("เขตเวลา"), "fee_percent": _l("ค่าบริการเครือข่าย")}
+
+
+def _value(key: str, value: Any) -> str:
+    if value in (None, ""):
+        return "–"
+    if key == "fee_percent":
+        return f"{fmt.baht(value)}%"
+    if key in ("members", "registered_poor_members"):
+        return fmt.number(value)
+    if key == "kind":
+        return str(KIND_LABELS.get(str(value), value))
+    return str(value)
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    return ", ".join(_("%(field)s จาก %(old)s เป็น %(new)s", field=str(FIELDS.get(k, k)), old=_value(k, before.get(k)),
+                       new=_value(k, v)) for k, v in after.items())
+
+
+@describer("network.update")
+def _network(events: list[Event]) -> dict[int, str]:
+    return {e["id"]: _("แก้ไขข้อมูลเครือข่าย: %(changes)s", changes=_changes(e.get("before") or {}, e.get("after") or {}))
+            for e in events}
+
+
+@describer("group.create", "group.update")
+def _groups(events: list[Event]) -> dict[int, str]:
+    wanted = subject_ids(events)
+    groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(wanted)))} if wanted else {}
+    out = {}
+    for e in events:
+        after = e.get("after") or {}
+        group = groups.get(int(e["subject_id"]))
+        name = quoted(group.name if group else after.get("name"))
+        if e["action"] == "group.create":
+            out[e["id"]] = _("เพิ่มกลุ่ม %(name)s (%(kind)s) สมาชิก %(members)s คน", name=name,
+                             kind=_value("kind", after.get("kind")), members=fmt.number(after.get("members") or 0))
+        else:
+            out[e["id"]] = _("แก้ไขข้อมูลกลุ่ม %(name)s: %(changes)s", name=name,
+                             changes=_changes(e.get("before") or {}, after))
+    return out

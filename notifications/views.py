@@ -1,0 +1,125 @@
+"""Pages of notifications: the bell in every page's header, the list, mark read, the settings, and the
+admin's page of deliveries that failed."""
+from __future__ import annotations
+
+from datetime import time
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import BooleanField, StringField, TimeField
+from wtforms.validators import InputRequired, Length, Optional
+
+from core.errors import InvalidInput
+from core.pages import page_error_handlers, roles_required
+from notifications import services
+
+bp = Blueprint("notifications_views", __name__, template_folder="templates")
+
+
+def bell() -> Markup | None:
+    """The header item: a bell with the number of unread notifications."""
+    if not getattr(current_user, "is_authenticated", False):
+        return None
+    return Markup(render_template("notifications/_bell.html", unread=services.unread_count(current_user)))
+
+
+@bp.route("/notifications")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    items = services.list_notifications(current_user, limit=100)
+    return render_template("notifications/list.html", items=items,
+                           unread=sum(1 for n in items if n.read_at is None))
+
+
+def _safe_path(path: str) -> str:
+    return path if path.startswith("/") and not path.startswith("//") else url_for("notifications_views.index")
+
+
+@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@login_required
+def read(notification_id: int):  # type: ignore[no-untyped-def]
+    notification = services.mark_read(current_user, notification_id)
+    if request.form.get("open"):
+        return redirect(_safe_path(notification.link))
+    return redirect(url_for("notifications_views.index"))
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@login_required
+def read_all():  # type: ignore[no-untyped-def]
+    count = services.mark_all_read(current_user)
+    flash(_("ทำเครื่องหมายว่าอ่านแล้ว %(n)s รายการ", n=f"{count:,}"), "ok")
+    return redirect(url_for("notifications_views.index"))
+
+
+class SettingsForm(FlaskForm):
+    email = BooleanField(_l("รับทางอีเมล"))
+    line = BooleanField(_l("รับทาง LINE"))
+    line_user_id = StringField(_l("LINE user ID"), validators=[Optional(), Length(max=64)])
+    quiet_from = TimeField(_l("งดส่งตั้งแต่"), format="%H:%M",
+                           validators=[InputRequired(_l("กรุณากรอกเวลา เช่น 21:00"))])
+    quiet_until = TimeField(_l("ถึง"), format="%H:%M", validators=[InputRequired(_l("กรุณากรอกเวลา เช่น 07:00"))])
+
+
+FIELD_TEXT = {
+    "A LINE user id is U followed by 32 hexadecimal digits.": _l("LINE user ID ขึ้นต้นด้วย U ตามด้วยตัวเลขและตัวอักษร a-f 32 ตัว"),
+    "Required to receive LINE messages.": _l("ต้องกรอก LINE user ID จึงจะรับทาง LINE ได้"),
+}
+
+
+@bp.route("/notifications/settings", methods=["GET", "POST"])
+@login_required
+def settings():  # type: ignore[no-untyped-def]
+    current = services.get_settings(current_user)
+    form = SettingsForm(data={"email": current.email, "line": current.line, "line_user_id": current.line_user_id,
+                              "quiet_from": current.quiet_from, "quiet_until": current.quiet_until})
+    status = 200
+    if form.validate_on_submit():
+        quiet_from: time = form.quiet_from.data or current.quiet_from
+        quiet_until: time = form.quiet_until.data or current.quiet_until
+        try:
+            services.update_settings(current_user, {
+                "email": bool(form.email.data), "line": bool(form.line.data),
+                "line_user_id": (form.line_user_id.data or "").strip() or None,
+                "quiet_from": quiet_from, "quiet_until": quiet_until})
+        except InvalidInput as exc:
+            for name, messages in exc.fields.items():
+                target = getattr(form, name, None)
+                if target is not None:
+                    target.errors = [str(FIELD_TEXT.get(m, m)) for m in messages]
+        else:
+            flash(_("บันทึกการตั้งค่าการแจ้งเตือนแล้ว"), "ok")
+            return redirect(url_for("notifications_views.settings"))
+    if request.method == "POST":
+        status = 422
+    return render_template("notifications/settings.html", form=form, current=current), status
+
+
+@bp.route("/admin/notifications/failed")
+@roles_required("admin")
+def failed():  # type: ignore[no-untyped-def]
+    rows = services.failed_deliveries(current_user)
+    return render_template("notifications/failed.html", rows=rows)
+
+
+@bp.route("/admin/notifications/deliveries/<int:delivery_id>/retry", methods=["POST"])
+@roles_required("admin")
+def retry(delivery_id: int):  # type: ignore[no-untyped-def]
+    services.retry_delivery(current_user, delivery_id)
+    flash(_("จะลองส่งใหม่ภายในหนึ่งนาที"), "ok")
+    return redirect(url_for("notifications_views.failed"))
+
+
+page_error_handlers(bp)
+
+
+def register_pages() -> None:
+    """What notifications add to the shared page registries (core.pages): the bell, the admin's page."""
+    from core.pages import header_item, nav_link
+
+    header_item("notifications", bell)
+    nav_link("notifications_views.failed", _l("การแจ้งเตือนที่ส่งไม่สำเร็จ"), ("admin",), 90)
