@@ -17,7 +17,6 @@ from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, InvalidInput, ServiceUnavailable
 from network.models import User
-from pricing.award_solver import NotProven
 from pricing.quotes import (
     Award,
     CompetitionWon,
@@ -119,6 +118,9 @@ def priced_request(rfq: Rfq) -> Priced:
 
 
 def solve(priced: Priced) -> Award:
+    # The solver library (and the numerics it pulls in) loads on the first comparison, not at start-up.
+    from pricing.award_solver import NotProven
+
     try:
         return best_award(priced, time_limit=SOLVE_SECONDS)
     except NotProven as exc:

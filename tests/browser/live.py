@@ -46,7 +46,7 @@ def live_server(database: str, log: Path) -> Iterator[str]:
                             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded 2-core machine can take a minute to import the app twice
         while True:
             try:
                 urllib.request.urlopen(url + "/login", timeout=2).read()

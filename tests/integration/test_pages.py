@@ -216,7 +216,12 @@ def test_round_in_the_past_is_refused_with_input_kept(client, world):  # type: i
 def test_close_now_shows_job_and_json(client, world):  # type: ignore[no-untyped-def]
     login(client, world["users"]["committee"])
     rnd = world["round"]
-    response = post_form(client, f"/rounds/{rnd.id}", f"/rounds/{rnd.id}/close", {})
+    # Closing early is asked first (the round's state does not change until confirmed) ...
+    asked = post_form(client, f"/rounds/{rnd.id}", f"/rounds/{rnd.id}/close", {})
+    assert asked.status_code == 200 and 'name="confirmed"' in asked.get_data(as_text=True)
+    assert rnd.state == "open"
+    # ... then closed.
+    response = post_form(client, f"/rounds/{rnd.id}", f"/rounds/{rnd.id}/close", {"confirmed": "yes"})
     assert response.status_code == 302 and "job=" in response.headers["Location"]
     job_id = response.headers["Location"].split("job=")[1]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
