@@ -42,6 +42,12 @@ def token(email):
     return {"Authorization": "Bearer " + r.json["token"]}
 committee = token("committee@ruamsue.demo")
 leader = token("leader@ruamsue.demo")
+def kinds(auth):
+    return {n["kind"] for n in c.get("/api/v1/notifications", headers=auth).json}
+# The demo's people find notifications under the bell (in the app only: no LINE or e-mail configured).
+assert {"round_opened", "round_combined", "delivery_shortage", "payment_recorded"} <= kinds(leader), kinds(leader)
+assert "summary_ready" in kinds(committee), kinds(committee)
+assert "purchase_placed" in kinds(token("seller@ruamsue.demo"))
 rounds = c.get("/api/v1/rounds?state=open", headers=committee).json
 assert len(rounds) == 1, rounds
 rnd = c.get(f"/api/v1/rounds/{rounds[0]['id']}", headers=committee).json
