@@ -59,15 +59,15 @@ def read_all():  # type: ignore[no-untyped-def]
 class SettingsForm(FlaskForm):
     email = BooleanField(_l("รับทางอีเมล"))
     line = BooleanField(_l("รับทาง LINE"))
-    line_user_id = StringField(_l("LINE user ID"), validators=[Optional(), Length(max=64)])
+    line_user_id = StringField(_l("รหัสผู้ใช้ LINE"), validators=[Optional(), Length(max=64)])
     quiet_from = TimeField(_l("งดส่งตั้งแต่"), format="%H:%M",
                            validators=[InputRequired(_l("กรุณากรอกเวลา เช่น 21:00"))])
     quiet_until = TimeField(_l("ถึง"), format="%H:%M", validators=[InputRequired(_l("กรุณากรอกเวลา เช่น 07:00"))])
 
 
 FIELD_TEXT = {
-    "A LINE user id is U followed by 32 hexadecimal digits.": _l("LINE user ID ขึ้นต้นด้วย U ตามด้วยตัวเลขและตัวอักษร a-f 32 ตัว"),
-    "Required to receive LINE messages.": _l("ต้องกรอก LINE user ID จึงจะรับทาง LINE ได้"),
+    "A LINE user id is U followed by 32 hexadecimal digits.": _l("รหัสผู้ใช้ LINE ขึ้นต้นด้วย U ตามด้วยตัวเลขและตัวอักษร a-f 32 ตัว"),
+    "Required to receive LINE messages.": _l("ต้องกรอกรหัสผู้ใช้ LINE จึงจะรับทาง LINE ได้"),
 }
 
 

@@ -39,16 +39,25 @@ def insert_invoices(round_id: int) -> None:
     ).bindparams(bindparam("now", type_=UTCDateTime())), {"round_id": round_id, "now": utcnow()})
 
 
-def write_invoices(round_id: int) -> None:
-    """After a delivery: each invoice of the round takes its lines' new totals (set-based)."""
-    total = f"(SELECT {satang_sum('a.amount')} FROM allocations a " \
-            "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
-    savings = f"(SELECT {satang_sum('a.savings')} FROM allocations a " \
-              "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
+def write_invoices(round_id: int, purchase_order_id: int | None = None) -> None:
+    """After a delivery: each invoice of the round takes its lines' new totals (set-based).
+
+    With ``purchase_order_id``, only the invoices of the groups with lines on that order (the only
+    ones a receipt of it can change). The totals are one GROUP BY, joined to the invoices."""
+    which = ""
+    params: dict[str, Any] = {"round_id": round_id}
+    if purchase_order_id is not None:
+        which = (" AND a.group_id IN (SELECT p.group_id FROM allocations p WHERE p.round_id = :round_id"
+                 " AND p.purchase_order_id = :po_id)")
+        params["po_id"] = purchase_order_id
+    totals = (f"(SELECT a.group_id, {satang_sum('a.amount')} AS total, {satang_sum('a.savings')} AS savings "
+              f"FROM allocations a WHERE a.round_id = :round_id{which} GROUP BY a.group_id) t")
     # A group that paid before a short delivery may now have paid more than its new total: the receipt is
     # still recorded (the goods did come short) and the invoice shows the difference as the group's credit.
-    db.session.execute(text(f"UPDATE invoices SET total = {total}, savings = {savings} WHERE round_id = :round_id"),
-                       {"round_id": round_id})
+    db.session.execute(text(
+        f"UPDATE invoices SET total = t.total, savings = t.savings FROM {totals} "
+        f"WHERE invoices.round_id = :round_id AND invoices.group_id = t.group_id "
+        f"AND (invoices.total <> t.total OR invoices.savings <> t.savings)"), params)
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Invoice):
             db.session.expire(obj)

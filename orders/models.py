@@ -181,14 +181,21 @@ class PurchaseOrderLine(Model):
 
 
 class Allocation(Model):
+    """One order line's share of its purchase order, written by the combine in one INSERT ... SELECT.
+
+    Keyed by (round, group, order line): one allocation per line (round and group are the line's
+    own), in the order the reads use. No foreign keys and no other index: every id is taken from
+    the rows the same transaction reads or writes, so they hold by construction, and each would
+    cost a lookup or an index insert per row (docs/performance.md).
+    """
+
     __tablename__ = "allocations"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), unique=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id"), index=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
-    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
-    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    round_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(Integer)
+    purchase_order_id: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     # As combined; `allocated` is the same until a delivery shortage re-allocates it.
     ordered_allocation: Mapped[int] = mapped_column(Integer)

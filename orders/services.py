@@ -1,19 +1,20 @@
 """Buying-round use cases: one function, one transaction, permissions checked here."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Integer, String, and_, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import jobs
 from core.audit import record
 from core.clock import utcnow
-from core.db import affected, db
-from core.errors import Msg, Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound
+from core.db import UTCDateTime, affected, db
+from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, Msg, NotFound
 from core.fields import MAX_ID, require_int, require_money, require_quantity, require_text
 from core.models import Job
 from network.models import User
@@ -295,44 +296,158 @@ def close_due_rounds() -> int:
 
 # --- group orders ----------------------------------------------------------------------------------
 
-def _check_open(rnd: BuyingRound) -> None:
-    if rnd.state != "open":
-        raise DeadlinePassed(f"The round is {rnd.state}; orders can no longer change.", state=rnd.state)
-    if utcnow() >= rnd.closes_at:
-        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
-
-
-def _check_still_open(round_id: int) -> None:
-    state, closes_at = db.session.execute(
-        select(BuyingRound.state, BuyingRound.closes_at).where(BuyingRound.id == round_id)).one()
+def _check_open_state(state: str, closes_at: datetime) -> None:
     if state != "open":
         raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state)
     if utcnow() >= closes_at:
         raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
 
 
-def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrderView:
-    """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline."""
-    lines = order_lines(lines)
-    rnd = get_round(actor, round_id)
-    _round_gate(rnd.id, exclusive=False)
-    db.session.refresh(rnd)  # the state as of now: a close that held the gate has committed
-    group = get_group(actor, group_id)
-    if not permissions.can_order_for(actor, group):
-        raise Forbidden("You can order only for your own group.")
-    _check_open(rnd)
-    offer_ids = set(db.session.scalars(select(Offer.id).where(Offer.round_id == rnd.id)))
-    bad = {str(i): {"offer_id": [Msg("Not an offer of this round.", "not_in_round")]}
-           for i, line in enumerate(lines) if line["offer_id"] not in offer_ids}
-    if bad:
-        raise InvalidInput(Msg("Some lines name offers that are not in this round.", "lines_not_in_round"), {"lines": bad})
+def _check_still_open(round_id: int) -> None:
+    state, closes_at = db.session.execute(
+        select(BuyingRound.state, BuyingRound.closes_at).where(BuyingRound.id == round_id)).one()
+    _check_open_state(state, closes_at)
 
-    order = _group_order_for_update(rnd.id, group.id, actor.id)
+
+def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrderView:
+    """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline.
+
+    On PostgreSQL this is two statements: one reads the round, the group and the offers named while
+    taking the round's gate (shared) and the group's lock; one writes the order, its lines and the
+    audit event, and only if the round is still open as of its own snapshot (taken after the gate,
+    so a close that held the gate has committed and is seen). SQLite (the embedded demo, one writer
+    at a time) writes through the ORM.
+    """
+    lines = order_lines(lines)  # each field within its range (core.fields), before any statement
+    wanted = {line["offer_id"]: line for line in lines}
+    rnd_row = _order_context(round_id, group_id, list(wanted))
+    if rnd_row is None or rnd_row.network_id != actor.network_id:
+        raise NotFound("No such buying round.")
+    if rnd_row.group_id is None or rnd_row.group_network_id != actor.network_id:
+        raise NotFound("No such group.")
+    if not permissions.can_order_for(actor, _GroupRef(rnd_row.group_id, rnd_row.group_network_id)):
+        raise Forbidden("You can order only for your own group.")
+    _check_open_state(rnd_row.state, rnd_row.closes_at)
+    if rnd_row.known != len(wanted):
+        offer_ids = set(db.session.scalars(select(Offer.id).where(Offer.round_id == round_id)))
+        bad = {str(i): {"offer_id": [Msg("Not an offer of this round.", "not_in_round")]}
+               for i, line in enumerate(lines) if line["offer_id"] not in offer_ids}
+        raise InvalidInput(Msg("Some lines name offers that are not in this round.", "lines_not_in_round"),
+                           {"lines": bad})
     now = utcnow()
+    if _is_postgres():
+        _write_order_pg(actor, round_id, group_id, wanted, lines, now)
+    else:
+        _write_order_orm(actor, round_id, group_id, wanted, lines, now)
+    placed: GroupOrderView = {"group_id": group_id, "round_id": round_id, "updated_at": now, "lines": [
+        {"offer_id": o, "quantity": wanted[o]["quantity"], "tolerance": wanted[o]["tolerance"], "allocated": None,
+         "unit_price": None, "fee_share": None, "amount": None, "savings": None} for o in sorted(wanted)]}
+    db.session.commit()
+    return placed
+
+
+_GROUP_LOCK = 7302  # advisory-lock class of one group's order: writers of the same order queue up
+
+
+class _GroupRef:
+    """What the permission predicate needs of a group, read in the order's one statement."""
+
+    __slots__ = ("id", "network_id")
+
+    def __init__(self, group_id: int, network_id: int) -> None:
+        self.id, self.network_id = group_id, network_id
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _order_context(round_id: int, group_id: int, offer_ids: list[int]) -> Any:
+    """One statement: the round, the group, how many of ``offer_ids`` are offers of the round.
+
+    On PostgreSQL it also takes the round's gate (shared) and then the group's order lock
+    (exclusive): the gate is the argument of the lock, so it is always taken first.
+    """
+    statement = _ORDER_CONTEXT["pg" if _is_postgres() else "other"]
+    return db.session.execute(statement, {"round_id": round_id, "group_id": group_id, "offer_ids": offer_ids,
+                                          "gate": _ROUND_GATE, "lock": _GROUP_LOCK}).first()
+
+
+def _order_context_sql(locks: str) -> Any:
+    # Written as text: built and compiled once, not per request.
+    return text(f"""
+SELECT r.network_id, r.state, r.closes_at, g.id AS group_id, g.network_id AS group_network_id,
+       (SELECT count(*) FROM offers o WHERE o.round_id = r.id AND o.id IN :offer_ids) AS known{locks}
+FROM buying_rounds r LEFT JOIN groups g ON g.id = :group_id
+WHERE r.id = :round_id""").bindparams(bindparam("offer_ids", expanding=True, type_=Integer)).columns(
+        network_id=Integer, state=String, closes_at=UTCDateTime(), group_id=Integer, group_network_id=Integer,
+        known=Integer)
+
+
+# The group's lock waits for the gate: its key is computed from the gate's (void) result.
+_ORDER_CONTEXT = {
+    "pg": _order_context_sql(",\n       pg_advisory_xact_lock(:lock, CAST(:group_id AS INTEGER) + 0 * length(CAST("
+                             "pg_advisory_xact_lock_shared(:gate, r.id) AS TEXT))) AS locked"),
+    "other": _order_context_sql(""),
+}
+
+
+# Upsert the order, delete the lines no longer wanted, upsert the wanted ones (placed_at kept), and
+# record the audit event with the lines before, all only while the round is open.
+_WRITE_ORDER_PG = text("""
+WITH ok AS (
+  SELECT 1 FROM buying_rounds WHERE id = :round_id AND state = 'open' AND closes_at > :now
+), go AS (
+  INSERT INTO group_orders (round_id, group_id, placed_by_id, created_at, updated_at)
+  SELECT :round_id, :group_id, :user_id, :now, :now FROM ok
+  ON CONFLICT (round_id, group_id) DO UPDATE SET updated_at = excluded.updated_at, placed_by_id = excluded.placed_by_id
+  RETURNING id
+), old AS (
+  SELECT l.offer_id, l.quantity, l.tolerance FROM order_lines l JOIN group_orders o ON o.id = l.group_order_id
+  WHERE o.round_id = :round_id AND o.group_id = :group_id
+), del AS (
+  DELETE FROM order_lines l USING go WHERE l.group_order_id = go.id AND l.offer_id <> ALL(:offer_ids)
+), ins AS (
+  INSERT INTO order_lines (group_order_id, offer_id, quantity, tolerance, placed_at)
+  SELECT go.id, n.offer_id, n.quantity, n.tolerance, :now
+  FROM go, unnest(CAST(:offer_ids AS INTEGER[]), CAST(:quantities AS INTEGER[]), CAST(:tolerances AS INTEGER[]))
+       AS n (offer_id, quantity, tolerance)
+  ON CONFLICT (group_order_id, offer_id) DO UPDATE SET quantity = excluded.quantity, tolerance = excluded.tolerance
+), audit AS (
+  INSERT INTO audit_events (network_id, user_id, action, subject, subject_id, before, after, created_at)
+  SELECT :network_id, :user_id, 'order.replace', 'group_order', CAST(go.id AS VARCHAR),
+         coalesce((SELECT json_agg(json_build_object('offer_id', offer_id, 'quantity', quantity,
+                                                     'tolerance', tolerance) ORDER BY offer_id) FROM old),
+                  CAST('[]' AS JSON)),
+         CAST(:after AS JSON), :now
+  FROM go
+)
+SELECT (SELECT id FROM go) AS order_id, state, closes_at FROM buying_rounds WHERE id = :round_id
+""").bindparams(bindparam("now", type_=UTCDateTime())).columns(order_id=Integer, state=String,
+                                                             closes_at=UTCDateTime())
+
+
+def _write_order_pg(actor: User, round_id: int, group_id: int, wanted: dict[int, dict[str, Any]],
+                    lines: list[dict[str, Any]], now: datetime) -> None:
+    offer_ids = list(wanted)
+    row = db.session.execute(_WRITE_ORDER_PG, {
+        "round_id": round_id, "group_id": group_id, "user_id": actor.id, "network_id": actor.network_id,
+        "now": now, "offer_ids": offer_ids, "quantities": [wanted[o]["quantity"] for o in offer_ids],
+        "tolerances": [wanted[o]["tolerance"] for o in offer_ids], "after": json.dumps(lines),
+    }).one()
+    if row.order_id is None:
+        # Closed (or past its deadline) after the first look: nothing was written.
+        _check_open_state(row.state, row.closes_at)
+        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"),
+                             state="closed")
+
+
+def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int, dict[str, Any]],
+                     lines: list[dict[str, Any]], now: datetime) -> None:
+    order = _group_order_for_update(round_id, group_id, actor.id)
     existing = {line.offer_id: line for line in order.lines}
     before = [{"offer_id": ln.offer_id, "quantity": ln.quantity, "tolerance": ln.tolerance}
               for ln in existing.values()]
-    wanted = {line["offer_id"]: line for line in lines}
     for offer_id, gone in existing.items():
         if offer_id not in wanted:
             order.lines.remove(gone)
@@ -351,10 +466,7 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     db.session.flush()
     # Checked again at the last moment, from the database: a write that would commit after the
     # deadline or after the close is refused (on SQLite our flush holds the only write lock by now).
-    _check_still_open(rnd.id)
-    placed = _placed_order_view(order)
-    db.session.commit()
-    return placed
+    _check_still_open(round_id)
 
 
 class OrderLineView(TypedDict):
@@ -420,15 +532,6 @@ def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> Group
     return order
 
 
-def _placed_order_view(order: GroupOrder) -> GroupOrderView:
-    """The order as just written (read before commit expires it): the round is open, nothing allocated yet."""
-    lines: list[OrderLineView] = [
-        {"offer_id": line.offer_id, "quantity": line.quantity, "tolerance": line.tolerance, "allocated": None,
-         "unit_price": None, "fee_share": None, "amount": None, "savings": None}
-        for line in sorted(order.lines, key=lambda line: line.offer_id)]
-    return {"group_id": order.group_id, "round_id": order.round_id, "updated_at": order.updated_at, "lines": lines}
-
-
 def get_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView:
     rnd = get_round(actor, round_id)
     group = get_group(actor, group_id)
@@ -439,7 +542,8 @@ def get_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView
     if order is None:
         return {"group_id": group.id, "round_id": rnd.id, "updated_at": None, "lines": []}
     rows = db.session.execute(
-        select(OrderLine, Allocation).outerjoin(Allocation, Allocation.order_line_id == OrderLine.id)
+        select(OrderLine, Allocation).outerjoin(Allocation, and_(
+            Allocation.round_id == rnd.id, Allocation.group_id == group.id, Allocation.order_line_id == OrderLine.id))
         .where(OrderLine.group_order_id == order.id).order_by(OrderLine.offer_id)
     ).all()
     lines: list[OrderLineView] = []

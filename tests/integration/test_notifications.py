@@ -348,7 +348,7 @@ def test_pages_bell_list_read_and_settings(outside, make_network, make_group, ma
     refused = client.post("/notifications/settings", data={"csrf_token": csrf_of(form), "email": "y", "line": "y",
                                                            "line_user_id": "", "quiet_from": "21:00",
                                                            "quiet_until": "07:00"})
-    assert refused.status_code == 422 and "ต้องกรอก LINE user ID" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "ต้องกรอกรหัสผู้ใช้ LINE" in refused.get_data(as_text=True)
     saved = client.post("/notifications/settings", data={"csrf_token": csrf_of(form), "line": "y",
                                                          "line_user_id": LINE_B, "quiet_from": "20:00",
                                                          "quiet_until": "06:00"})

@@ -33,7 +33,7 @@ PARAMS: dict[str, Any] = {
     "purchase_order_id": lambda w: w["po"], "invoice_id": lambda w: w["invoice"],
     "listing_id": lambda w: w["listing"], "purchase_id": lambda w: w["purchase"], "month": lambda w: w["month"],
     "group_id": lambda w: w["groups"]["coop"].id, "job_id": lambda w: "none", "kind": lambda w: "savings",
-    "supplier_id": lambda w: w["supplier"],
+    "supplier_id": lambda w: w["supplier"], "rfq_id": lambda w: w["rfq"], "token": lambda w: w["quote_token"],
 }
 # Pages worth seeing in more than one state (the rule's own parameter is replaced by each of these).
 VARIANTS = {

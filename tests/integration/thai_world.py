@@ -118,6 +118,12 @@ def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token
                                 json={"group_id": groups["women"].id, "quantity": 20}))
     _ok(client.post(f"/api/v1/purchases/{delivered['id']}/deliver", headers=h["seller"], json={}))
 
+    # A request for quotation to two suppliers (their page is reached by a token, without logging in).
+    rfq = _ok(client.post("/api/v1/rfqs", headers=h["committee"], json={
+        "name": "ขอราคาปุ๋ยฤดูหน้า", "closes_at": (datetime.now(UTC) + timedelta(days=5)).isoformat(),
+        "items": [{"product_id": urea["id"], "quantity": 300, "reference_price": "850.00"}],
+        "supplier_ids": [supplier["id"], oil_mill["id"]]}))
+
     # Last month (ended): its version is built and can be signed. The month in progress is shown live only.
     local = datetime.now(UTC) + timedelta(hours=7)
     year, mon = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
@@ -126,4 +132,5 @@ def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token
     return {"network": net, "groups": groups, "users": users, "h": h, "month": month,
             "rounds": {"draft": draft, "open": open_id, "combined": done_id, "delivered": paid_id},
             "po": done_pos[0]["id"], "po_received": po["id"], "invoice": done_invoices[0]["id"],
-            "listing": listing["id"], "purchase": placed["id"], "supplier": supplier["id"]}
+            "listing": listing["id"], "purchase": placed["id"], "supplier": supplier["id"],
+            "rfq": rfq["id"], "quote_token": rfq["invitations"][0]["token"]}
