@@ -6,7 +6,7 @@
   leaves the group in credit, and the receipt is recorded rather than refused (docs/delivery.md).
 
 Revision ID: trust1
-Revises: notify1
+Revises: perf1
 Create Date: 2026-12-02
 
 Reviewed by hand: batch mode (SQLite copies the table), constraint names from the naming convention.
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = 'trust1'
-down_revision = 'notify1'
+down_revision = 'perf1'
 branch_labels = None
 depends_on = None
 
