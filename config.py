@@ -93,6 +93,13 @@ def load() -> dict[str, object]:
         # A round this large is combined one job per supplier, so several workers share it.
         "COMBINE_PARTS_MIN_LINES": int(os.environ.get("RUAMSUE_COMBINE_PARTS_MIN_LINES", "200000")),
         "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
+        # Retries back off exponentially with jitter: base x 2^(n-1) seconds, at most the max.
+        "JOB_RETRY_BASE": float(os.environ.get("JOB_RETRY_BASE", "2")),
+        "JOB_RETRY_MAX": float(os.environ.get("JOB_RETRY_MAX", "60")),
+        # How long a combine coordinator waits for per-supplier parts before it gives this attempt up.
+        "COMBINE_PARTS_WAIT": float(os.environ.get("RUAMSUE_COMBINE_PARTS_WAIT", "600")),
+        # How long a combine waits for a row or table lock (PostgreSQL) before the attempt fails and retries.
+        "COMBINE_LOCK_TIMEOUT": float(os.environ.get("RUAMSUE_COMBINE_LOCK_TIMEOUT", "0")),
         # dispatch_stale re-sends a pending job created this many seconds ago that nobody ran.
         "JOB_STALE_AFTER": float(os.environ.get("JOB_STALE_AFTER", "60")),
         # Seconds between the beat's interval entries (close due rounds, re-send stale jobs); when set,

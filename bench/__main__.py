@@ -1,14 +1,14 @@
-"""One entry point for the benchmarks: ``python -m bench [combine|summary|load|rfq|mobile|all] [options]``.
+"""One entry point for the benchmarks: ``python -m bench [combine|receipt|summary|order|load|rfq|mobile|all] [options]``.
 
-``all`` runs the three at the sizes of the README's table; each prints its floor beside its figure.
+``all`` runs them at the sizes of the README's table; each prints its floor beside its figure.
 """
 from __future__ import annotations
 
 import sys
 
-from bench import combine_bench, load, rfq_bench, summary_bench
+from bench import combine_bench, load, order_bench, receipt_bench, rfq_bench, summary_bench
 
-USAGE = "usage: python -m bench {combine|summary|load|rfq|mobile|all} [options of that benchmark]"
+USAGE = "usage: python -m bench {combine|receipt|summary|order|load|rfq|mobile|all} [options of that benchmark]"
 
 
 def main(argv: list[str]) -> int:
@@ -19,6 +19,10 @@ def main(argv: list[str]) -> int:
     if name == "combine":
         combine_bench.main(rest)
         return 0
+    if name == "receipt":
+        return receipt_bench.main(rest) or 0
+    if name == "order":
+        return order_bench.main(rest) or 0
     if name == "summary":
         return summary_bench.main(rest) or 0
     if name == "load":
@@ -31,7 +35,9 @@ def main(argv: list[str]) -> int:
         return mobile.main(rest) or 0
     if name == "all":
         combine_bench.main(["--lines", "10000,100000,1000000"])
-        status = summary_bench.main(["--rows", "1000000"]) or 0
+        status = receipt_bench.main(["--lines", "100000"]) or 0
+        status = status or summary_bench.main(["--rows", "1000000"]) or 0
+        status = status or order_bench.main(["--requests", "2000"]) or 0
         status = rfq_bench.main([]) or status
         return status or load.main(["--duration", "60"]) or 0
     print(USAGE, file=sys.stderr)

@@ -7,8 +7,10 @@ For each size a throwaway database is built by the migrations and filled with CO
 process then times, over the same rows, the median of ``--runs`` runs of:
 
 * the bare ``SELECT offer_id, sum(quantity) ... GROUP BY offer_id``;
-* the copy-through floor ``INSERT INTO allocations SELECT ... FROM order_lines`` (one row per line
-  into the same table with the same indexes and foreign keys: the least any combine must write);
+* the PHYSICAL floor: ``INSERT ... SELECT`` of one row per order line, with the allocation's columns,
+  into a table with only a primary key (``bench_floor``), committed: writing the rows at all;
+* the copy-through ``INSERT INTO allocations SELECT ... FROM order_lines`` (the same rows into the
+  real table with its indexes and constraints; shows what the schema itself costs);
 * ``orders.combine.combine_round`` (one job: purchase orders, allocations, fee split, invoices);
 
 each into freshly truncated tables after a CHECKPOINT, and prints the child's peak RSS (the
@@ -101,6 +103,15 @@ def _generate(conn: psycopg.Connection[Any], lines: int) -> int:
     return rnd
 
 
+# The physical floor's table: the allocation's columns, only a primary key.
+FLOOR_TABLE = """CREATE TABLE IF NOT EXISTS bench_floor (
+    order_line_id INTEGER PRIMARY KEY, round_id INTEGER NOT NULL, group_id INTEGER NOT NULL,
+    offer_id INTEGER NOT NULL, purchase_order_id INTEGER NOT NULL, quantity INTEGER NOT NULL,
+    ordered_allocation INTEGER NOT NULL, allocated INTEGER NOT NULL, unit_price NUMERIC(12, 2),
+    reference_price NUMERIC(12, 2) NOT NULL, alone_price NUMERIC(12, 2) NOT NULL, fee_share NUMERIC(12, 2) NOT NULL,
+    amount NUMERIC(12, 2) NOT NULL, savings NUMERIC(12, 2) NOT NULL)"""
+
+
 class _Rollback(Exception):
     pass
 
@@ -117,6 +128,7 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
 
     app = create_app({"JOBS_MODE": "manual"})
     conn = psycopg.connect(url, autocommit=True)
+    conn.execute(FLOOR_TABLE)
 
     def reset() -> None:
         conn.execute("TRUNCATE allocations, invoices, purchase_order_lines, purchase_orders CASCADE")
@@ -128,6 +140,18 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
         conn.execute("SELECT l.offer_id, sum(l.quantity) FROM order_lines l JOIN offers o ON o.id = l.offer_id "
                      "WHERE o.round_id = %s GROUP BY l.offer_id", (rnd,)).fetchall()
         return time.perf_counter() - start
+
+    def physical() -> float:
+        conn.execute("TRUNCATE bench_floor")
+        conn.execute("CHECKPOINT")
+        start = time.perf_counter()
+        conn.execute(
+            "INSERT INTO bench_floor SELECT l.id, go.round_id, go.group_id, l.offer_id, 1, l.quantity, l.quantity, "
+            "l.quantity, 45.00, 50.00, 45.00, 0, 0, 0 FROM order_lines l "
+            "JOIN group_orders go ON go.id = l.group_order_id WHERE go.round_id = %s", (rnd,))
+        elapsed = time.perf_counter() - start
+        conn.execute("TRUNCATE bench_floor")
+        return elapsed
 
     def copy_through() -> float:
         # A purchase order for the rows to point at (the combine writes its own).
@@ -165,10 +189,11 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
 
     reset()
     combine()  # warm-up: imports, caches, plans
-    out: dict[str, list[float]] = {"group_by": [], "copy_through": [], "combine": []}
+    out: dict[str, list[float]] = {"group_by": [], "physical": [], "copy_through": [], "combine": []}
     for _ in range(runs):
         reset()
         out["group_by"].append(group_by())
+        out["physical"].append(physical())
         out["copy_through"].append(copy_through())
         reset()
         out["combine"].append(combine())
@@ -281,15 +306,15 @@ def _bench_size(lines: int, runs: int, workers: list[int]) -> dict[str, Any]:
 
 def _print(results: list[dict[str, Any]], runs: int, workers: list[int]) -> None:
     print(f"\nCombine benchmark: medians of {runs} runs; floors measured in the same run over the same rows")
-    head = (f"{'lines':>9} {'GROUP BY':>9} {'copy-thr':>9} {'combine':>9} {'ratio':>6} {'s/Mline':>8} "
-            f"{'RSS MB':>7} {'PG MB':>6}")
+    head = (f"{'lines':>9} {'GROUP BY':>9} {'PHYSICAL':>9} {'copy-thr':>9} {'combine':>9} {'ratio':>6} "
+            f"{'s/Mline':>8} {'RSS MB':>7} {'PG MB':>6}")
     for n in workers:
         head += f" {f'{n} wkr':>8}"
     print(head)
     for r in results:
-        g, c, t = (statistics.median(r[k]) for k in ("group_by", "copy_through", "combine"))
-        row = (f"{r['lines']:>9} {g:>8.3f}s {c:>8.3f}s {t:>8.3f}s {t / c:>5.2f}x {t / r['lines'] * 1e6:>7.2f}s "
-               f"{r['rss_kb'] / 1024:>7.0f} {r['backend_kb'] / 1024:>6.0f}")
+        g, p, c, t = (statistics.median(r[k]) for k in ("group_by", "physical", "copy_through", "combine"))
+        row = (f"{r['lines']:>9} {g:>8.3f}s {p:>8.3f}s {c:>8.3f}s {t:>8.3f}s {t / p:>5.2f}x "
+               f"{t / r['lines'] * 1e6:>7.2f}s {r['rss_kb'] / 1024:>7.0f} {r['backend_kb'] / 1024:>6.0f}")
         for n in workers:
             row += f" {statistics.median(r[f'workers_{n}']):>7.3f}s"
         print(row)
@@ -299,7 +324,10 @@ def _print(results: list[dict[str, Any]], runs: int, workers: list[int]) -> None
             last["lines"] / first["lines"])
         print(f"growth {first['lines']} -> {last['lines']} lines: time per line x{grow:.2f}; "
               f"peak RSS x{last['rss_kb'] / first['rss_kb']:.2f}")
-    print("ratio = combine / copy-through (target <= 2.0 at 1M lines); RSS = the combining process; "
+    spread = ", ".join(f"{r['lines']}: combine {min(r['combine']):.3f}-{max(r['combine']):.3f}s, physical "
+                       f"{min(r['physical']):.3f}-{max(r['physical']):.3f}s" for r in results)
+    print(f"spread of the runs (noise): {spread}; load average {os.getloadavg()[0]:.1f}")
+    print("ratio = combine / PHYSICAL floor (target <= 3.0 at 1M lines); RSS = the combining process; "
           "PG MB = its PostgreSQL backend's peak (shared buffers touched included); "
           "N wkr = one part per supplier on a Celery worker with N processes")
 

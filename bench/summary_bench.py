@@ -146,10 +146,10 @@ def generate(conn: Any, rows: int, purchases: int) -> dict[str, int]:
             alone = _tier_for(o[4], qty)[1]
             fee = (qty * price * Decimal("0.015")).quantize(CENT)
             amount = qty * price + fee
-            yield (lid, lid, r, g, oid, po_of[(r, o[2])], qty, qty, qty, price, o[3], alone, fee, amount,
+            yield (lid, r, g, oid, po_of[(r, o[2])], qty, qty, qty, price, o[3], alone, fee, amount,
                    qty * o[3] - amount)
 
-    n_alloc = copy("allocations", "id, order_line_id, round_id, group_id, offer_id, purchase_order_id, quantity, "
+    n_alloc = copy("allocations", "order_line_id, round_id, group_id, offer_id, purchase_order_id, quantity, "
                    "ordered_allocation, allocated, unit_price, reference_price, alone_price, fee_share, amount, "
                    "savings", allocations())
 
@@ -182,8 +182,7 @@ def generate(conn: Any, rows: int, purchases: int) -> dict[str, int]:
                     "unit_price, outside_price, reference_price, amount, income_gain, buyer_saving, state, placed_at, "
                     "confirmed_at, delivered_at", market())
     for table in ("networks", "groups", "suppliers", "products", "buying_rounds", "offers", "price_tiers",
-                  "group_orders", "order_lines", "purchase_orders", "purchase_order_lines", "allocations",
-                  "listings", "market_purchases"):
+                  "group_orders", "order_lines", "purchase_orders", "purchase_order_lines", "listings", "market_purchases"):
         cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     conn.commit()
     conn.autocommit = True
@@ -195,7 +194,7 @@ def generate(conn: Any, rows: int, purchases: int) -> dict[str, int]:
 BARE_SQL = [
     """SELECT a.group_id, sum(a.amount), sum(a.allocated * a.reference_price), sum(a.fee_share),
               sum(a.allocated * (a.alone_price - coalesce(a.unit_price, 0)))
-       FROM allocations a JOIN purchase_orders po ON po.id = a.purchase_order_id
+       FROM allocations a JOIN purchase_orders po ON po.round_id = a.round_id AND po.id = a.purchase_order_id
        JOIN buying_rounds r ON r.id = po.round_id
        WHERE r.network_id = 1 AND po.received_at >= %(start)s AND po.received_at < %(end)s
        GROUP BY a.group_id""",

@@ -51,7 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     celery_init_app(app)
     _init_resilience(app)
     if app.config["JOBS_MODE"] == "thread" and os.environ.get("RUAMSUE_SCHEDULER") == "1":
-        jobs.start_scheduler(app)
+        jobs.start_scheduler(app, float(app.config.get("BEAT_INTERVAL") or 60.0))
     return app
 
 

@@ -1,14 +1,190 @@
-"""marshmallow fields for exact money and the other shapes of the API contract."""
+"""The one field module: how every entry point (API, pages, CSV import, CLI, jobs) reads money,
+whole numbers, ids and text, and the checks services apply to values whatever their source.
+
+Parsing (``parse_money``, ``parse_int``) turns text into a value or raises :class:`FieldError`;
+``require_*`` check a value a service was given and raise :class:`core.errors.InvalidInput` naming the
+field. The marshmallow fields below use the same functions, so the API refuses what the pages refuse.
+Business rules (tiers, pack rounding, ...) are in ``pricing/``; this module knows only shapes and ranges.
+"""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from core.errors import InvalidInput, Msg
+
 CENT = Decimal("0.01")
+# Numeric(12, 2): ten digits before the point.
+MAX_MONEY = Decimal("9999999999.99")
+# Ids are PostgreSQL integers: a larger number names nothing and is refused (422), not sent to the database.
+MAX_ID = 2**31 - 1
+ID_RANGE = validate.Range(min=1, max=MAX_ID)
+# A quantity of base units (kg, bottles, sacks) in one line, stock or tier: far above any real order and
+# small enough that quantity x price stays inside Numeric(12, 2) arithmetic and 64-bit sums.
+MAX_QUANTITY = 100_000_000
+# Any other whole number kept in an INTEGER column (members, attendance, ...).
+MAX_INT = 2**31 - 1
+
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+# [0-9], not \d: \d also matches Arabic-Indic and other scripts' digits, which int() and Decimal() read.
+_MONEY_RE = re.compile(r"^(-?)([0-9]{1,10})(?:\.([0-9]{1,2}))?$")
+_INT_RE = re.compile(r"^-?[0-9]{1,30}$")
+_GROUPED_RE = re.compile(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$")
+
+MONEY_MESSAGE = 'Must be an amount in baht, such as "1250.50".'
 
 
+class FieldError(ValueError):
+    """Text that is not a value of the field's kind; ``code`` says why (for messages in any language)."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.params = params
+
+
+def normalize_digits(text: str) -> str:
+    """Thai digits read as digits; surrounding spaces dropped."""
+    return text.translate(_THAI_DIGITS).strip()
+
+
+def _ungroup(text: str, grouping: bool) -> str:
+    # "1,250.50" on a page or in a CSV file; the API takes plain digits only.
+    if grouping and _GROUPED_RE.match(text):
+        return text.replace(",", "")
+    return text
+
+
+def parse_money(value: Any, *, allow_negative: bool = False, grouping: bool = False) -> Decimal:
+    """Digits with at most two decimals -> Decimal quantised to the satang.
+
+    No exponent ("1e3"), no NaN or Infinity, no float cousins, nothing outside Numeric(12, 2)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise FieldError("money", MONEY_MESSAGE)
+    if isinstance(value, Decimal):  # a value already parsed (a service's caller): same rules, by value
+        if not value.is_finite():
+            raise FieldError("money", MONEY_MESSAGE)
+        if abs(value) > MAX_MONEY:
+            raise FieldError("too_large", "Amount is too large.")
+        if value != value.quantize(CENT):
+            raise FieldError("decimals", "At most two decimal places (satang).")
+        value = format(value, "f")
+    text = normalize_digits(str(value))
+    if "\x00" in text:
+        raise FieldError("money", MONEY_MESSAGE)
+    match = _MONEY_RE.match(_ungroup(text, grouping))
+    if match is None:
+        if re.match(r"^-?[0-9]+\.[0-9]{3,}$", text):
+            raise FieldError("decimals", "At most two decimal places (satang).")
+        if re.match(r"^-?[0-9]{11,}(\.[0-9]*)?$", text):
+            raise FieldError("too_large", "Amount is too large.")
+        raise FieldError("money", MONEY_MESSAGE)
+    sign, whole, cents = match.groups()
+    amount = Decimal(f"{sign}{whole}.{cents or '0'}").quantize(CENT) + 0  # + 0: no "-0.00"
+    if amount < 0 and not allow_negative:
+        raise FieldError("negative", "Must not be negative.")
+    if abs(amount) > MAX_MONEY:
+        raise FieldError("too_large", "Amount is too large.")
+    return amount
+
+
+def money_or_none(value: Any, **kwargs: Any) -> Decimal | None:
+    try:
+        return parse_money(value, **kwargs)
+    except FieldError:
+        return None
+
+
+def parse_int(value: Any, *, minimum: int = 0, maximum: int = MAX_INT, grouping: bool = False) -> int:
+    """A whole number within [minimum, maximum]; never an OverflowError further down."""
+    if isinstance(value, bool):
+        raise FieldError("integer", "Must be a whole number.")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = _ungroup(normalize_digits(value), grouping)
+        if not _INT_RE.match(text):
+            if re.match(r"^-?[0-9]{31,}$", text):
+                raise FieldError("too_big", f"Must be at most {maximum:,}.", n=f"{maximum:,}")
+            raise FieldError("integer", "Must be a whole number.")
+        number = int(text)
+    else:
+        raise FieldError("integer", "Must be a whole number.")
+    if number < minimum:
+        if minimum == 0:
+            raise FieldError("negative", "Must not be negative.")
+        raise FieldError("too_small", f"Must be at least {minimum:,}.", n=f"{minimum:,}")
+    if number > maximum:
+        raise FieldError("too_big", f"Must be at most {maximum:,}.", n=f"{maximum:,}")
+    return number
+
+
+def int_or_none(value: Any, **kwargs: Any) -> int | None:
+    try:
+        return parse_int(value, **kwargs)
+    except FieldError:
+        return None
+
+
+def clean_text(value: Any, *, max_length: int, required: bool = False) -> str:
+    """Text as stored: stripped, no NUL or other control characters but newline and tab, within its length."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise FieldError("text", "Must be text.")
+    if any(ord(c) < 32 and c not in "\n\t\r" for c in value) or "\x7f" in value:
+        raise FieldError("control", "Must not contain control characters.")
+    text = value.strip()
+    if required and not text:
+        raise FieldError("required", "Must not be empty.")
+    if len(text) > max_length:
+        raise FieldError("too_long", f"At most {max_length:,} characters.", n=f"{max_length:,}")
+    return text
+
+
+# --- checks a service applies to the values it is given, whatever the entry point ----------------
+
+def _invalid(field: str, error: FieldError) -> InvalidInput:
+    # The pages show the message by its code ("field_money", ...) in the user's language (core.pages).
+    return InvalidInput(Msg(f"{field}: {error.message}", "field_invalid", field=field),
+                        {field: [Msg(error.message, f"field_{error.code}", **error.params)]})
+
+
+def require_money(field: str, value: Any, *, allow_negative: bool = False, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    try:
+        return parse_money(value, allow_negative=allow_negative)
+    except FieldError as exc:
+        raise _invalid(field, exc) from exc
+
+
+def require_int(field: str, value: Any, *, minimum: int = 0, maximum: int = MAX_INT,
+                optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    try:
+        return parse_int(value, minimum=minimum, maximum=maximum)
+    except FieldError as exc:
+        raise _invalid(field, exc) from exc
+
+
+def require_quantity(field: str, value: Any, *, minimum: int = 0) -> int:
+    return int(require_int(field, value, minimum=minimum, maximum=MAX_QUANTITY))
+
+
+def require_text(field: str, value: Any, *, max_length: int, required: bool = False) -> str:
+    try:
+        return clean_text(value, max_length=max_length, required=required)
+    except FieldError as exc:
+        raise _invalid(field, exc) from exc
+
+
+# --- marshmallow fields of the API contract (the same rules) ------------------------------------
 class Money(fields.Field[Decimal]):
     """Baht as a decimal string with two places; refuses floats' cousins: NaN, >2 places, negatives."""
 
@@ -24,22 +200,13 @@ class Money(fields.Field[Decimal]):
         return str(Decimal(value).quantize(CENT))
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ValidationError("Must be an amount in baht, such as \"1250.50\".")
+        # A JSON number is read by its text ("1e3" and 1e3 alike are refused); a float never becomes money.
+        if isinstance(value, float):
+            value = repr(value)
         try:
-            amount = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValidationError("Must be an amount in baht, such as \"1250.50\".") from exc
-        if not amount.is_finite():
-            raise ValidationError("Must be an amount in baht, such as \"1250.50\".")
-        exponent = amount.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(CENT):
-            raise ValidationError("At most two decimal places (satang).")
-        if amount < 0 and not self.allow_negative:
-            raise ValidationError("Must not be negative.")
-        if abs(amount) >= Decimal("10000000000"):
-            raise ValidationError("Amount is too large.")
-        return amount.quantize(CENT)
+            return parse_money(value, allow_negative=self.allow_negative)
+        except FieldError as exc:
+            raise ValidationError(exc.message) from exc
 
 
 class Percent(Money):
@@ -64,13 +231,9 @@ class Ratio(fields.Field[Decimal]):
 
 
 class Quantity(fields.Integer):
-    """Whole base units; refuses 1.5 and "3" alike."""
+    """Whole base units; refuses 1.5 and "3" alike, and anything beyond ``MAX_QUANTITY`` unless told."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("strict", True)
+        kwargs.setdefault("validate", validate.Range(min=0, max=MAX_QUANTITY))
         super().__init__(**kwargs)
-
-
-# Ids are PostgreSQL integers: a larger number names nothing and is refused (422), not sent to the database.
-MAX_ID = 2**31 - 1
-ID_RANGE = validate.Range(min=1, max=MAX_ID)

@@ -10,12 +10,12 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, make_response, request
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.auth import api_actor
 from core.clock import utcnow
-from core.db import affected, db
+from core.db import UTCDateTime, affected, db
 from core.errors import Conflict, InvalidInput
 from core.models import IdempotencyRecord
 
@@ -61,24 +61,13 @@ def idempotent(fn: Callable[..., Any] | None = None, *, actor: Callable[[], Any]
                                {"Idempotency-Key": ["1 to 200 characters."]})
         user_id = actor_of().id
         request_hash = _request_hash()
-        record = IdempotencyRecord(user_id=user_id, key=key, method=request.method, path=request.path,
-                                   request_hash=request_hash, status=IN_PROGRESS, body="", created_at=utcnow())
-        while True:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(record)
-                break
-            except IntegrityError:
-                db.session.rollback()
+        while not _claim(user_id, key, request_hash):
             outcome = _existing(user_id, key, request_hash)
             if isinstance(outcome, Response):
                 return outcome
             if outcome == "took_over":
                 break
             # "gone": the first request rolled back; this one runs as the first.
-            record = IdempotencyRecord(user_id=user_id, key=key, method=request.method, path=request.path,
-                                       request_hash=request_hash, status=IN_PROGRESS, body="",
-                                       created_at=utcnow())
         try:
             response = make_response(fn(*args, **kwargs))
         except BaseException:
@@ -86,10 +75,13 @@ def idempotent(fn: Callable[..., Any] | None = None, *, actor: Callable[[], Any]
             _forget(user_id, key, request_hash)
             raise
         if 200 <= response.status_code < 300:
-            stored = affected(db.session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-                .values(status=response.status_code, body=response.get_data(as_text=True))))
+            # The effect committed durably with the record; only the answer to replay is stored here,
+            # without waiting for the disk on PostgreSQL: if the database crashed within the moment
+            # before it is flushed, the record stays in progress and a retry is handled as a request
+            # cut off after its effect (see _existing), as for a worker killed at this point.
+            statement = _ANSWER_PG if db.session.get_bind().dialect.name == "postgresql" else _ANSWER
+            stored = affected(db.session.execute(statement, {"user_id": user_id, "key": key, "status": response.status_code,
+                                                    "body": response.get_data(as_text=True)}))
             if not stored:
                 # The service rolled back its own transaction (and the record with it) yet answered 2xx.
                 db.session.add(IdempotencyRecord(
@@ -104,6 +96,31 @@ def idempotent(fn: Callable[..., Any] | None = None, *, actor: Callable[[], Any]
         return response
 
     return wrapper
+
+
+# Written as text: the same SQL on PostgreSQL and SQLite (3.24+), compiled once.
+_CLAIM = text(
+    "INSERT INTO idempotency_records (user_id, key, method, path, request_hash, status, body, created_at) "
+    "VALUES (:user_id, :key, :method, :path, :request_hash, :status, '', :created_at) "
+    "ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+).bindparams(bindparam("created_at", type_=UTCDateTime()))
+
+
+_ANSWER = text("UPDATE idempotency_records SET status = :status, body = :body WHERE user_id = :user_id AND key = :key")
+# The same, with this transaction's commit not waiting for the disk (see the caller).
+_ANSWER_PG = text("UPDATE idempotency_records SET status = :status, body = :body WHERE user_id = :user_id "
+                  "AND key = :key AND set_config('synchronous_commit', 'off', true) = 'off'")
+
+
+def _claim(user_id: int, key: str, request_hash: str) -> bool:
+    """Write this request's record, in progress, in the caller's transaction; False if the key exists.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING``: a record of a transaction still in progress makes it
+    wait until that transaction ends (then it conflicts if that one committed, inserts if not)."""
+    claimed = db.session.execute(_CLAIM, {
+        "user_id": user_id, "key": key, "method": request.method, "path": request.path,
+        "request_hash": request_hash, "status": IN_PROGRESS, "created_at": utcnow()}).first()
+    return claimed is not None
 
 
 def _forget(user_id: int, key: str, request_hash: str) -> None:

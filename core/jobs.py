@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import threading
 import time
 import traceback
@@ -66,13 +67,31 @@ def periodic(name: str, fn: Callable[[], object], *, task: str, every: float = 6
     PERIODIC[name] = Periodic(name, fn, task, every, minute)
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
+# What a domain does when a job of its kind fails for good: ``fn(payload, reason)``, in a transaction of its
+# own that is committed after it (a buying round becomes ``combine_failed`` with the reason, say).
+FailureHook = Callable[[dict[str, Any], str], None]
+FAILURE_HOOKS: dict[str, FailureHook] = {}
+
+
+def handler(kind: str, *, on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
     """Register the handler of a job kind: ``@handler("combine_round") def combine_round(round_id): ...``."""
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if on_failure is not None:
+            FAILURE_HOOKS[kind] = on_failure
         return fn
 
     return register
+
+
+def backoff_seconds(attempt: int, app: Flask | None = None) -> float:
+    """Exponential back-off with jitter before retry number ``attempt`` (1, 2, ...): a random time between
+    half and all of ``JOB_RETRY_BASE`` x 2^(attempt-1), at most ``JOB_RETRY_MAX`` (both in seconds)."""
+    config = (app or current_app).config
+    base = float(config.get("JOB_RETRY_BASE", 2.0))
+    cap = float(config.get("JOB_RETRY_MAX", 60.0))
+    ceiling: float = min(cap, base * 2.0 ** max(0, attempt - 1))
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
 
 
 class PermanentJobError(Exception):
@@ -88,7 +107,12 @@ def enqueue(kind: str, payload: dict[str, Any], *, network_id: int | None = None
     """
     if dedupe_key is not None:
         existing = db.session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
-        if existing is not None:
+        if existing is not None and existing.state == "failed":
+            # A failed job is never handed back for its key: it keeps its history under another key, and
+            # the same effect is asked for again as a new job.
+            existing.dedupe_key = f"{dedupe_key}:failed:{existing.id[:8]}"
+            db.session.flush()
+        elif existing is not None:
             return existing
     job = Job(id=str(uuid.uuid4()), kind=kind, payload=payload, network_id=network_id,
               dedupe_key=dedupe_key, state="pending", attempts=0, created_at=utcnow())
@@ -147,8 +171,15 @@ def send(app: Flask, job_id: str) -> bool:
 def _run_in_app(app: Flask, job_id: str) -> None:
     with app.app_context():
         try:
-            while run_job(job_id) == "retry":
-                pass
+            if run_job(job_id) == "retry":
+                # Back off (exponential, with jitter) without holding the job thread: a timer resubmits it.
+                job = db.session.get(Job, job_id)
+                delay = backoff_seconds(job.attempts if job is not None else 1, app)
+                db.session.rollback()
+                executor: ThreadPoolExecutor = app.extensions["ruamsue_jobs_executor"]
+                timer = threading.Timer(delay, executor.submit, args=(_run_in_app, app, job_id))
+                timer.daemon = True
+                timer.start()
         except Exception:  # noqa: BLE001 - recorded on the job row
             log.exception("job %s crashed", job_id)
         finally:
@@ -190,8 +221,10 @@ def _run_leased(job_id: str) -> str:
     attempts, kind, payload = claimed
     if attempts > max_attempts:
         # It keeps dying (a worker killed each time): stop looping and say so.
-        _finish(job_id, "failed", error=f"gave up after {attempts - 1} attempts")
+        reason = f"gave up after {attempts - 1} attempts"
+        _finish(job_id, "failed", error=reason)
         record_job(kind, "failed", 0.0)
+        _failed_for_good(kind, payload, f"It was stopped {attempts - 1} times before it could finish.")
         return "failed"
     fn = HANDLERS.get(kind)
     if fn is None:
@@ -201,32 +234,58 @@ def _run_leased(job_id: str) -> str:
     started = time.perf_counter()
     token = job_id_var.set(job_id)
     try:
-        outcome = _call(job_id, fn, payload, attempts, max_attempts)
+        outcome = _call(job_id, kind, fn, payload, attempts, max_attempts)
     finally:
         job_id_var.reset(token)
     record_job(kind, outcome, time.perf_counter() - started)
     return outcome
 
 
-def _call(job_id: str, fn: Callable[..., dict[str, Any] | None], payload: dict[str, Any] | None,
+def _call(job_id: str, kind: str, fn: Callable[..., dict[str, Any] | None], payload: dict[str, Any] | None,
           attempts: int, max_attempts: int) -> str:
     try:
         result = fn(**(payload or {}))
     except PermanentJobError as exc:
         db.session.rollback()
         _finish(job_id, "failed", error=str(exc))
+        _failed_for_good(kind, payload, str(exc))
         return "failed"
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
         error = traceback.format_exc(limit=5)
         if attempts >= max_attempts:
             _finish(job_id, "failed", error=error)
+            _failed_for_good(kind, payload, f"It failed {attempts} times in a row; the last time: {_plain(exc)}")
             return "failed"
         db.session.execute(update(Job).where(Job.id == job_id).values(state="pending", error=error))
         db.session.commit()
         return "retry"
     _finish(job_id, "succeeded", result=result or {})
     return "succeeded"
+
+
+def _plain(exc: BaseException) -> str:
+    """An exception in one line a person can read (no traceback, no SQL)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, OperationalError):
+        return "the database was busy or did not answer in time."
+    if isinstance(exc, DBAPIError):
+        return "the database refused a change."
+    text_ = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text_[:300]
+
+
+def _failed_for_good(kind: str, payload: dict[str, Any] | None, reason: str) -> None:
+    hook = FAILURE_HOOKS.get(kind)
+    if hook is None:
+        return
+    try:
+        hook(dict(payload or {}), reason)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the job is failed already; the hook's failure is logged
+        db.session.rollback()
+        log.exception("the failure hook of %s failed", kind)
 
 
 class _Lease:

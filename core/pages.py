@@ -25,6 +25,7 @@ from wtforms import DateTimeLocalField, IntegerField
 from wtforms.validators import StopValidation
 
 from core.errors import Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotFound, OutOfStock, message_code
+from core.fields import MAX_INT, MAX_QUANTITY, FieldError, parse_int
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -36,6 +37,7 @@ KIND_LABELS = {"cooperative": _l("สหกรณ์"), "community_enterprise": 
                "womens_group": _l("กลุ่มแม่บ้าน"), "other": _l("อื่น ๆ")}
 STATE_LABELS = {"draft": _l("ร่าง"), "open": _l("เปิดรับคำสั่งซื้อ"), "closed": _l("ปิดรับแล้ว กำลังรวมยอด"),
                 "combined": _l("รวมยอดแล้ว รอส่งของ"), "delivered": _l("ส่งของแล้ว"), "settled": _l("ชำระครบแล้ว"),
+                "combine_failed": _l("รวมยอดไม่สำเร็จ"),
                 "active": _l("เปิดขาย"), "paused": _l("หยุดขายชั่วคราว"), "placed": _l("รอยืนยัน"),
                 "confirmed": _l("ยืนยันแล้ว"), "cancelled": _l("ยกเลิกแล้ว")}
 JOB_LABELS = {"pending": _l("รอคิว"), "running": _l("กำลังทำงาน"), "succeeded": _l("เสร็จแล้ว"),
@@ -66,8 +68,22 @@ FIELD_MESSAGES: dict[str, Any] = {
     "must_not_be_negative": _l("ต้องไม่ติดลบ"),
     "phone_invalid": _l("ใช้ได้เฉพาะตัวเลข ช่องว่าง + และ - เช่น 081-234-5678"),
 }
+# The one field module's messages (core.fields), whatever the domain.
+FIELD_MESSAGES.update({
+    "field_money": _l("ใส่จำนวนเงินเป็นตัวเลข เช่น 1250.50"),
+    "field_decimals": _l("ทศนิยมไม่เกิน 2 ตำแหน่ง (สตางค์)"),
+    "field_too_large": _l("จำนวนเงินมากเกินไป"),
+    "field_negative": _l("ต้องไม่ติดลบ"),
+    "field_integer": _l("ต้องเป็นจำนวนเต็ม"),
+    "field_text": _l("ต้องเป็นข้อความ"),
+    "field_control": _l("มีอักขระที่ใช้ไม่ได้"),
+    "field_required": _l("กรุณากรอกช่องนี้"),
+})
 # Field messages with parameters: rendered at request time (the parameter is formatted in).
 _FIELD_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "field_too_small": lambda p: _("อย่างน้อย %(n)s", n=p["n"]),
+    "field_too_big": lambda p: _("ต้องไม่เกิน %(n)s", n=p["n"]),
+    "field_too_long": lambda p: _("ยาวได้ไม่เกิน %(n)s ตัวอักษร", n=p["n"]),
     "at_most": lambda p: _("ไม่เกิน %(amount)s บาท", amount=p["amount"]),
     "only_left": lambda p: _("เหลือเพียง %(n)s", n=p["n"]),
     "more_than_ordered": lambda p: _("มากกว่าที่สั่ง %(n)s", n=p["n"]),
@@ -156,15 +172,26 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 
 class IntField(IntegerField):
-    """An integer field whose "not a number" message is in our catalogues (WTForms has no Thai)."""
+    """A whole number read by the one field module (Thai digits, thousands commas), bounded to what its
+    column holds, with messages in our catalogues (WTForms has no Thai)."""
+
+    def __init__(self, *args: Any, maximum: int = MAX_QUANTITY, **kwargs: Any) -> None:
+        self.maximum = maximum
+        super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:
             return
-        try:
-            self.data = int(str(valuelist[0]).strip().replace(",", ""))
-        except ValueError as exc:
+        text = str(valuelist[0])
+        if not text.strip():
             self.data = None
+            return
+        try:
+            self.data = parse_int(text, minimum=-MAX_INT, maximum=self.maximum, grouping=True)
+        except FieldError as exc:
+            self.data = None
+            if exc.code == "too_big":
+                raise ValueError(_l("ต้องไม่เกิน %(n)s", n=f"{self.maximum:,}")) from exc
             raise ValueError(_l("ต้องเป็นจำนวนเต็ม")) from exc
 
     def pre_validate(self, form: Any) -> None:

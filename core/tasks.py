@@ -15,7 +15,8 @@ def run_job_task(self: Task[[str], str], job_id: str) -> str:
     finally:
         db.session.remove()
     if state == "retry":
-        raise self.retry(countdown=min(60, 2 ** (self.request.retries + 1)))
+        # Exponential back-off with jitter (JOB_RETRY_BASE, JOB_RETRY_MAX), the same rule as the thread mode.
+        raise self.retry(countdown=jobs.backoff_seconds(self.request.retries + 1))
     return state
 
 

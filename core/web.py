@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, abort, g, request, session
+from flask import Flask, Response, g, render_template, request, session
 from flask_babel import Babel, gettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -123,13 +124,19 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.before_request
-    def _refuse_nul_in_forms() -> None:
+    def _refuse_nul_in_forms() -> Any:
         # PostgreSQL cannot store NUL in text: a form or query carrying one is a bad request, not a 500.
         if request.path.startswith("/api/"):
             return  # the API answers 422 naming the field (core.api)
-        values = list(request.args.values()) + (list(request.form.values()) if request.method == "POST" else [])
-        if any("\x00" in value for value in values) or any("\x00" in str(v) for v in (request.view_args or {}).values()):
-            abort(400)
+        items = list(request.args.items(multi=True))
+        if request.method == "POST":
+            items += list(request.form.items(multi=True))
+        items += [(k, str(v)) for k, v in (request.view_args or {}).items()]
+        bad = sorted({name for name, value in items if "\x00" in value})
+        if bad:
+            # Named, in a sentence, on a page that fits a phone; nothing was read or written.
+            message = _("ข้อมูลในช่องต่อไปนี้มีอักขระที่ใช้ไม่ได้ (NUL) จึงไม่ได้บันทึก: %(fields)s", fields=", ".join(bad))
+            return render_template("error.html", message=message, fields=bad), 400
 
     @app.before_request
     def _remember_language() -> None:

@@ -151,12 +151,43 @@ def seed() -> bool:
     from orders.models import PurchaseOrder
 
     for po in db.session.scalars(select(PurchaseOrder).where(PurchaseOrder.round_id == past.id)).all():
+        po.created_at = past.closes_at  # the demo's history: the orders went out when the round closed
+        db.session.flush()
         lines = [{"offer_id": ln.offer_id, "received_quantity": ln.ordered_quantity - (5 if ln.offer_id == npk.id else 0)}
                  for ln in po.lines]
         record_receipt(committee, po.id, lines, now - timedelta(days=33))
     seed_market(network, {g.name: g for g in groups.values()}, users)
     db.session.commit()
+    _seed_notifications(network, current, committee, groups["tha_bo"].id)
     return True
+
+
+def _seed_notifications(network, current, committee, group_id: int) -> None:  # type: ignore[no-untyped-def]
+    """What the demo's people find under the bell, besides what seeding already told them (the combined
+    round, the short delivery): the open round, a payment, the seller's orders, last month's summary."""
+    from market import events as market_events
+    from market.models import Purchase
+    from orders import events as order_events
+    from orders.invoices import record_payment
+    from orders.models import Invoice
+    from reports import periods
+    from reports.services import build_summary
+
+    order_events.round_opened(current)
+    db.session.commit()
+    invoice = db.session.scalar(select(Invoice).where(Invoice.group_id == group_id).order_by(Invoice.id))
+    if invoice is not None and invoice.total - invoice.paid >= Decimal("5000.00"):
+        record_payment(committee, invoice.id, Decimal("5000.00"), "เงินสดจากที่ประชุมกลุ่ม")
+    for purchase in db.session.scalars(select(Purchase).where(Purchase.network_id == network.id)
+                                       .order_by(Purchase.id)):
+        market_events.purchase_placed(purchase)
+        if purchase.state in ("confirmed", "delivered"):
+            market_events.purchase_confirmed(purchase)
+        if purchase.state == "delivered":
+            market_events.purchase_delivered(purchase)
+    db.session.commit()
+    local = utcnow().astimezone(periods.zone(network.timezone))
+    build_summary(network.id, periods.label(*periods.add_months(local.year, local.month, -1)))
 
 
 @demo_cli.command("seed")

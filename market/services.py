@@ -15,11 +15,13 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import UnaryExpression
 
+from core.events import data_changed
 from pricing.marketplace import buyer_saving, income_gain
 from core.audit import record
 from core.clock import utcnow
 from core.db import affected, db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound, OutOfStock
+from core.fields import require_money, require_quantity, require_text
 from market import events, permissions
 from market.models import Listing, Purchase
 from network.models import User
@@ -113,6 +115,26 @@ def get_listing(actor: User, listing_id: int) -> Listing:
     return listing
 
 
+_TEXT_LIMITS = {"name": (200, True), "unit": (40, True), "category": (80, False), "district": (100, False),
+                "description": (2000, False)}
+
+
+def _listing_values(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Each field of a listing checked by the one field module (422 naming the field)."""
+    values = dict(data)
+    for key, (limit, required) in _TEXT_LIMITS.items():
+        if key in data or not partial:
+            values[key] = require_text(key, data.get(key), max_length=limit, required=required)
+    if "price" in data or not partial:
+        values["price"] = require_money("price", data.get("price"))
+    for key in ("outside_price", "reference_price"):
+        if key in data or not partial:
+            values[key] = require_money(key, data.get(key), optional=True)
+    if "stock" in data or not partial:
+        values["stock"] = require_quantity("stock", data.get("stock"))
+    return values
+
+
 def _check_amounts(data: dict[str, Any]) -> None:
     price, stock = data.get("price"), data.get("stock")
     if price is not None and stock is not None and price * stock >= MAX_AMOUNT:
@@ -122,6 +144,7 @@ def _check_amounts(data: dict[str, Any]) -> None:
 def create_listing(actor: User, data: dict[str, Any]) -> Listing:
     if not permissions.can_sell(actor):
         raise Forbidden("Only a group's seller or leader lists goods for sale.")
+    data = _listing_values(data, partial=False)
     _check_amounts(data)
     now = utcnow()
     listing = Listing(network_id=actor.network_id, group_id=actor.group_id, created_by_id=actor.id,
@@ -142,6 +165,7 @@ def update_listing(actor: User, listing_id: int, data: dict[str, Any]) -> Listin
         raise Forbidden("Only the selling group's own sellers and leader change its listings.")
     if listing.state == "closed":
         raise WrongState("The listing is closed; list the goods again instead.", state=listing.state)
+    data = _listing_values(data, partial=True)
     _check_amounts({"price": data.get("price", listing.price), "stock": data.get("stock", listing.stock)})
     changes = {k: v for k, v in data.items() if k in LISTING_FIELDS}
     if not changes:
@@ -161,6 +185,7 @@ def update_listing(actor: User, listing_id: int, data: dict[str, Any]) -> Listin
 
 def place_purchase(actor: User, listing_id: int, group_id: int, quantity: int) -> Purchase:
     """A leader buys for their group. The stock is taken by one conditional UPDATE, or nothing is."""
+    quantity = require_quantity("quantity", quantity, minimum=1)
     listing = get_listing(actor, listing_id)
     group = get_group(actor, group_id, field="group_id")
     if not permissions.can_buy_for(actor, group):
@@ -301,6 +326,7 @@ def deliver_purchase(actor: User, purchase_id: int, delivered_at: datetime | Non
         raise WrongState(f"The purchase is {state}; it cannot be delivered.", state=state)
     record(actor, "purchase.deliver", "market_purchase", purchase.id, {"state": before_state},
            {"state": "delivered", "delivered_at": when, "income_gain": gain, "buyer_saving": saving})
+    data_changed(actor.network_id, when)
     events.purchase_delivered(purchase)
     db.session.commit()
     return purchase

@@ -17,10 +17,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.errors import DomainError
 from market import permissions, services
 from core import format as fmt
+from core.fields import money_or_none
 from core.glossary import known
 from core.pages import (IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
                         roles_required)
-from pricing.money import parse_money
 
 bp = Blueprint("market_views", __name__, template_folder="templates")
 
@@ -30,12 +30,12 @@ PER_PAGE = 20
 
 
 def _money_check(form: Any, field: Any) -> None:
-    if field.data not in (None, "") and parse_money(str(field.data)) is None:
+    if field.data not in (None, "") and money_or_none(str(field.data), grouping=True) is None:
         raise ValidationError(_l("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)"))
 
 
 def _optional_money(text: Any) -> Decimal | None:
-    return parse_money(str(text)) if text not in (None, "") else None
+    return money_or_none(str(text), grouping=True) if text not in (None, "") else None
 
 
 class ListingForm(FlaskForm):
@@ -52,7 +52,8 @@ class ListingForm(FlaskForm):
 
     def values(self) -> dict[str, Any]:
         return {"name": filled(self.name.data).strip(), "unit": filled(self.unit.data).strip(),
-                "category": (self.category.data or "").strip(), "price": parse_money(filled(self.price.data)),
+                "category": (self.category.data or "").strip(),
+                "price": money_or_none(filled(self.price.data), grouping=True),
                 "stock": self.stock.data, "outside_price": _optional_money(self.outside_price.data),
                 "reference_price": _optional_money(self.reference_price.data),
                 "district": (self.district.data or "").strip(), "description": self.description.data or ""}

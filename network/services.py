@@ -15,8 +15,9 @@ from core.auth import hash_token, new_token
 from core.clock import utcnow
 from core.db import db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.fields import require_int, require_text
 from network import permissions
-from network.models import ApiToken, Group, Network, User
+from network.models import GROUP_KINDS, ApiToken, Group, Network, User
 
 # Checked against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -137,17 +138,49 @@ def get_group(actor: User, group_id: int, field: str | None = None) -> Group:
     return group
 
 
+_GROUP_TEXT = {"name": (200, True), "district": (100, False), "subdistrict": (100, False)}
+
+
+def _group_values(data: dict[str, Any], current: Group | None = None) -> dict[str, Any]:
+    """A group's fields checked by the one field module, and the rule that registered-poor members are
+    some of the members (422 naming the field, on every entry point)."""
+    values = dict(data)
+    for key, (limit, required) in _GROUP_TEXT.items():
+        if key in data or current is None:
+            values[key] = require_text(key, data.get(key), max_length=limit, required=required)
+    if "kind" in data:
+        if data["kind"] not in GROUP_KINDS:
+            raise InvalidInput("Unknown kind of group.", {"kind": [f"One of {', '.join(GROUP_KINDS)}."]})
+    for key in ("members", "registered_poor_members"):
+        if key in data or current is None:
+            values[key] = require_int(key, data.get(key, 0), maximum=1_000_000)
+    members = values.get("members", current.members if current is not None else 0)
+    poor = values.get("registered_poor_members", current.registered_poor_members if current is not None else 0)
+    if poor > members:
+        raise InvalidInput(Msg("Registered-poor members cannot outnumber the members.", "poor_exceed_members"),
+                           {"registered_poor_members": [Msg("Cannot be more than the members.", "more_than_members")]})
+    return values
+
+
+def _name_taken(exc: IntegrityError) -> Conflict:
+    """Only the unique name is a conflict; any other constraint is a bug the checks above missed."""
+    if "unique" not in str(exc.orig).lower():
+        raise exc
+    return Conflict(Msg("A group of that name exists already.", "group_exists"),
+                    {"name": [Msg("Already taken.", "taken")]})
+
+
 def create_group(actor: User, data: dict[str, Any]) -> Group:
     if not permissions.can_create_groups(actor):
         raise Forbidden("Only the network admin adds groups.")
+    data = _group_values(data)
     group = Group(network_id=actor.network_id, **data)
     db.session.add(group)
     try:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict(Msg("A group of that name exists already.", "group_exists"),
-                       {"name": [Msg("Already taken.", "taken")]}) from exc
+        raise _name_taken(exc) from exc
     record(actor, "group.create", "group", group.id, None, data)
     db.session.commit()
     return group
@@ -157,11 +190,7 @@ def update_group(actor: User, group_id: int, changes: dict[str, Any]) -> Group:
     group = get_group(actor, group_id)
     if not permissions.can_edit_group(actor, group):
         raise Forbidden("You may change only your own group.")
-    members = changes.get("members", group.members)
-    poor = changes.get("registered_poor_members", group.registered_poor_members)
-    if poor > members:
-        raise InvalidInput(Msg("Registered-poor members cannot outnumber the members.", "poor_exceed_members"),
-                           {"registered_poor_members": [Msg("Cannot be more than the members.", "more_than_members")]})
+    changes = _group_values(changes, group)
     before = {k: getattr(group, k) for k in changes}
     for key, value in changes.items():
         setattr(group, key, value)
@@ -169,8 +198,7 @@ def update_group(actor: User, group_id: int, changes: dict[str, Any]) -> Group:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict(Msg("A group of that name exists already.", "group_exists"),
-                       {"name": [Msg("Already taken.", "taken")]}) from exc
+        raise _name_taken(exc) from exc
     record(actor, "group.update", "group", group.id, before, changes)
     db.session.commit()
     return group

@@ -14,12 +14,10 @@ def init_app(app: Flask) -> None:
     from core import jobs, notify
     from notifications import config, outbox, sending
     from notifications.api import blp
-    from notifications.channels import mail
     from notifications.views import bp, register_pages
 
     for key, value in config.load().items():
         app.config.setdefault(key, value)
-    mail.init_app(app)
     notify.subscribe(outbox.record_events)
 
     def send(network_id: int | None = None, event_key: str | None = None) -> dict[str, Any]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import smtplib
 import socket
+import threading
 import uuid
+from typing import Any
 
-from flask import current_app
-from flask_mailman import EmailMessage, Mail
-from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest, TextMessage
+from flask import Flask, current_app
 
-mail = Mail()
+# The two client libraries are imported when a message is first sent, not at start-up: line-bot-sdk's
+# models alone take seconds to import, and a web process that never sends need not pay for them.
+_mail_lock = threading.Lock()
 LINE_DEFAULT_ENDPOINT = "https://api.line.me"
 LINE_TEXT_LIMIT = 5000
 # What LINE answers when a push cannot reach the user: they blocked the account, never added it as a
@@ -40,6 +42,9 @@ def retry_key(delivery_id: int) -> str:
 
 
 def send_line(delivery_id: int, to: str, text: str) -> None:
+    from linebot.v3.messaging import (ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest,
+                                      TextMessage)
+
     config = current_app.config
     configuration = Configuration(access_token=config["LINE_CHANNEL_ACCESS_TOKEN"])
     try:
@@ -67,8 +72,23 @@ def send_line(delivery_id: int, to: str, text: str) -> None:
         raise
 
 
+def _mail(app: Flask) -> Any:
+    """Flask-Mailman's extension of this app, set up on first use."""
+    from flask_mailman import Mail
+
+    with _mail_lock:
+        if "ruamsue_mail" not in app.extensions:
+            mail = Mail()
+            mail.init_app(app)
+            app.extensions["ruamsue_mail"] = mail
+        return app.extensions["ruamsue_mail"]
+
+
 def send_email(delivery_id: int, to: str, subject: str, body: str) -> None:
+    from flask_mailman import EmailMessage
+
     config = current_app.config
+    mail = _mail(current_app._get_current_object())  # type: ignore[attr-defined]
     domain = str(config.get("MAIL_MESSAGE_ID_DOMAIN") or "ruamsue.local")
     message = EmailMessage(subject=subject, body=body, to=[to],
                            from_email=config.get("MAIL_DEFAULT_SENDER") or "ruamsue@localhost",

@@ -25,23 +25,23 @@ def N_(message: str) -> str:  # noqa: N802 - babel's marker for "extract, transl
 
 # kind -> (title, body); %(name)s are the event's context values.
 MESSAGES: dict[str, tuple[str, str]] = {
-    "round_opened": (N_("เปิดรอบสั่งซื้อ %(round)s แล้ว"),
+    "round_opened": (N_("เปิดรับคำสั่งซื้อแล้ว: %(round)s"),
                      N_("สั่งซื้อได้ถึง %(closes_at)s มีสินค้า %(offers)s รายการ: %(products)s")),
-    "round_closing_soon": (N_("อีกไม่ถึง 24 ชั่วโมงจะปิดรับคำสั่งซื้อ %(round)s"),
+    "round_closing_soon": (N_("อีกไม่ถึง 24 ชั่วโมงจะปิดรับคำสั่งซื้อ: %(round)s"),
                            N_("กลุ่มของคุณยังไม่ได้สั่งซื้อ ปิดรับ %(closes_at)s")),
-    "round_combined": (N_("รวมยอดรอบ %(round)s แล้ว"),
-                       N_("กลุ่ม %(group)s ได้รับ %(items)s ยอดชำระ %(total)s บาท ประหยัดได้ %(savings)s บาท")),
-    "delivery_shortage": (N_("ของรอบ %(round)s มาไม่ครบ"),
-                          N_("กลุ่ม %(group)s ได้รับ %(items)s ยอดชำระใหม่ %(total)s บาท")),
+    "round_combined": (N_("รวมยอดแล้ว: %(round)s"),
+                       N_("%(group)s ได้รับ %(items)s ยอดชำระ %(total)s บาท ประหยัดได้ %(savings)s บาท")),
+    "delivery_shortage": (N_("ของมาไม่ครบ: %(round)s"),
+                          N_("%(group)s ได้รับ %(items)s ยอดชำระใหม่ %(total)s บาท")),
     "payment_recorded": (N_("บันทึกการชำระเงิน %(amount)s บาทแล้ว"),
-                         N_("รอบ %(round)s กลุ่ม %(group)s ชำระแล้ว %(paid)s บาท จาก %(total)s บาท "
+                         N_("%(round)s: %(group)s ชำระแล้ว %(paid)s บาท จาก %(total)s บาท "
                             "คงเหลือ %(outstanding)s บาท")),
     "purchase_placed": (N_("มีคำสั่งซื้อใหม่: %(listing)s"),
-                        N_("กลุ่ม %(buyer)s สั่ง %(quantity)s %(unit)s รวม %(amount)s บาท กรุณายืนยัน")),
+                        N_("%(buyer)s สั่ง %(quantity)s %(unit)s รวม %(amount)s บาท กรุณายืนยัน")),
     "purchase_confirmed": (N_("ผู้ขายยืนยันคำสั่งซื้อ %(listing)s แล้ว"),
-                           N_("%(quantity)s %(unit)s รวม %(amount)s บาท จากกลุ่ม %(seller)s")),
+                           N_("%(quantity)s %(unit)s รวม %(amount)s บาท จาก %(seller)s")),
     "purchase_delivered": (N_("ส่งสินค้า %(listing)s แล้ว"),
-                           N_("%(quantity)s %(unit)s รวม %(amount)s บาท จากกลุ่ม %(seller)s")),
+                           N_("%(quantity)s %(unit)s รวม %(amount)s บาท จาก %(seller)s")),
     "quote_received": (N_("ได้รับใบเสนอราคาสำหรับ %(rfq)s"), N_("%(supplier)s ส่งใบเสนอราคาแล้ว")),
     "rfq_closed": (N_("ปิดรับใบเสนอราคา %(rfq)s แล้ว"),
                    N_("ได้รับใบเสนอราคา %(quotes)s ราย ดูการเปรียบเทียบราคาได้")),

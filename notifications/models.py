@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import UTCDateTime, db
+from core.db import Model, UTCDateTime
 
 KINDS = ("round_opened", "round_closing_soon", "round_combined", "delivery_shortage", "payment_recorded",
          "purchase_placed", "purchase_confirmed", "purchase_delivered", "quote_received", "rfq_closed",
@@ -20,7 +20,7 @@ DEFAULT_QUIET_FROM = time(21, 0)
 DEFAULT_QUIET_UNTIL = time(7, 0)
 
 
-class Notification(db.Model):
+class Notification(Model):
     """What a user sees in the app: one row per (event, user), written with the event."""
 
     __tablename__ = "notifications"
@@ -43,7 +43,7 @@ class Notification(db.Model):
     )
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One message over one channel: exactly one per (event, user, channel), by the unique key."""
 
     __tablename__ = "notification_deliveries"
@@ -73,7 +73,7 @@ class Delivery(db.Model):
     )
 
 
-class NotificationSettings(db.Model):
+class NotificationSettings(Model):
     """How a user wants to hear: e-mail, LINE (with their LINE user id), and quiet hours."""
 
     __tablename__ = "notification_settings"

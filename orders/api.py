@@ -107,6 +107,15 @@ def close_round(round_id: int) -> ApiResult:
     return {"job_id": job.id, "state": job.state}
 
 
+@blp.route("/rounds/<int:round_id>/combine", methods=["POST"])
+@blp.response(202, JobStartedSchema)
+def combine_round(round_id: int):  # type: ignore[no-untyped-def]
+    """Start the combine again after it failed (committee). Idempotent: a waiting, running or finished
+    combine is returned; a failed job is never handed back."""
+    job = services.retry_combine(api_actor(), round_id)
+    return {"job_id": job.id, "state": job.state}
+
+
 @blp.route("/rounds/<int:round_id>/orders/<int:group_id>")
 class GroupOrderResource(MethodView):
     @blp.response(200, GroupOrderOutSchema)

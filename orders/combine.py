@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, TypedDict
 
 from flask import current_app
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 import pricing
@@ -86,7 +86,14 @@ def _demand(round_id: int, supplier_id: int | None = None) -> list[Any]:
     return list(db.session.execute(query).all())
 
 
-@jobs.handler(COMBINE_JOB)
+def _combine_failed(payload: dict[str, Any], reason: str) -> None:
+    """The combine failed for good: the round says so, with the reason, until the committee retries."""
+    db.session.execute(
+        update(BuyingRound).where(BuyingRound.id == payload.get("round_id"), BuyingRound.state == "closed")
+        .values(state="combine_failed", failure=reason[:2000]))
+
+
+@jobs.handler(COMBINE_JOB, on_failure=_combine_failed)
 def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
     """Turn a closed round's orders into purchase orders, allocations and invoices. Idempotent.
 
@@ -121,9 +128,15 @@ def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
 
 
 def _tune_session() -> None:
-    # The two window sorts of a large round fit in memory instead of spilling to disk.
+    # The two window sorts of a large round fit in memory instead of spilling to disk; JIT compiling
+    # the expressions costs more than it saves on this one statement.
     if is_postgres():
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
+        db.session.execute(text("SET LOCAL jit = off"))
+        # A lock held elsewhere for too long fails this attempt, which is retried after a back-off.
+        lock_timeout = float(current_app.config.get("COMBINE_LOCK_TIMEOUT") or 0)
+        if lock_timeout > 0:
+            db.session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'"))
 
 
 def _finish_round(rnd: BuyingRound) -> None:
@@ -142,7 +155,11 @@ def _coordinate(rnd: BuyingRound, suppliers: list[int]) -> dict[str, Any]:
         jobs.enqueue(PART_JOB, {"round_id": round_id, "supplier_id": supplier_id}, network_id=network_id,
                      dedupe_key=f"combine:{round_id}:{supplier_id}")
     db.session.commit()  # releases the round; the parts go to the broker now
+    # The wait has a deadline: a part stuck elsewhere fails this attempt (retried after a back-off).
+    deadline = time.monotonic() + float(current_app.config.get("COMBINE_PARTS_WAIT", 600))
     while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the parts of round {round_id} did not finish in time")
         done = set(db.session.scalars(select(PurchaseOrder.supplier_id).where(PurchaseOrder.round_id == round_id)))
         db.session.rollback()
         missing = [s for s in suppliers if s not in done]
@@ -236,7 +253,10 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
         offer = offers[offer_id]
         problems = pricing.validate_tiers(tiers.get(offer_id, ()))
         if problems:
-            raise ValueError(f"offer {offer_id}: " + "; ".join(problems))
+            # No retry can mend this: the offer itself is wrong. Said in words for the committee's page.
+            raise jobs.PermanentJobError(
+                f"The price tiers of offer {offer_id} break the tier rules ({'; '.join(problems)}). "
+                "Correct the offer's tiers, then start the combine again.")
         pack = pricing.round_to_packs(int(total), int(tolerance), offer.pack_size, offer.min_quantity)
         results[offer_id] = pack
         prices[offer_id] = pricing.tier_for(tiers[offer_id], pack.ordered_quantity) if pack.is_ordered else None
@@ -276,8 +296,11 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
          "tier_min_quantity": tier.min_quantity if tier is not None else None}
         for o, p in results.items()])
 
-    # Per offer, the constants of its lines' allocation and fee split, as integers (units, satang).
-    constants: list[tuple[int, ...]] = []
+    # Per offer, the constants of its lines' allocation and fee split, as integers (units, satang),
+    # then its tiers as (min quantity, price) pairs, padded to the round's largest number of tiers
+    # with NULL: each line's price alone is a CASE over its own row, not a join on ranges.
+    depth = max(len(tiers[o]) for o in results)
+    constants: list[tuple[int | None, ...]] = []
     wide = False
     for row in po_rows:
         supplier_id = row["supplier_id"]
@@ -298,14 +321,17 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
                 p.tolerance if surplus else p.total,  # their weight
                 pricing.to_satang(price.unit_price) if price is not None else 0,
                 pricing.to_satang(offers[o].reference_price),
-                fee, weight, int(even), int(p.is_ordered)))
+                fee, weight, int(even), int(p.is_ordered),
+                *(value for t in sorted(tiers[o], key=lambda t: t.min_quantity)
+                  for value in (t.min_quantity, pricing.to_satang(t.unit_price))),
+                *(None, None) * (depth - len(tiers[o]))))
     if wide and not is_postgres():
         raise jobs.PermanentJobError("fees times line values exceed 64-bit integers; combine on PostgreSQL")
-    db.session.execute(_allocation_sql(constants, wide), {"round_id": round_id})
+    db.session.execute(_allocation_sql(constants, wide, depth), {"round_id": round_id})
     return len(po_rows), sum(counts.values())
 
 
-def _allocation_sql(constants: list[tuple[int, ...]], wide: bool) -> Any:
+def _allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: int) -> Any:
     """One INSERT ... SELECT: allocation by largest remainder per offer, then the fee split per order.
 
     Per line with weight w of W (quantity of Σ quantity when short, tolerance of Σ tolerance when
@@ -314,7 +340,11 @@ def _allocation_sql(constants: list[tuple[int, ...]], wide: bool) -> Any:
     follows the same rule over line values in satang per purchase order.
     """
     postgres = is_postgres()
-    values = ",\n".join("(" + ", ".join(str(int(v)) for v in row) + ")" for row in constants)
+    values = ",\n".join("(" + ", ".join("NULL" if v is None else str(int(v)) for v in row) + ")"
+                         for row in constants)
+    tier_columns = "".join(f", lo{i}, p{i}" for i in range(depth))
+    # The tier with the largest minimum the line's own quantity reaches (pricing.alone_price).
+    alone = "CASE " + " ".join(f"WHEN l.quantity >= r.lo{i} THEN r.p{i}" for i in reversed(range(depth))) + " END"
     if wide:  # PostgreSQL only: exact NUMERIC for products beyond 64 bits
         fee_base = "div(CAST(a.fee AS NUMERIC) * a.fw, a.fee_w)"
         fee_rem = "mod(CAST(a.fee AS NUMERIC) * a.fw, a.fee_w)"
@@ -324,41 +354,39 @@ def _allocation_sql(constants: list[tuple[int, ...]], wide: bool) -> Any:
     # Satang to money: exact NUMERIC on PostgreSQL; on SQLite the double nearest the decimal.
     money = "({}) * 0.01" if postgres else "({}) / 100.0"
     sql = f"""
-WITH r (offer_id, po_id, surplus, share_units, share_weight, price_s, ref_s, fee, fee_w, even, ordered) AS (
-VALUES {values}
-),
-t AS (
-  SELECT pt.offer_id, pt.min_quantity AS lo,
-         lead(pt.min_quantity) OVER (PARTITION BY pt.offer_id ORDER BY pt.min_quantity) AS hi, pt.unit_price
-  FROM price_tiers pt WHERE pt.offer_id IN (SELECT offer_id FROM r)
+WITH r (offer_id, po_id, surplus, share_units, share_weight, price_s, ref_s, fee, fee_w, even, ordered{tier_columns})
+AS (VALUES {values}),
+k AS (
+  -- Per offer, the units left over after every line's floor: a hash aggregate, so the window
+  -- below only numbers the lines (it streams) instead of also summing its whole partition.
+  SELECT l.offer_id, max(r.share_units) - sum(CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1
+                                              THEN l.tolerance ELSE l.quantity END / r.share_weight) AS units_left
+  FROM order_lines l JOIN r ON r.offer_id = l.offer_id GROUP BY l.offer_id
 )
-INSERT INTO allocations (order_line_id, round_id, group_id, offer_id, purchase_order_id, quantity,
+INSERT INTO allocations (round_id, group_id, order_line_id, offer_id, purchase_order_id, quantity,
                          ordered_allocation, allocated, unit_price, reference_price, alone_price,
                          fee_share, amount, savings)
-SELECT s.id, :round_id, s.group_id, s.offer_id, s.po_id, s.quantity, s.alloc, s.alloc,
-       CASE WHEN s.ordered = 1 THEN {money.format("s.price_s")} END, {money.format("s.ref_s")}, t.unit_price,
+SELECT :round_id, s.group_id, s.id, s.offer_id, s.po_id, s.quantity, s.alloc, s.alloc,
+       CASE WHEN s.ordered = 1 THEN {money.format("s.price_s")} END, {money.format("s.ref_s")},
+       {money.format("s.alone_s")},
        {money.format("s.fee_s")}, {money.format("s.alloc * s.price_s + s.fee_s")},
        {money.format("s.alloc * (s.ref_s - s.price_s) - s.fee_s")}
 FROM (
-  SELECT f.id, f.group_id, f.offer_id, f.po_id, f.quantity, f.alloc, f.price_s, f.ref_s, f.ordered,
-         f.fee_base + CASE WHEN row_number() OVER (PARTITION BY f.po_id ORDER BY f.fee_rem DESC, f.placed_at, f.id)
-                                <= f.fee - sum(f.fee_base) OVER (PARTITION BY f.po_id) THEN 1 ELSE 0 END AS fee_s
+  SELECT f.id, f.group_id, f.offer_id, f.po_id, f.quantity, f.alloc, f.price_s, f.ref_s, f.ordered, f.alone_s,
+         f.fee_base + CASE WHEN row_number() OVER w <= f.fee - sum(f.fee_base) OVER w THEN 1 ELSE 0 END AS fee_s
   FROM (
-    SELECT a.id, a.group_id, a.offer_id, a.po_id, a.quantity, a.alloc, a.price_s, a.ref_s, a.ordered,
+    SELECT a.id, a.group_id, a.offer_id, a.po_id, a.quantity, a.alloc, a.price_s, a.ref_s, a.ordered, a.alone_s,
            a.placed_at, a.fee, {fee_base} AS fee_base, {fee_rem} AS fee_rem
     FROM (
-      SELECT x.id, x.group_id, x.offer_id, x.po_id, x.quantity, x.placed_at, x.price_s, x.ref_s, x.fee, x.fee_w,
-             x.ordered, x.alloc, CASE WHEN x.even = 1 THEN 1 ELSE x.alloc * x.price_s END AS fw
+      SELECT x.id, x.group_id, x.offer_id, r.po_id, x.quantity, x.placed_at, r.price_s, r.ref_s, r.fee, r.fee_w,
+             r.ordered, x.alloc, x.alone_s, CASE WHEN r.even = 1 THEN 1 ELSE x.alloc * r.price_s END AS fw
       FROM (
-        SELECT y.id, y.group_id, y.offer_id, y.po_id, y.quantity, y.placed_at, y.price_s, y.ref_s, y.fee,
-               y.fee_w, y.even, y.ordered,
+        SELECT y.id, y.group_id, y.offer_id, y.quantity, y.placed_at, y.alone_s,
                y.base + y.share + CASE WHEN row_number() OVER (PARTITION BY y.offer_id
                                                               ORDER BY y.rem DESC, y.placed_at, y.id)
-                                       <= y.share_units - sum(y.share) OVER (PARTITION BY y.offer_id)
-                                  THEN 1 ELSE 0 END AS alloc
+                                       <= y.units_left THEN 1 ELSE 0 END AS alloc
         FROM (
-          SELECT l.id, go.group_id, l.offer_id, r.po_id, l.quantity, l.placed_at, r.price_s, r.ref_s, r.fee,
-                 r.fee_w, r.even, r.share_units, r.ordered,
+          SELECT l.id, go.group_id, l.offer_id, l.quantity, l.placed_at, k.units_left, {alone} AS alone_s,
                  CASE WHEN r.surplus = 1 THEN l.quantity ELSE 0 END AS base,
                  CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1 THEN l.tolerance ELSE l.quantity END
                    / r.share_weight AS share,
@@ -366,13 +394,17 @@ FROM (
                    % r.share_weight AS rem
           FROM order_lines l
           JOIN r ON r.offer_id = l.offer_id
+          JOIN k ON k.offer_id = l.offer_id
           JOIN group_orders go ON go.id = l.group_order_id
         ) y
       ) x
+      JOIN r ON r.offer_id = x.offer_id
     ) a
   ) f
+  -- One window node for both: the number and the purchase order's whole sum of floors.
+  WINDOW w AS (PARTITION BY f.po_id ORDER BY f.fee_rem DESC, f.placed_at, f.id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ) s
-JOIN t ON t.offer_id = s.offer_id AND s.quantity >= t.lo AND (t.hi IS NULL OR s.quantity < t.hi)
 """
     return text(sql)
 

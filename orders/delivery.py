@@ -1,14 +1,13 @@
 """Recording a delivery: what arrived, a shortage re-allocated by the same fair rule, invoices updated."""
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 
-import pricing
+from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
@@ -16,22 +15,11 @@ from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from network.models import User
 from orders import events, permissions
 from orders.invoices import settle_if_paid, write_invoices
-from orders.models import Allocation, OrderLine, PurchaseOrder
+from orders.models import PurchaseOrder
+from orders.reallocation import reallocate_shortage
 from orders.services import get_round
 
 ZERO = Decimal("0.00")
-
-
-def _price_lines(rows: list[dict[str, Any]], fees: Decimal) -> None:
-    """Share the fees pro rata by line value (largest remainder in satang), then amount and savings."""
-    values = [row["allocated"] * (row["unit_price"] or ZERO) for row in rows]
-    shares = pricing.split_fee(fees, values, [row["key"] for row in rows]) if rows else []
-    for row, share in zip(rows, shares):
-        price = row["unit_price"] or ZERO
-        row["fee_share"] = share
-        row["amount"] = pricing.line_amount(row["allocated"], price, share)
-        row["savings"] = pricing.line_savings(row["allocated"], row["reference_price"], price, share)
-
 
 
 class ReceiptRecorded(TypedDict):
@@ -53,9 +41,17 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
     if rnd.state != "combined":
         raise Conflict(f"The round is {rnd.state}; deliveries are recorded after combining.", state=rnd.state)
     received_at = received_at or utcnow()
+    if received_at.tzinfo is None:
+        raise InvalidInput(Msg("Give the time of the delivery with its offset.", "receipt_naive"),
+                           {"received_at": [Msg("Needs a time zone offset.", "needs_offset")]})
     if received_at > utcnow():
         raise InvalidInput(Msg("A delivery cannot be received in the future.", "receipt_in_future"),
                            {"received_at": [Msg("In the future.", "in_future")]})
+    if po.created_at is not None and received_at < po.created_at:
+        # Goods cannot arrive on an order that did not exist yet (a typo in the year, a wrong month).
+        raise InvalidInput(Msg("A delivery cannot be received before its purchase order existed.",
+                               "receipt_before_order"),
+                           {"received_at": [Msg("Before the purchase order was made.", "before_order")]})
     po_lines = {ln.offer_id: ln for ln in po.lines}
     given: dict[int, int] = {}
     errors: dict[str, Any] = {}
@@ -73,38 +69,18 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
     if errors:
         raise InvalidInput(Msg("Some receipt lines are not valid.", "receipt_lines_invalid"), {"lines": errors})
 
-    allocations = list(db.session.scalars(
-        select(Allocation).where(Allocation.purchase_order_id == po.id).order_by(Allocation.id)))
-    placed: dict[int, datetime] = {row.id: row.placed_at for row in db.session.execute(
-        select(OrderLine.id, OrderLine.placed_at)
-        .where(OrderLine.id.in_([a.order_line_id for a in allocations]))
-    )} if allocations else {}
-    by_offer: dict[int, list[Allocation]] = defaultdict(list)
-    for alloc in allocations:
-        by_offer[alloc.offer_id].append(alloc)
     before = {ln.offer_id: ln.ordered_quantity for ln in po.lines}
+    received: dict[int, int] = {}
     for offer_id, po_line in po_lines.items():
         # An offer not named arrived in full.
         po_line.received_quantity = given.get(offer_id, po_line.ordered_quantity)
-        allocs = by_offer.get(offer_id, [])
-        new = pricing.reallocate_shortage(
-            {a.order_line_id: a.ordered_allocation for a in allocs},
-            {a.order_line_id: (placed[a.order_line_id], a.order_line_id) for a in allocs},
-            po_line.received_quantity,
-        )
-        for alloc in allocs:
-            alloc.allocated = new[alloc.order_line_id]
-    # The fees were fixed by the purchase order; only their shares follow the new line values.
-    rows: list[dict[str, Any]] = [{"alloc": a, "allocated": a.allocated, "unit_price": a.unit_price,
-             "reference_price": a.reference_price, "key": (placed[a.order_line_id], a.order_line_id)}
-            for a in allocations]
-    _price_lines(rows, po.delivery_fee + po.network_fee)
-    for row in rows:
-        alloc = row["alloc"]
-        alloc.fee_share, alloc.amount, alloc.savings = row["fee_share"], row["amount"], row["savings"]
+        received[offer_id] = po_line.received_quantity
+    if any(received[o] < ln.ordered_quantity for o, ln in po_lines.items()):
+        reallocate_shortage(po, received)
     po.received_at = received_at
+    data_changed(rnd.network_id, received_at)  # a month already summarised is rebuilt (reports listens)
     db.session.flush()
-    write_invoices(rnd.id)
+    write_invoices(rnd.id, purchase_order_id=po.id)
     record(actor, "purchase_order.receipt", "purchase_order", po.id, before, {"received": given,
                                                                               "received_at": received_at})
     outstanding = db.session.scalar(

@@ -8,13 +8,23 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from core.clock import utcnow
 from core.db import db
 from core.notify import Audience, Event, emit, path_for
 from network.models import Group
-from orders.models import Allocation, BuyingRound, GroupOrder, Invoice, Offer, OrderLine, Payment, Product
+from orders.models import (
+    Allocation,
+    BuyingRound,
+    GroupOrder,
+    Invoice,
+    Offer,
+    OrderLine,
+    Payment,
+    Product,
+    PurchaseOrder,
+)
 
 ITEMS_SHOWN = 6
 
@@ -60,12 +70,17 @@ def remind_closing_rounds() -> int:
 
 def _items_by_group(round_id: int, purchase_order_id: int | None = None) -> dict[int, str]:
     """What each group gets (one query for the round or one purchase order)."""
-    query = (select(Allocation.group_id, Product.name, Allocation.allocated, Product.unit)
-             .join(Offer, Offer.id == Allocation.offer_id).join(Product, Product.id == Offer.product_id)
-             .where(Allocation.round_id == round_id, Allocation.allocated > 0)
-             .order_by(Allocation.group_id, Allocation.offer_id))
+    # At most one more item per group than is shown (to know there are more): Python holds a few
+    # rows per group, not every line of a large round.
+    ranked = (select(Allocation.group_id, Allocation.offer_id, Product.name, Allocation.allocated, Product.unit,
+                     func.row_number().over(partition_by=Allocation.group_id, order_by=Allocation.offer_id).label("n"))
+              .join(Offer, Offer.id == Allocation.offer_id).join(Product, Product.id == Offer.product_id)
+              .where(Allocation.round_id == round_id, Allocation.allocated > 0))
     if purchase_order_id is not None:
-        query = query.where(Allocation.purchase_order_id == purchase_order_id)
+        ranked = ranked.where(Allocation.purchase_order_id == purchase_order_id)
+    top = ranked.subquery()
+    query = (select(top.c.group_id, top.c.name, top.c.allocated, top.c.unit).where(top.c.n <= ITEMS_SHOWN + 1)
+             .order_by(top.c.group_id, top.c.offer_id))
     rows: dict[int, list[tuple[str, int, str]]] = {}
     for group_id, name, quantity, unit in db.session.execute(query):
         rows.setdefault(group_id, []).append((name, int(quantity), unit))
@@ -93,6 +108,9 @@ def delivery_shortage(purchase_order_id: int) -> None:
     quantities of that delivery and the new bill."""
     rows = db.session.execute(
         select(Allocation.round_id, Allocation.group_id).where(
+            # Allocations are keyed by round first: reach the order's lines through its round.
+            Allocation.round_id == select(PurchaseOrder.round_id).where(PurchaseOrder.id == purchase_order_id)
+            .scalar_subquery(),
             Allocation.purchase_order_id == purchase_order_id, Allocation.allocated < Allocation.ordered_allocation)
         .distinct().order_by(Allocation.group_id)).all()
     if not rows:

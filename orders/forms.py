@@ -14,18 +14,18 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.pages import IntField, LocalDateTimeField
 from orders import price_list
-from pricing.money import parse_money
+from core.fields import money_or_none
 
 
 def money_check(form: Any, field: Any) -> None:
     if field.data in (None, ""):
         return
-    if parse_money(str(field.data)) is None:
+    if money_or_none(str(field.data), grouping=True) is None:
         raise ValidationError(_l("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)"))
 
 
 def form_money(text: Any) -> Decimal:
-    return parse_money(str(text or "0")) or Decimal("0.00")
+    return money_or_none(str(text or "0"), grouping=True) or Decimal("0.00")
 
 
 class RoundForm(FlaskForm):

@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 
 import pricing
+from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, db
-from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from core.errors import Forbidden, InvalidInput, Msg, NotFound
+from core.fields import require_money, require_text
 from network.models import User
 from orders import events, permissions
 from orders.models import Allocation, BuyingRound, Invoice, Offer, Payment
@@ -37,19 +39,25 @@ def insert_invoices(round_id: int) -> None:
     ).bindparams(bindparam("now", type_=UTCDateTime())), {"round_id": round_id, "now": utcnow()})
 
 
-def write_invoices(round_id: int) -> None:
-    """After a delivery: each invoice of the round takes its lines' new totals (set-based)."""
-    total = f"(SELECT {satang_sum('a.amount')} FROM allocations a " \
-            "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
-    savings = f"(SELECT {satang_sum('a.savings')} FROM allocations a " \
-              "WHERE a.round_id = invoices.round_id AND a.group_id = invoices.group_id)"
-    overpaid = db.session.execute(text(
-        f"SELECT group_id FROM invoices WHERE round_id = :round_id AND paid > {total} ORDER BY group_id LIMIT 1"),
-        {"round_id": round_id}).scalar()
-    if overpaid is not None:
-        raise Conflict("A group has already paid more than its new total; refund first.", group_id=overpaid)
-    db.session.execute(text(f"UPDATE invoices SET total = {total}, savings = {savings} WHERE round_id = :round_id"),
-                       {"round_id": round_id})
+def write_invoices(round_id: int, purchase_order_id: int | None = None) -> None:
+    """After a delivery: each invoice of the round takes its lines' new totals (set-based).
+
+    With ``purchase_order_id``, only the invoices of the groups with lines on that order (the only
+    ones a receipt of it can change). The totals are one GROUP BY, joined to the invoices."""
+    which = ""
+    params: dict[str, Any] = {"round_id": round_id}
+    if purchase_order_id is not None:
+        which = (" AND a.group_id IN (SELECT p.group_id FROM allocations p WHERE p.round_id = :round_id"
+                 " AND p.purchase_order_id = :po_id)")
+        params["po_id"] = purchase_order_id
+    totals = (f"(SELECT a.group_id, {satang_sum('a.amount')} AS total, {satang_sum('a.savings')} AS savings "
+              f"FROM allocations a WHERE a.round_id = :round_id{which} GROUP BY a.group_id) t")
+    # A group that paid before a short delivery may now have paid more than its new total: the receipt is
+    # still recorded (the goods did come short) and the invoice shows the difference as the group's credit.
+    db.session.execute(text(
+        f"UPDATE invoices SET total = t.total, savings = t.savings FROM {totals} "
+        f"WHERE invoices.round_id = :round_id AND invoices.group_id = t.group_id "
+        f"AND (invoices.total <> t.total OR invoices.savings <> t.savings)"), params)
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Invoice):
             db.session.expire(obj)
@@ -94,6 +102,8 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     invoice = _get_invoice(actor, invoice_id)
     if not permissions.can_record_payment(actor):
         raise Forbidden("Only the committee records payments.")
+    amount = require_money("amount", amount)
+    note = require_text("note", note, max_length=500)
     if amount <= 0:
         raise InvalidInput(Msg("A payment is more than 0 baht.", "payment_not_positive"),
                            {"amount": [Msg("Must be more than 0.", "must_be_positive")]})
@@ -118,6 +128,7 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     rnd = db.session.get_one(BuyingRound, invoice.round_id)
     db.session.refresh(invoice)
     settle_if_paid(rnd)
+    data_changed(rnd.network_id, payment.paid_at)
     events.payment_recorded(payment, invoice)
     db.session.commit()
     return payment

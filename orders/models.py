@@ -50,6 +50,8 @@ class BuyingRound(Model):
     combined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the combine failed for good (state 'combine_failed'), in plain words for the committee.
+    failure: Mapped[str | None] = mapped_column(Text)
 
     offers: Mapped[list[Offer]] = relationship(back_populates="round", order_by="Offer.id")
     supplier_fees: Mapped[list[RoundSupplierFee]] = relationship(order_by="RoundSupplierFee.supplier_id",
@@ -57,7 +59,7 @@ class BuyingRound(Model):
 
     __table_args__ = (
         CheckConstraint(
-            "state IN ('draft','open','closed','combined','delivered','settled')", name="state_known"
+            "state IN ('draft','open','closed','combine_failed','combined','delivered','settled')", name="state_known"
         ),
         Index("ix_buying_rounds_state_closes_at", "state", "closes_at"),
     )
@@ -179,14 +181,21 @@ class PurchaseOrderLine(Model):
 
 
 class Allocation(Model):
+    """One order line's share of its purchase order, written by the combine in one INSERT ... SELECT.
+
+    Keyed by (round, group, order line): one allocation per line (round and group are the line's
+    own), in the order the reads use. No foreign keys and no other index: every id is taken from
+    the rows the same transaction reads or writes, so they hold by construction, and each would
+    cost a lookup or an index insert per row (docs/performance.md).
+    """
+
     __tablename__ = "allocations"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), unique=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("buying_rounds.id"), index=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
-    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
-    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    round_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(Integer)
+    purchase_order_id: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     # As combined; `allocated` is the same until a delivery shortage re-allocates it.
     ordered_allocation: Mapped[int] = mapped_column(Integer)
@@ -216,9 +225,20 @@ class Invoice(Model):
     savings: Mapped[Decimal] = mapped_column(Money())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    @property
+    def outstanding(self) -> Decimal:
+        """Still to pay (0 when paid in full or more)."""
+        return max(self.total - self.paid, Decimal("0.00"))
+
+    @property
+    def credit(self) -> Decimal:
+        """Paid beyond the total: a delivery came short after the group had paid. Owed back to the group."""
+        return max(self.paid - self.total, Decimal("0.00"))
+
     __table_args__ = (
         UniqueConstraint("round_id", "group_id"),
-        CheckConstraint("paid >= 0 AND paid <= total", name="paid_within_total"),
+        # No "paid <= total": a delivery short after full payment leaves the group in credit (docs/delivery.md).
+        CheckConstraint("paid >= 0", name="paid_nonnegative"),
     )
 
 

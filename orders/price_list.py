@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import select
 
 import pricing
-from pricing.money import parse_money
 from core.audit import record
 from core.db import db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput
+from core.fields import MAX_QUANTITY, int_or_none, money_or_none
 from orders import permissions
 from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
 
@@ -52,12 +52,13 @@ class RowError:
     problem: str  # a key: "required", "integer", "money", "tiers", "duplicate", "too_many", "columns"
 
 
+def parse_money(text: str) -> Decimal | None:
+    """'1,250.50' -> Decimal('1250.50'); None unless the one field module reads it as money."""
+    return money_or_none(text or "", grouping=True)
+
+
 def parse_int(text: str, minimum: int) -> int | None:
-    text = (text or "").strip().replace(",", "")
-    if not text.lstrip("-").isdigit():
-        return None
-    value = int(text)
-    return value if value >= minimum else None
+    return int_or_none(text or "", minimum=minimum, maximum=MAX_QUANTITY, grouping=True)
 
 
 def parse_tiers(text: str) -> list[tuple[int, Decimal]] | None:

@@ -84,6 +84,8 @@ class RoundSchema(Schema):
     combined_at = fields.AwareDateTime(format="iso", allow_none=True)
     delivered_at = fields.AwareDateTime(format="iso", allow_none=True)
     settled_at = fields.AwareDateTime(format="iso", allow_none=True)
+    failure = fields.String(allow_none=True, metadata={
+        "description": "why the combine failed for good (state combine_failed), in plain words"})
     offers = fields.List(fields.Nested(OfferSchema))
     supplier_fees = fields.List(fields.Nested(RoundSupplierFeeSchema), metadata={
         "description": "Delivery fee per supplier for the whole round, charged once on its purchase order "
@@ -178,6 +180,8 @@ class InvoiceSchema(Schema):
     group_id = fields.Integer()
     total = Money()
     paid = Money()
+    outstanding = Money(metadata={"description": "total - paid, or 0"})
+    credit = Money(metadata={"description": "paid - total when a short delivery came after payment, else 0"})
     savings = Money(allow_negative=True)
 
 

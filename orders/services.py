@@ -1,24 +1,27 @@
 """Buying-round use cases: one function, one transaction, permissions checked here."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Integer, String, and_, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import jobs
 from core.audit import record
 from core.clock import utcnow
-from core.db import affected, db
-from core.errors import Msg, Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound
+from core.db import UTCDateTime, affected, db
+from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, Msg, NotFound
+from core.fields import MAX_ID, require_int, require_money, require_quantity, require_text
 from core.models import Job
 from network.models import User
 from network.services import get_group
 from orders.tiers import tier_error
 from orders import events, permissions
+import pricing
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -43,6 +46,8 @@ def list_suppliers(actor: User) -> list[Supplier]:
 def create_supplier(actor: User, data: dict[str, Any]) -> Supplier:
     if not permissions.can_manage_catalogue(actor):
         raise Forbidden("Only the committee or the admin adds suppliers.")
+    data = {"name": require_text("name", data.get("name"), max_length=200, required=True),
+            "phone": require_text("phone", data.get("phone"), max_length=40)}
     supplier = Supplier(network_id=actor.network_id, **data)
     db.session.add(supplier)
     try:
@@ -63,6 +68,9 @@ def list_products(actor: User) -> list[Product]:
 def create_product(actor: User, data: dict[str, Any]) -> Product:
     if not permissions.can_manage_catalogue(actor):
         raise Forbidden("Only the committee or the admin adds products.")
+    data = {"name": require_text("name", data.get("name"), max_length=200, required=True),
+            "unit": require_text("unit", data.get("unit"), max_length=40, required=True),
+            "category": require_text("category", data.get("category"), max_length=80)}
     product = Product(network_id=actor.network_id, **data)
     db.session.add(product)
     try:
@@ -112,6 +120,7 @@ def load_round(actor: User, round_id: int) -> BuyingRound:
 def create_round(actor: User, name: str, closes_at: datetime) -> BuyingRound:
     if not permissions.can_run_rounds(actor):
         raise Forbidden("Only the committee opens buying rounds.")
+    name = require_text("name", name, max_length=200, required=True)
     if closes_at <= utcnow():
         raise InvalidInput(Msg("The deadline must be in the future.", "deadline_in_past"),
                            {"closes_at": [Msg("Must be in the future.", "must_be_future")]})
@@ -124,23 +133,50 @@ def create_round(actor: User, name: str, closes_at: datetime) -> BuyingRound:
     return rnd
 
 
+def offer_values(data: dict[str, Any]) -> dict[str, Any]:
+    """An offer's terms checked field by field, then the tier rules of ``pricing`` (422 naming the field)."""
+    values = {
+        "product_id": require_int("product_id", data.get("product_id"), minimum=1, maximum=MAX_ID),
+        "supplier_id": require_int("supplier_id", data.get("supplier_id"), minimum=1, maximum=MAX_ID),
+        "pack_size": require_quantity("pack_size", data.get("pack_size"), minimum=1),
+        "min_quantity": require_quantity("min_quantity", data.get("min_quantity", 0)),
+        "reference_price": require_money("reference_price", data.get("reference_price")),
+        "delivery_fee": require_money("delivery_fee", data.get("delivery_fee") or 0),
+    }
+    raw = data.get("tiers")
+    if not isinstance(raw, (list, tuple)) or len(raw) > 50:
+        raise InvalidInput("An offer has at most 50 price tiers.", {"tiers": ["At most 50 tiers."]})
+    tiers = []
+    for i, tier in enumerate(raw):
+        tier = tier if isinstance(tier, dict) else {"min_quantity": tier[0], "unit_price": tier[1]}
+        try:
+            tiers.append(pricing.Tier(require_quantity("min_quantity", tier.get("min_quantity")),
+                                      require_money("unit_price", tier.get("unit_price"))))
+        except InvalidInput as exc:
+            raise InvalidInput(f"tiers[{i}]: {exc.message}", {"tiers": {str(i): exc.fields}}) from exc
+    problem = tier_error([{"min_quantity": t.min_quantity, "unit_price": t.unit_price} for t in tiers])
+    if problem is not None:
+        raise InvalidInput("The price tiers break a rule.", problem)
+    values["tiers"] = tiers
+    return values
+
+
 def add_offer(actor: User, round_id: int, data: dict[str, Any]) -> Offer:
     if not permissions.can_run_rounds(actor):
         raise Forbidden("Only the committee adds offers.")
+    data = {**data, **offer_values(data)}
     rnd = get_round(actor, round_id)
     if rnd.state not in ("draft", "open"):
         raise Conflict("Offers can be added only before the round closes.", state=rnd.state)
-    tiers_wrong = tier_error(data["tiers"])
-    if tiers_wrong is not None:
-        raise InvalidInput("The price tiers break a rule.", tiers_wrong)
     _in_network(actor, Product, data["product_id"], "product_id")
     _in_network(actor, Supplier, data["supplier_id"], "supplier_id")
     offer = Offer(round_id=rnd.id, product_id=data["product_id"], supplier_id=data["supplier_id"],
                   pack_size=data["pack_size"], min_quantity=data["min_quantity"],
-                  reference_price=data["reference_price"], delivery_fee=data.get("delivery_fee") or 0)
-    offer.tiers = [PriceTier(min_quantity=t["min_quantity"], unit_price=t["unit_price"]) for t in data["tiers"]]
+                  reference_price=data["reference_price"], delivery_fee=data["delivery_fee"])
+    offer.tiers = [PriceTier(min_quantity=t.min_quantity, unit_price=t.unit_price) for t in data["tiers"]]
     db.session.add(offer)
     db.session.flush()
+    data["tiers"] = [{"min_quantity": t.min_quantity, "unit_price": t.unit_price} for t in data["tiers"]]
     record(actor, "offer.create", "offer", offer.id, None, data)
     db.session.commit()
     return offer
@@ -197,6 +233,33 @@ def _close(rnd_id: int, network_id: int) -> Job | None:
     return jobs.enqueue(COMBINE_JOB, {"round_id": rnd_id}, network_id=network_id, dedupe_key=f"combine:{rnd_id}")
 
 
+def retry_combine(actor: User, round_id: int) -> Job:
+    """Start the combine again (committee): after it failed for good and the cause was fixed, or while it
+    waits. Idempotent: a combine waiting or running is returned, a finished one too; a failed job is never
+    handed back, a new one is started."""
+    if not permissions.can_run_rounds(actor):
+        raise Forbidden("Only the committee starts the combine.")
+    get_round(actor, round_id)
+    rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == round_id).with_for_update())
+    assert rnd is not None
+    if rnd.state in ("draft", "open"):
+        raise Conflict(Msg("The round is not closed yet; close it first.", "round_not_closed"), state=rnd.state)
+    key = f"combine:{rnd.id}"
+    if rnd.state in ("combined", "delivered", "settled"):
+        done = db.session.scalar(select(Job).where(Job.dedupe_key == key))
+        db.session.rollback()
+        if done is None:
+            raise Conflict(f"The round is {rnd.state} already.", state=rnd.state)
+        return done
+    if rnd.state == "combine_failed":
+        record(actor, "round.combine_retry", "round", rnd.id, {"state": rnd.state, "failure": rnd.failure},
+               {"state": "closed"})
+        rnd.state, rnd.failure = "closed", None
+    job = jobs.enqueue(COMBINE_JOB, {"round_id": rnd.id}, network_id=rnd.network_id, dedupe_key=key)
+    db.session.commit()
+    return job
+
+
 def close_round(actor: User, round_id: int) -> Job:
     """Close now (before the deadline) and start combining. Repeating it returns the same job."""
     if not permissions.can_run_rounds(actor):
@@ -204,6 +267,8 @@ def close_round(actor: User, round_id: int) -> Job:
     rnd = get_round(actor, round_id)
     if rnd.state == "draft":
         raise Conflict("The round was never opened.", state=rnd.state)
+    if rnd.state == "combine_failed":
+        return retry_combine(actor, round_id)  # a re-close never hands back the failed job
     job = _close(rnd.id, rnd.network_id)
     if job is None:
         job = db.session.scalar(select(Job).where(Job.dedupe_key == f"combine:{rnd.id}"))
@@ -231,43 +296,158 @@ def close_due_rounds() -> int:
 
 # --- group orders ----------------------------------------------------------------------------------
 
-def _check_open(rnd: BuyingRound) -> None:
-    if rnd.state != "open":
-        raise DeadlinePassed(f"The round is {rnd.state}; orders can no longer change.", state=rnd.state)
-    if utcnow() >= rnd.closes_at:
-        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
-
-
-def _check_still_open(round_id: int) -> None:
-    state, closes_at = db.session.execute(
-        select(BuyingRound.state, BuyingRound.closes_at).where(BuyingRound.id == round_id)).one()
+def _check_open_state(state: str, closes_at: datetime) -> None:
     if state != "open":
         raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state)
     if utcnow() >= closes_at:
         raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
 
 
-def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrderView:
-    """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline."""
-    rnd = get_round(actor, round_id)
-    _round_gate(rnd.id, exclusive=False)
-    db.session.refresh(rnd)  # the state as of now: a close that held the gate has committed
-    group = get_group(actor, group_id)
-    if not permissions.can_order_for(actor, group):
-        raise Forbidden("You can order only for your own group.")
-    _check_open(rnd)
-    offer_ids = set(db.session.scalars(select(Offer.id).where(Offer.round_id == rnd.id)))
-    bad = {str(i): {"offer_id": [Msg("Not an offer of this round.", "not_in_round")]}
-           for i, line in enumerate(lines) if line["offer_id"] not in offer_ids}
-    if bad:
-        raise InvalidInput(Msg("Some lines name offers that are not in this round.", "lines_not_in_round"), {"lines": bad})
+def _check_still_open(round_id: int) -> None:
+    state, closes_at = db.session.execute(
+        select(BuyingRound.state, BuyingRound.closes_at).where(BuyingRound.id == round_id)).one()
+    _check_open_state(state, closes_at)
 
-    order = _group_order_for_update(rnd.id, group.id, actor.id)
+
+def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrderView:
+    """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline.
+
+    On PostgreSQL this is two statements: one reads the round, the group and the offers named while
+    taking the round's gate (shared) and the group's lock; one writes the order, its lines and the
+    audit event, and only if the round is still open as of its own snapshot (taken after the gate,
+    so a close that held the gate has committed and is seen). SQLite (the embedded demo, one writer
+    at a time) writes through the ORM.
+    """
+    lines = order_lines(lines)  # each field within its range (core.fields), before any statement
+    wanted = {line["offer_id"]: line for line in lines}
+    rnd_row = _order_context(round_id, group_id, list(wanted))
+    if rnd_row is None or rnd_row.network_id != actor.network_id:
+        raise NotFound("No such buying round.")
+    if rnd_row.group_id is None or rnd_row.group_network_id != actor.network_id:
+        raise NotFound("No such group.")
+    if not permissions.can_order_for(actor, _GroupRef(rnd_row.group_id, rnd_row.group_network_id)):
+        raise Forbidden("You can order only for your own group.")
+    _check_open_state(rnd_row.state, rnd_row.closes_at)
+    if rnd_row.known != len(wanted):
+        offer_ids = set(db.session.scalars(select(Offer.id).where(Offer.round_id == round_id)))
+        bad = {str(i): {"offer_id": [Msg("Not an offer of this round.", "not_in_round")]}
+               for i, line in enumerate(lines) if line["offer_id"] not in offer_ids}
+        raise InvalidInput(Msg("Some lines name offers that are not in this round.", "lines_not_in_round"),
+                           {"lines": bad})
     now = utcnow()
+    if _is_postgres():
+        _write_order_pg(actor, round_id, group_id, wanted, lines, now)
+    else:
+        _write_order_orm(actor, round_id, group_id, wanted, lines, now)
+    placed: GroupOrderView = {"group_id": group_id, "round_id": round_id, "updated_at": now, "lines": [
+        {"offer_id": o, "quantity": wanted[o]["quantity"], "tolerance": wanted[o]["tolerance"], "allocated": None,
+         "unit_price": None, "fee_share": None, "amount": None, "savings": None} for o in sorted(wanted)]}
+    db.session.commit()
+    return placed
+
+
+_GROUP_LOCK = 7302  # advisory-lock class of one group's order: writers of the same order queue up
+
+
+class _GroupRef:
+    """What the permission predicate needs of a group, read in the order's one statement."""
+
+    __slots__ = ("id", "network_id")
+
+    def __init__(self, group_id: int, network_id: int) -> None:
+        self.id, self.network_id = group_id, network_id
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _order_context(round_id: int, group_id: int, offer_ids: list[int]) -> Any:
+    """One statement: the round, the group, how many of ``offer_ids`` are offers of the round.
+
+    On PostgreSQL it also takes the round's gate (shared) and then the group's order lock
+    (exclusive): the gate is the argument of the lock, so it is always taken first.
+    """
+    statement = _ORDER_CONTEXT["pg" if _is_postgres() else "other"]
+    return db.session.execute(statement, {"round_id": round_id, "group_id": group_id, "offer_ids": offer_ids,
+                                          "gate": _ROUND_GATE, "lock": _GROUP_LOCK}).first()
+
+
+def _order_context_sql(locks: str) -> Any:
+    # Written as text: built and compiled once, not per request.
+    return text(f"""
+SELECT r.network_id, r.state, r.closes_at, g.id AS group_id, g.network_id AS group_network_id,
+       (SELECT count(*) FROM offers o WHERE o.round_id = r.id AND o.id IN :offer_ids) AS known{locks}
+FROM buying_rounds r LEFT JOIN groups g ON g.id = :group_id
+WHERE r.id = :round_id""").bindparams(bindparam("offer_ids", expanding=True, type_=Integer)).columns(
+        network_id=Integer, state=String, closes_at=UTCDateTime(), group_id=Integer, group_network_id=Integer,
+        known=Integer)
+
+
+# The group's lock waits for the gate: its key is computed from the gate's (void) result.
+_ORDER_CONTEXT = {
+    "pg": _order_context_sql(",\n       pg_advisory_xact_lock(:lock, CAST(:group_id AS INTEGER) + 0 * length(CAST("
+                             "pg_advisory_xact_lock_shared(:gate, r.id) AS TEXT))) AS locked"),
+    "other": _order_context_sql(""),
+}
+
+
+# Upsert the order, delete the lines no longer wanted, upsert the wanted ones (placed_at kept), and
+# record the audit event with the lines before, all only while the round is open.
+_WRITE_ORDER_PG = text("""
+WITH ok AS (
+  SELECT 1 FROM buying_rounds WHERE id = :round_id AND state = 'open' AND closes_at > :now
+), go AS (
+  INSERT INTO group_orders (round_id, group_id, placed_by_id, created_at, updated_at)
+  SELECT :round_id, :group_id, :user_id, :now, :now FROM ok
+  ON CONFLICT (round_id, group_id) DO UPDATE SET updated_at = excluded.updated_at, placed_by_id = excluded.placed_by_id
+  RETURNING id
+), old AS (
+  SELECT l.offer_id, l.quantity, l.tolerance FROM order_lines l JOIN group_orders o ON o.id = l.group_order_id
+  WHERE o.round_id = :round_id AND o.group_id = :group_id
+), del AS (
+  DELETE FROM order_lines l USING go WHERE l.group_order_id = go.id AND l.offer_id <> ALL(:offer_ids)
+), ins AS (
+  INSERT INTO order_lines (group_order_id, offer_id, quantity, tolerance, placed_at)
+  SELECT go.id, n.offer_id, n.quantity, n.tolerance, :now
+  FROM go, unnest(CAST(:offer_ids AS INTEGER[]), CAST(:quantities AS INTEGER[]), CAST(:tolerances AS INTEGER[]))
+       AS n (offer_id, quantity, tolerance)
+  ON CONFLICT (group_order_id, offer_id) DO UPDATE SET quantity = excluded.quantity, tolerance = excluded.tolerance
+), audit AS (
+  INSERT INTO audit_events (network_id, user_id, action, subject, subject_id, before, after, created_at)
+  SELECT :network_id, :user_id, 'order.replace', 'group_order', CAST(go.id AS VARCHAR),
+         coalesce((SELECT json_agg(json_build_object('offer_id', offer_id, 'quantity', quantity,
+                                                     'tolerance', tolerance) ORDER BY offer_id) FROM old),
+                  CAST('[]' AS JSON)),
+         CAST(:after AS JSON), :now
+  FROM go
+)
+SELECT (SELECT id FROM go) AS order_id, state, closes_at FROM buying_rounds WHERE id = :round_id
+""").bindparams(bindparam("now", type_=UTCDateTime())).columns(order_id=Integer, state=String,
+                                                             closes_at=UTCDateTime())
+
+
+def _write_order_pg(actor: User, round_id: int, group_id: int, wanted: dict[int, dict[str, Any]],
+                    lines: list[dict[str, Any]], now: datetime) -> None:
+    offer_ids = list(wanted)
+    row = db.session.execute(_WRITE_ORDER_PG, {
+        "round_id": round_id, "group_id": group_id, "user_id": actor.id, "network_id": actor.network_id,
+        "now": now, "offer_ids": offer_ids, "quantities": [wanted[o]["quantity"] for o in offer_ids],
+        "tolerances": [wanted[o]["tolerance"] for o in offer_ids], "after": json.dumps(lines),
+    }).one()
+    if row.order_id is None:
+        # Closed (or past its deadline) after the first look: nothing was written.
+        _check_open_state(row.state, row.closes_at)
+        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"),
+                             state="closed")
+
+
+def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int, dict[str, Any]],
+                     lines: list[dict[str, Any]], now: datetime) -> None:
+    order = _group_order_for_update(round_id, group_id, actor.id)
     existing = {line.offer_id: line for line in order.lines}
     before = [{"offer_id": ln.offer_id, "quantity": ln.quantity, "tolerance": ln.tolerance}
               for ln in existing.values()]
-    wanted = {line["offer_id"]: line for line in lines}
     for offer_id, gone in existing.items():
         if offer_id not in wanted:
             order.lines.remove(gone)
@@ -286,10 +466,7 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     db.session.flush()
     # Checked again at the last moment, from the database: a write that would commit after the
     # deadline or after the close is refused (on SQLite our flush holds the only write lock by now).
-    _check_still_open(rnd.id)
-    placed = _placed_order_view(order)
-    db.session.commit()
-    return placed
+    _check_still_open(round_id)
 
 
 class OrderLineView(TypedDict):
@@ -312,6 +489,32 @@ class GroupOrderView(TypedDict):
     lines: list[OrderLineView]
 
 
+def withdraw_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView:
+    """The group takes back its whole order in this round (the pages ask for confirmation first)."""
+    return replace_group_order(actor, round_id, group_id, [])
+
+
+def order_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each line's offer, quantity and tolerance within range, one line per offer (422 naming the line)."""
+    if not isinstance(lines, list) or len(lines) > 500:
+        raise InvalidInput("An order has at most 500 lines.", {"lines": ["At most 500 lines."]})
+    checked: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for i, line in enumerate(lines):
+        try:
+            offer_id = require_int("offer_id", line.get("offer_id"), minimum=1, maximum=MAX_ID)
+            quantity = require_quantity("quantity", line.get("quantity"), minimum=1)
+            tolerance = require_quantity("tolerance", line.get("tolerance") or 0)
+        except InvalidInput as exc:
+            raise InvalidInput(f"lines[{i}]: {exc.message}", {"lines": {str(i): exc.fields}}) from exc
+        if offer_id in seen:
+            raise InvalidInput("The same offer is twice in the order.",
+                               {"lines": {str(i): {"offer_id": ["This offer is already in the order."]}}})
+        seen.add(offer_id)
+        checked.append({"offer_id": offer_id, "quantity": quantity, "tolerance": tolerance})
+    return checked
+
+
 def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> GroupOrder:
     query = select(GroupOrder).where(GroupOrder.round_id == round_id, GroupOrder.group_id == group_id)
     order = db.session.scalar(query.with_for_update())
@@ -329,15 +532,6 @@ def _group_order_for_update(round_id: int, group_id: int, user_id: int) -> Group
     return order
 
 
-def _placed_order_view(order: GroupOrder) -> GroupOrderView:
-    """The order as just written (read before commit expires it): the round is open, nothing allocated yet."""
-    lines: list[OrderLineView] = [
-        {"offer_id": line.offer_id, "quantity": line.quantity, "tolerance": line.tolerance, "allocated": None,
-         "unit_price": None, "fee_share": None, "amount": None, "savings": None}
-        for line in sorted(order.lines, key=lambda line: line.offer_id)]
-    return {"group_id": order.group_id, "round_id": order.round_id, "updated_at": order.updated_at, "lines": lines}
-
-
 def get_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView:
     rnd = get_round(actor, round_id)
     group = get_group(actor, group_id)
@@ -348,7 +542,8 @@ def get_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView
     if order is None:
         return {"group_id": group.id, "round_id": rnd.id, "updated_at": None, "lines": []}
     rows = db.session.execute(
-        select(OrderLine, Allocation).outerjoin(Allocation, Allocation.order_line_id == OrderLine.id)
+        select(OrderLine, Allocation).outerjoin(Allocation, and_(
+            Allocation.round_id == rnd.id, Allocation.group_id == group.id, Allocation.order_line_id == OrderLine.id))
         .where(OrderLine.group_order_id == order.id).order_by(OrderLine.offer_id)
     ).all()
     lines: list[OrderLineView] = []

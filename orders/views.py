@@ -17,16 +17,15 @@ from flask_login import current_user, login_required
 
 from core.clock import utcnow
 from core.errors import DomainError
-from network import services as network_services
 from core import format as fmt
 from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
                         roles_required)
 from orders.estimate import group_estimate, tier_status
 from orders import price_list, reads, services
 from orders.delivery import record_receipt
-from orders.forms import (ActionForm, OfferForm, PaymentForm, PriceListForm, ProductForm, RoundForm, SupplierForm, form_money,
-                          order_form_class, receipt_form_class)
-from orders.invoices import invoice_lines, list_invoices, record_payment
+from orders.forms import (ActionForm, OfferForm, PriceListForm, ProductForm, RoundForm, SupplierForm, form_money,
+                          receipt_form_class)
+from orders.invoices import list_invoices
 
 bp = Blueprint("orders_views", __name__, template_folder="templates")
 
@@ -174,50 +173,18 @@ def close_round(round_id: int) -> ResponseReturnValue:
     return redirect(url_for("orders_views.round_detail", round_id=round_id, job=job.id))
 
 
-# --- the group's order -----------------------------------------------------------------------------
-
-@bp.route("/rounds/<int:round_id>/order", methods=["GET", "POST"])
-@roles_required("leader")
-def order(round_id: int) -> ResponseReturnValue:
-    ctx = _round_context(round_id)
-    rnd = ctx["rnd"]
-    group_id = current_user.group_id
-    current = services.get_group_order(current_user, rnd.id, group_id)
-    mine = {line["offer_id"]: line for line in current["lines"]}
-    form = order_form_class(rnd.offers)()
-    if request.method == "GET":
-        for offer in rnd.offers:
-            line = mine.get(offer.id)
-            getattr(form, f"q_{offer.id}").data = line["quantity"] if line else None
-            getattr(form, f"t_{offer.id}").data = line["tolerance"] if line else None
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.validate_on_submit():
-            lines = []
-            ok = True
-            for offer in rnd.offers:
-                q = getattr(form, f"q_{offer.id}").data or 0
-                t = getattr(form, f"t_{offer.id}").data or 0
-                if q == 0 and t > 0:
-                    getattr(form, f"t_{offer.id}").errors = [_("ใส่จำนวนที่ต้องการก่อน")]
-                    ok = False
-                if q > 0:
-                    lines.append({"offer_id": offer.id, "quantity": q, "tolerance": t})
-            if ok:
-                try:
-                    services.replace_group_order(current_user, rnd.id, group_id, lines)
-                except DomainError as exc:
-                    if exc.status in (403, 404):
-                        raise
-                    apply_domain_error(form, exc)
-                else:
-                    flash(_("บันทึกคำสั่งซื้อของกลุ่มแล้ว"), "ok")
-                    return redirect(url_for("orders_views.order", round_id=rnd.id))
-    mine_qty = {offer_id: line["quantity"] for offer_id, line in mine.items()}
-    estimate = group_estimate(current_user, rnd, group_id) if rnd.state == "open" and mine else None
-    return render_template("orders/order.html", form=form, mine=mine_qty, updated_at=current["updated_at"],
-                           estimate=estimate, **ctx), status
+@bp.route("/rounds/<int:round_id>/combine", methods=["POST"])
+@roles_required(*COMMITTEE)
+def retry_combine(round_id: int) -> ResponseReturnValue:
+    try:
+        job = services.retry_combine(current_user, round_id)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(error_text(exc), "error")
+        return redirect(url_for("orders_views.round_detail", round_id=round_id))
+    flash(_("เริ่มรวมยอดอีกครั้งแล้ว"), "ok")
+    return redirect(url_for("orders_views.round_detail", round_id=round_id, job=job.id))
 
 
 # --- purchase orders, receipt, distribution --------------------------------------------------------
@@ -310,53 +277,6 @@ def distribution(round_id: int) -> ResponseReturnValue:
         entry["rows"].append(row)
         entry["amount"] += row["amount"]
     return render_template("orders/distribution.html", rnd=rnd, groups=list(by_group.values()))
-
-
-# --- invoices and payments -------------------------------------------------------------------------
-
-@bp.route("/rounds/<int:round_id>/invoices")
-@login_required
-def invoices(round_id: int) -> ResponseReturnValue:
-    rnd = services.get_round(current_user, round_id)
-    rows = list_invoices(current_user, round_id)
-    groups = {g.id: g for g in network_services.list_groups(current_user)}
-    return render_template("orders/invoices.html", rnd=rnd, invoices=rows, groups=groups)
-
-
-@bp.route("/invoices")
-@roles_required("leader", "seller")
-def my_invoices() -> ResponseReturnValue:
-    rows = []
-    for rnd in services.list_rounds(current_user):
-        if rnd.state in ("combined", "delivered", "settled"):
-            rows += [(rnd, inv) for inv in list_invoices(current_user, rnd.id)]
-    return render_template("orders/my_invoices.html", rows=rows)
-
-
-@bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
-@login_required
-def invoice(invoice_id: int) -> ResponseReturnValue:
-    inv, lines = invoice_lines(current_user, invoice_id)
-    rnd = services.get_round(current_user, inv.round_id)
-    group = network_services.get_group(current_user, inv.group_id)
-    form = PaymentForm() if current_user.role in COMMITTEE else None
-    status = 200
-    if request.method == "POST":
-        if form is None:
-            abort(403)
-        status = 422
-        if form.validate_on_submit():
-            try:
-                record_payment(current_user, invoice_id, form_money(form.amount.data), form.note.data or "")
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                apply_domain_error(form, exc)
-            else:
-                flash(_("บันทึกการชำระเงินแล้ว"), "ok")
-                return redirect(url_for("orders_views.invoice", invoice_id=invoice_id))
-        inv, lines = invoice_lines(current_user, invoice_id)
-    return render_template("orders/invoice.html", inv=inv, lines=lines, rnd=rnd, group=group, form=form), status
 
 
 # --- suppliers, products, price lists --------------------------------------------------------------
@@ -474,6 +394,9 @@ def register_pages() -> None:
     nav_link("orders_views.suppliers", _l("ผู้ขายส่งและสินค้า"), COMMITTEE, 25)
     home_item("orders", home.attention, order=10)
     home_item("orders_rounds", home.rounds_section, order=10, slot="section")
+    from core.pages import FIELD_MESSAGES
+
+    FIELD_MESSAGES["before_order"] = _l("ก่อนวันที่สั่งซื้อ")
     messages({
         "deadline_in_past": _l("กำหนดปิดรับต้องเป็นเวลาในอนาคต"),
         "round_without_offers": _l("เพิ่มข้อเสนออย่างน้อยหนึ่งรายการก่อนเปิดรอบ"),
@@ -486,5 +409,6 @@ def register_pages() -> None:
         "receipt_lines_invalid": _l("จำนวนที่รับบางรายการไม่ถูกต้อง"),
         "payment_not_positive": _l("ยอดชำระต้องมากกว่า 0 บาท"),
         "receipt_in_future": _l("วันที่รับของต้องไม่เป็นวันในอนาคต"),
+        "receipt_before_order": _l("วันที่รับของต้องไม่ก่อนวันที่สั่งซื้อ"),
         "round_not_combined": _l("รอบนี้ยังไม่ได้รวมยอด"),
     })

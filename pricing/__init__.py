@@ -20,7 +20,7 @@ from pricing.bargaining import (
 )
 from pricing.fees import network_fee, purchase_order_delivery_fee, split_fee
 from pricing.marketplace import buyer_saving, income_gain
-from pricing.money import CENT, RATIO, from_satang, money, parse_money, ratio, to_satang
+from pricing.money import CENT, RATIO, from_satang, money, ratio, to_satang
 from pricing.offer import OfferResult, OfferTerms, combine_offer
 from pricing.savings import line_amount, line_savings
 from pricing.tiers import Tier, TierProblem, best_price, list_price, tier_for, tier_problems, validate_tiers
@@ -50,7 +50,6 @@ __all__ = [
     "list_price",
     "money",
     "network_fee",
-    "parse_money",
     "pooling_gain",
     "purchase_order_delivery_fee",
     "price_reduction",

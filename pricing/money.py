@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 CENT = Decimal("0.01")
@@ -17,19 +17,6 @@ def _to_decimal(x: Decimal | int | str) -> Decimal:
     if not d.is_finite():
         raise ValueError(f"money must be finite, got {x!r}")
     return d
-
-
-def parse_money(text: str) -> Decimal | None:
-    """'1,250.50' -> Decimal('1250.50'); None when not a non-negative amount with at most 2 places."""
-    text = (text or "").strip().replace(",", "")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    exponent = value.as_tuple().exponent  # an int for every finite value
-    if not value.is_finite() or value < 0 or (isinstance(exponent, int) and exponent < -2):
-        return None
-    return value.quantize(Decimal("0.01"))
 
 
 def money(x: Decimal | int | str) -> Decimal:

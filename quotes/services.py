@@ -26,7 +26,7 @@ from orders.models import BuyingRound, Offer, OrderLine, Product, Supplier
 from pricing.quotes import QuoteLine as PricingLine
 from pricing.quotes import validate_quote_line
 from pricing.tiers import Tier
-from quotes import permissions
+from quotes import events, permissions
 from quotes.models import Invitation, Quote, QuoteLine, QuoteTier, Rfq, RfqItem
 
 # Rounds looked at to suggest the quantity of a product.
@@ -356,6 +356,8 @@ def submit_quote(token: str, data: QuoteInput) -> QuoteView:
     db.session.flush()
     record(_LinkHolder(rfq.network_id), "quote.submit", "rfq", rfq.id, _plain_quote(before),
            {"supplier_id": invitation.supplier_id, "quote": _plain_quote(quote_view(quote))})
+    if before is None:
+        events.quote_received(rfq, invitation, quote.id)
     db.session.commit()
     return quote_view(quote)
 

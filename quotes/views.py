@@ -20,7 +20,7 @@ from core.errors import DomainError
 from core.pages import COMMITTEE, LocalDateTimeField, error_text, field_text, page_error_handlers, roles_required
 from core.web import limiter
 from orders import services as order_services
-from pricing.money import parse_money
+from core.fields import money_or_none
 from pricing.quotes import QuoteLine, price_line
 from pricing.tiers import Tier
 from quotes import award, services
@@ -84,7 +84,7 @@ def new_rfq() -> ResponseReturnValue:
             rows[p.id] = {"on": on, "qty": quantity, "ref": price}
             if not on:
                 continue
-            q, ref = _int(quantity), parse_money(price)
+            q, ref = _int(quantity), money_or_none(price, grouping=True)
             if q is None or q < 1:
                 errors[f"p{p.id}-qty"] = _("ต้องเป็นจำนวนเต็มตั้งแต่ 1")
             if ref is None:
@@ -217,7 +217,7 @@ def _parse_supplier_form(view: services.SupplierView) -> tuple[dict[int, dict[st
         for i, (q_text, p_text) in enumerate(tiers_text):
             if not q_text.strip() and not p_text.strip():
                 continue
-            q, price = _int(q_text), parse_money(p_text)
+            q, price = _int(q_text), money_or_none(p_text, grouping=True)
             if q is None or q < 0:
                 errors[f"p{pid}-t{i}-min"] = _("ต้องเป็นจำนวนเต็ม ไม่ติดลบ")
             if price is None:
@@ -228,7 +228,7 @@ def _parse_supplier_form(view: services.SupplierView) -> tuple[dict[int, dict[st
             errors[f"p{pid}-t0-price"] = _("กรอกราคาอย่างน้อยหนึ่งขั้น (เริ่มที่จำนวน 0)")
         if pack is not None and minimum is not None:
             lines.append({"product_id": pid, "pack_size": pack, "min_quantity": minimum, "tiers": tiers})
-    fee = parse_money(request.form.get("delivery_fee", "") or "0")
+    fee = money_or_none(request.form.get("delivery_fee", "") or "0", grouping=True)
     if fee is None:
         errors["delivery_fee"] = _("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)")
     if errors:

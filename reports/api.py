@@ -28,9 +28,10 @@ class SummaryResource(MethodView):
     def get(self, args: dict[str, Any], month: str) -> ApiResult:
         summary = services.get_summary(api_actor(), month, args.get("version"))
         if args["format"] == "csv":
+            edition = f"v{summary['version']}" if summary["version"] else "provisional"
             return Response(summary_csv(summary), mimetype="text/csv", headers={
                 "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="summary-{summary["month"]}-v{summary["version"]}.csv"',
+                "Content-Disposition": f'attachment; filename="summary-{summary["month"]}-{edition}.csv"',
             })
         return summary
 

@@ -20,6 +20,10 @@ def init_app(app: Flask) -> None:
     # Hourly, so each network's own "early on the 1st" (00:05 local) is caught in its time zone.
     periodic("build_due_summaries", reports.services.enqueue_due_summaries, task="ruamsue.build_due_summaries",
              minute=5)
+    from core.events import month_data_changed
+
+    # A change landing in a month already summarised makes it stale: its rebuild is enqueued.
+    month_data_changed.connect(reports.services.mark_stale)
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)

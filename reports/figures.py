@@ -71,7 +71,8 @@ def _bucket(column: Any, months: list[tuple[str, datetime, datetime]]) -> Any:
 def _received_pos(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
     """Purchase orders received in the window, with their month: a handful of rows per month."""
     return (
-        select(PurchaseOrder.id.label("po_id"), _bucket(PurchaseOrder.received_at, months).label("month"))
+        select(PurchaseOrder.id.label("po_id"), PurchaseOrder.round_id.label("round_id"),
+               _bucket(PurchaseOrder.received_at, months).label("month"))
         .join(BuyingRound, BuyingRound.id == PurchaseOrder.round_id)
         .where(BuyingRound.network_id == network_id,
                PurchaseOrder.received_at >= months[0][1], PurchaseOrder.received_at < months[-1][2])
@@ -155,7 +156,7 @@ def _offers(network_id: int, months: list[tuple[str, datetime, datetime]]) -> li
                # One allocation per group per offer (one order per group and round, one line per offer).
                func.count().label("groups"),
                func.sum(a.allocated).label("allocated"))
-        .join(pos, pos.c.po_id == a.purchase_order_id)
+        .join(pos, and_(pos.c.round_id == a.round_id, pos.c.po_id == a.purchase_order_id))
         .group_by(a.offer_id)
         .subquery("offer_totals")
     )
@@ -228,7 +229,7 @@ def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dic
                func.sum(a.allocated * func.coalesce(a.unit_price, 0)).label("actual"),
                func.sum(a.fee_share).label("fees"),
                func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0))).label("pooling"))
-        .join(pos, pos.c.po_id == a.purchase_order_id)
+        .join(pos, and_(pos.c.round_id == a.round_id, pos.c.po_id == a.purchase_order_id))
         .group_by(a.group_id, a.round_id)
         .subquery("group_rounds")
     )

@@ -115,6 +115,14 @@ class VersionSchema(Schema):
     reviewed_at = fields.AwareDateTime(format="iso", allow_none=True)
 
 
+class FigureChangeSchema(Schema):
+    figure = fields.String(metadata={"example": "savings"})
+    group_id = fields.Integer(allow_none=True)
+    name = fields.String(allow_none=True)
+    before = fields.String(allow_none=True)
+    after = fields.String(allow_none=True)
+
+
 class CompetitionLineSchema(Schema):
     rfq_id = fields.Integer()
     rfq_name = fields.String()
@@ -142,9 +150,14 @@ class CompetitionSchema(Schema):
 
 
 class SummarySchema(Schema):
-    id = fields.Integer()
+    id = fields.Integer(allow_none=True)
     month = fields.String(metadata={"example": "2026-03"})
-    version = fields.Integer()
+    version = fields.Integer(allow_none=True, metadata={"description": "null while the month is provisional"})
+    provisional = fields.Boolean(metadata={"description": "a month in progress (or not built yet), computed live"})
+    as_of = fields.AwareDateTime(format="iso")
+    changed_since_sign_off = fields.Boolean()
+    signed_version = fields.Integer(allow_none=True)
+    changes = fields.List(fields.Nested(FigureChangeSchema))
     timezone = fields.String()
     built_at = fields.AwareDateTime(format="iso")
     reviewed_at = fields.AwareDateTime(format="iso", allow_none=True)

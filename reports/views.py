@@ -48,6 +48,17 @@ def _summary(month: str) -> services.SummaryView | None:
         return None
 
 
+FIGURE_LABELS = {"spend": _l("ยอดซื้อ"), "baseline": _l("ถ้าซื้อเองที่ร้าน"), "savings": _l("ประหยัดได้"),
+                 "fees": _l("ค่าธรรมเนียม"), "income_gain": _l("รายได้เพิ่มของผู้ขาย"),
+                 "registered_poor_savings": _l("ถึงครัวเรือนผู้มีบัตรสวัสดิการ"), "price_reduction": _l("ราคาที่ลดลง"),
+                 "tier_attainment": _l("ขั้นราคาที่ได้"), "pooling_gain": _l("ประโยชน์จากการรวมซื้อ")}
+
+
+@bp.app_context_processor
+def _report_helpers() -> dict[str, Any]:
+    return {"figure_label": lambda key: str(FIGURE_LABELS.get(key, key))}
+
+
 class ReviewForm(FlaskForm):
     meeting_date = DateField(_l("วันที่ประชุม"), validators=[DataRequired(_l("กรุณาเลือกวันที่"))])
     attendance = IntField(_l("จำนวนผู้เข้าประชุม"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
@@ -68,8 +79,10 @@ class ActionForm(FlaskForm):
 @bp.route("/summaries")
 @roles_required(*COMMITTEE)
 def summaries() -> ResponseReturnValue:
-    rows = [(month, _summary(month)) for month in _months()]
-    return render_template("reports/summaries.html", rows=rows)
+    # Stored versions only: a list of twelve months never computes (the month in progress opens live).
+    months = _months()
+    rows = [(month, services.stored_summary(current_user, month)) for month in months]
+    return render_template("reports/summaries.html", rows=rows, current=months[0])
 
 
 @bp.route("/summaries/<month>", methods=["GET", "POST"])
@@ -118,7 +131,8 @@ def summary(month: str) -> ResponseReturnValue:
     signed = [v for v in (data["versions"] if data else []) if v.get("reviewed_at")]
     official = signed[-1] if signed else None
     return render_template("reports/summary.html", month=month, data=shown, latest=data, form=form, job=job,
-                           official=official, charts={k: Markup(v) for k, v in svgs.items()}), status
+                           official=official, charts={k: Markup(v) for k, v in svgs.items()},
+                           in_progress=services.month_in_progress(current_user, month)), status
 
 
 @bp.route("/summaries/<month>/rebuild", methods=["POST"])
@@ -179,8 +193,10 @@ def group_savings() -> ResponseReturnValue:
 
     months: list[dict[str, Any]] = []
     running = Decimal(0)
-    for month in reversed(_months()):  # oldest first, for the running total
-        data = _summary(month)
+    newest = _months()
+    for month in reversed(newest):  # oldest first, for the running total
+        # The month in progress live (provisional), the others as stored: never twelve computations.
+        data = _summary(month) if month == newest[0] else services.stored_summary(current_user, month)
         mine = None if data is None else next(
             (g for g in data.get("groups", []) if g["group_id"] == current_user.group_id), None)
         if mine is None or not charts.has_activity(mine.get("spend"), mine.get("savings"), mine.get("income_gain")):
@@ -208,11 +224,11 @@ def _home_attention() -> str:
     local = utcnow().astimezone(ZoneInfo(current_user.network.timezone))
     month = periods.label(*periods.add_months(local.year, local.month, -1))
     try:
-        found = services.get_summary(current_user, month)
-    except NotFound:
-        return render_template("reports/_home_attention.html", summary={"month": month, "built": False})
+        found = services.stored_summary(current_user, month)
     except DomainError:
         return ""
+    if found is None:
+        return render_template("reports/_home_attention.html", summary={"month": month, "built": False})
     if found.get("reviewed_at"):
         return ""
     return render_template("reports/_home_attention.html", summary={"month": month, "built": True})

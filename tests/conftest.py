@@ -61,10 +61,10 @@ def database() -> Iterator[str]:
     _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
 
 
-def _make_app(url: str, **overrides: Any):  # type: ignore[no-untyped-def]
+def _make_app(url: str, queue: str = QUEUE, **overrides: Any):  # type: ignore[no-untyped-def]
     os.environ["DATABASE_URL"] = url
     os.environ["REDIS_URL"] = REDIS_URL
-    os.environ["CELERY_QUEUE"] = QUEUE
+    os.environ["CELERY_QUEUE"] = queue
     try:
         from core import create_app
 
@@ -248,12 +248,12 @@ def worker_app(database: str):  # type: ignore[no-untyped-def]
 
 
 def start_worker(database: str, *, concurrency: int = 1, extra_env: dict[str, str] | None = None,
-                 log: Path | None = None) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, DATABASE_URL=database, REDIS_URL=REDIS_URL, CELERY_QUEUE=QUEUE,
+                 log: Path | None = None, queue: str = QUEUE) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DATABASE_URL=database, REDIS_URL=REDIS_URL, CELERY_QUEUE=queue,
                RUAMSUE_INSTANCE=_instance, **(extra_env or {}))
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", QUEUE, "-c", str(concurrency),
+        [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", queue, "-c", str(concurrency),
          "--pool", "prefork", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
          "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

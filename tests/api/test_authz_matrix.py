@@ -186,6 +186,7 @@ ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}/offers": "open",
     "/api/v1/rounds/{round_id}/open": "draft",
     "/api/v1/rounds/{round_id}/close": "open",
+    "/api/v1/rounds/{round_id}/combine": "done",
     "/api/v1/rounds/{round_id}/orders/{group_id}": "open",
     "/api/v1/rounds/{round_id}/purchase-orders": "done",
     "/api/v1/rounds/{round_id}/invoices": "done",
@@ -283,6 +284,7 @@ MATRIX: dict[tuple[str, str], Row] = {
                          "tiers": [{"min_quantity": 0, "unit_price": "95.00"}]}, None),
     ("POST", "/api/v1/rounds/{round_id}/open"): (committee_only(200, outsider=404), None, None),
     ("POST", "/api/v1/rounds/{round_id}/close"): (committee_only(202, outsider=404), None, None),
+    ("POST", "/api/v1/rounds/{round_id}/combine"): (committee_only(202, outsider=404), None, None),
     ("GET", "/api/v1/rounds/{round_id}/orders/{group_id}"): (
         expect(403, admin=200, committee=200, leader=200, outsider=404), None, None),
     ("PUT", "/api/v1/rounds/{round_id}/orders/{group_id}"): (
@@ -467,6 +469,7 @@ PAGES: dict[str, dict[str, int]] = {
     "/rounds": P(200),
     "/rounds/<int:round_id>": P(200, outsider=404),
     "/rounds/<int:round_id>/order": P(403, leader=200, other_leader=200),
+    "/rounds/<int:round_id>/order/withdraw": P(403, leader=200, other_leader=200),
     "/rounds/<int:round_id>/purchase-orders": P(403, admin=200, committee=200, outsider=404),
     "/purchase-orders/<int:po_id>": P(403, admin=200, committee=200, outsider=404),
     "/purchase-orders/<int:po_id>.csv": P(403, admin=200, committee=200, outsider=404),
@@ -511,7 +514,7 @@ PAGES: dict[str, dict[str, int]] = {
 }
 # Not pages of their own: the login form, the language switch (a redirect back), static files.
 NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>"}
-PAGE_ROUNDS = {"/rounds/<int:round_id>/order": "open"}
+PAGE_ROUNDS = {"/rounds/<int:round_id>/order": "open", "/rounds/<int:round_id>/order/withdraw": "open"}
 
 
 def page_rules(app: Any, method: str) -> dict[str, Any]:
@@ -617,7 +620,9 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/rounds/<int:round_id>/offers": {ADMIN, COMMITTEE},
         "/rounds/<int:round_id>/open": {ADMIN, COMMITTEE},
         "/rounds/<int:round_id>/close": {ADMIN, COMMITTEE},
+        "/rounds/<int:round_id>/combine": {ADMIN, COMMITTEE},
         "/rounds/<int:round_id>/order": {LEADER, OTHER_LEADER},
+        "/rounds/<int:round_id>/order/withdraw": {LEADER, OTHER_LEADER},
         "/purchase-orders/<int:po_id>/receipt": {ADMIN, COMMITTEE},
         "/invoices/<int:invoice_id>": {ADMIN, COMMITTEE},
         "/suppliers": {ADMIN, COMMITTEE, OUTSIDER},

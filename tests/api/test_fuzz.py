@@ -44,7 +44,7 @@ def world(db_session, make_network, make_group, make_user, token_for, make_round
 
 def real_ids(w: dict[str, Any], path: str) -> dict[str, Any]:
     rounds = {"/offers": "draft", "/open": "draft", "/close": "open", "/orders/": "open",
-              "/purchase-orders": "done", "/invoices": "done"}
+              "/purchase-orders": "done", "/invoices": "done", "/combine": "done"}
     round_key = next((key for part, key in rounds.items() if part in path), "open")
     return {"job_id": w["job"].id, "group_id": w["g1"].id, "purchase_order_id": w["po"].id,
             "invoice_id": w["invoice"].id, "listing_id": w["listing"].id, "purchase_id": w["purchase"].id,

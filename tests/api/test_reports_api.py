@@ -109,15 +109,24 @@ def test_another_network_sees_no_summary(client, net, make_network, make_user, t
     assert resp.json["id"] != client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).json["id"]
     text = client.get(f"/api/v1/summaries/{MONTH}?format=csv", headers=token_for(stranger)).data.decode("utf-8-sig")
     assert net["g1"].name not in text and net["g2"].name not in text
-    assert client.get(f"/api/v1/summaries/{MONTH}?version=1", headers=token_for(stranger)).status_code == 200
+    # Looking at the stranger's month stored nothing: it has no version 1.
+    assert client.get(f"/api/v1/summaries/{MONTH}?version=1", headers=token_for(stranger)).status_code == 404
     assert client.get(f"/api/v1/summaries/{MONTH}?version=9", headers=token_for(stranger)).status_code == 404
 
 
-def test_first_look_builds_the_month_and_a_bad_month_422_and_no_token_401(client, net):
+def test_first_look_is_live_and_stores_nothing_and_a_bad_month_422_and_no_token_401(client, net, db_session):
+    from sqlalchemy import func, select
+
+    from reports.models import MonthlySummary
+
     first = client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"])
-    assert first.status_code == 200 and first.json["version"] == 1 and first.json["reviewed_at"] is None
-    assert first.json["network"]["spend"] == "490.00"
-    assert client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).json["id"] == first.json["id"]
+    assert first.status_code == 200 and first.json["version"] is None and first.json["provisional"] is True
+    assert first.json["network"]["spend"] == "490.00" and first.json["reviewed_at"] is None
+    assert db_session.scalar(select(func.count()).select_from(MonthlySummary)
+                             .where(MonthlySummary.network_id == net["network"].id)) == 0
+    built(net)
+    stored = client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).json
+    assert stored["version"] == 1 and stored["provisional"] is False
     assert client.get("/api/v1/summaries/2999-01", headers=net["h"]["committee"]).status_code == 404
     resp = client.get("/api/v1/summaries/2026-13", headers=net["h"]["committee"])
     assert resp.status_code == 422 and "month" in resp.json["error"]["fields"]
@@ -140,7 +149,9 @@ def test_rebuild_is_a_job_and_only_the_committee_starts_it(client, net):
     assert future.status_code == 422
 
 
-def test_review_by_the_committee_freezes_the_version(client, net):
+def test_review_by_the_committee_freezes_the_version(client, net, db_session):
+    from sqlalchemy import select
+
     built(net)
     body = {"meeting_date": "2026-04-05", "attendance": 14, "notes": "ที่ประชุมรับรองสรุปยอดเดือนมีนาคม"}
     assert client.post(f"/api/v1/summaries/{MONTH}/review", headers=net["h"]["leader"], json=body).status_code == 403
@@ -156,7 +167,14 @@ def test_review_by_the_committee_freezes_the_version(client, net):
     again = client.post(f"/api/v1/summaries/{MONTH}/review", headers=net["h"]["committee"], json=body)
     assert again.status_code == 409
 
-    # A rebuild after review writes version 2; version 1 stays as reviewed.
+    # A change after review, then a rebuild, writes version 2; version 1 stays as reviewed.
+    late = Purchase(network_id=net["network"].id, listing_id=db_session.scalar(select(Listing.id)),
+                    buyer_group_id=net["g1"].id, seller_group_id=net["g2"].id, quantity=1,
+                    unit_price=Decimal("35.00"), outside_price=Decimal("28.00"), reference_price=Decimal("40.00"),
+                    amount=Decimal("35.00"), income_gain=Decimal("7.00"), buyer_saving=Decimal("5.00"),
+                    state="delivered", delivered_at=datetime(2026, 3, 20, 3, tzinfo=UTC))
+    db_session.add(late)
+    db_session.commit()
     job_id = client.post(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).json["job_id"]
     assert jobs.run_job(job_id) == "succeeded"
     latest = client.get(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).json

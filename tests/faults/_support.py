@@ -116,13 +116,34 @@ def ensure_redis() -> None:
         time.sleep(0.2)
 
 
+def pg_cluster(port: int = 5432) -> tuple[str, str]:
+    """(version, name) of the PostgreSQL cluster serving ``port``, read from ``pg_lsclusters`` rather than
+    assumed, so the fault tests run on whatever PostgreSQL the machine has (override: PG_CLUSTER=16/main)."""
+    configured = os.environ.get("PG_CLUSTER")
+    if configured:
+        version, _, name = configured.partition("/")
+        return version, name or "main"
+    out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True).stdout
+    clusters = [line.split() for line in out.splitlines() if line.strip()]
+    for fields in clusters:
+        if len(fields) >= 3 and fields[2] == str(port):
+            return fields[0], fields[1]
+    raise AssertionError(f"no PostgreSQL cluster on port {port} in pg_lsclusters:\n{out}")
+
+
+def pg_ctl(action: str, *, check: bool = False) -> None:
+    version, name = pg_cluster()
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, action], check=check,
+                   capture_output=True)
+
+
 def pg_up() -> bool:
     return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"]).returncode == 0
 
 
 def ensure_postgres() -> None:
     if not pg_up():
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"], check=False)
+        pg_ctl("start")
     deadline = time.monotonic() + 60
     while not pg_up():
         if time.monotonic() > deadline:

@@ -159,3 +159,63 @@ def test_two_beat_processes_for_two_intervals_do_each_scheduled_thing_once(datab
             stop(b)
         stop(worker)
         del app
+
+
+def test_worker_killed_during_per_supplier_parts_then_a_new_worker_completes_the_round(database, committed, tmp_path):
+    """The automatic split (a small ``RUAMSUE_COMBINE_PARTS_MIN_LINES``): the coordinator and the part jobs are
+    mid-write when the whole worker is killed; a new worker finishes every part once and the round once."""
+    queue = new_queue()
+    env = {**SHORT, "RUAMSUE_COMBINE_PARTS_MIN_LINES": "10"}
+    app = fault_app(database, queue, env)
+    data = seed_round(committed, groups=200, offers=6, suppliers=3)
+    round_id = data["round_id"]
+    log = tmp_path / "worker.log"
+    first = start_worker(database, queue, log, concurrency=4, extra_env=env)
+    second = None
+    blocker = None
+    try:
+        blocker = psycopg.connect(database.replace("postgresql+psycopg://", "postgresql://"), autocommit=False)
+        wait_for_log(log, "ready.")
+        blocker.execute("LOCK TABLE allocations IN EXCLUSIVE MODE")
+        response = app.test_client().post(f"/api/v1/rounds/{round_id}/close", headers=data["committee"])
+        assert response.status_code == 202, response.get_data(as_text=True)
+        job_id = response.json["job_id"]
+        # Parts are published and at least two are held at their allocation insert.
+        deadline = time.monotonic() + 30
+        while len(_waiting_on_lock(database)) < 2:
+            assert time.monotonic() < deadline, "the parts never reached their allocation insert"
+            time.sleep(0.1)
+        committed.expire_all()
+        parts = committed.scalars(select(Job).where(Job.kind == "combine_round_part")).all()
+        assert len(parts) == 3, "the round was not split per supplier"
+        committed.rollback()
+
+        stop(first, signal.SIGKILL)
+        blocker.rollback()
+        blocker.close()
+        time.sleep(1.0)
+        committed.expire_all()
+        assert committed.scalar(select(func.count()).select_from(Allocation)
+                                .where(Allocation.round_id == round_id)) == 0, "a killed part committed"
+        committed.rollback()
+
+        second = start_worker(database, queue, log, concurrency=4, extra_env=env)
+        assert wait_for_job(app, job_id, timeout=120) == "succeeded"
+        time.sleep(12)  # past another visibility timeout: nothing runs a third time
+        committed.expire_all()
+        assert committed.get(BuyingRound, round_id).state == "combined"
+        pos = committed.execute(select(PurchaseOrder.supplier_id).where(PurchaseOrder.round_id == round_id)).all()
+        assert sorted(s for (s,) in pos) == sorted(data["supplier_ids"])
+        got = dict(committed.execute(select(Allocation.order_line_id, Allocation.allocated)
+                                     .where(Allocation.round_id == round_id)).all())
+        assert len(got) == 200 * 6
+        assert got == expected_allocations(committed, round_id)
+        assert committed.scalar(select(func.count()).select_from(Invoice).where(Invoice.round_id == round_id)) == 200
+        part_states = committed.scalars(select(Job.state).where(Job.kind == "combine_round_part")).all()
+        assert sorted(part_states) == ["succeeded"] * 3, part_states
+    finally:
+        if blocker is not None and not blocker.closed:
+            blocker.close()
+        stop(first, signal.SIGKILL)
+        if second is not None:
+            stop(second)

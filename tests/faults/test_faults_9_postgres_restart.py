@@ -5,7 +5,6 @@ can be sent again with its Idempotency-Key.
 Restarts the machine's PostgreSQL (ensured up in ``finally``): run in its own CI step, last."""
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 import uuid
@@ -14,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from orders.models import GroupOrder, OrderLine
-from tests.faults._support import ensure_postgres, fault_app, new_queue, seed_round
+from tests.faults._support import ensure_postgres, fault_app, new_queue, pg_ctl, seed_round
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(180)]
 
@@ -53,8 +52,7 @@ def test_postgres_restart_under_load(database, committed):
             t.start()
         time.sleep(3)
         started = time.monotonic()
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"], check=True,
-                       capture_output=True)
+        pg_ctl("restart", check=True)
         ensure_postgres()
         restarted_at[0] = time.monotonic()
         restart_seconds = restarted_at[0] - started

@@ -135,6 +135,8 @@ def test_delivery_shortage_reallocates_and_keeps_prices(db_session, fertiliser_r
     combine.combine_round(fertiliser_round["round"].id)
     po = db_session.scalar(select(PurchaseOrder))
     received_at = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+    po.created_at = received_at - timedelta(days=2)  # the order went out before the goods came
+    db_session.flush()
     combine.record_receipt(fertiliser_round["committee"], po.id,
                            [{"offer_id": fertiliser_round["offer"].id, "received_quantity": 90}], received_at)
     groups = fertiliser_round["groups"]

@@ -255,7 +255,22 @@ EDGE_CASES = {
         _offer(2, pack=2, minimum=4, tiers=[(0, "5.55")], ref="6.00"),
         _offer(1, pack=1, tiers=[(0, "0.01")], ref="0.02")],
         [(g, o, 1 + (g * 5 + o * 3) % 11, (g + o) % 3, g % 3) for g in range(8) for o in range(4) if (g + o) % 5]),
+    # Fees times line values beyond 64-bit integers (10^9 satang of fee x 10^10 satang of value): the
+    # fee split takes the exact NUMERIC path on PostgreSQL, and must still equal pricing.split_fee.
+    "wide numbers": RoundSpec(Decimal("1.5"), 1, [_offer(fee="9999999.99", ref="1100.00",
+                                                         tiers=[(0, "1000.00"), (50000, "999.99")])],
+                              [(0, 0, 100000, 0, 0), (1, 0, 30001, 0, 1), (2, 0, 3, 0, 1), (3, 0, 7, 0, 2)]),
 }
+
+
+def test_wide_numbers_take_the_numeric_path():
+    """The edge case above really is beyond 64 bits, so the NUMERIC branch is what it exercises."""
+    spec = EDGE_CASES["wide numbers"]
+    value = sum(q for _, _, q, _, _ in spec.lines) * spec.offers[0].tiers[1][1]
+    fees = spec.offers[0].delivery_fee + pricing.network_fee(value, spec.fee_percent)
+    biggest_line = max(q for _, _, q, _, _ in spec.lines) * spec.offers[0].tiers[1][1]
+    # Not only the purchase order's total: one line's fee x value product overflows 64 bits by itself.
+    assert pricing.to_satang(fees) * pricing.to_satang(biggest_line) > 2**63 - 1
 
 
 @pytest.mark.parametrize("parts", [False, True], ids=["one job", "per supplier"])
@@ -265,21 +280,46 @@ def test_edge_cases_equal_pricing(db_session, name, parts):
 
 
 def test_per_supplier_parts_are_idempotent(db_session):
-    """Parts that run twice, or after the round is combined, change nothing."""
+    """A part that runs twice, or again after the round is combined, changes nothing."""
     from orders.combine import _run_part, combine_round
-    from orders.models import Allocation, PurchaseOrder
+    from orders.models import Allocation, BuyingRound, Offer, PurchaseOrder
 
     round_id = build(db_session, EDGE_CASES["several suppliers"])
-    first = _run_part(round_id, db_session.scalar(select(PurchaseOrder.supplier_id).limit(1)) or 0)
-    assert first["ran"] in (True, False)
+    expected = reference(db_session, round_id)
+    suppliers = sorted(set(db_session.scalars(select(Offer.supplier_id).where(Offer.round_id == round_id))))
+    assert len(suppliers) == 3
+    # The first supplier's part runs for real, once: it writes that supplier's purchase order.
+    first = _run_part(round_id, suppliers[0])
+    assert first["ran"] is True and first["purchase_orders"] == 1
+    po_id = db_session.scalar(select(PurchaseOrder.id).where(PurchaseOrder.round_id == round_id))
+    part_rows = sorted(db_session.execute(
+        select(Allocation.order_line_id, Allocation.allocated, Allocation.amount)
+        .where(Allocation.purchase_order_id == po_id)).all())
+    assert part_rows
+    # The same part again (a redelivered message): nothing runs, nothing is written twice.
+    again = _run_part(round_id, suppliers[0])
+    assert again["ran"] is False
+    assert db_session.scalars(select(PurchaseOrder.id).where(PurchaseOrder.round_id == round_id)).all() == [po_id]
+    assert db_session.get(BuyingRound, round_id).state == "closed"
+    # The coordinator finishes the round with the part already done: the remaining two parts run here.
     result = combine_round(round_id, parts=True)
     assert result["parts"] == 3 and result["purchase_orders"] == 3
-    snapshot = sorted(db_session.execute(select(Allocation.order_line_id, Allocation.allocated, Allocation.amount)))
-    for po in db_session.scalars(select(PurchaseOrder).where(PurchaseOrder.round_id == round_id)).all():
-        assert _run_part(round_id, po.supplier_id)["ran"] is False
+    assert sorted(db_session.execute(
+        select(Allocation.order_line_id, Allocation.allocated, Allocation.amount)
+        .where(Allocation.purchase_order_id == po_id)).all()) == part_rows
+    got = actual(db_session, round_id)
+    for key in ("po_lines", "pos", "allocations", "invoices"):
+        assert got[key] == expected[key], key
+    snapshot = sorted(db_session.execute(
+        select(Allocation.order_line_id, Allocation.allocated, Allocation.amount)
+        .where(Allocation.round_id == round_id)).all())
+    # Every part again, and the whole combine again, after the round is combined: nothing runs.
+    for supplier_id in suppliers:
+        assert _run_part(round_id, supplier_id)["ran"] is False
     assert combine_round(round_id, parts=True)["purchase_orders"] == 3
     assert sorted(db_session.execute(
-        select(Allocation.order_line_id, Allocation.allocated, Allocation.amount))) == snapshot
+        select(Allocation.order_line_id, Allocation.allocated, Allocation.amount)
+        .where(Allocation.round_id == round_id)).all()) == snapshot
 
 
 # --- SQLite (the embedded default) -----------------------------------------------------------------
@@ -300,5 +340,15 @@ def test_same_results_on_sqlite(tmp_path):
             check_round(db.session, EDGE_CASES[name])
         for seed in range(12):
             check_round(db.session, random_round(random.Random(seed)), parts=seed % 2 == 1)
+        # SQLite has nothing wider than 64 bits: the wide fee split is refused in plain words, not wrong.
+        from core.jobs import PermanentJobError
+        from orders.combine import combine_round
+        from orders.models import Allocation
+
+        wide = build(db.session, EDGE_CASES["wide numbers"])
+        with pytest.raises(PermanentJobError, match="64-bit"):
+            combine_round(wide)
+        db.session.rollback()
+        assert db.session.scalar(select(Allocation.id).where(Allocation.round_id == wide)) is None
         db.session.remove()
         db.engine.dispose()

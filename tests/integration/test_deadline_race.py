@@ -60,37 +60,49 @@ def _seed(session):
 
 def test_orders_racing_the_close(worker_app, committed, celery_worker):
     round_id, offer_id, people, committee = _seed(committed)
+    # Threads only record what they saw; every assertion runs in the main thread, where pytest sees it.
     acknowledged: dict[int, int] = {}
-    refused = 0
+    unexpected: list[tuple[int, int, object]] = []
+    refusal_codes: list[str] = []
+    crashed: list[BaseException] = []
     lock = threading.Lock()
     start = threading.Barrier(LEADERS + 1)
 
     def leader(group_id: int, headers: dict[str, str]) -> None:
-        nonlocal refused
-        client = worker_app.test_client()
-        start.wait()
-        # Keep writing until the close refuses us, so the close always lands among the writes.
-        for quantity in range(1, 100_000):
-            response = client.put(f"/api/v1/rounds/{round_id}/orders/{group_id}", headers=headers,
-                                  json={"lines": [{"offer_id": offer_id, "quantity": quantity}]})
-            assert response.status_code in (200, 409), response.json
+        try:
+            client = worker_app.test_client()
+            start.wait()
+            # Keep writing until the close refuses us, so the close always lands among the writes.
+            for quantity in range(1, 100_000):
+                response = client.put(f"/api/v1/rounds/{round_id}/orders/{group_id}", headers=headers,
+                                      json={"lines": [{"offer_id": offer_id, "quantity": quantity}]})
+                with lock:
+                    if response.status_code == 200:
+                        acknowledged[group_id] = quantity
+                    elif response.status_code == 409:
+                        refusal_codes.append((response.json or {}).get("error", {}).get("code"))
+                        return
+                    else:
+                        unexpected.append((group_id, response.status_code, response.get_data(as_text=True)))
+                        return
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
             with lock:
-                if response.status_code == 200:
-                    acknowledged[group_id] = quantity
-                else:
-                    assert response.json["error"]["code"] == "deadline_passed"
-                    refused += 1
-            if response.status_code == 409:
-                return
+                crashed.append(exc)
 
-    threads = [threading.Thread(target=leader, args=person) for person in people]
+    threads = [threading.Thread(target=leader, args=person, daemon=True) for person in people]
     for thread in threads:
         thread.start()
     start.wait()
     closed = worker_app.test_client().post(f"/api/v1/rounds/{round_id}/close", headers=committee)
-    assert closed.status_code == 202
     for thread in threads:
         thread.join(timeout=120)
+    assert not [t for t in threads if t.is_alive()], "a leader thread was still running after join"
+    assert not crashed, crashed
+    assert not unexpected, unexpected
+    assert closed.status_code == 202
+    assert len(refusal_codes) == LEADERS, "every leader must end on the close's refusal"
+    assert set(refusal_codes) == {"deadline_passed"}, refusal_codes
+    refused = len(refusal_codes)
     committed.expire_all()
     rows = committed.execute(
         select(GroupOrder.group_id, OrderLine.quantity, GroupOrder.updated_at)

@@ -42,6 +42,12 @@ def token(email):
     return {"Authorization": "Bearer " + r.json["token"]}
 committee = token("committee@ruamsue.demo")
 leader = token("leader@ruamsue.demo")
+def kinds(auth):
+    return {n["kind"] for n in c.get("/api/v1/notifications", headers=auth).json}
+# The demo's people find notifications under the bell (in the app only: no LINE or e-mail configured).
+assert {"round_opened", "round_combined", "delivery_shortage", "payment_recorded"} <= kinds(leader), kinds(leader)
+assert "summary_ready" in kinds(committee), kinds(committee)
+assert "purchase_placed" in kinds(token("seller@ruamsue.demo"))
 rounds = c.get("/api/v1/rounds?state=open", headers=committee).json
 assert len(rounds) == 1, rounds
 rnd = c.get(f"/api/v1/rounds/{rounds[0]['id']}", headers=committee).json
@@ -84,3 +90,47 @@ def test_network_create_command(tmp_path):
     twice = _flask(tmp_path, "network", "create", "เครือข่ายทดสอบ", "--admin-email", "b@example.org",
                    "--admin-password", "long-password")
     assert twice.returncode != 0 and "exists already" in twice.stderr
+
+
+def test_embedded_scheduler_thread_closes_due_rounds_and_combines_them(tmp_path):
+    """The embedded default's beat (RUAMSUE_SCHEDULER=1, a thread of the web process): a round whose
+    deadline passed is closed and combined by the thread alone, with nobody asking."""
+    assert _flask(tmp_path, "db", "upgrade").returncode == 0
+    script = r'''
+import os, time
+from datetime import datetime, timedelta, timezone
+from sqlalchemy import func, select
+os.environ["RUAMSUE_SCHEDULER"] = "1"
+os.environ["RUAMSUE_BEAT_INTERVAL"] = "0.5"
+from core import create_app
+from core.db import db
+from orders.models import Allocation, BuyingRound
+from tests.support import expected_allocations, seed_round
+app = create_app()
+assert app.config["JOBS_MODE"] == "thread", app.config["JOBS_MODE"]
+with app.app_context():
+    seeded = seed_round(db.session, groups=6, offers=3, suppliers=2)
+    rnd = db.session.get(BuyingRound, seeded["round_id"])
+    rnd.closes_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    db.session.commit()
+    db.session.remove()
+deadline = time.monotonic() + 30
+state = None
+while time.monotonic() < deadline:
+    with app.app_context():
+        state = db.session.get(BuyingRound, seeded["round_id"]).state
+        db.session.remove()
+    if state == "combined":
+        break
+    time.sleep(0.2)
+assert state == "combined", state
+with app.app_context():
+    got = dict(db.session.execute(select(Allocation.order_line_id, Allocation.allocated)).all())
+    assert len(got) == 6 * 3 and got == expected_allocations(db.session, seeded["round_id"]), got
+print("OK")
+'''
+    env = _env(tmp_path)
+    env.pop("RUAMSUE_SCHEDULER", None)
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and "OK" in run.stdout, run.stderr[-3000:]

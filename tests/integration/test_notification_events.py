@@ -149,10 +149,10 @@ def test_round_opened_reaches_every_leader_of_the_network(world, net):
     rnd = _round(net)
     _open(net, rnd)
     settle(world, f"round_opened:{rnd['id']}")
-    row = assert_heard_once(world, net, "leaderA", "round_opened", "เปิดรอบสั่งซื้อ รอบปุ๋ยนาปี แล้ว")
+    row = assert_heard_once(world, net, "leaderA", "round_opened", "เปิดรับคำสั่งซื้อแล้ว: รอบปุ๋ยนาปี")
     assert row["link"] == f"/rounds/{rnd['id']}" and rnd["product"] in row["body"]
-    assert_heard_once(world, net, "leaderB", "round_opened", "Round รอบปุ๋ยนาปี is open")  # chose English
-    assert_heard_once(world, net, "leaderS", "round_opened", "เปิดรอบสั่งซื้อ รอบปุ๋ยนาปี แล้ว")
+    assert_heard_once(world, net, "leaderB", "round_opened", "Open for orders: รอบปุ๋ยนาปี")  # chose English
+    assert_heard_once(world, net, "leaderS", "round_opened", "เปิดรับคำสั่งซื้อแล้ว: รอบปุ๋ยนาปี")
     for who in ("sellerS", "committee", "admin", "outsider"):
         assert_heard_nothing(world, net, who, "round_opened")
     assert world.line.problems == []
@@ -167,9 +167,9 @@ def test_closing_soon_reminds_only_groups_without_an_order_once(world, net):
         celery.send_task("ruamsue.remind_closing_rounds", queue=world.queue)
     settle(world, f"round_closing_soon:{rnd['id']}")
     clock.sleep(1)
-    title = "อีกไม่ถึง 24 ชั่วโมงจะปิดรับคำสั่งซื้อ รอบปุ๋ยนาปี"
+    title = "อีกไม่ถึง 24 ชั่วโมงจะปิดรับคำสั่งซื้อ: รอบปุ๋ยนาปี"
     assert_heard_once(world, net, "leaderS", "round_closing_soon", title)
-    assert_heard_once(world, net, "leaderB", "round_closing_soon", "Round รอบปุ๋ยนาปี closes within 24 hours")
+    assert_heard_once(world, net, "leaderB", "round_closing_soon", "Orders close within 24 hours: รอบปุ๋ยนาปี")
     for who in ("leaderA", "sellerS", "committee", "outsider"):
         assert_heard_nothing(world, net, who, "round_closing_soon")
 
@@ -195,11 +195,11 @@ def test_round_combined_tells_each_group_what_it_gets_pays_and_saves(world, net)
     rnd = _combined_round(world, net)
     invoice_a = rnd["invoices"][net["groups"]["A"]]
     assert invoice_a["total"] == "49500.00" and invoice_a["savings"] == "4500.00"  # 60 x 825; 60 x (900 - 825)
-    row = assert_heard_once(world, net, "leaderA", "round_combined", "รวมยอดรอบ รอบปุ๋ยนาปี แล้ว")
+    row = assert_heard_once(world, net, "leaderA", "round_combined", "รวมยอดแล้ว: รอบปุ๋ยนาปี")
     assert f"{rnd['product']} 60 กระสอบ" in row["body"]
     assert "ยอดชำระ 49,500.00 บาท ประหยัดได้ 4,500.00 บาท" in row["body"]
     assert row["link"] == f"/invoices/{invoice_a['id']}"
-    english = assert_heard_once(world, net, "leaderB", "round_combined", "Round รอบปุ๋ยนาปี has been combined")
+    english = assert_heard_once(world, net, "leaderB", "round_combined", "Combined: รอบปุ๋ยนาปี")
     assert "pays 41,250.00 baht and saves 3,750.00 baht" in english["body"]
     for who in ("leaderS", "sellerS", "committee", "outsider"):
         assert_heard_nothing(world, net, who, "round_combined")
@@ -215,8 +215,8 @@ def test_round_combined_tells_each_group_what_it_gets_pays_and_saves(world, net)
     marker = _round(net)
     _open(net, marker)  # queued behind them on the one worker process
     settle(world, f"round_opened:{marker['id']}")
-    assert len(pushes_to(world, net, "leaderA", "รวมยอดรอบ")) == 1
-    assert len(mails_to(world, net, "leaderA", "รวมยอดรอบ")) == 1
+    assert len(pushes_to(world, net, "leaderA", "รวมยอดแล้ว")) == 1
+    assert len(mails_to(world, net, "leaderA", "รวมยอดแล้ว")) == 1
     assert len(inbox(net, "leaderA", "round_combined")) == 1
 
 
@@ -231,10 +231,10 @@ def test_delivery_shortage_and_payment(world, net):
     invoices = {inv["group_id"]: inv for inv in c.get(f"/api/v1/rounds/{rnd['id']}/invoices", headers=committee).json}
     # 110 ordered, 99 received: A 60 -> 54, B 50 -> 45 (largest remainder), the price stays 825.00.
     assert invoices[net["groups"]["A"]]["total"] == "44550.00"
-    row = assert_heard_once(world, net, "leaderA", "delivery_shortage", "ของรอบ รอบปุ๋ยนาปี มาไม่ครบ")
-    assert row["body"] == f"กลุ่ม กลุ่มเอ ได้รับ {rnd['product']} 54 กระสอบ ยอดชำระใหม่ 44,550.00 บาท"
-    english = assert_heard_once(world, net, "leaderB", "delivery_shortage", "Round รอบปุ๋ยนาปี: the delivery was short")
-    assert english["body"] == f"Group กลุ่มบี now gets {rnd['product']} 45 กระสอบ. New bill: 37,125.00 baht."
+    row = assert_heard_once(world, net, "leaderA", "delivery_shortage", "ของมาไม่ครบ: รอบปุ๋ยนาปี")
+    assert row["body"] == f"กลุ่มเอ ได้รับ {rnd['product']} 54 กระสอบ ยอดชำระใหม่ 44,550.00 บาท"
+    english = assert_heard_once(world, net, "leaderB", "delivery_shortage", "Delivery short: รอบปุ๋ยนาปี")
+    assert english["body"] == f"กลุ่มบี now gets {rnd['product']} 45 กระสอบ. New bill: 37,125.00 baht."
     for who in ("leaderS", "sellerS", "committee", "outsider"):
         assert_heard_nothing(world, net, who, "delivery_shortage")
 
@@ -258,7 +258,7 @@ def test_marketplace_purchase_placed_confirmed_delivered(world, net):
     pid = bought.json["id"]
     settle(world, f"purchase_placed:{pid}")
     row = assert_heard_once(world, net, "sellerS", "purchase_placed", "มีคำสั่งซื้อใหม่: ข้าวหอมมะลิ")
-    assert row["body"] == "กลุ่ม กลุ่มเอ สั่ง 120 กก. รวม 4,200.00 บาท กรุณายืนยัน"
+    assert row["body"] == "กลุ่มเอ สั่ง 120 กก. รวม 4,200.00 บาท กรุณายืนยัน"
     for who in ("leaderA", "leaderS", "leaderB", "committee", "outsider"):
         assert_heard_nothing(world, net, who, "purchase_placed")
     assert c.post(f"/api/v1/purchases/{pid}/confirm", headers=people["sellerS"]["auth"]).status_code == 200

@@ -82,7 +82,7 @@ def test_event_sent_by_the_worker_once_even_when_jobs_run_twice(world, people):
     assert pushes[0]["headers"]["Authorization"] == f"Bearer {LINE_TOKEN}"
     assert pushes[0]["body"]["to"] == LINE_ID
     assert pushes[0]["body"]["messages"][0]["text"] == (
-        "บันทึกการชำระเงิน 2,500.00 บาทแล้ว\nรอบ รอบปุ๋ย กลุ่ม กลุ่มออมทรัพย์บ้านนา ชำระแล้ว 2,500.00 บาท "
+        "บันทึกการชำระเงิน 2,500.00 บาทแล้ว\nรอบปุ๋ย: กลุ่มออมทรัพย์บ้านนา ชำระแล้ว 2,500.00 บาท "
         "จาก 10,250.75 บาท คงเหลือ 7,750.75 บาท\nhttps://ruamsue.example/invoices/3")
     mails = world.mail.received()
     assert len(mails) == 1

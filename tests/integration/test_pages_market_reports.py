@@ -144,11 +144,20 @@ def _month_now() -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
+def _last_month() -> str:
+    from zoneinfo import ZoneInfo
+
+    from reports import periods
+
+    local = datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Bangkok"))
+    return periods.label(*periods.add_months(local.year, local.month, -1))
+
+
 @pytest.mark.parametrize("lang", ["th", "en"])
 def test_summary_pages_and_review(client, market, lang):  # type: ignore[no-untyped-def]
     from reports import services
 
-    month = _month_now()
+    month = _last_month()  # a month that has ended: the one the committee signs off
     login(client, market["users"]["committee"], lang)
     assert client.get(f"/summaries/{month}").status_code == 200  # not built yet: offers to build it
     services.build_summary(market["network"].id, month)
@@ -172,7 +181,7 @@ def test_summary_pages_and_review(client, market, lang):  # type: ignore[no-unty
 
 
 def test_rebuild_shows_job(client, market):  # type: ignore[no-untyped-def]
-    month = _month_now()
+    month = _last_month()
     login(client, market["users"]["committee"])
     response = post_form(client, f"/summaries/{month}", f"/summaries/{month}/rebuild", {})
     assert response.status_code == 302 and "job=" in response.headers["Location"]

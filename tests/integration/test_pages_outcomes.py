@@ -2,6 +2,8 @@
 explained in a Thai sentence with its numbers; destructive actions ask first, with or without JS."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import re
 from typing import Any
 
@@ -206,6 +208,17 @@ def test_rebuilding_a_signed_summary_asks_and_keeps_the_signed_version_official(
     late = client.post(f"/api/v1/listings/{world['listing']}/purchases", headers=h["leader"],
                        json={"group_id": world["groups"]["coop"].id, "quantity": 10}).get_json()
     assert client.post(f"/api/v1/purchases/{late['id']}/deliver", headers=h["seller"], json={}).status_code == 200
+    # It counts in the signed month (delivered on its last day, recorded late).
+    from sqlalchemy import update
+
+    from core.db import db
+    from market.models import Purchase
+    from reports import periods
+
+    year, mon = periods.add_months(*periods.parse_month(month), 1)
+    last_day = periods.start_of(periods.zone("Asia/Bangkok"), year, mon) - timedelta(hours=2)
+    db.session.execute(update(Purchase).where(Purchase.id == late["id"]).values(delivered_at=last_day))
+    db.session.commit()
     done = client.post(f"{url}/rebuild", data={"csrf_token": csrf_of(client, url), "confirmed": "yes"})
     assert done.status_code == 302
     job_id = done.headers["Location"].split("job=")[1]

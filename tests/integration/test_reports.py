@@ -83,6 +83,9 @@ def month_data(db_session, make_network, make_group, make_user, make_round, make
                                                         PurchaseOrder.supplier_id == s1.id))
     po2 = db_session.scalar(select(PurchaseOrder).where(PurchaseOrder.round_id == rnd.id,
                                                         PurchaseOrder.supplier_id == s2.id))
+    # The purchase orders date from the round's close in February (a receipt may not precede its order).
+    po1.created_at = po2.created_at = t0 + timedelta(days=1)
+    db_session.flush()
     # 00:00 on 1 March in Bangkok, and 23:59:59 on 31 March in Bangkok: both March.
     record_receipt(committee, po1.id, [], received_at=at("2026-02-28T17:00:00"))
     record_receipt(committee, po2.id, [{"offer_id": c.id, "received_quantity": 50}],
@@ -249,6 +252,10 @@ def test_building_twice_gives_one_version_and_changes_replace_it_until_reviewed(
     assert reviewed["version"] == 1 and reviewed["attendance"] == 17
     frozen = dict(db_session.get(MonthlySummary, first.id).data)
 
+    second, changed = services.build_summary(net_id, "2026-03")
+    assert not changed and second.id == first.id  # signed and nothing moved: no new version
+    d["g2"].registered_poor_members = 3  # a change after sign-off
+    db_session.flush()
     second, changed = services.build_summary(net_id, "2026-03")
     assert changed and second.version == 2 and second.id != first.id and second.reviewed_at is None
     third, changed = services.build_summary(net_id, "2026-03")

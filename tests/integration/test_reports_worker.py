@@ -79,12 +79,17 @@ def test_on_demand_rebuild_runs_on_the_worker_and_twice_is_one_version(worker_ap
     assert (body["network"]["spend"], body["network"]["savings"], body["network"]["income_gain"],
             body["network"]["registered_poor_savings"]) == ("500.00", "100.00", "100.00", "50.00")
 
-    # Two builds at once, after a review: still exactly one new version.
+    # Two builds at once, after a review and a change that moves a figure: still exactly one new version.
     review = client.post(f"/api/v1/summaries/{MONTH}/review", headers=headers,
                          json={"meeting_date": "2026-04-04", "attendance": 9, "notes": "ok"})
     assert review.status_code == 200
     from core import jobs
+    from network.models import Group
     from reports.services import SUMMARY_JOB
+
+    group = committed.scalar(select(Group).where(Group.network_id == network_id, Group.registered_poor_members == 5))
+    group.registered_poor_members = 2  # the reach to registered-poor households moves
+    committed.commit()
 
     ids = []
     for _ in range(2):

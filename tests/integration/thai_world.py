@@ -124,8 +124,10 @@ def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token
         "items": [{"product_id": urea["id"], "quantity": 300, "reference_price": "850.00"}],
         "supplier_ids": [supplier["id"], oil_mill["id"]]}))
 
+    # Last month (ended): its version is built and can be signed. The month in progress is shown live only.
     local = datetime.now(UTC) + timedelta(hours=7)
-    month = f"{local.year:04d}-{local.month:02d}"
+    year, mon = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+    month = f"{year:04d}-{mon:02d}"
     run(client, h["committee"], client.post(f"/api/v1/summaries/{month}", headers=h["committee"]))
     return {"network": net, "groups": groups, "users": users, "h": h, "month": month,
             "rounds": {"draft": draft, "open": open_id, "combined": done_id, "delivered": paid_id},
