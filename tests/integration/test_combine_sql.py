@@ -349,6 +349,6 @@ def test_same_results_on_sqlite(tmp_path):
         with pytest.raises(PermanentJobError, match="64-bit"):
             combine_round(wide)
         db.session.rollback()
-        assert db.session.scalar(select(Allocation.id).where(Allocation.round_id == wide)) is None
+        assert db.session.scalar(select(Allocation.order_line_id).where(Allocation.round_id == wide)) is None
         db.session.remove()
         db.engine.dispose()

@@ -44,7 +44,7 @@ def test_an_unexpected_error_is_a_thai_page_with_a_reference_in_the_log(database
     assert response.mimetype == "text/html"
     assert "เกิดข้อผิดพลาด" in html and 'name="viewport"' in html
     assert "Internal Server Error" not in html and "Traceback" not in html
-    match = re.search(r'class="reference">[^<]*<code>([^<]+)</code>', html)
+    match = re.search(r'class="reference">[^<]*<code[^>]*>([^<]+)</code>', html)
     assert match, html[:1000]
     reference = match.group(1)
     assert response.headers.get("X-Request-ID") in (None, reference)
