@@ -51,15 +51,15 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
     with app.app_context():
         combine_round(rnd, parts=False)
         db.session.remove()
-        net = conn.execute("SELECT network_id FROM buying_rounds WHERE id = %s", (rnd,)).fetchone()[0]
+        net = conn.execute("SELECT network_id FROM buying_rounds WHERE id = %s", (rnd,)).fetchone()[0]  # type: ignore[index]
         user_id = conn.execute(
             "INSERT INTO users (network_id, email, name, role, password_hash, session_version, active, locale, "
             "created_at) "
             "VALUES (%s, %s, 'C', 'committee', '!', 0, true, 'th', now()) RETURNING id",
-            (net, f"c-{uuid.uuid4().hex[:6]}@bench.example.org")).fetchone()[0]
-    po_id = conn.execute("SELECT id FROM purchase_orders WHERE round_id = %s", (rnd,)).fetchone()[0]
+            (net, f"c-{uuid.uuid4().hex[:6]}@bench.example.org")).fetchone()[0]  # type: ignore[index]
+    po_id = conn.execute("SELECT id FROM purchase_orders WHERE round_id = %s", (rnd,)).fetchone()[0]  # type: ignore[index]
     lines = conn.execute("SELECT count(*) FROM allocations WHERE round_id = %s AND purchase_order_id = %s",
-                         (rnd, po_id)).fetchone()[0]
+                         (rnd, po_id)).fetchone()[0]  # type: ignore[index]
     conn.execute("CREATE TABLE bench_allocations AS SELECT * FROM allocations")
     conn.execute("CREATE TABLE bench_invoices AS SELECT * FROM invoices")
 
@@ -92,9 +92,11 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
                          PurchaseOrderLine.purchase_order_id == po_id))]
             db.session.rollback()
             start = time.perf_counter()
+            assert actor is not None
             record_receipt(actor, po_id, short)
             elapsed = time.perf_counter() - start
-            assert db.session.get(PurchaseOrder, po_id).received_at is not None
+            received = db.session.get(PurchaseOrder, po_id)
+            assert received is not None and received.received_at is not None
             db.session.remove()
         return elapsed
 

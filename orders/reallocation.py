@@ -53,8 +53,13 @@ def reallocate_shortage(po: PurchaseOrder, received: dict[int, int]) -> None:
 
 def _statement(values: str, postgres: bool, wide: bool, split: str) -> Any:
     big = "NUMERIC" if wide else "BIGINT"
-    div = (lambda a, b: f"div({a}, {b})") if wide else (lambda a, b: f"({a}) / ({b})")
-    mod = (lambda a, b: f"mod({a}, {b})") if wide else (lambda a, b: f"({a}) % ({b})")
+
+    def div(a: str, b: str) -> str:
+        return f"div({a}, {b})" if wide else f"({a}) / ({b})"
+
+    def mod(a: str, b: str) -> str:
+        return f"mod({a}, {b})" if wide else f"({a}) % ({b})"
+
     money = "({}) * 0.01" if postgres else "({}) / 100.0"
     satang = "CAST(round(({}) * 100) AS BIGINT)" if postgres else "CAST(round(({}) * 100) AS INTEGER)"
     share = div(f"CAST(x.received AS {big}) * x.w", "x.w_total")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import Integer, String, and_, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -15,13 +14,11 @@ from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, affected, db
 from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, Msg, NotFound
-from core.fields import MAX_ID, require_int, require_money, require_quantity, require_text
+from core.fields import MAX_ID, require_int, require_quantity, require_text
 from core.models import Job
 from network.models import User
 from network.services import get_group
-from orders.tiers import tier_error
 from orders import events, permissions
-import pricing
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -32,61 +29,14 @@ from orders.models import (
     Product,
     Supplier,
 )
+from orders.catalogue import _in_network as _in_network, create_product as create_product
+from orders.catalogue import create_supplier as create_supplier, list_products as list_products
+from orders.catalogue import list_suppliers as list_suppliers, offer_values as offer_values
+from orders.order_types import GroupOrderView as GroupOrderView, OrderLineView as OrderLineView
 
 COMBINE_JOB = "combine_round"
 
 
-# --- catalogue -------------------------------------------------------------------------------------
-
-def list_suppliers(actor: User) -> list[Supplier]:
-    return list(db.session.scalars(
-        select(Supplier).where(Supplier.network_id == actor.network_id).order_by(Supplier.name)))
-
-
-def create_supplier(actor: User, data: dict[str, Any]) -> Supplier:
-    if not permissions.can_manage_catalogue(actor):
-        raise Forbidden("Only the committee or the admin adds suppliers.")
-    data = {"name": require_text("name", data.get("name"), max_length=200, required=True),
-            "phone": require_text("phone", data.get("phone"), max_length=40)}
-    supplier = Supplier(network_id=actor.network_id, **data)
-    db.session.add(supplier)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(Msg("A supplier of that name exists already.", "supplier_exists"),
-                       {"name": [Msg("Already taken.", "taken")]}) from exc
-    db.session.commit()
-    return supplier
-
-
-def list_products(actor: User) -> list[Product]:
-    return list(db.session.scalars(
-        select(Product).where(Product.network_id == actor.network_id).order_by(Product.category, Product.name)))
-
-
-def create_product(actor: User, data: dict[str, Any]) -> Product:
-    if not permissions.can_manage_catalogue(actor):
-        raise Forbidden("Only the committee or the admin adds products.")
-    data = {"name": require_text("name", data.get("name"), max_length=200, required=True),
-            "unit": require_text("unit", data.get("unit"), max_length=40, required=True),
-            "category": require_text("category", data.get("category"), max_length=80)}
-    product = Product(network_id=actor.network_id, **data)
-    db.session.add(product)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(Msg("That product exists already.", "product_exists"), {"name": [Msg("Already taken.", "taken")]}) from exc
-    db.session.commit()
-    return product
-
-
-def _in_network(actor: User, model: type, obj_id: int, field: str) -> Any:
-    obj = db.session.get(model, obj_id)
-    if obj is None or obj.network_id != actor.network_id:
-        raise InvalidInput(f"No such {field.removesuffix('_id')} in this network.", {field: [Msg("Not found.", "not_found")]})
-    return obj
 
 
 # --- rounds ----------------------------------------------------------------------------------------
@@ -131,34 +81,6 @@ def create_round(actor: User, name: str, closes_at: datetime) -> BuyingRound:
     record(actor, "round.create", "round", rnd.id, None, {"name": name, "closes_at": closes_at})
     db.session.commit()
     return rnd
-
-
-def offer_values(data: dict[str, Any]) -> dict[str, Any]:
-    """An offer's terms checked field by field, then the tier rules of ``pricing`` (422 naming the field)."""
-    values = {
-        "product_id": require_int("product_id", data.get("product_id"), minimum=1, maximum=MAX_ID),
-        "supplier_id": require_int("supplier_id", data.get("supplier_id"), minimum=1, maximum=MAX_ID),
-        "pack_size": require_quantity("pack_size", data.get("pack_size"), minimum=1),
-        "min_quantity": require_quantity("min_quantity", data.get("min_quantity", 0)),
-        "reference_price": require_money("reference_price", data.get("reference_price")),
-        "delivery_fee": require_money("delivery_fee", data.get("delivery_fee") or 0),
-    }
-    raw = data.get("tiers")
-    if not isinstance(raw, (list, tuple)) or len(raw) > 50:
-        raise InvalidInput("An offer has at most 50 price tiers.", {"tiers": ["At most 50 tiers."]})
-    tiers = []
-    for i, tier in enumerate(raw):
-        tier = tier if isinstance(tier, dict) else {"min_quantity": tier[0], "unit_price": tier[1]}
-        try:
-            tiers.append(pricing.Tier(require_quantity("min_quantity", tier.get("min_quantity")),
-                                      require_money("unit_price", tier.get("unit_price"))))
-        except InvalidInput as exc:
-            raise InvalidInput(f"tiers[{i}]: {exc.message}", {"tiers": {str(i): exc.fields}}) from exc
-    problem = tier_error([{"min_quantity": t.min_quantity, "unit_price": t.unit_price} for t in tiers])
-    if problem is not None:
-        raise InvalidInput("The price tiers break a rule.", problem)
-    values["tiers"] = tiers
-    return values
 
 
 def add_offer(actor: User, round_id: int, data: dict[str, Any]) -> Offer:
@@ -467,26 +389,6 @@ def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int
     # Checked again at the last moment, from the database: a write that would commit after the
     # deadline or after the close is refused (on SQLite our flush holds the only write lock by now).
     _check_still_open(round_id)
-
-
-class OrderLineView(TypedDict):
-    offer_id: int
-    quantity: int
-    tolerance: int
-    allocated: int | None
-    unit_price: Decimal | None
-    fee_share: Decimal | None
-    amount: Decimal | None
-    savings: Decimal | None
-
-
-class GroupOrderView(TypedDict):
-    """A group's order in a round, with each line's allocation once the round is combined."""
-
-    group_id: int
-    round_id: int
-    updated_at: datetime | None
-    lines: list[OrderLineView]
 
 
 def withdraw_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView:
