@@ -166,7 +166,7 @@ def test_error_page_shows_the_reference_and_the_log_has_it(ops_app: Any, capture
     assert response.status_code == 500
     rid = response.headers["X-Request-ID"]
     page = response.get_data(as_text=True)
-    assert f"<code>{rid}</code>" in page and "secret-detail" not in page
+    assert f"<code translate=\"no\">{rid}</code>" in page and "secret-detail" not in page
     assert "แจ้งรหัสอ้างอิงนี้" in page and "เกิดข้อผิดพลาดในระบบ" in page  # Thai first
     english = ops_app.test_client().get("/_ops/broken?lang=en").get_data(as_text=True)
     assert "give this reference to your administrator" in english and "Something went wrong" in english
@@ -192,7 +192,7 @@ def test_a_refused_page_shows_the_reference_too(client: Any, make_network: Any, 
     login(client, make_user(make_network(), "committee"))
     response = client.get("/rounds/999999999")
     assert response.status_code == 404
-    assert f"<code>{response.headers['X-Request-ID']}</code>" in response.get_data(as_text=True)
+    assert f"<code translate=\"no\">{response.headers['X-Request-ID']}</code>" in response.get_data(as_text=True)
 
 
 def test_log_format_json_in_production_text_in_the_demo() -> None:
