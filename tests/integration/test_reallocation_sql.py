@@ -132,8 +132,10 @@ def test_same_results_on_sqlite(tmp_path):
                       "JOBS_MODE": "manual", "TESTING": True})
     with app.app_context():
         flask_migrate.upgrade()
-        for i, spec in enumerate(EDGE_CASES.values()):
-            check_receipt(db.session, spec, random.Random(i))
+        # "wide numbers" needs PostgreSQL's NUMERIC: SQLite refuses it in words (test_combine_sql checks that).
+        for i, (name, spec) in enumerate(EDGE_CASES.items()):
+            if name != "wide numbers":
+                check_receipt(db.session, spec, random.Random(i))
         for seed in range(15):
             check_receipt(db.session, random_round(random.Random(seed)), random.Random(seed + 1))
         db.session.remove()
