@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import ADMIN_URL, ROOT, _admin_exec, _instance, _make_app
 
@@ -73,6 +74,15 @@ def backup(databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     month = f"{local.year:04d}-{local.month:02d}"
     summary = client.get(f"/api/v1/summaries/{month}", headers=committee)
     assert summary.status_code == 200, summary.get_data(as_text=True)
+    assert summary.json["provisional"] is True  # reading never stores: the month-end job does
+    with app.app_context():
+        from network.models import Network
+        from reports.services import build_summary
+
+        from core.db import db as database
+
+        network = database.session.scalars(select(Network)).one()
+        build_summary(network.id, month)
     reviewed = client.post(f"/api/v1/summaries/{month}/review", headers=committee, json={
         "meeting_date": (local + timedelta(days=3)).date().isoformat(), "attendance": 17,
         "notes": "รับรองสรุปยอดก่อนสำรองข้อมูล"})
