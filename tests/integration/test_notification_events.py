@@ -208,6 +208,10 @@ def test_round_combined_tells_each_group_what_it_gets_pays_and_saves(world, net)
     from core.models import Job
 
     with world.app.app_context():
+        # The groups are told by a job of its own after the combine commits, not inside the combine.
+        announced = db.session.scalars(select(Job.state).where(
+            Job.kind == "orders.announce_combined", Job.payload["round_id"].as_integer() == rnd["id"])).all()
+        assert announced == ["succeeded"], announced
         job_ids = list(db.session.scalars(select(Job.id).where(Job.network_id == net["network_id"])))
         db.session.remove()
         for job_id in job_ids:
