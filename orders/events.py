@@ -29,6 +29,7 @@ from orders.models import (
 
 ITEMS_SHOWN = 6
 ANNOUNCE_JOB = "orders.announce_combined"
+SHORTAGE_JOB = "orders.announce_shortage"
 
 
 def _items(rows: list[tuple[str, int, str]]) -> str:
@@ -121,7 +122,22 @@ def round_combined(round_id: int) -> int:
     return len(rows)
 
 
-def delivery_shortage(purchase_order_id: int) -> None:
+def announce_shortage(po: PurchaseOrder) -> None:
+    """Called in the receipt's transaction: one job, run after it commits, tells the groups whose
+    quantities went down (as the combine's announcement, off the receipt's clock)."""
+    rnd = db.session.get_one(BuyingRound, po.round_id)
+    jobs.enqueue(SHORTAGE_JOB, {"purchase_order_id": po.id}, network_id=rnd.network_id,
+                 dedupe_key=f"{SHORTAGE_JOB}:{po.id}")
+
+
+@jobs.handler(SHORTAGE_JOB)
+def announce_shortage_job(purchase_order_id: int) -> dict[str, int]:
+    told = delivery_shortage(purchase_order_id)
+    db.session.commit()
+    return {"purchase_order_id": purchase_order_id, "groups": told}
+
+
+def delivery_shortage(purchase_order_id: int) -> int:
     """After a receipt with a shortage: leaders of the groups whose quantities went down, with the new
     quantities of that delivery and the new bill."""
     rows = db.session.execute(
@@ -132,7 +148,7 @@ def delivery_shortage(purchase_order_id: int) -> None:
             Allocation.purchase_order_id == purchase_order_id, Allocation.allocated < Allocation.ordered_allocation)
         .distinct().order_by(Allocation.group_id)).all()
     if not rows:
-        return
+        return 0
     rnd = db.session.get(BuyingRound, rows[0].round_id)
     assert rnd is not None
     invoices = {inv.group_id: inv for inv in db.session.scalars(
@@ -151,6 +167,7 @@ def delivery_shortage(purchase_order_id: int) -> None:
             link=path_for("orders_views.invoice", invoice_id=invoice.id) if invoice
             else path_for("orders_views.round_detail", round_id=rnd.id)))
     emit(*events)
+    return len(events)
 
 
 def payment_recorded(payment: Payment, invoice: Invoice) -> None:
