@@ -143,7 +143,7 @@ def _finish_round(rnd: BuyingRound) -> None:
     insert_invoices(rnd.id)
     rnd.state = "combined"
     rnd.combined_at = utcnow()
-    events.round_combined(rnd.id)
+    events.announce_combined(rnd)
 
 
 # --- one part per supplier -------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
         # An offer not named arrived in full.
         po_line.received_quantity = given.get(offer_id, po_line.ordered_quantity)
         received[offer_id] = po_line.received_quantity
-    if any(received[o] < ln.ordered_quantity for o, ln in po_lines.items()):
+    short = any(received[o] < ln.ordered_quantity for o, ln in po_lines.items())
+    if short:
         reallocate_shortage(po, received)
     po.received_at = received_at
     data_changed(rnd.network_id, received_at)  # a month already summarised is rebuilt (reports listens)
@@ -90,6 +91,7 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
         rnd.state = "delivered"
         rnd.delivered_at = utcnow()
         settle_if_paid(rnd)
-    events.delivery_shortage(po.id)
+    if short:
+        events.announce_shortage(po)
     db.session.commit()
     return {"purchase_order_id": po.id, "round_state": rnd.state}

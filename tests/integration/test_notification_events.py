@@ -208,6 +208,10 @@ def test_round_combined_tells_each_group_what_it_gets_pays_and_saves(world, net)
     from core.models import Job
 
     with world.app.app_context():
+        # The groups are told by a job of its own after the combine commits, not inside the combine.
+        announced = db.session.scalars(select(Job.state).where(
+            Job.kind == "orders.announce_combined", Job.payload["round_id"].as_integer() == rnd["id"])).all()
+        assert announced == ["succeeded"], announced
         job_ids = list(db.session.scalars(select(Job.id).where(Job.network_id == net["network_id"])))
         db.session.remove()
         for job_id in job_ids:
@@ -228,6 +232,15 @@ def test_delivery_shortage_and_payment(world, net):
                      json={"lines": [{"offer_id": rnd["offer_id"], "received_quantity": 99}]})
     assert receipt.status_code == 200, receipt.json
     settle(world, f"delivery_shortage:{po['id']}:")
+    from core.db import db
+    from core.models import Job
+
+    with world.app.app_context():
+        # Told by a job of its own after the receipt commits, not inside the receipt.
+        announced = db.session.scalars(select(Job.state).where(
+            Job.kind == "orders.announce_shortage", Job.payload["purchase_order_id"].as_integer() == po["id"])).all()
+        db.session.remove()
+    assert announced == ["succeeded"], announced
     invoices = {inv["group_id"]: inv for inv in c.get(f"/api/v1/rounds/{rnd['id']}/invoices", headers=committee).json}
     # 110 ordered, 99 received: A 60 -> 54, B 50 -> 45 (largest remainder), the price stays 825.00.
     assert invoices[net["groups"]["A"]]["total"] == "44550.00"
