@@ -138,6 +138,17 @@ def test_leader_on_a_phone(browser, server, world):  # type: ignore[no-untyped-d
     assert page.evaluate("() => document.getElementById('error-summary').getBoundingClientRect().top") < PHONE["height"]
     assert "ต้องเป็นจำนวนเต็ม" in _text(page, "#error-summary") and page.locator("p.error").count() == 1
     leader.shot("order-refused")
+    # Without a signal the phone draws the same summary itself, with the focus, one message per field.
+    leader.context.set_offline(True)
+    page.evaluate("() => { const q = document.querySelector('input[data-qty]'); q.type = 'text'; q.value = 'x1'; }")
+    page.click("#save-order")
+    page.wait_for_selector("#error-summary.offline-summary")
+    assert page.evaluate("() => document.activeElement && document.activeElement.id") == "error-summary"
+    assert "ยังบันทึกไม่ได้ มี 1 จุดที่ต้องแก้" in _text(page, "#error-summary")
+    assert "ปุ๋ยยูเรีย 46-0-0: จำนวน (กระสอบ): ต้องเป็นจำนวนเต็ม" in _text(page, "#error-summary")
+    assert page.locator("p.error:visible").count() == 1
+    leader.shot("order-refused-offline")
+    leader.context.set_offline(False)
 
     # A closed round looks closed; the offer whose minimum was not met says so with its numbers.
     leader.go(f"/rounds/{world['rounds']['combined']}")
@@ -194,7 +205,22 @@ def _shot(name: str) -> Any:
     return SHOTS / f"{name}.png"
 
 
-def test_committee_on_a_phone(browser, server, world, worker_app):  # type: ignore[no-untyped-def]
+def _delivered_on_the_last_day_of(month: str, purchase_id: int, session: Any) -> None:
+    """A sale recorded late: delivered on the signed month's last day, so the rebuild changes that month."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from market.models import Purchase
+    from reports import periods
+
+    year, mon = periods.add_months(*periods.parse_month(month), 1)
+    last_day = periods.start_of(periods.zone("Asia/Bangkok"), year, mon) - timedelta(hours=2)
+    session.execute(update(Purchase).where(Purchase.id == purchase_id).values(delivered_at=last_day))
+    session.commit()
+
+
+def test_committee_on_a_phone(browser, server, world, worker_app, committed):  # type: ignore[no-untyped-def]
     committee = Journey(browser, server, "thai-committee")
     committee.login(world["users"]["committee"].email, harness().PASSWORD)
     page = committee.page
@@ -229,7 +255,11 @@ def test_committee_on_a_phone(browser, server, world, worker_app):  # type: igno
         assert smallest >= 10, (kind, smallest)  # about 12 px text on a 360 px phone
     assert re.search(r"[ก-ฮ]+\.[ก-ฮ]+\. 25\d\d", page.locator("#chart-savings").inner_text())
     committee.shot("summary-charts")
+    # The phone's date picker may write the day its own way (12/02/2026): the hint says it in Thai words.
+    page.fill("#meeting_date", "2027-01-15")
+    assert _text(page, "[data-date-for=meeting_date]") == "วันที่เลือกไว้: 15 มกราคม 2570"
     page.fill("#meeting_date", date.today().isoformat())
+    assert re.fullmatch(r"วันที่เลือกไว้: \d+ [ก-๙]+ 25\d\d", _text(page, "[data-date-for=meeting_date]"))
     page.fill("#attendance", "12")
     page.click("#sign-off")
     page.wait_for_selector("#reviewed")
@@ -239,6 +269,7 @@ def test_committee_on_a_phone(browser, server, world, worker_app):  # type: igno
     late = api.post(f"/api/v1/listings/{world['listing']}/purchases", headers=h["leader"],
                     json={"group_id": world["groups"]["coop"].id, "quantity": 10}).get_json()
     assert api.post(f"/api/v1/purchases/{late['id']}/deliver", headers=h["seller"], json={}).status_code == 200
+    _delivered_on_the_last_day_of(world["month"], late["id"], committed)
     page.click("#rebuild")
     page.wait_for_selector("dialog[open] #dialog-yes")
     assert "หลังคณะกรรมการรับรองแล้ว" in _text(page, "dialog[open]")
