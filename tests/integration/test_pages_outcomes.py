@@ -237,3 +237,25 @@ def test_blank_fields_of_an_order_are_no_mistake(client, world):  # type: ignore
     qty = re.search(r'name="(q_\d+)"', client.get(url).get_data(as_text=True)).group(1)
     saved = post_form(client, url, url, {qty: "12", "t_" + qty[2:]: ""})
     assert saved.status_code == 302, text_of(saved.get_data(as_text=True))[:400]
+
+
+def test_places_and_categories_are_thai_data_with_english_as_the_translation(client, world):  # type: ignore[no-untyped-def]
+    from flask import current_app
+
+    from tests.api.test_authz_matrix import Browser
+
+    for lang, district, other, category in (("th", "ท่าบ่อ", "ศรีเชียงใหม่", "ปุ๋ย"),
+                                            ("en", "Tha Bo", "Si Chiang Mai", "Fertiliser")):
+        browser = Browser(current_app)
+        login(browser, world["users"]["committee"], lang)
+        groups = text_of(browser.get("/groups").get_data(as_text=True))
+        assert district in groups and other in groups, lang
+        assert category in text_of(browser.get("/suppliers").get_data(as_text=True)), lang
+    seller = Browser(current_app)
+    login(seller, world["users"]["seller"], "en")
+    sales = text_of(seller.get("/market/sales").get_data(as_text=True))
+    assert "Buyer: สหกรณ์การเกษตรท่าบ่อ จำกัด · Tha Bo district" in sales  # a group's own name stays as typed
+    # A name the glossary does not know is shown as typed.
+    from core.glossary import known
+
+    assert known("บ้านไม่มีในรายการ") == "บ้านไม่มีในรายการ"
