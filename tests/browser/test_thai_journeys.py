@@ -106,7 +106,7 @@ def _text(page: Any, selector: str) -> str:
     return re.sub(r"\s+", " ", page.locator(selector).inner_text())
 
 
-def test_leader_on_a_phone(browser, server, world):  # type: ignore[no-untyped-def]
+def test_leader_on_a_phone(browser, server, world, worker_app):  # type: ignore[no-untyped-def]
     leader = Journey(browser, server, "thai-leader")
     page = leader.page
     pw = harness().PASSWORD
@@ -149,6 +149,31 @@ def test_leader_on_a_phone(browser, server, world):  # type: ignore[no-untyped-d
     assert page.locator("p.error:visible").count() == 1
     leader.shot("order-refused-offline")
     leader.context.set_offline(False)
+    # Withdrawing the group's whole order asks first, on its own page that lists what goes.
+    leader.go(f"/rounds/{world['rounds']['open']}/order")
+    page.click("#withdraw-order")
+    page.wait_for_selector("#confirm-withdraw")
+    assert "ปุ๋ยยูเรีย 46-0-0 40 กระสอบ (รับเพิ่มได้ 5)" in _text(page, "#withdrawn-lines")
+    leader.shot("withdraw-asks")
+    page.click("text=กลับ ไม่ถอน")
+    page.wait_for_selector("#estimate")
+    assert _text(page, "#estimate-total") == "33,128.00"  # asking changed nothing
+
+    # A negative saving is explained: the fee share was larger than the discount.
+    api, h = worker_app.test_client(), world["h"]
+    rid = api.post("/api/v1/rounds", headers=h["committee"], json={
+        "name": "รอบทดลองค่าขนส่งแพง", "closes_at": "2099-01-01T10:00:00+07:00"}).get_json()["id"]
+    product = api.get("/api/v1/products", headers=h["committee"]).get_json()[0]["id"]
+    offer = api.post(f"/api/v1/rounds/{rid}/offers", headers=h["committee"], json={
+        "product_id": product, "supplier_id": world["supplier"], "pack_size": 1, "min_quantity": 0,
+        "reference_price": "100.00", "delivery_fee": "400.00", "tiers": [{"min_quantity": 0, "unit_price": "99.00"}]})
+    assert api.post(f"/api/v1/rounds/{rid}/open", headers=h["committee"]).status_code == 200
+    assert api.put(f"/api/v1/rounds/{rid}/orders/{world['groups']['coop'].id}", headers=h["leader"], json={
+        "lines": [{"offer_id": offer.get_json()["id"], "quantity": 10, "tolerance": 0}]}).status_code == 200
+    leader.go(f"/rounds/{rid}/order")
+    assert ("ส่วนลดจากการรวมซื้อ 10.00 บาท น้อยกว่าส่วนแบ่งค่าธรรมเนียมและค่าขนส่ง 409.90 บาท "
+            "จึงจ่ายมากกว่าซื้อเองที่ร้าน 399.90 บาท") in _text(page, "#estimate-negative")
+    leader.shot("estimate-negative")
 
     # A closed round looks closed; the offer whose minimum was not met says so with its numbers.
     leader.go(f"/rounds/{world['rounds']['combined']}")
@@ -281,4 +306,24 @@ def test_committee_on_a_phone(browser, server, world, worker_app, committed):  #
     expect(page.locator("#official-version")).to_be_visible(timeout=60_000)
     assert "เปลี่ยนหลังรับรอง" in _text(page, "#official-version")
     committee.shot("changed-since-sign-off")
+    # Printed, the page keeps its charts (text as text) and drops the menus.
+    page.emulate_media(media="print")
+    assert page.locator("#chart-groups svg text").first.is_visible() and not page.locator("header.top").is_visible()
+    committee.shot("summary-printed")
+    page.emulate_media(media="screen")
+    # The same chart alone, as the API serves it: an SVG document whose words are text.
+    committee.go(f"/summaries/{world['month']}/charts/groups.svg")
+    words = page.evaluate("() => [...document.querySelectorAll('text')].map(t => t.textContent).join(' ')")
+    assert "สหกรณ์การเกษตรท่าบ่อ จำกัด" in words and "11,180.00" in words  # the rebuilt version: 80.00 more
+    # Opened alone, a phone lays it out 980 px wide and zooms out to fit: the text still reads at 12 px or more.
+    on_screen = page.evaluate("() => Math.min(...[...document.querySelectorAll('text')].map("
+                              "t => t.getBoundingClientRect().height)) * window.visualViewport.scale")
+    assert on_screen >= 12, on_screen
+    page.screenshot(path=str(_shot("thai-committee-08b-groups-chart-svg-alone")))
+    # In English, places and categories are translated; a group's name stays as it was typed.
+    committee.go("/groups")
+    page.click("a.lang")
+    committee.go("/groups")
+    assert "Tha Bo" in _text(page, "main") and "สหกรณ์การเกษตรท่าบ่อ จำกัด" in _text(page, "main")
+    committee.shot("groups-english")
     committee.close()
