@@ -15,7 +15,8 @@
         if (left <= 0) { el.textContent = el.getAttribute("data-closed"); el.classList.add("closed"); return; }
         var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600),
             m = Math.floor(left % 3600 / 60), s = left % 60;
-        el.textContent = (d ? d + " " + el.getAttribute("data-days") + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(s);
+        var days = String(d).replace(/\B(?=(\d{3})+(?!\d))/g, ",");  /* 1,200 days: separators like every number */
+        el.textContent = (d ? days + " " + el.getAttribute("data-days") + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(s);
       });
     }
     tick();

@@ -173,6 +173,7 @@ def test_leader_on_a_phone(browser, server, world, worker_app):  # type: ignore[
     leader.go(f"/rounds/{rid}/order")
     assert ("ส่วนลดจากการรวมซื้อ 10.00 บาท น้อยกว่าส่วนแบ่งค่าธรรมเนียมและค่าขนส่ง 409.90 บาท "
             "จึงจ่ายมากกว่าซื้อเองที่ร้าน 399.90 บาท") in _text(page, "#estimate-negative")
+    assert re.fullmatch(r"\d{1,3}(,\d{3})+ วัน \d\d:\d\d:\d\d", _text(page, "[data-deadline]"))  # 2099: 26,000-odd days
     leader.shot("estimate-negative")
 
     # A closed round looks closed; the offer whose minimum was not met says so with its numbers.
