@@ -23,6 +23,8 @@ BAR = 14
 BAR_GAP = 4
 ROW_GAP = 10
 FONTS = "Sarabun, 'Noto Sans Thai', 'Noto Sans Thai UI', Loma, Tahoma, system-ui, sans-serif"
+# An SVG answer's own policy: nothing loaded, no script, only its own <style> (the size when opened alone).
+CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 GREEN, LIGHT_GREEN, BLUE, ORANGE, RED, AXIS, INK, MUTED = (
     "#2f6b3f", "#8fb89a", "#1f5a8f", "#c77c0e", "#a01818", "#556666", "#1d2a22", "#556")
 
@@ -128,9 +130,13 @@ def render(chart: Chart) -> str:
             body.append(_text(PAD, y, line, VALUE_SIZE, fill=MUTED, fit=inner))
     height = int(y + PAD + 2)
     title_id = f"{chart.uid}-title"
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+    # As wide as the screen when opened alone: a phone lays out a document without a viewport tag 980 px
+    # wide and zooms out to fit, so a 360-px drawing would come out a third of its size. (svg:root is the
+    # document alone; inline in a page the pages' CSS sizes the chart.)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
             f'role="img" aria-labelledby="{title_id}" font-family="{escape(FONTS)}" class="svg-chart">'
             f'<title id="{title_id}">{escape(chart.title)}</title>'
+            '<style>svg:root{max-width:980px;height:auto}</style>'
             f'<rect width="{WIDTH}" height="{height}" fill="#fff"/>' + "".join(body) + "</svg>")
 
 

@@ -40,7 +40,7 @@ def _offers(offer_ids: set[int]) -> dict[int, tuple[str, str]]:
     return {offer_id: (name, unit) for offer_id, name, unit in rows}
 
 
-@describer("round.create", "round.open", "round.close")
+@describer("round.create", "round.open", "round.close", "round.combine_retry")
 def _rounds(events: list[Event]) -> dict[int, str]:
     rounds = _names(BuyingRound, subject_ids(events))
     out = {}
@@ -49,6 +49,8 @@ def _rounds(events: list[Event]) -> dict[int, str]:
         name = quoted(rnd.name if rnd else (e.get("after") or {}).get("name"))
         if e["action"] == "round.create":
             out[e["id"]] = _("สร้างรอบสั่งซื้อ %(round)s ปิดรับ %(when)s", round=name, when=_when(e["after"]["closes_at"]))
+        elif e["action"] == "round.combine_retry":
+            out[e["id"]] = _("สั่งรวมยอดรอบ %(round)s อีกครั้ง หลังรวมยอดไม่สำเร็จ", round=name)
         elif e["action"] == "round.open":
             out[e["id"]] = _("เปิดรับคำสั่งซื้อรอบ %(round)s", round=name)
         else:

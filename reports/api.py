@@ -7,6 +7,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import svgchart
 from core.api import ApiResult
 from core.auth import api_actor
 from core.idempotency import idempotent
@@ -57,4 +58,5 @@ def review(data: dict[str, Any], month: str) -> ApiResult:
                             "content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
 def chart(month: str, kind: str):  # type: ignore[no-untyped-def]
     svg = charts.chart_for(api_actor(), month, kind)
-    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300",
+                                                            "Content-Security-Policy": svgchart.CSP})

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.clock import utcnow
 from core.errors import DomainError, NotFound
 from core import format as fmt
+from core import svgchart
 from core.pages import (COMMITTEE, IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
                         roles_required)
 from reports import charts, export, periods, services
@@ -178,6 +179,7 @@ def chart(month: str, kind: str) -> ResponseReturnValue:
         abort(404)
     response = Response(charts.chart_for(current_user, month, kind), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Content-Security-Policy"] = svgchart.CSP
     return response
 
 

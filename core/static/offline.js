@@ -319,9 +319,13 @@
     })["catch"](function () {});
   }
 
+  var problems = [];
   function readForm() {
     var lines = [], bad = false;
-    form.querySelectorAll(".offline-error").forEach(function (e) { e.parentNode.removeChild(e); });
+    problems = [];
+    /* this check replaces what an earlier check (or the server's page) said: one message per field */
+    form.querySelectorAll("p.error").forEach(function (e) { e.parentNode.removeChild(e); });
+    document.querySelectorAll(".offline-summary").forEach(function (e) { e.parentNode.removeChild(e); });
     form.querySelectorAll("[data-offer]").forEach(function (row) {
       var inputs = row.querySelectorAll("input");
       var qIn = row.querySelector("input[data-qty]"), tIn = inputs[inputs.length - 1];
@@ -336,6 +340,9 @@
         bad = true;
         var p = el("p", "error offline-error", text);
         input.parentNode.appendChild(p);
+        var label = input.id && form.querySelector("label[for='" + input.id + "']");
+        problems.push({ input: input, text: (row.getAttribute("data-name") || row.getAttribute("data-label") || "") +
+                        (label ? ": " + label.textContent : "") + ": " + text });
       }
       if (q === null) { fail(qIn, t("invalid")); return; }
       if (tol === null) { fail(tIn, t("invalid")); return; }
@@ -346,6 +353,29 @@
       }
     });
     return bad ? null : lines;
+  }
+
+  /* The summary of a refused form, as the server draws it (base.html): at the top, with the focus. */
+  function errorSummary() {
+    var old = document.getElementById("error-summary");
+    if (old) { old.parentNode.removeChild(old); }
+    var summary = el("div", "error box summary offline-summary");
+    summary.id = "error-summary";
+    summary.setAttribute("role", "alert");
+    summary.setAttribute("tabindex", "-1");
+    summary.appendChild(el("h2", "", t("summary", { n: String(problems.length) })));
+    var ul = el("ul");
+    problems.forEach(function (p) {
+      var li = el("li"), a = el("a", "", p.text);
+      a.href = "#" + p.input.id;
+      a.addEventListener("click", function (e) { e.preventDefault(); p.input.focus(); });
+      li.appendChild(a);
+      ul.appendChild(li);
+    });
+    summary.appendChild(ul);
+    status.parentNode.insertBefore(summary, status.nextSibling);
+    summary.focus();
+    summary.scrollIntoView({ block: "start" });
   }
 
   function fillForm(item) {
@@ -368,7 +398,12 @@
     form.addEventListener("submit", function (e) {
       var lines = readForm();
       e.preventDefault();
-      if (!lines) { return; }
+      if (!lines) {
+        /* With a signal the server's own page explains it (a summary at the top, one message per field);
+           without one, the same summary is drawn here. */
+        if (navigator.onLine !== false) { HTMLFormElement.prototype.submit.call(form); } else { errorSummary(); }
+        return;
+      }
       document.querySelectorAll("main > .flash, #offline-status .flash.ok").forEach(function (f) { f.parentNode.removeChild(f); });
       var button = form.querySelector("button[type=submit]");
       if (button) { button.disabled = true; }

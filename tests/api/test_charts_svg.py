@@ -55,6 +55,7 @@ def assert_phone_ready(svg: str) -> None:
     """Text as text, nothing fetched, no server font, drawn 360 units wide with text >= 11 units."""
     root = ET.fromstring(svg)
     assert root.get("viewBox", "").startswith("0 0 360 ")
+    assert root.get("width") == "100%"  # opened alone, as wide as the phone's screen (drawn 360 units wide)
     assert not list(root.iter(SVG + "image")) and "@font-face" not in svg and "url(" not in svg
     assert "<path" not in svg  # glyphs drawn as outlines would be paths
     sizes = [float(t.get("font-size", "0")) for t in root.iter(SVG + "text")]
@@ -67,6 +68,7 @@ def test_committee_gets_each_chart_as_thai_text(client, net, kind):
     resp = client.get(f"/api/v1/summaries/{MONTH}/charts/{kind}.svg", headers=net["h"]["committee"])
     assert resp.status_code == 200, resp.data
     assert resp.mimetype == "image/svg+xml"
+    assert "script-src" not in resp.headers["Content-Security-Policy"]  # default-src 'none': no script at all
     svg = resp.get_data(as_text=True)
     assert_phone_ready(svg)
     words = " ".join(texts(svg))

@@ -135,6 +135,8 @@ def test_the_audit_trail_reads_as_sentences_with_names_and_baht(client, world): 
     assert "«กลุ่มแม่บ้านเกษตรกรบ้านหม้อพัฒนาอาชีพทอผ้าไหมมัดหมี่» สั่งซื้อ «ข้าวกล้องหอมมะลิอินทรีย์» 20 กิโลกรัม เป็นเงิน 840.00 บาท" in text
     assert "ลงขาย «ข้าวกล้องหอมมะลิอินทรีย์» ราคา 42.00 บาท ต่อ กิโลกรัม มีสต็อก 5,000 กิโลกรัม" in text
     assert "สั่งสร้างสรุปเดือน" in text and " 25" in text  # a Buddhist-era month
+    assert "ขอใบเสนอราคา «ขอราคาปุ๋ยฤดูหน้า» จากผู้ขายส่ง 2 ราย («ร้านเจริญผลการเกษตร», «โรงงานน้ำมันพืชอุดรธานี»)" in text
+    assert "เปลี่ยนแปลงข้อมูลในระบบ" not in text  # the sentence of an action nobody described
     # Filtering by a subject with a Thai name.
     invoices = text_of(client.get("/audit?subject=invoice").get_data(as_text=True))
     assert "จ่ายค่ารอบ" in invoices and "เปิดรับคำสั่งซื้อรอบ" not in invoices
@@ -237,3 +239,42 @@ def test_blank_fields_of_an_order_are_no_mistake(client, world):  # type: ignore
     qty = re.search(r'name="(q_\d+)"', client.get(url).get_data(as_text=True)).group(1)
     saved = post_form(client, url, url, {qty: "12", "t_" + qty[2:]: ""})
     assert saved.status_code == 302, text_of(saved.get_data(as_text=True))[:400]
+
+
+def test_places_and_categories_are_thai_data_with_english_as_the_translation(client, world):  # type: ignore[no-untyped-def]
+    from flask import current_app
+
+    from tests.api.test_authz_matrix import Browser
+
+    for lang, district, other, category in (("th", "ท่าบ่อ", "ศรีเชียงใหม่", "ปุ๋ย"),
+                                            ("en", "Tha Bo", "Si Chiang Mai", "Fertiliser")):
+        browser = Browser(current_app)
+        login(browser, world["users"]["committee"], lang)
+        groups = text_of(browser.get("/groups").get_data(as_text=True))
+        assert district in groups and other in groups, lang
+        assert category in text_of(browser.get("/suppliers").get_data(as_text=True)), lang
+    seller = Browser(current_app)
+    login(seller, world["users"]["seller"], "en")
+    sales = text_of(seller.get("/market/sales").get_data(as_text=True))
+    assert "Buyer: สหกรณ์การเกษตรท่าบ่อ จำกัด · Tha Bo district" in sales  # a group's own name stays as typed
+    # A name the glossary does not know is shown as typed.
+    from core.glossary import known
+
+    assert known("บ้านไม่มีในรายการ") == "บ้านไม่มีในรายการ"
+
+
+def test_every_action_the_audit_trail_records_has_its_sentence(app):  # type: ignore[no-untyped-def]
+    """Read from the source: each ``record(actor, "<action>", ...)`` call names an action a domain describes."""
+    from pathlib import Path
+
+    from core.audit_text import DESCRIBERS
+
+    root = Path(__file__).resolve().parents[2]
+    recorded = set()
+    for path in root.glob("*/**/*.py"):
+        if path.parts[len(root.parts)] in ("tests", ".venv", "migrations", "bench"):
+            continue
+        recorded |= set(re.findall(r"\brecord\(\s*[^,()]+(?:\([^()]*\))?,\s*\"([a-z_]+\.[a-z_]+)\"",
+                                   path.read_text(encoding="utf-8")))
+    assert len(recorded) > 20, recorded
+    assert sorted(recorded - set(DESCRIBERS)) == []

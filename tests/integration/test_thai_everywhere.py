@@ -95,6 +95,37 @@ def english_words(html: str) -> list[str]:
     return found
 
 
+# ASCII digits only: Thai digits in a name (data) are the name's own.
+ISO_DATE = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}(?![0-9])")
+GREGORIAN_YEAR = re.compile(r"(?<![0-9,.\-])20[0-9]{2}(?![0-9,.%\-])")
+BARE_NUMBER = re.compile(r"(?<![0-9,.\-/:])[0-9]{4,}(?![0-9,\-/:])")  # 1234 or 1234.50: no thousands separator
+PHONE = re.compile(r"(?<![0-9])0[0-9]{1,2}-[0-9]{3}-[0-9]{3,4}(?![0-9])")
+BUDDHIST_YEAR = re.compile(r"(?<![0-9,.])25[0-9]{2}(?![0-9,.])")
+
+
+def unthai_numbers(html: str) -> list[str]:
+    """Dates that are not Buddhist era and amounts or quantities without thousands separators."""
+    parser = VisibleText()
+    parser.feed(html)
+    found = []
+    for part in parser.parts:
+        text = BUDDHIST_YEAR.sub(" ", PHONE.sub(" ", REFERENCE.sub(" ", EMAIL.sub(" ", part))))
+        seen: set[int] = set()
+        for pattern in (ISO_DATE, GREGORIAN_YEAR, BARE_NUMBER):
+            for m in pattern.finditer(text):
+                if m.start() not in seen:
+                    seen.update(range(m.start(), m.end()))
+                    found.append(f"{m.group(0)!r} in {part.strip()[:80]!r}")
+    return found
+
+
+def test_the_number_check_sees_what_a_person_sees():
+    assert unthai_numbers("<p>2 ธ.ค. 2569 · 12,500 กระสอบ · 1,234.50 บาท · โทร 081-234-5678 · 12.5%</p>") == []
+    assert len(unthai_numbers("<p>วันที่ประชุม 2026-12-02</p>")) == 1
+    assert len(unthai_numbers("<p>ธ.ค. 2026</p><p>1234.50 บาท</p><p>12500 กระสอบ</p>")) == 3
+    assert unthai_numbers('<input type="hidden" value="2026-12-02"><span translate="no">2026</span>') == []
+
+
 def test_the_detector_sees_what_a_person_sees():
     html = ('<p>สวัสดี</p><script>var x = "hello"</script><a lang="en">English</a>'
             '<td data-label="Amount">1</td><input type="submit" value="Save"><p translate="no">product, unit</p>'
@@ -153,5 +184,6 @@ def test_every_page_as_every_role_is_thai(app, db_session, world):  # type: igno
                 walked += 1
                 html = response.get_data(as_text=True)
                 failures += [f"{role} GET {url} ({response.status_code}): {w}" for w in english_words(html)]
+                failures += [f"{role} GET {url} ({response.status_code}): number {w}" for w in unthai_numbers(html)]
     assert walked > 60
-    assert not failures, "English on Thai pages:\n" + "\n".join(sorted(set(failures)))
+    assert not failures, "English, Gregorian dates or bare numbers on Thai pages:\n" + "\n".join(sorted(set(failures)))
