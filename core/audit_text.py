@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext
+from sqlalchemy import select
+
+from core import format as fmt
+from core.db import db
 
 Event = Mapping[str, Any]
 Describer = Callable[[list[Event]], dict[int, str]]
@@ -89,3 +94,18 @@ def subject_label(subject: str, label: Any) -> None:
 
 def quoted(name: Any) -> str:
     return f"«{name}»" if name not in (None, "") else "«–»"
+
+
+def by_id(model: Any, wanted: set[int]) -> dict[int, Any]:
+    """The rows of ``model`` a page of events names, in one query."""
+    if not wanted:
+        return {}
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(wanted)))}
+
+
+def when(value: Any) -> str:
+    """A moment recorded in an event (ISO text) as the network reads it; anything else as it was."""
+    try:
+        return fmt.moment(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)

@@ -1,14 +1,13 @@
 """The orders domain's audit events as sentences (registered with ``core.audit_text``)."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core import format as fmt
-from core.audit_text import Event, _, describer, ids, quoted, subject_ids, subject_label
+from core.audit_text import Event, _, by_id, describer, ids, quoted, subject_ids, subject_label, when
 from core.db import db
 from network.models import Group
 from orders.models import BuyingRound, GroupOrder, Invoice, Offer, Product, PurchaseOrder, Supplier
@@ -18,17 +17,6 @@ for _subject, _label in (("round", _l("รอบสั่งซื้อ")), ("o
     subject_label(_subject, _label)
 
 
-def _names(model: Any, wanted: set[int]) -> dict[int, Any]:
-    if not wanted:
-        return {}
-    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(wanted)))}
-
-
-def _when(value: Any) -> str:
-    try:
-        return fmt.moment(datetime.fromisoformat(str(value)))
-    except ValueError:
-        return str(value)
 
 
 def _offers(offer_ids: set[int]) -> dict[int, tuple[str, str]]:
@@ -42,13 +30,13 @@ def _offers(offer_ids: set[int]) -> dict[int, tuple[str, str]]:
 
 @describer("round.create", "round.open", "round.close", "round.combine_retry")
 def _rounds(events: list[Event]) -> dict[int, str]:
-    rounds = _names(BuyingRound, subject_ids(events))
+    rounds = by_id(BuyingRound, subject_ids(events))
     out = {}
     for e in events:
         rnd = rounds.get(int(e["subject_id"]))
         name = quoted(rnd.name if rnd else (e.get("after") or {}).get("name"))
         if e["action"] == "round.create":
-            out[e["id"]] = _("สร้างรอบสั่งซื้อ %(round)s ปิดรับ %(when)s", round=name, when=_when(e["after"]["closes_at"]))
+            out[e["id"]] = _("สร้างรอบสั่งซื้อ %(round)s ปิดรับ %(when)s", round=name, when=when(e["after"]["closes_at"]))
         elif e["action"] == "round.combine_retry":
             out[e["id"]] = _("สั่งรวมยอดรอบ %(round)s อีกครั้ง หลังรวมยอดไม่สำเร็จ", round=name)
         elif e["action"] == "round.open":
@@ -60,10 +48,10 @@ def _rounds(events: list[Event]) -> dict[int, str]:
 
 @describer("offer.create")
 def _offer_created(events: list[Event]) -> dict[int, str]:
-    products = _names(Product, ids(events, "product_id"))
-    suppliers = _names(Supplier, ids(events, "supplier_id"))
-    offers = _names(Offer, subject_ids(events))
-    rounds = _names(BuyingRound, {o.round_id for o in offers.values()})
+    products = by_id(Product, ids(events, "product_id"))
+    suppliers = by_id(Supplier, ids(events, "supplier_id"))
+    offers = by_id(Offer, subject_ids(events))
+    rounds = by_id(BuyingRound, {o.round_id for o in offers.values()})
     out = {}
     for e in events:
         data = e["after"]
@@ -88,9 +76,9 @@ def _lines(value: Any) -> dict[int, tuple[int, int]]:
 
 @describer("order.replace")
 def _order_replaced(events: list[Event]) -> dict[int, str]:
-    orders = _names(GroupOrder, subject_ids(events))
-    groups = _names(Group, {o.group_id for o in orders.values()})
-    rounds = _names(BuyingRound, {o.round_id for o in orders.values()})
+    orders = by_id(GroupOrder, subject_ids(events))
+    groups = by_id(Group, {o.group_id for o in orders.values()})
+    rounds = by_id(BuyingRound, {o.round_id for o in orders.values()})
     offer_ids = {oid for e in events for oid in (*_lines(e.get("before")), *_lines(e.get("after")))}
     products = _offers(offer_ids)
     out = {}
@@ -125,8 +113,8 @@ def _order_replaced(events: list[Event]) -> dict[int, str]:
 
 @describer("price_list.import")
 def _price_list(events: list[Event]) -> dict[int, str]:
-    suppliers = _names(Supplier, subject_ids(events))
-    rounds = _names(BuyingRound, ids(events, "round_id"))
+    suppliers = by_id(Supplier, subject_ids(events))
+    rounds = by_id(BuyingRound, ids(events, "round_id"))
     out = {}
     for e in events:
         data = e["after"]
@@ -142,9 +130,9 @@ def _price_list(events: list[Event]) -> dict[int, str]:
 
 @describer("purchase_order.receipt")
 def _receipt(events: list[Event]) -> dict[int, str]:
-    pos = _names(PurchaseOrder, subject_ids(events))
-    suppliers = _names(Supplier, {po.supplier_id for po in pos.values()})
-    rounds = _names(BuyingRound, {po.round_id for po in pos.values()})
+    pos = by_id(PurchaseOrder, subject_ids(events))
+    suppliers = by_id(Supplier, {po.supplier_id for po in pos.values()})
+    rounds = by_id(BuyingRound, {po.round_id for po in pos.values()})
     offer_ids = {int(k) for e in events for k in (e.get("before") or {})}
     products = _offers(offer_ids)
     out = {}
@@ -161,15 +149,15 @@ def _receipt(events: list[Event]) -> dict[int, str]:
         out[e["id"]] = _("บันทึกการรับของจาก %(supplier)s รอบ %(round)s เมื่อ %(when)s: %(lines)s",
                          supplier=quoted(suppliers[po.supplier_id].name if po and po.supplier_id in suppliers else ""),
                          round=quoted(rounds[po.round_id].name if po and po.round_id in rounds else ""),
-                         when=_when((e.get("after") or {}).get("received_at")), lines=", ".join(parts))
+                         when=when((e.get("after") or {}).get("received_at")), lines=", ".join(parts))
     return out
 
 
 @describer("invoice.payment")
 def _payment(events: list[Event]) -> dict[int, str]:
-    invoices = _names(Invoice, subject_ids(events))
-    groups = _names(Group, {inv.group_id for inv in invoices.values()})
-    rounds = _names(BuyingRound, {inv.round_id for inv in invoices.values()})
+    invoices = by_id(Invoice, subject_ids(events))
+    groups = by_id(Group, {inv.group_id for inv in invoices.values()})
+    rounds = by_id(BuyingRound, {inv.round_id for inv in invoices.values()})
     out = {}
     for e in events:
         inv = invoices.get(int(e["subject_id"]))

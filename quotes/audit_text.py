@@ -1,41 +1,26 @@
 """The quotes domain's audit events as sentences (registered with ``core.audit_text``)."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from core import format as fmt
-from core.audit_text import Event, _, describer, ids, quoted, subject_ids, subject_label
-from core.db import db
+from core.audit_text import Event, _, by_id, describer, ids, quoted, subject_ids, subject_label, when
 from orders.models import BuyingRound, Supplier
 from quotes.models import Rfq
 
 subject_label("rfq", _l("คำขอใบเสนอราคา"))
 
 
-def _by_id(model: Any, wanted: set[int]) -> dict[int, Any]:
-    if not wanted:
-        return {}
-    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(wanted)))}
-
-
-def _when(value: Any) -> str:
-    try:
-        return fmt.moment(datetime.fromisoformat(str(value)))
-    except ValueError:
-        return str(value)
 
 
 @describer("rfq.create", "rfq.award", "rfq.reissue_link", "quote.submit")
 def _rfqs(events: list[Event]) -> dict[int, str]:
-    rfqs = _by_id(Rfq, subject_ids(events))
+    rfqs = by_id(Rfq, subject_ids(events))
     supplier_ids = ids(events, "supplier_id") | {int(s) for e in events if e["action"] == "rfq.create"
                                                  for s in (e.get("after") or {}).get("supplier_ids") or []}
-    suppliers = _by_id(Supplier, supplier_ids)
-    rounds = _by_id(BuyingRound, ids(events, "round_id"))
+    suppliers = by_id(Supplier, supplier_ids)
+    rounds = by_id(BuyingRound, ids(events, "round_id"))
     out = {}
     for e in events:
         after = e.get("after") or {}
@@ -47,7 +32,7 @@ def _rfqs(events: list[Event]) -> dict[int, str]:
                               if int(s) in suppliers)
             out[e["id"]] = _("ขอใบเสนอราคา %(rfq)s จากผู้ขายส่ง %(n)s ราย (%(suppliers)s) รับใบเสนอราคาถึง %(when)s",
                              rfq=name, n=fmt.number(len(after.get("supplier_ids") or [])), suppliers=asked,
-                             when=_when(after.get("closes_at")))
+                             when=when(after.get("closes_at")))
         elif e["action"] == "rfq.award":
             rnd = rounds.get(int(after["round_id"])) if after.get("round_id") is not None else None
             text = _("เลือกผู้ขายส่งตามคำขอใบเสนอราคา %(rfq)s รวม %(total)s บาท และสร้างรอบสั่งซื้อ %(round)s",
