@@ -17,8 +17,6 @@ for _subject, _label in (("round", _l("รอบสั่งซื้อ")), ("o
     subject_label(_subject, _label)
 
 
-
-
 def _offers(offer_ids: set[int]) -> dict[int, tuple[str, str]]:
     """offer id -> (product name, unit)."""
     if not offer_ids:

@@ -12,8 +12,6 @@ from quotes.models import Rfq
 subject_label("rfq", _l("คำขอใบเสนอราคา"))
 
 
-
-
 @describer("rfq.create", "rfq.award", "rfq.reissue_link", "quote.submit")
 def _rfqs(events: list[Event]) -> dict[int, str]:
     rfqs = by_id(Rfq, subject_ids(events))
