@@ -27,6 +27,7 @@ case "$*" in
 esac
 case "$*" in *install*redis-server*) cp "$STATE/fakes/redis-cli" "$STATE/fakes/redis-server" "$STATE/bin/" ;; esac
 case "$*" in *install*chromium*) touch "$STATE/chromium"; chmod +x "$STATE/chromium" ;; esac
+case "$*" in *install*jq*) cp "$STATE/fakes/curl" "$STATE/fakes/jq" "$STATE/bin/" ;; esac
 exit 0
 '''
 
@@ -37,7 +38,7 @@ def write(path: Path, body: str) -> None:
 
 
 def machine(tmp: Path, *, installed: bool, running: bool, root: bool, debian: bool = True,
-            chromium: bool = True) -> dict[str, str]:
+            chromium: bool = True, tools: bool = True) -> dict[str, str]:
     bin_dir, fakes = tmp / "bin", tmp / "fakes"
     bin_dir.mkdir()
     fakes.mkdir()
@@ -57,6 +58,10 @@ def machine(tmp: Path, *, installed: bool, running: bool, root: bool, debian: bo
         (tmp / "redis_running").touch()
     if chromium:
         write(tmp / "chromium", "exit 0")
+    for tool in ("curl", "jq"):
+        write(fakes / tool, "exit 0")
+        if tools:
+            shutil.copy(fakes / tool, bin_dir / tool)
     if debian:
         (tmp / "debian_version").write_text("12.8\n")
     (tmp / "log").touch()
@@ -84,11 +89,12 @@ def test_installed_but_stopped_services_are_started(tmp_path: Path) -> None:
 
 
 def test_missing_services_are_installed_by_root_on_debian(tmp_path: Path) -> None:
-    status, err, log = run(machine(tmp_path, installed=False, running=False, root=True, chromium=False))
+    status, err, log = run(machine(tmp_path, installed=False, running=False, root=True, chromium=False,
+                                   tools=False))
     assert status == 0, err
     installs = [line for line in log if line.startswith("apt-get install")]
     assert installs == ["apt-get install -y -qq postgresql", "apt-get install -y -qq redis-server",
-                        "apt-get install -y -qq chromium fonts-thai-tlwg"]
+                        "apt-get install -y -qq chromium fonts-thai-tlwg", "apt-get install -y -qq curl jq"]
     assert log.count("apt-get update -qq") == 1
     assert "pg_ctlcluster --skip-systemctl-redirect 15 main start" in log
     assert any(line.startswith("redis-server ") for line in log)
@@ -97,8 +103,9 @@ def test_missing_services_are_installed_by_root_on_debian(tmp_path: Path) -> Non
 @pytest.mark.parametrize("root, debian", [(False, True), (True, False)])
 def test_otherwise_it_stops_with_the_commands_to_run(tmp_path: Path, root: bool, debian: bool) -> None:
     status, err, log = run(machine(tmp_path, installed=False, running=False, root=root, debian=debian,
-                                   chromium=False))
+                                   chromium=False, tools=False))
     assert status == 1
     assert log == []  # nothing installed, nothing started
-    assert "sudo apt-get update && sudo apt-get install -y postgresql redis-server chromium fonts-thai-tlwg" in err
+    assert ("sudo apt-get update && sudo apt-get install -y postgresql redis-server chromium fonts-thai-tlwg "
+            "curl jq") in err
     assert "pg_ctlcluster" in err and "redis-server --daemonize yes" in err
