@@ -44,14 +44,14 @@ hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
 SEED_VARIABLE = "RUAMSUE_HYPOTHESIS_SEED"  # the controller's seed, inherited by any worker process
 
 
-@pytest.hookimpl(tryfirst=True)  # before Hypothesis' own plugin reads --hypothesis-seed
-def pytest_configure(config: pytest.Config) -> None:
+def _choose_hypothesis_seed(config: pytest.Config) -> None:
+    """In the "ci" profile, one seed for the run unless --hypothesis-seed gave one (pytest_configure)."""
     if HYPOTHESIS_PROFILE != "ci" or config.getoption("hypothesis_seed", None) is not None:
         return
     config.option.hypothesis_seed = os.environ.setdefault(SEED_VARIABLE, str(random.SystemRandom().randrange(2**32)))
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def _hypothesis_header(config: pytest.Config) -> str:
     seed = config.getoption("hypothesis_seed", None)
     again = f"; again: HYPOTHESIS_PROFILE=ci pytest --hypothesis-seed={seed}" if seed is not None else ""
     return f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, seed {seed if seed is not None else 'random per test'}{again}"
@@ -342,3 +342,28 @@ def committed(worker_app):  # type: ignore[no-untyped-def]
                 if attempt == 9:
                     raise
                 time.sleep(1)
+
+
+# --- the calendar: run the whole suite as if it were another day -----------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--clock", default=None, metavar="ISO-INSTANT",
+                     help="Run this pytest process as if the clock read this instant (ticking), e.g. "
+                          "2027-01-01T00:00+07:00: finds tests that only pass on some days of the year.")
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis' own plugin reads --hypothesis-seed
+def pytest_configure(config: pytest.Config) -> None:
+    _choose_hypothesis_seed(config)
+    instant = config.getoption("--clock", default=None)
+    if instant:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.fromisoformat(instant), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    instant = config.getoption("--clock", default=None)
+    return [_hypothesis_header(config), *([f"clock: as if it were {instant}"] if instant else [])]
