@@ -171,7 +171,8 @@ def notify_worker(database: str, base_app: Any, log: Any) -> Iterator[NotifyWorl
 
     queue = f"ruamsue-notify-{uuid.uuid4().hex[:8]}"
     with line_stand_in() as line, smtp_server() as box:
-        settings = {"LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_ENDPOINT": line.url, "MAIL_SERVER": box.host,
+        settings: dict[str, Any] = {"LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_ENDPOINT": line.url,
+                                    "MAIL_SERVER": box.host,
                     "MAIL_PORT": str(box.port), "PUBLIC_BASE_URL": "https://ruamsue.example"}
         env = dict(os.environ, DATABASE_URL=database, REDIS_URL=REDIS_URL, RUAMSUE_INSTANCE=_instance, **settings)
         env["CELERY_QUEUE"] = queue

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -20,7 +21,7 @@ from reports import figures, periods, services
 from tests.integration.test_reports import month_data  # noqa: F401  (the fixture)
 
 
-def _march(network_timezone: str) -> list[tuple[str, object, object]]:
+def _march(network_timezone: str) -> list[tuple[str, datetime, datetime]]:
     return periods.window(periods.zone(network_timezone), 2026, 3, 1)
 
 
