@@ -42,8 +42,8 @@ HANDLERS: dict[str, Handler] = {}
 class Periodic:
     """Periodic work: what Celery beat sends in production and the embedded scheduler runs in-process.
 
-    ``fn`` is the service the embedded scheduler calls; ``task`` is the Celery task (in the domain's
-    ``tasks.py``) beat sends, which calls the same service. ``every`` seconds between runs under beat,
+    ``fn`` is the service the embedded scheduler calls; ``task`` is the Celery task (in ``tasks/``, the
+    Celery edge) beat sends, which calls the same service. ``every`` seconds between runs under beat,
     or hourly at ``minute`` past the hour; ``BEAT_INTERVAL`` overrides both (tests, demos).
     """
 

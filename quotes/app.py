@@ -10,7 +10,6 @@ from core.web import csrf
 def init_app(app: Flask) -> None:
     import quotes.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import quotes.models  # noqa: F401  (the tables, for the metadata)
-    import quotes.tasks  # noqa: F401  (registers ruamsue.announce_closed_requests)
     from core.jobs import periodic
     from quotes.events import announce_closed_requests
 

@@ -40,6 +40,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "notifications": KERNEL | {"network"},
     # Edges: they import the domains; nothing imports them.
     "demo": KERNEL | {"network", "orders", "market", "reports"},
+    # The Celery edge: the Celery app, the beat schedule and every task, each a call into a domain's service.
+    "tasks": KERNEL | {"orders", "reports", "quotes", "notifications"},
     "wsgi": frozenset({"core"}),
     "bench": KERNEL | {"network", "orders", "market", "reports"},
     "translations": frozenset(),
@@ -84,6 +86,8 @@ def forbidden_rules(owner: str, target: str, domains: set[str]) -> str | None:
         return None
     if owner == "pricing":
         return "pricing/ is pure: it imports nothing of the project"
+    if target == "tasks":
+        return "tasks/ is the Celery edge: the app factory loads it by name (config.TASKS); nothing imports it"
     if owner == "core" and target in domains:
         return "the kernel (core/) never imports a domain: the domain registers with the kernel"
     if owner == "network" and target in {"orders", "market", "reports"}:
@@ -147,6 +151,13 @@ def test_every_domain_is_loaded_by_the_app_factory_from_config() -> None:
     assert missing == set()
 
 
+def test_only_the_celery_edge_imports_celery() -> None:
+    """Neither the kernel nor a domain imports Celery: its app and every task live in tasks/."""
+    importers = {str(path.relative_to(ROOT)) for owner, path in source_files() if owner != "tasks"
+                 and "celery" in imported_top_levels(path.read_text(encoding="utf-8"))}
+    assert importers == set()
+
+
 @pytest.mark.parametrize(("owner", "source", "expected"), [
     ("core", "def f():\n    from orders.models import Offer\n", "never imports a domain"),
     ("core", "import quotes.services\n", "never imports a domain"),  # a future domain, not in any table
@@ -156,10 +167,12 @@ def test_every_domain_is_loaded_by_the_app_factory_from_config() -> None:
     ("orders", "import market.services\n", "never import each other"),
     ("orders", "from reports.services import x\n", "never imports reports/"),
     ("network", "from demo.seed import seed\n", "may not import"),
+    ("orders", "from tasks.orders import close_due_rounds\n", "tasks/ is the Celery edge"),
+    ("core", "import tasks\n", "tasks/ is the Celery edge"),
 ])
 def test_a_forbidden_edge_is_caught(tmp_path: Path, owner: str, source: str, expected: str) -> None:
     """The checker fails on each kind of forbidden edge (in a scratch tree, so the real one stays clean)."""
-    for name in ("core", "pricing", "network", "orders", "market", "reports", "demo", "quotes"):
+    for name in ("core", "pricing", "network", "orders", "market", "reports", "demo", "quotes", "tasks"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "__init__.py").write_text("")
     (tmp_path / owner / "bad.py").write_text(source)
