@@ -74,3 +74,9 @@ else:
 def affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed (its result is a CursorResult, which has the count)."""
     return cast("CursorResult[Any]", result).rowcount
+
+
+def is_postgres() -> bool:
+    """Whether this session talks to PostgreSQL (production) rather than SQLite (the embedded default):
+    the one dialect check, for the statements written twice (locks, upserts, exact sums)."""
+    return db.session.get_bind().dialect.name == "postgresql"

@@ -26,8 +26,8 @@ from market import events, permissions
 from market.models import Listing, Purchase
 from network.models import User
 from network.services import get_group
+from pricing.money import CENT
 
-CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10_000_000_000)  # Numeric(12, 2)
 # A phone's clock a little ahead of the server's is not "the future".
 CLOCK_SKEW = timedelta(minutes=5)

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 import pricing
 from core import jobs, metrics
 from core.clock import utcnow
-from core.db import db
+from core.db import db, is_postgres
 from core.errors import Conflict
 from network.models import Network
 from orders import events
@@ -45,10 +45,10 @@ from orders.models import (
     PurchaseOrderLine,
     RoundSupplierFee,
 )
-from orders.invoices import insert_invoices, is_postgres
+from orders.invoices import insert_invoices
 from orders.services import COMBINE_JOB
+from pricing.money import ZERO
 
-ZERO = Decimal("0.00")
 PART_JOB = "combine_round_part"
 # A round with at least this many lines is combined one part per supplier when jobs go to Celery.
 DEFAULT_PARTS_MIN_LINES = 200_000
@@ -66,7 +66,6 @@ def _tiers_by_offer(round_id: int) -> dict[int, tuple[pricing.Tier, ...]]:
     for offer_id, min_quantity, unit_price in rows:
         tiers[offer_id].append(pricing.Tier(min_quantity, unit_price))
     return {k: tuple(v) for k, v in tiers.items()}
-
 
 
 def _parts_min_lines() -> int:
@@ -413,8 +412,6 @@ def _combine_summary(round_id: int) -> dict[str, Any]:
     pos = db.session.scalar(select(func.count()).select_from(PurchaseOrder).where(PurchaseOrder.round_id == round_id))
     lines = db.session.scalar(select(func.count()).select_from(Allocation).where(Allocation.round_id == round_id))
     return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
-
-
 
 
 # Where the read side, delivery and payments moved (orders.reads, orders.delivery, orders.invoices);

@@ -14,8 +14,7 @@ from network.models import User
 from orders import permissions
 from orders.models import Allocation, BuyingRound, Offer, PurchaseOrder, PurchaseOrderLine
 from orders.services import get_round
-
-ZERO = Decimal("0.00")
+from pricing.money import ZERO
 
 
 class PurchaseOrderLineView(TypedDict):

@@ -15,6 +15,10 @@ def init_app(app: Flask) -> None:
 
     periodic("announce_closed_requests", announce_closed_requests, task="ruamsue.announce_closed_requests",
              every=300.0)
+    from core.summary_parts import summary_part
+    from quotes.competition import competition
+
+    summary_part("competition", competition)  # what competition won, in the monthly summary
     from quotes.api import blp
     from quotes.views import bp, register_pages
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 from sqlalchemy import Numeric, and_, case, func, literal, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 import pricing
 from core.db import db
 from core.errors import NotFound
+from core.summary_parts import summary_parts
 from market.models import Purchase
 from network.models import Group, Network
 from orders.models import (
@@ -31,12 +32,10 @@ from orders.models import (
     PurchaseOrderLine,
     Supplier,
 )
-from pricing.money import CENT, RATIO, round_half_up
+from pricing.money import RATIO, ZERO, round_half_up
 from reports import periods
-from reports.competition import competition
 
 TREND_MONTHS = 12
-ZERO = Decimal("0.00")
 HEADLINES = ("spend", "baseline", "savings", "savings_percent", "fees", "income_gain", "registered_poor_savings",
              "price_reduction", "tier_attainment", "pooling_gain")
 RATIOS = {"savings_percent", "price_reduction", "tier_attainment"}
@@ -99,6 +98,20 @@ def _delivered_purchases(network_id: int, months: list[tuple[str, datetime, date
     )
 
 
+def _allocation_sums() -> list[ColumnElement[Any]]:
+    """What the figures add up over allocations, defined once for the per-offer and the per-group totals:
+    at the price reached, at the reference price, the fees, what was paid, and the pooling gain
+    (``pricing.pooling_gain``: allocated × (alone price − price reached); test_reports_rules)."""
+    a = Allocation
+    return [
+        _num(func.sum(a.allocated * func.coalesce(a.unit_price, 0))).label("actual"),
+        _num(func.sum(a.allocated * a.reference_price)).label("baseline"),
+        _num(func.sum(a.fee_share)).label("fees"),
+        _num(func.sum(a.amount)).label("spend"),
+        _num(func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0)))).label("pooling"),
+    ]
+
+
 # --- the figures -----------------------------------------------------------------------------------
 
 @dataclass
@@ -136,23 +149,12 @@ class _Totals:
         return pricing.weighted(self.ta_parts)
 
 
-def _poor_share(savings: Decimal, members: int, poor: int) -> Decimal:
-    if not members:
-        return ZERO
-    return round_half_up(Fraction(savings) * poor / members, CENT)
-
-
 def _offers(network_id: int, months: list[tuple[str, datetime, datetime]]) -> list[Any]:
     """One row per offer delivered in the window: its purchase-order line, tiers and line totals."""
     pos = _received_pos(network_id, months)
     a = Allocation
     agg = (
-        select(a.offer_id,
-               _num(func.sum(a.allocated * func.coalesce(a.unit_price, 0))).label("actual"),
-               _num(func.sum(a.allocated * a.reference_price)).label("baseline"),
-               _num(func.sum(a.fee_share)).label("fees"),
-               _num(func.sum(a.amount)).label("spend"),
-               _num(func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0)))).label("pooling"),
+        select(a.offer_id, *_allocation_sums(),
                # One allocation per group per offer (one order per group and round, one line per offer).
                func.count().label("groups"),
                func.sum(a.allocated).label("allocated"))
@@ -223,12 +225,7 @@ def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dic
     pos = _received_pos(network_id, [month])
     a = Allocation
     per_round = (
-        select(a.group_id, a.round_id,
-               func.sum(a.amount).label("spend"),
-               func.sum(a.allocated * a.reference_price).label("baseline"),
-               func.sum(a.allocated * func.coalesce(a.unit_price, 0)).label("actual"),
-               func.sum(a.fee_share).label("fees"),
-               func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0))).label("pooling"))
+        select(a.group_id, a.round_id, *_allocation_sums())
         .join(pos, and_(pos.c.round_id == a.round_id, pos.c.po_id == a.purchase_order_id))
         .group_by(a.group_id, a.round_id)
         .subquery("group_rounds")
@@ -312,7 +309,8 @@ class SummaryFigures(TypedDict):
     trend: list[dict[str, Any]]
     previous_month: str
     month_over_month: dict[str, Any]
-    competition: dict[str, Any]  # what competition won (reports/competition.py, CompetitionSchema)
+    # Parts other domains contribute (core.summary_parts): quotes/ adds what competition won.
+    competition: NotRequired[dict[str, Any]]  # quotes/competition.py, CompetitionSchema
 
 
 def compute_summary(network_id: int, month: str) -> SummaryFigures:
@@ -360,7 +358,7 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
     for g in group_rows:
         for name in (previous_label, label):
             t = groups_totals[name].get(g.id) or _Totals()
-            share = _poor_share(t.savings, g.members, g.registered_poor_members)
+            share = pricing.registered_poor_share(t.savings, g.members, g.registered_poor_members)
             poor[name] += share
             if name == label:
                 line = {"group_id": g.id, "name": g.name, "district": g.district, "members": g.members,
@@ -390,10 +388,11 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
         point = _headline(t, None)
         del point["registered_poor_savings"]
         trend.append({"month": name, **point})
-    return {
+    summary: SummaryFigures = {
         "month": label, "timezone": tz.key, "network_id": network_id,
         "period": {"start": trend_months[-1][1].isoformat(), "end": trend_months[-1][2].isoformat()},
         "network": network_line, "groups": groups, "products": products, "trend": trend,
         "previous_month": previous_label, "month_over_month": _change(network_line, previous_line),
-        "competition": competition(network_id, trend_months[-1][1], trend_months[-1][2]),
     }
+    cast(dict[str, Any], summary).update(summary_parts(network_id, trend_months[-1][1], trend_months[-1][2]))
+    return summary
