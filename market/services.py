@@ -47,15 +47,17 @@ class WrongState(Conflict):
     code = "wrong_state"
 
 
+# --- pages of a list ------------------------------------------------------------------------------
+
 @dataclass
 class Page:
+    """One page of a list: its items, how many there are in all, which page and how many per page."""
+
     items: list[Any]
     total: int
     page: int
     per_page: int
 
-
-# --- figures (exact money) -------------------------------------------------------------------------
 
 def _paginate(query: Select[Any], page: int, per_page: int) -> Page:
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

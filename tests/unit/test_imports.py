@@ -1,4 +1,5 @@
-"""Imports run one way (DESIGN.md "Architecture"), read from the source with ``ast``.
+"""Imports run one way (docs/architecture.md, "The layers, and which way imports run"), read from the
+source with ``ast``.
 
 Every ``import`` and ``from ... import`` of every .py file outside tests/ and migrations/ counts, including
 those inside functions (a lazy import is still a dependency).
