@@ -115,6 +115,17 @@ def _allocation_sums() -> list[ColumnElement[Any]]:
     ]
 
 
+def _purchase_sums(bought: Any) -> list[ColumnElement[Any]]:
+    """What the figures add up over delivered marketplace purchases (``_delivered_purchases``), defined once
+    for the buyers', the sellers' and the month's totals: paid, the buyers' saving, the sellers' gain, count."""
+    return [
+        _exact_sum(func.sum(bought.c.amount)).label("spend"),
+        _exact_sum(func.sum(bought.c.saving)).label("savings"),
+        _exact_sum(func.sum(bought.c.gain)).label("gain"),
+        func.count().label("n"),
+    ]
+
+
 # --- the figures -----------------------------------------------------------------------------------
 
 @dataclass
@@ -246,30 +257,20 @@ def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dic
         t.fees, t.pooling_gain, t.rounds = _as_money(row.fees), _as_money(row.pooling), int(row.rounds)
     bought = _delivered_purchases(network_id, [month])
     for row in db.session.execute(
-        select(bought.c.buyer_group_id, _exact_sum(func.sum(bought.c.amount)).label("spend"),
-               _exact_sum(func.sum(bought.c.saving)).label("savings"), func.count().label("n"))
-        .group_by(bought.c.buyer_group_id)
-    ):
+            select(bought.c.buyer_group_id, *_purchase_sums(bought)).group_by(bought.c.buyer_group_id)):
         t = totals[row.buyer_group_id]
         t.market_spend, t.market_savings, t.purchases = _as_money(row.spend), _as_money(row.savings), int(row.n)
     for row in db.session.execute(
-        select(bought.c.seller_group_id, _exact_sum(func.sum(bought.c.gain)).label("gain"),
-               _exact_sum(func.sum(bought.c.amount)).label("amount"), func.count().label("n"))
-        .group_by(bought.c.seller_group_id)
-    ):
+            select(bought.c.seller_group_id, *_purchase_sums(bought)).group_by(bought.c.seller_group_id)):
         t = totals[row.seller_group_id]
-        t.income_gain, t.sales, t.sales_amount = _as_money(row.gain), int(row.n), _as_money(row.amount)
+        t.income_gain, t.sales, t.sales_amount = _as_money(row.gain), int(row.n), _as_money(row.spend)
     return totals
 
 
 def _market_by_month(network_id: int, months: list[tuple[str, datetime, datetime]]) -> dict[str, Any]:
     bought = _delivered_purchases(network_id, months)
     return {row.month: row for row in db.session.execute(
-        select(bought.c.month, _exact_sum(func.sum(bought.c.amount)).label("spend"),
-               _exact_sum(func.sum(bought.c.saving)).label("savings"), _exact_sum(func.sum(bought.c.gain)).label("gain"),
-               func.count().label("n"))
-        .group_by(bought.c.month)
-    )}
+        select(bought.c.month, *_purchase_sums(bought)).group_by(bought.c.month))}
 
 
 def _headline(t: _Totals, poor: Decimal | None) -> dict[str, Any]:
