@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.db import db
+from core.db import db, is_postgres
 from core.logs import job_id_var
 from core.metrics import record_job
 from core.models import Job
@@ -304,7 +304,7 @@ class _Lease:
 
     def acquire(self) -> bool:
         engine = db.engine
-        if engine.dialect.name != "postgresql":
+        if not is_postgres(engine):
             with self._local_lock:
                 if self.job_id in self._local:
                     return False
