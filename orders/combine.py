@@ -119,11 +119,11 @@ def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
         return _coordinate(rnd, suppliers)
     _tune_session()
     started = time.perf_counter()
-    pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=True)
+    purchase_orders, lines = _combine_offers(round_id, network.fee_percent, demand, single=True)
     _finish_round(rnd)
     db.session.commit()
     metrics.record_combine(lines, time.perf_counter() - started)
-    return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
+    return {"round_id": round_id, "purchase_orders": purchase_orders, "lines": lines}
 
 
 def _tune_session() -> None:
@@ -209,13 +209,13 @@ def _run_part(round_id: int, supplier_id: int) -> dict[str, Any]:
     demand = _demand(round_id, supplier_id)
     started = time.perf_counter()
     try:
-        pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=False)
+        purchase_orders, lines = _combine_offers(round_id, network.fee_percent, demand, single=False)
     except _AlreadyCombined:
         db.session.rollback()
         return result
     db.session.commit()
     metrics.record_combine(lines, time.perf_counter() - started)
-    result.update(ran=True, purchase_orders=pos, lines=lines)
+    result.update(ran=True, purchase_orders=purchase_orders, lines=lines)
     return result
 
 
@@ -443,6 +443,7 @@ FROM line_fees
 
 
 def _combine_summary(round_id: int) -> dict[str, Any]:
-    pos = db.session.scalar(select(func.count()).select_from(PurchaseOrder).where(PurchaseOrder.round_id == round_id))
+    purchase_orders = db.session.scalar(
+        select(func.count()).select_from(PurchaseOrder).where(PurchaseOrder.round_id == round_id))
     lines = db.session.scalar(select(func.count()).select_from(Allocation).where(Allocation.round_id == round_id))
-    return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
+    return {"round_id": round_id, "purchase_orders": purchase_orders, "lines": lines}
