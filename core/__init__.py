@@ -1,7 +1,7 @@
 """The kernel every domain uses: the app factory, the database, errors, auth, jobs, page registries.
 
 The kernel knows no domain: ``create_app`` loads the packages named in the ``DOMAINS`` setting (see
-``config.DOMAINS``), each of which wires its blueprints, CLI, tasks and job handlers in its own ``app.py``
+``config.DOMAINS``), each of which wires its blueprints, CLI, periodic work and job handlers in its own ``app.py``
 (``init_app(app)``) and registers what it adds to shared places with the kernel's registries. The Celery
 app and tasks are the edge package named by the ``TASKS`` setting (``tasks/``).
 """
