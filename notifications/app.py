@@ -10,7 +10,6 @@ from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
-    import notifications.tasks  # noqa: F401  (registers ruamsue.send_due_notifications)
     from core import jobs, notify
     from notifications import config, outbox, sending
     from notifications.api import blp

@@ -178,7 +178,7 @@ def notify_worker(database: str, base_app: Any, log: Any) -> Iterator[NotifyWorl
         env["CELERY_QUEUE"] = queue
         out = open(log, "ab")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", queue, "-c", "1", "--pool", "prefork",
+            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", queue, "-c", "1", "--pool", "prefork",
              "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
              "-n", f"notify-{uuid.uuid4().hex[:6]}@%h"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
