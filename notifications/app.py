@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from core import jobs, notify
     from notifications import config, outbox, sending
     from notifications.api import blp
+    from notifications.line_webhook import bp as line_bp
     from notifications.views import bp, register_pages
 
     for key, value in config.load().items():
@@ -30,4 +31,6 @@ def init_app(app: Flask) -> None:
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)
+    app.register_blueprint(line_bp)
+    csrf.exempt(line_bp)  # LINE's signature is the webhook's credential
     register_pages()

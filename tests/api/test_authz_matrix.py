@@ -339,6 +339,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), None, None),
     ("PUT", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), {"email": True, "line": False},
                                                   None),
+    # Everyone may connect their own LINE.
+    ("POST", "/api/v1/me/line-link"): (everyone_in_network(201, outsider=201), None, None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
