@@ -352,12 +352,27 @@ def header_html() -> list[Markup]:
     return [html for html in (render() for render in HEADER_ITEMS.values()) if html]
 
 
+# --- more ways to log in (LINE Login) -----------------------------------------------------------------
+
+LOGIN_OPTIONS: dict[str, Callable[[], str]] = {}
+
+
+def login_option(key: str, render: Callable[[], str]) -> None:
+    """Add a way to log in below the login form: HTML, or "" when it is switched off."""
+    LOGIN_OPTIONS[key] = render
+
+
+def login_options_html() -> list[Markup]:
+    return [Markup(html) for html in (render() for render in LOGIN_OPTIONS.values()) if html and html.strip()]
+
+
 # --- wiring ----------------------------------------------------------------------------------------
 
 def _page_helpers() -> dict[str, Any]:
     return {
         "nav_links": nav_links,
         "header_items": header_html,
+        "login_options": login_options_html,
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
         "state_label": lambda state: STATE_LABELS.get(state, state),

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from core.clock import utcnow
 from core.db import db
+from core.errors import NotAuthenticated
 from network.models import User
 from notifications.models import LineLinkCode, LineLinkFailure, NotificationSettings
 
@@ -175,3 +176,28 @@ def unfollow(line_user_id: str) -> None:
     settings, user = known
     switch_line_off(user.id, user.network_id, "The user blocked the LINE account.")
     db.session.commit()
+
+
+def user_for_login(line_user_id: str) -> User:
+    """The active user a LINE account is connected to (LINE Login). A LINE account connected to nobody
+    signs nobody in, and no account is ever made for it: the group's leader or the admin adds people."""
+    known = _user_of(line_user_id)
+    db.session.rollback()
+    if known is None or not known[1].active:
+        raise NotAuthenticated("This LINE account is not connected to a user.")
+    return known[1]
+
+
+def connect_by_login(actor: User, line_user_id: str) -> None:
+    """The signed-in user proved with LINE Login that this LINE account is theirs: connect it."""
+    connect(actor.id, line_user_id)
+    db.session.commit()
+
+
+def is_live(actor: User, code: str) -> bool:
+    """Whether the caller's code can still be used (not used, not expired, not replaced)."""
+    live = db.session.scalar(select(LineLinkCode.id).where(
+        LineLinkCode.user_id == actor.id, LineLinkCode.code_hash == code_hash(code), LineLinkCode.used_at.is_(None),
+        LineLinkCode.expires_at > utcnow())) is not None
+    db.session.rollback()
+    return live

@@ -218,3 +218,29 @@ def test_a_line_account_moves_to_the_user_who_linked_it_last(client, line, leade
     assert settings_of(client, second_headers)["line_user_id"] == LINE_A
     first = settings_of(client, headers)
     assert first["line"] is False and first["line_user_id"] is None
+
+
+def test_the_settings_page_gives_a_code_a_friend_button_and_a_qr_code(app, line, leader):  # type: ignore[no-untyped-def]
+    import re
+
+    from tests.integration.pages_helpers import csrf, login
+
+    user, headers = leader
+    phone = app.test_client()
+    login(phone, user)
+    page = phone.get("/notifications/settings").get_data(as_text=True)
+    assert "ยังไม่ได้เชื่อมต่อ LINE" in page and 'id="line-code"' not in page
+    assert 'href="https://line.me/R/ti/p/%40ruamsue"' in page
+    assert re.search(r'<svg[^>]*class="qr"', page), "no QR code"
+    answer = phone.post("/notifications/line-link", data={"csrf_token": csrf(page)})
+    assert answer.status_code == 302
+    page = phone.get("/notifications/settings").get_data(as_text=True)
+    shown = re.search(r'id="line-code">(\d{4}) (\d{4})<', page)
+    assert shown, "no code on the page"
+    code = shown.group(1) + shown.group(2)
+    assert f'href="https://line.me/R/oaMessage/%40ruamsue/?{code}"' in page
+    assert "หมดอายุ" in page
+    call(phone, event("message", LINE_A, code))
+    page = phone.get("/notifications/settings").get_data(as_text=True)
+    assert "เชื่อมต่อ LINE แล้ว" in page and 'id="line-code"' not in page  # a used code is not shown again
+    assert settings_of(phone, headers)["line_user_id"] == LINE_A
