@@ -10,10 +10,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.clock import utcnow
 from core.db import db
@@ -103,13 +105,19 @@ def connect(user_id: int, line_user_id: str) -> None:
     row.updated_at = now
 
 
+def _insert(model: type[LineLinkFailure]) -> Any:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
 def _failures(line_user_id: str, now: datetime) -> LineLinkFailure:
     window = timedelta(minutes=int(current_app.config.get("LINE_LINK_WINDOW_MINUTES", 15)))
-    row = db.session.get(LineLinkFailure, line_user_id, with_for_update=True)
-    if row is None:
-        row = LineLinkFailure(line_user_id=line_user_id, failures=0, window_started_at=now)
-        db.session.add(row)
-    elif row.window_started_at + window <= now:
+    # The row made if missing (two first tries at once cannot both insert it), then locked: counts add up.
+    db.session.execute(_insert(LineLinkFailure).values(line_user_id=line_user_id, failures=0, window_started_at=now)
+                       .on_conflict_do_nothing(index_elements=["line_user_id"]))
+    row = db.session.get_one(LineLinkFailure, line_user_id, with_for_update=True, populate_existing=True)
+    if row.window_started_at + window <= now:
         row.failures, row.window_started_at = 0, now
     return row
 
