@@ -244,3 +244,51 @@ def test_the_settings_page_gives_a_code_a_friend_button_and_a_qr_code(app, line,
     page = phone.get("/notifications/settings").get_data(as_text=True)
     assert "เชื่อมต่อ LINE แล้ว" in page and 'id="line-code"' not in page  # a used code is not shown again
     assert settings_of(phone, headers)["line_user_id"] == LINE_A
+
+
+def test_wrong_codes_sent_at_once_are_all_counted(worker_app, committed, monkeypatch):  # type: ignore[no-untyped-def]
+    """Eight wrong codes from one LINE user at the same moment (real commits, eight threads): the counter
+    row is locked while counted, so exactly five count and the rest are already held back."""
+    import threading
+
+    from network.models import Group, Network, User
+    from notifications.models import LineLinkFailure
+
+    monkeypatch.setitem(worker_app.config, "LINE_CHANNEL_SECRET", SECRET)
+    monkeypatch.setitem(worker_app.config, "LINE_CHANNEL_ACCESS_TOKEN", "")  # no replies: only the counting
+    network = Network(name="เครือข่ายทดสอบ", timezone="Asia/Bangkok")
+    committed.add(network)
+    committed.flush()
+    group = Group(network_id=network.id, name="กลุ่มทดสอบ", members=5, registered_poor_members=1)
+    committed.add(group)
+    committed.flush()
+    user = User(network_id=network.id, email="l@example.org", name="ผู้นำ", role="leader", group_id=group.id,
+                password_hash="x", session_version=0, active=True)
+    committed.add(user)
+    committed.commit()
+    user_id = user.id
+    from notifications import line_link
+
+    code = line_link.new_code(user).code
+    committed.remove()
+    statuses: list[int] = []
+    start = threading.Barrier(8)
+
+    def guess(k: int) -> None:
+        start.wait()
+        statuses.append(call(worker_app.test_client(), event("message", LINE_A, f"{(int(code) + k) % 10 ** 8:08d}"))
+                        .status_code)
+
+    threads = [threading.Thread(target=guess, args=(k,)) for k in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 8
+    assert committed.get(LineLinkFailure, LINE_A).failures == 5
+    committed.remove()
+    call(worker_app.test_client(), event("message", LINE_A, code))  # held back: the right code is not looked at
+    assert committed.scalar(select(LineLinkFailure.failures).where(LineLinkFailure.line_user_id == LINE_A)) == 5
+    from notifications.models import NotificationSettings
+
+    assert committed.get(NotificationSettings, user_id) is None
