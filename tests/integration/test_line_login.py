@@ -159,3 +159,17 @@ def test_line_login_is_off_without_its_channel(app, client, monkeypatch):  # typ
     assert client.get("/login/line").status_code == 404
     assert client.get("/login/line/callback?code=x&state=y").status_code == 404
     assert 'id="line-login"' not in client.get("/login").get_data(as_text=True)
+
+
+def test_line_unreachable_is_said_in_thai_as_a_503_page(app, client, monkeypatch):  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    for key, value in {"LINE_LOGIN_CHANNEL_ID": "1", "LINE_LOGIN_CHANNEL_SECRET": "s",
+                       "LINE_LOGIN_METADATA_URL": f"http://127.0.0.1:{closed}/.well-known/openid-configuration"}.items():
+        monkeypatch.setitem(app.config, key, value)
+    answer = client.get("/login/line")
+    assert answer.status_code == 503
+    assert "ติดต่อ LINE ไม่ได้ในขณะนี้" in answer.get_data(as_text=True)
