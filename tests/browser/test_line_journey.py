@@ -163,7 +163,7 @@ def test_a_leader_connects_line_with_a_code_hears_on_line_and_falls_back_to_the_
         # Blocked on LINE: the next round comes in the app only.
         _webhook(server, event("unfollow", LINE_USER))
         phone.go("/notifications/settings")
-        assert page.locator("#line-status").inner_text().startswith("ยังไม่ได้เชื่อมต่อ LINE")
+        assert page.locator("#line-status").inner_text().startswith("LINE ของคุณเชื่อมต่อไว้แล้ว แต่หยุดส่งอยู่")
         assert page.locator(".error.box").count() == 1  # says LINE stopped, and how to turn it back on
         phone.shot("settings-blocked")
         second = _open_round(server, "รอบเมล็ดพันธุ์")
@@ -174,10 +174,14 @@ def test_a_leader_connects_line_with_a_code_hears_on_line_and_falls_back_to_the_
         assert not [p for p in line.pushes() if f"/rounds/{second}" in p["body"]["messages"][0]["text"]]
         assert len([p for p in line.pushes() if p["body"]["to"] == LINE_USER]) == 1
         assert line.problems == []
+
+        # Added as a friend again: LINE is back on by itself.
+        _webhook(server, event("follow", LINE_USER))
+        phone.go("/notifications/settings")
+        assert "เชื่อมต่อ LINE แล้ว" in page.locator("#line-status").inner_text()
         phone.logout()
 
-        # Added as a friend again; then one tap on "log in with LINE" signs the leader in.
-        _webhook(server, event("follow", LINE_USER))
+        # One tap on "log in with LINE" signs the leader in.
         provider.user = LINE_USER
         phone.go("/login")
         page.locator("#line-login").click()
