@@ -72,6 +72,28 @@ def send_line(delivery_id: int, to: str, text: str) -> None:
         raise Transient(f"LINE: {exc.__class__.__name__}: {exc}") from exc
 
 
+def send_reply(reply_token: str, text: str) -> None:
+    """The bot's answer to a webhook event (LINE's reply API: free, and only within a minute of the event).
+    Raises ``Transient`` or ``Permanent`` as a push does; the webhook logs it and carries on."""
+    from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, ReplyMessageRequest, TextMessage
+
+    config = current_app.config
+    configuration = Configuration(access_token=config["LINE_CHANNEL_ACCESS_TOKEN"])
+    try:
+        with ApiClient(configuration) as client:
+            api = MessagingApi(client)
+            api.line_base_path = str(config.get("LINE_API_ENDPOINT") or LINE_DEFAULT_ENDPOINT).rstrip("/")
+            api.reply_message(ReplyMessageRequest(reply_token=reply_token,
+                                                  messages=[TextMessage(text=text[:LINE_TEXT_LIMIT])]),
+                              _request_timeout=float(config.get("NOTIFY_SEND_TIMEOUT", 10)))
+    except ApiException as exc:
+        status = int(exc.status or 0)
+        kind = Transient if status == 429 or status >= 500 or status == 0 else Permanent
+        raise kind(f"LINE reply {status}: {str(exc.body or '')[:300]}") from exc
+    except Exception as exc:  # noqa: BLE001 - sockets and urllib3's own errors
+        raise Transient(f"LINE reply: {exc.__class__.__name__}: {exc}") from exc
+
+
 def _mail(app: Flask) -> Any:
     """Flask-Mailman's extension of this app, set up on first use."""
     from flask_mailman import Mail

@@ -141,13 +141,20 @@ def send_one(delivery_id: int, now: datetime | None = None) -> str:
 def _line_unreachable(delivery_id: int, user_id: int, network_id: int, error: str) -> None:
     """LINE says the user blocked the account: LINE off for them, pending LINE messages dropped, and
     the user told in the app. One transaction."""
+    _set(delivery_id, "sending", state="skipped", last_error=error[:2000])
+    switch_line_off(user_id, network_id, "LINE was switched off for this user.")
+    db.session.commit()
+
+
+def switch_line_off(user_id: int, network_id: int, reason: str) -> None:
+    """The user cannot be reached on LINE (a push refused, or an unfollow event): LINE off and marked blocked,
+    their pending LINE messages dropped, and they are told in the app. In the caller's transaction."""
     from notifications import outbox
 
     now = utcnow()
-    _set(delivery_id, "sending", state="skipped", last_error=error[:2000])
     db.session.execute(update(Delivery).where(Delivery.user_id == user_id, Delivery.channel == "line",
                                               Delivery.state == "pending")
-                       .values(state="skipped", last_error="LINE was switched off for this user."))
+                       .values(state="skipped", last_error=reason))
     settings = db.session.get(NotificationSettings, user_id)
     if settings is not None and settings.line:
         settings.line = False
@@ -157,7 +164,6 @@ def _line_unreachable(delivery_id: int, user_id: int, network_id: int, error: st
                   for r in outbox.recipients(network_id, user_ids=[user_id])]
         outbox.write(network_id, [outbox.Message(f"line_blocked:{user_id}:{now:%Y%m%dT%H%M%S%f}", "line_blocked",
                                                  people, {}, "/notifications/settings")])
-    db.session.commit()
 
 
 def _due(where: list[ColumnElement[bool]], now: datetime, limit: int) -> list[int]:
