@@ -19,6 +19,7 @@ from pricing.bargaining import (
     weighted,
 )
 from pricing.fees import network_fee, purchase_order_delivery_fee, split_fee
+from pricing.households import GroupLine, HouseholdShare, split_bill, split_line
 from pricing.marketplace import buyer_saving, income_gain
 from pricing.money import CENT, RATIO, from_satang, money, ratio, to_satang
 from pricing.offer import OfferResult, OfferTerms, combine_offer
@@ -27,6 +28,8 @@ from pricing.tiers import Tier, TierProblem, best_price, list_price, tier_for, t
 
 __all__ = [
     "CENT",
+    "GroupLine",
+    "HouseholdShare",
     "RATIO",
     "Line",
     "OfferResult",
@@ -56,7 +59,9 @@ __all__ = [
     "ratio",
     "reallocate_shortage",
     "round_to_packs",
+    "split_bill",
     "split_fee",
+    "split_line",
     "tier_attainment",
     "tier_for",
     "tier_problems",
