@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -71,7 +71,8 @@ class SheetLink(MethodView):
     @blp.response(201, SheetLinkSchema)
     def post(self, round_id: int, group_id: int) -> ApiResult:
         """A new link for the group's households in this round (the earlier one stops working)."""
-        return sheets.open_sheet(api_actor(), round_id, group_id)
+        token = sheets.open_sheet(api_actor(), round_id, group_id)
+        return {"token": token, "url": url_for("households_views.sheet", sheet_token=token, _external=True)}
 
     @blp.response(204)
     def delete(self, round_id: int, group_id: int) -> ApiResult:

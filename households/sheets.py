@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from typing import Any, TypedDict
 
-from flask import url_for
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
@@ -24,11 +23,6 @@ from households.models import Household, HouseholdLine, HouseholdSheet
 from network.models import Group, User
 from orders import services as order_services
 from orders.models import BuyingRound, GroupOrder, Offer, OrderLine
-
-
-class SheetLink(TypedDict):
-    token: str
-    url: str
 
 
 class LineView(TypedDict):
@@ -48,7 +42,7 @@ def _round_and_group(actor: User, round_id: int, group_id: int) -> tuple[BuyingR
     return rnd, group
 
 
-def open_sheet(actor: User, round_id: int, group_id: int) -> SheetLink:
+def open_sheet(actor: User, round_id: int, group_id: int) -> str:
     """A new link for the group's households in this round (an earlier one stops working: one live link)."""
     rnd, group = _round_and_group(actor, round_id, group_id)
     if not permissions.can_share_sheet(actor, group):
@@ -65,7 +59,7 @@ def open_sheet(actor: User, round_id: int, group_id: int) -> SheetLink:
     db.session.flush()
     record(actor, "sheet.open", "round", rnd.id, None, {"group_id": group.id})
     db.session.commit()
-    return {"token": token, "url": url_for("households_views.sheet", sheet_token=token, _external=True)}
+    return token  # shown once (the API and the page make the link of it): only its hash is kept
 
 
 def revoke_sheet(actor: User, round_id: int, group_id: int) -> None:

@@ -139,7 +139,8 @@ def round_households(round_id: int, group_id: int) -> ResponseReturnValue:
             action = request.form.get("action")
             try:
                 if action == "open":
-                    link = sheets.open_sheet(current_user, round_id, group_id)["url"]
+                    token = sheets.open_sheet(current_user, round_id, group_id)
+                    link = url_for("households_views.sheet", sheet_token=token, _external=True)
                     flash(_("เปิดลิงก์ใหม่แล้ว ส่งลิงก์นี้ในกลุ่มไลน์ของกลุ่ม ลิงก์เดิม (ถ้ามี) ใช้ไม่ได้แล้ว"), "ok")
                 elif action == "revoke":
                     sheets.revoke_sheet(current_user, round_id, group_id)
