@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 
 from core.errors import DomainError, Msg
 from core.fields import FieldError, parse_int
-from core.pages import error_text, field_text, page_error_handlers
+from core.pages import confirmation, error_text, field_text, page_error_handlers
 from core.web import limiter
 from households import bills, services, sheets
 from orders import services as order_services
@@ -108,6 +108,12 @@ def household_list(group_id: int) -> ResponseReturnValue:
             remove = request.form.get("remove", type=int)
             try:
                 if remove is not None:
+                    asked = confirmation(_("ลบครัวเรือนนี้?"),
+                                         _("ชื่อและเบอร์โทรจะถูกลบ บิลของรอบที่ผ่านมายังอยู่ในบิลของกลุ่มเป็น “ครัวเรือนที่ลบแล้ว”"),
+                                         url_for("households_views.household_list", group_id=group_id),
+                                         _("ลบครัวเรือนนี้"))
+                    if asked is not None:
+                        return asked
                     services.remove_household(current_user, remove)
                     flash(_("ลบครัวเรือนแล้ว ชื่อและเบอร์โทรถูกลบ บิลเก่ายังนับรวมในบิลของกลุ่มเป็น “ครัวเรือนที่ลบแล้ว”"), "ok")
                 else:
