@@ -180,7 +180,10 @@ def register_pages() -> None:
     """What the households domain adds to the shared page registries (core.pages)."""
     from flask_babel import lazy_gettext as _l
 
-    from core.pages import FIELD_MESSAGES, messages
+    from core.pages import FIELD_MESSAGES, home_item, messages
+    from households.home import leader_households
+
+    home_item("households", leader_households, order=30, slot="section")
 
     messages({
         "household_name_taken": _l("กลุ่มมีครัวเรือนชื่อนี้แล้ว เพิ่มบ้านเลขที่ต่อท้ายชื่อ"),
