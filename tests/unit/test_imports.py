@@ -43,7 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Edges: they import the domains; nothing imports them.
     "demo": KERNEL | {"network", "orders", "market", "reports", "households"},
     "wsgi": frozenset({"core"}),
-    "bench": KERNEL | {"network", "orders", "market", "reports"},
+    "bench": KERNEL | {"network", "orders", "market", "reports", "households"},
     "translations": frozenset(),
     "gunicorn.conf": frozenset(),  # gunicorn settings (hooks for multiprocess metrics)
 }
