@@ -20,3 +20,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(blp)
     app.register_blueprint(bp)
     register_pages()
+    from core.pwa import keep_offline
+
+    # A phone keeps a copy of its household's sheet (and bill) to open without a connection; saving needs one.
+    keep_offline(app, "households_views.sheet", "households_views.household_bills")

@@ -107,6 +107,12 @@ def test_the_sheet_by_link_each_household_its_own_lines(client, world, db_sessio
     assert client.get(f"/api/v1/sheets/{token}/households/{other_household}").status_code == 404
     assert client.put(f"/api/v1/sheets/{token}/households/{other_household}", json={"lines": []}).status_code == 404
     assert client.get("/api/v1/sheets/" + "x" * 43).status_code == 404
+    # The page behind the link: Thai, a phone keeps a copy to open offline, and it shows one household only.
+    page = client.get(f"/h/{token}?h={b}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers.get("X-Offline-Page") == "1"
+    assert "บ้านนางมี" in html and 'value="3"' in html and 'value="4"' not in html
+    assert client.get("/h/" + "x" * 43).status_code == 404
     # The link is not a bearer token.
     assert client.get("/api/v1/rounds", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     # The leader sees every household's lines, the totals, and the difference from the group's order.
