@@ -16,13 +16,16 @@ from sqlalchemy import text
 # Rows: (round_id, group_id, offer_id, purchase_order_id, household_id (NULL: the group's own row), requested,
 # allocated, fee_share, amount, savings) for every allocation of :round_ids with households' requests or not.
 SPLIT_SQL = """
-WITH alloc AS (
+WITH tot AS (
+  SELECT round_id, group_id, offer_id, sum(quantity) AS rsum FROM household_lines
+  WHERE round_id = ANY(:round_ids) GROUP BY round_id, group_id, offer_id
+), alloc AS (
   SELECT a.round_id, a.group_id, a.offer_id, a.purchase_order_id, CAST(a.allocated AS BIGINT) AS a,
          coalesce(a.unit_price, 0) AS unit_price, a.reference_price,
-         CAST(round(a.fee_share * 100) AS NUMERIC) AS fee,
-         coalesce((SELECT sum(h.quantity) FROM household_lines h WHERE h.round_id = a.round_id
-                   AND h.group_id = a.group_id AND h.offer_id = a.offer_id), 0) AS rsum
-  FROM allocations a WHERE a.round_id = ANY(:round_ids)
+         CAST(round(a.fee_share * 100) AS NUMERIC) AS fee, coalesce(t.rsum, 0) AS rsum
+  FROM allocations a LEFT JOIN tot t ON t.round_id = a.round_id AND t.group_id = a.group_id
+       AND t.offer_id = a.offer_id
+  WHERE a.round_id = ANY(:round_ids)
 ), req AS (
   SELECT al.round_id, al.group_id, al.offer_id, h.household_id, CAST(h.quantity AS BIGINT) AS r, al.a, al.rsum,
          CASE WHEN al.a >= al.rsum THEN h.quantity ELSE (al.a * h.quantity) / al.rsum END AS base,
