@@ -76,7 +76,7 @@ def _world(session: Any) -> dict[str, Any]:
     token = new_token()
     session.add(ApiToken(user_id=committee.id, token_hash=hash_token(token)))
     session.commit()
-    return {"round": rnd, "group": group, "offer": offer, "leader": leader, "houses": houses,
+    return {"round": rnd, "group": group, "offer": offer, "leader": leader, "houses": houses, "committee": committee,
             "committee_api": {"Authorization": f"Bearer {token}"}}
 
 
@@ -195,5 +195,20 @@ def test_households_order_by_link_and_get_their_bills(browser, server, committed
     leader.shot("bills")
     leader.go(f"/rounds/{rnd.id}/groups/{group.id}/household-bills?print=each")
     assert lpage.locator("section.bill[data-page=each]").count() == 3
-    for phone in (leader, first, second, third):
+    # The month's summary: this group's reach to registered-poor households is measured from its bills, and
+    # the committee's page says so.
+    from zoneinfo import ZoneInfo
+
+    month = datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
+    summary = _api(server, "GET", f"/api/v1/summaries/{month}", w["committee_api"])
+    line = next(g for g in summary["groups"] if g["group_id"] == group.id)
+    poor = sum(Decimal(r["savings"]) for r in bills["rows"] if r["registered_poor"])
+    assert (line["registered_poor_basis"], line["households_reached"]) == ("households", 3)
+    assert Decimal(line["registered_poor_savings"]) == poor
+    committee = Journey(browser, server, "households-committee")
+    committee.login(w["committee"].email, harness().PASSWORD)
+    committee.go(f"/summaries/{month}")
+    assert "วัดจากบิลครัวเรือน" in committee.page.inner_text("#groups")
+    committee.shot("summary-measured")
+    for phone in (leader, first, second, third, committee):
         phone.close()
