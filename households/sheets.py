@@ -21,6 +21,7 @@ from core.fields import MAX_ID, require_int, require_quantity
 from households import permissions
 from households.models import Household, HouseholdLine, HouseholdSheet
 from network.models import Group, User
+from orders import permissions as order_permissions
 from orders import services as order_services
 from orders.models import BuyingRound, GroupOrder, Offer, OrderLine
 
@@ -229,10 +230,16 @@ def fill_order_from_households(actor: User, round_id: int, group_id: int,
     """The group's order becomes the households' totals (with the tolerances given), through the same
     service as PUT: the same permissions (the group's leader), deadline and validation."""
     rnd, group = _round_and_group(actor, round_id, group_id)
+    if not order_permissions.can_order_for(actor, group):
+        raise Forbidden("You can order only for your own group.")  # the order service's own rule, asked first
     sums: dict[int, int] = {}
     for offer_id, quantity in db.session.execute(select(HouseholdLine.offer_id, HouseholdLine.quantity).where(
             HouseholdLine.round_id == rnd.id, HouseholdLine.group_id == group.id)).all():
         sums[offer_id] = sums.get(offer_id, 0) + quantity
+    if not sums:
+        # Adopting nothing would withdraw the group's whole order: refused, the order stays as it is.
+        raise Conflict(Msg("No household has asked for anything yet; the group's order is unchanged.",
+                           "no_household_lines"))
     extra: dict[int, Any] = {}
     for i, t in enumerate(tolerances or []):
         offer_id = t.get("offer_id") if isinstance(t, dict) else None

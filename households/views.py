@@ -188,6 +188,7 @@ def register_pages() -> None:
     messages({
         "household_name_taken": _l("กลุ่มมีครัวเรือนชื่อนี้แล้ว เพิ่มบ้านเลขที่ต่อท้ายชื่อ"),
         "tolerance_without_demand": _l("ไม่มีครัวเรือนใดสั่งสินค้านี้"),
+        "no_household_lines": _l("ยังไม่มีครัวเรือนสั่ง คำสั่งซื้อของกลุ่มยังเหมือนเดิม"),
     })
     FIELD_MESSAGES.update({
         "household_name_taken": _l("มีชื่อนี้ในกลุ่มแล้ว เพิ่มบ้านเลขที่ต่อท้าย"),

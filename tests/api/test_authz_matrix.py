@@ -136,7 +136,9 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
 
     household = household_services.create_household(users[LEADER], g1.id, {"name": f"House {tag}",
                                                                            "registered_poor": True})
-    household_sheets.open_sheet(users[LEADER], open_round.id, g1.id)  # a live link of this group, to revoke
+    # A live link of this group (to revoke), with this household's lines on it (to adopt as the order).
+    g1_token = household_sheets.open_sheet(users[LEADER], open_round.id, g1.id)
+    household_sheets.replace_household_lines(g1_token, household["id"], [{"offer_id": open_offer.id, "quantity": 4}])
     g4 = make_group(net, name=f"Neighbours {tag}")
     g4_leader = make_user(net, "leader", g4)
     sheet_round = make_round(net, state="open", name=f"Sheet round {tag}")

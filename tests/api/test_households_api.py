@@ -143,8 +143,14 @@ def test_from_households_through_the_order_rules(client, world, db_session):  # 
     w = world
     a = _add(client, w, "บ้าน ก", False).json["id"]
     token = _sheet(client, w)
-    client.put(f"/api/v1/sheets/{token}/households/{a}", json={"lines": [{"offer_id": w["rice"].id, "quantity": 8}]})
     path = f"/api/v1/rounds/{w['round'].id}/orders/{w['group'].id}/from-households"
+    # Nothing asked yet: adopting would withdraw the group's order; refused, the order unchanged.
+    client.put(f"/api/v1/rounds/{w['round'].id}/orders/{w['group'].id}", headers=w["leader"],
+               json={"lines": [{"offer_id": w["oil"].id, "quantity": 2, "tolerance": 0}]})
+    assert client.post(path, headers=w["leader"], json={}).status_code == 409
+    kept = client.get(f"/api/v1/rounds/{w['round'].id}/orders/{w['group'].id}", headers=w["leader"]).json
+    assert [ln["offer_id"] for ln in kept["lines"]] == [w["oil"].id]
+    client.put(f"/api/v1/sheets/{token}/households/{a}", json={"lines": [{"offer_id": w["rice"].id, "quantity": 8}]})
     # The committee may not place a group's order: the same rule as PUT.
     assert client.post(path, headers=w["committee"], json={}).status_code == 403
     assert client.post(path, headers=w["other_leader"], json={}).status_code == 403
