@@ -237,3 +237,31 @@ class Quantity(fields.Integer):
         kwargs.setdefault("strict", True)
         kwargs.setdefault("validate", validate.Range(min=0, max=MAX_QUANTITY))
         super().__init__(**kwargs)
+
+
+# --- a phone number kept for a household (PDPA: optional, and only this) --------------------------
+
+_PHONE_RE = re.compile(r"^0[0-9]{8,9}$")
+
+
+def parse_phone(value: Any) -> str | None:
+    """A Thai phone number as digits only ("081-234-5678", "+66 81 234 5678", Thai digits); None when blank."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError("text", "Must be text.")
+    digits = "".join(normalize_digits(value).replace("-", " ").split())
+    if not digits:
+        return None
+    if digits.startswith("+66"):
+        digits = "0" + digits[3:]
+    if not _PHONE_RE.match(digits):
+        raise FieldError("phone", "A Thai phone number: 9 or 10 digits starting with 0.")
+    return digits
+
+
+def require_phone(field: str, value: Any) -> str | None:
+    try:
+        return parse_phone(value)
+    except FieldError as exc:
+        raise _invalid(field, exc) from exc

@@ -128,6 +128,26 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
         {"product_id": rfq_product.id, "pack_size": 1, "min_quantity": 0,
          "tiers": [{"min_quantity": 0, "unit_price": Decimal("35.00")}]}]})
 
+    # A household of this group. And a sheet link: like a supplier's, its token is a credential of its own and
+    # what it shows is what any holder of the link may see, so it is another group's, in a round of unmarked
+    # names, with one household's lines on it.
+    from households import services as household_services
+    from households import sheets as household_sheets
+
+    household = household_services.create_household(users[LEADER], g1.id, {"name": f"House {tag}",
+                                                                           "registered_poor": True})
+    # A live link of this group (to revoke), with this household's lines on it (to adopt as the order).
+    g1_token = household_sheets.open_sheet(users[LEADER], open_round.id, g1.id)
+    household_sheets.replace_household_lines(g1_token, household["id"], [{"offer_id": open_offer.id, "quantity": 4}])
+    g4 = make_group(net, name=f"Neighbours {tag}")
+    g4_leader = make_user(net, "leader", g4)
+    sheet_round = make_round(net, state="open", name=f"Sheet round {tag}")
+    sheet_offer = make_offer(sheet_round, supplier=rfq_supplier, product=rfq_product)
+    sheet_household = household_services.create_household(g4_leader, g4.id, {"name": f"Neighbour house {tag}"})
+    sheet_token = household_sheets.open_sheet(g4_leader, sheet_round.id, g4.id)
+    household_sheets.replace_household_lines(sheet_token, sheet_household["id"],
+                                             [{"offer_id": sheet_offer.id, "quantity": 3}])
+
     headers = {role: token_for(user) for role, user in users.items()}
     headers[ANON] = {}
     secrets = [MARK] + [u.email for role, u in users.items() if role != OUTSIDER]
@@ -138,7 +158,8 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
         "invoice_g2": invoices[g2.id], "listing": listing, "purchase": purchase, "month": month, "job": job,
         "rfq": rfq, "rfq_token": rfq_token, "rfq_supplier": rfq_supplier, "rfq_product": rfq_product,
         "b_supplier": b_supplier, "b_product": b_product,
-        "notification": notification, "delivery": delivery,
+        "notification": notification, "delivery": delivery, "household": household, "sheet_token": sheet_token,
+        "sheet_household": sheet_household, "sheet_offer": sheet_offer,
     }
 
 
@@ -180,6 +201,8 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "token": lambda w: w["rfq_token"],
     "kind": lambda w: "groups",
     "notification_id": lambda w: w["notification"].id,
+    "household_id": lambda w: w["household"]["id"],
+    "sheet_token": lambda w: w["sheet_token"],
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -190,6 +213,10 @@ ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}/orders/{group_id}": "open",
     "/api/v1/rounds/{round_id}/purchase-orders": "done",
     "/api/v1/rounds/{round_id}/invoices": "done",
+    "/api/v1/rounds/{round_id}/groups/{group_id}/sheet": "open",
+    "/api/v1/rounds/{round_id}/groups/{group_id}/households": "open",
+    "/api/v1/rounds/{round_id}/orders/{group_id}/from-households": "open",
+    "/api/v1/rounds/{round_id}/groups/{group_id}/household-bills": "done",
 }
 
 
@@ -333,6 +360,32 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/quotes/{token}"): (expect(200, outsider=200, anonymous=200), None, None),
     ("PUT", "/api/v1/quotes/{token}"): (expect(200, outsider=200, anonymous=200),
                                         {"delivery_fee": "7.00", "lines": []}, None),
+    # Households: the group's own leader, the committee and the admin; others learn nothing (404).
+    ("GET", "/api/v1/groups/{group_id}/households"): (
+        expect(404, admin=200, committee=200, leader=200), None, None),
+    ("POST", "/api/v1/groups/{group_id}/households"): (
+        expect(404, admin=201, committee=201, leader=201), {"name": "บ้านเลขที่ 99", "registered_poor": False}, None),
+    ("PATCH", "/api/v1/households/{household_id}"): (
+        expect(404, admin=200, committee=200, leader=200), {"registered_poor": False}, None),
+    ("DELETE", "/api/v1/households/{household_id}"): (
+        expect(404, admin=204, committee=204, leader=204), None, None),
+    # The round's sheet link: the group's own leader shares it.
+    ("POST", "/api/v1/rounds/{round_id}/groups/{group_id}/sheet"): (expect(403, leader=201, outsider=404), None, None),
+    ("DELETE", "/api/v1/rounds/{round_id}/groups/{group_id}/sheet"): (
+        expect(403, leader=204, outsider=404), None, None),
+    ("GET", "/api/v1/rounds/{round_id}/groups/{group_id}/households"): (
+        expect(403, admin=200, committee=200, leader=200, outsider=404), None, None),
+    ("POST", "/api/v1/rounds/{round_id}/orders/{group_id}/from-households"): (
+        expect(403, leader=200, outsider=404), {}, None),
+    ("GET", "/api/v1/rounds/{round_id}/groups/{group_id}/household-bills"): (
+        expect(403, admin=200, committee=200, leader=200, outsider=404), None, None),
+    # The sheet's link is the credential, like a supplier's: a bearer token neither adds nor takes away.
+    ("GET", "/api/v1/sheets/{sheet_token}"): (expect(200, outsider=200, anonymous=200), None, None),
+    ("GET", "/api/v1/sheets/{sheet_token}/households/{household_id}"): (
+        expect(200, outsider=200, anonymous=200), None, None),
+    ("PUT", "/api/v1/sheets/{sheet_token}/households/{household_id}"): (
+        expect(200, outsider=200, anonymous=200),
+        lambda w, role: {"lines": [{"offer_id": w["sheet_offer"].id, "quantity": 2}]}, None),
     # Everyone has their own notifications and settings; a notification is its recipient's alone.
     ("GET", "/api/v1/notifications"): (everyone_in_network(outsider=200), None, None),
     ("POST", "/api/v1/notifications/{notification_id}/read"): (expect(404, leader=200), None, None),
@@ -365,6 +418,8 @@ def _url(path: str, w: dict[str, Any]) -> str:
     values = {name: fn(w) for name, fn in PARAMS.items()}
     if "{round_id}" in path:
         values["round_id"] = w[ROUND_FOR[path]].id
+    if path.startswith("/api/v1/sheets/"):
+        values["household_id"] = w["sheet_household"]["id"]
     return path.format(**values)
 
 
@@ -436,7 +491,7 @@ def test_revoked_token_is_refused_everywhere(app, world_factory):  # type: ignor
     assert client.get("/api/v1/rounds", headers=h).status_code == 200
     assert client.delete("/api/v1/tokens/current", headers=h).status_code == 204
     for method, path in sorted(MATRIX):
-        if path == "/api/v1/tokens" or path.startswith("/api/v1/quotes/"):
+        if path == "/api/v1/tokens" or path.startswith(("/api/v1/quotes/", "/api/v1/sheets/")):
             continue  # no bearer token needed: the e-mail and password, or the link's own token
         response = client.open(_url(path, w), method=method, headers=h, json={})
         assert response.status_code == 401, (method, path, response.status_code)
@@ -461,6 +516,7 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "purchase_id": lambda w: w["purchase"].id, "action": lambda w: "confirm", "code": lambda w: "en",
     "rfq_id": lambda w: w["rfq"].id, "token": lambda w: w["rfq_token"], "supplier_id": lambda w: w["rfq_supplier"].id,
     "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
+    "sheet_token": lambda w: w["sheet_token"],
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -499,6 +555,13 @@ PAGES: dict[str, dict[str, int]] = {
     "/rfqs/<int:rfq_id>": P(403, admin=200, committee=200, outsider=404),
     # A supplier's private link: the token is the credential, whoever is logged in (or nobody).
     "/q/<string:token>": P(200, anonymous=200),
+    # A group's households: the sheet by its link (anyone holding it), the leader's pages.
+    "/h/<string:sheet_token>": P(200, anonymous=200),
+    "/groups/<int:group_id>/households": P(404, admin=200, committee=200, leader=200),
+    "/rounds/<int:round_id>/groups/<int:group_id>/households": P(403, admin=200, committee=200, leader=200,
+                                                                   outsider=404),
+    "/rounds/<int:round_id>/groups/<int:group_id>/household-bills": P(403, admin=200, committee=200, leader=200,
+                                                                        outsider=404),
     "/notifications": P(200),
     "/notifications/settings": P(200),
     "/admin/notifications/failed": P(403, admin=200, outsider=200),
@@ -641,6 +704,9 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/rfqs/<int:rfq_id>": {ADMIN, COMMITTEE},
         "/rfqs/<int:rfq_id>/links/<int:supplier_id>": {ADMIN, COMMITTEE},
         "/q/<string:token>": set(ROLES),
+        "/h/<string:sheet_token>": set(ROLES),
+        "/groups/<int:group_id>/households": {ADMIN, COMMITTEE, LEADER},
+        "/rounds/<int:round_id>/groups/<int:group_id>/households": {ADMIN, COMMITTEE, LEADER},
         "/notifications/<int:notification_id>/read": {LEADER},
         "/notifications/read-all": set(ROLES) - {ANON},
         "/notifications/settings": set(ROLES) - {ANON},
