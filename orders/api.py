@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.api import ApiResult
 from core.auth import api_actor
+from core.errors import NotFound
 from core.idempotency import idempotent
-from orders import combine, services
+from orders import combine, paying, services
+from orders.invoices import record_payment
 from orders.schemas import (
     GroupOrderInSchema,
     GroupOrderOutSchema,
+    InvoiceDetailSchema,
     InvoiceSchema,
     JobStartedSchema,
     ListArgs,
@@ -156,4 +160,23 @@ def invoices(round_id: int) -> ApiResult:
 @blp.arguments(PaymentInSchema)
 @blp.response(201, PaymentSchema)
 def payments(data: dict[str, Any], invoice_id: int) -> ApiResult:
-    return combine.record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""))
+    return record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""), data.get("method"),
+                          data.get("slip"))
+
+
+@blp.route("/invoices/<int:invoice_id>")
+@blp.response(200, InvoiceDetailSchema)
+def invoice(invoice_id: int) -> ApiResult:
+    """An invoice: what is due (also in Thai words), the PromptPay payload to pay it, and its receipts."""
+    return paying.invoice_detail(api_actor(), invoice_id)
+
+
+@blp.route("/invoices/<int:invoice_id>/promptpay.svg", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The PromptPay QR of the amount due, drawn as SVG on the server",
+                            "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+                    "404": {"description": "No such invoice, nothing due, or the network has no PromptPay id"}})
+def invoice_qr(invoice_id: int):  # type: ignore[no-untyped-def]
+    svg = paying.invoice_qr(api_actor(), invoice_id)
+    if svg is None:
+        raise NotFound("Nothing to pay by PromptPay: the invoice is paid or the network has no PromptPay id.")
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-cache"})
