@@ -35,7 +35,7 @@ def payment_json(request: PaymentRequest | None) -> dict[str, Any] | None:
     return {"promptpay_id": request.promptpay_id, "amount": f"{request.amount:.2f}", "payload": request.payload}
 
 
-def qr_svg(payload: str, title: str = "PromptPay") -> str:
+def qr_svg(payload: str, title: str = "พร้อมเพย์") -> str:
     """The payload as a QR code, an SVG document drawn on the server (error correction M, quiet zone 4)."""
     code = segno.make(payload, error="m", micro=False)
     out = io.BytesIO()
@@ -85,7 +85,7 @@ def invoice_qr(actor: User, invoice_id: int) -> str | None:
     view = invoice_view(actor, invoice_id)
     if view.payment is None:
         return None
-    return qr_svg(view.payment.payload, title=f"PromptPay {view.payment.amount:.2f}")
+    return qr_svg(view.payment.payload)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,18 @@ def promptpay_kind(promptpay_id: str) -> str:
     return {10: "mobile", 13: "national_id", 15: "ewallet"}[len(promptpay_id)]
 
 
+def format_promptpay_id(promptpay_id: str) -> str:
+    """The id as people write it: 081-234-5678, 3-1017-00012-34-1, 140-0008-0111-1111."""
+    d = promptpay_id
+    if len(d) == 10:
+        return f"{d[:3]}-{d[3:6]}-{d[6:]}"
+    if len(d) == 13:
+        return f"{d[0]}-{d[1:5]}-{d[5:10]}-{d[10:12]}-{d[12]}"
+    if len(d) == 15:
+        return f"{d[:3]}-{d[3:7]}-{d[7:11]}-{d[11:]}"
+    return d
+
+
 def tlv(tag: str, value: str) -> str:
     """One EMVCo field: two-digit id, two-digit length, value."""
     if len(tag) != 2 or len(value) > 99:
