@@ -62,7 +62,7 @@ def invoice(invoice_id: int) -> ResponseReturnValue:
                 return redirect(url_for("orders_views.invoice", invoice_id=invoice_id))
         inv, lines = invoice_lines(current_user, invoice_id)
     view = paying.invoice_view(current_user, invoice_id)
-    qr = Markup(paying.qr_svg(view.payment.payload)) if view.payment is not None else None
+    qr = Markup(paying.qr_svg(view.payment.payload, inline=True)) if view.payment is not None else None
     return render_template("orders/invoice.html", inv=inv, lines=lines, rnd=rnd, group=group, form=form, view=view,
                            qr=qr, method_labels=METHOD_LABELS), status
 

@@ -35,11 +35,14 @@ def payment_json(request: PaymentRequest | None) -> dict[str, Any] | None:
     return {"promptpay_id": request.promptpay_id, "amount": f"{request.amount:.2f}", "payload": request.payload}
 
 
-def qr_svg(payload: str, title: str = "พร้อมเพย์") -> str:
-    """The payload as a QR code, an SVG document drawn on the server (error correction M, quiet zone 4)."""
+def qr_svg(payload: str, title: str = "พร้อมเพย์", inline: bool = False) -> str:
+    """The payload as a QR code, an SVG document drawn on the server (error correction M, quiet zone 4).
+
+    ``inline``: for a page, sized by its CSS (a viewBox, no width and height of its own)."""
     code = segno.make(payload, error="m", micro=False)
     out = io.BytesIO()
-    code.save(out, kind="svg", scale=4, border=4, xmldecl=False, title=title, dark="#000", light="#fff")
+    code.save(out, kind="svg", scale=4, border=4, xmldecl=False, title=title, dark="#000", light="#fff",
+              omitsize=inline)
     return out.getvalue().decode("utf-8")
 
 

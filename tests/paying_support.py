@@ -34,7 +34,8 @@ def decode_svg_qr(svg: str) -> list[str]:
     import re
 
     scale = int(re.search(r'transform="scale\((\d+)\)"', svg).group(1))  # type: ignore[union-attr]
-    width = int(re.search(r'width="(\d+)"', svg).group(1))  # type: ignore[union-attr]
+    sized = re.search(r'width="(\d+)"', svg) or re.search(r'viewBox="0 0 (\d+)', svg)
+    width = int(sized.group(1))  # type: ignore[union-attr]
     path = re.search(r'class="qrline"[^>]* d="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
     size = width // scale
     image = Image.new("L", (size, size), 255)
