@@ -11,9 +11,11 @@ from core.api import ApiResult
 from core.auth import api_actor
 from core.errors import NotFound
 from core.idempotency import idempotent
-from orders import combine, paying, services
+from orders import cancellations, combine, paying, services
 from orders.invoices import record_payment
 from orders.schemas import (
+    CancellationInSchema,
+    CancellationSchema,
     GroupOrderInSchema,
     GroupOrderOutSchema,
     InvoiceDetailSchema,
@@ -162,6 +164,15 @@ def invoices(round_id: int) -> ApiResult:
 def payments(data: dict[str, Any], invoice_id: int) -> ApiResult:
     return record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""), data.get("method"),
                           data.get("slip"))
+
+
+@blp.route("/payments/<int:payment_id>/cancel", methods=["POST"])
+@idempotent
+@blp.arguments(CancellationInSchema)
+@blp.response(201, CancellationSchema)
+def cancel_payment(data: dict[str, Any], payment_id: int) -> ApiResult:
+    """Cancel a receipt by a new numbered document (committee); the invoice is owed the amount again."""
+    return cancellations.cancel_payment(api_actor(), payment_id, data["reason"])
 
 
 @blp.route("/invoices/<int:invoice_id>")

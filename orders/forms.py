@@ -99,6 +99,10 @@ class PaymentForm(FlaskForm):
         return bytes(upload.read())
 
 
+class CancelReceiptForm(FlaskForm):
+    reason = StringField(_l("เหตุผลที่ยกเลิก"), validators=[DataRequired(_l("กรุณาบอกเหตุผลที่ยกเลิก")), Length(max=500)])
+
+
 class SupplierForm(FlaskForm):
     name = StringField(_l("ชื่อผู้ขายส่ง"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
     phone = StringField(_l("โทรศัพท์"), validators=[Optional(), Length(max=40)])

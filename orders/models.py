@@ -266,9 +266,15 @@ class Payment(Model):
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
 
+    cancellation: Mapped[PaymentCancellation | None] = relationship(viewonly=True, lazy="selectin")
+
     @property
     def amount_words(self) -> str:
         return baht_words(self.amount)
+
+    @property
+    def cancellation_number(self) -> str | None:
+        return self.cancellation.number if self.cancellation is not None else None
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -290,14 +296,35 @@ class PaymentSlip(Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class PaymentCancellation(Model):
+    """The document that cancels a receipt (ใบยกเลิกใบเสร็จรับเงิน): the receipt itself is never changed.
+
+    Numbered in its own series per network and Buddhist-era year, so receipt numbers keep no gaps."""
+
+    __tablename__ = "payment_cancellations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    number: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    payment: Mapped[Payment] = relationship(viewonly=True)
+
+    __table_args__ = (UniqueConstraint("network_id", "number"),)
+
+
 class ReceiptCounter(Model):
-    """The last receipt number a network issued in a Buddhist-era year (one row, locked while a payment
-    is written, so that numbers are issued in order without gaps or duplicates)."""
+    """The last number a network issued in a Buddhist-era year in a series (receipts, cancellations): one row,
+    locked while a payment is written, so that numbers are issued in order without gaps or duplicates."""
 
     __tablename__ = "receipt_counters"
 
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series: Mapped[str] = mapped_column(String(16), primary_key=True, default="receipt", server_default="receipt")
     last_number: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (CheckConstraint("last_number >= 1", name="last_number_positive"),)

@@ -28,13 +28,14 @@ def format_receipt_number(year: int, number: int) -> str:
     return f"{year}/{number:06d}"
 
 
-def next_receipt_number(network_id: int, paid_at: datetime, timezone: str) -> str:
-    """Take the network's next number for the year of ``paid_at``; call inside the payment's transaction."""
+def next_receipt_number(network_id: int, paid_at: datetime, timezone: str, series: str = "receipt") -> str:
+    """Take the network's next number of a series (``receipt`` or ``cancellation``) for the year of
+    ``paid_at``; call inside the transaction that writes the document."""
     year = buddhist_year(paid_at, timezone)
     table = cast(Table, ReceiptCounter.__table__)
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt: Any = dialect.insert(table).values(network_id=network_id, year=year, last_number=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.network_id, table.c.year],
+    stmt: Any = dialect.insert(table).values(network_id=network_id, year=year, series=series, last_number=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.network_id, table.c.year, table.c.series],
                                       set_={"last_number": table.c.last_number + 1}).returning(table.c.last_number)
     number = db.session.execute(stmt).scalar_one()
     return format_receipt_number(year, int(number))

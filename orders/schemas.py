@@ -223,6 +223,23 @@ class PaymentSchema(Schema):
     slip_state = fields.String(allow_none=True, metadata={
         "description": "null without a slip; read (its QR gave bank_ref) or check_by_eye"})
     paid_at = fields.AwareDateTime(format="iso")
+    cancellation_number = fields.String(allow_none=True, metadata={
+        "description": "the number of the document that cancelled this receipt, or null"})
+
+
+class CancellationInSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class CancellationSchema(Schema):
+    id = fields.Integer()
+    number = fields.String(metadata={"description": "<Buddhist-era year>/<six digits>, the network's cancellations"})
+    payment_id = fields.Integer()
+    receipt_number = fields.String(attribute="payment.receipt_number")
+    amount = Money(attribute="payment.amount")
+    amount_words = fields.String(attribute="payment.amount_words")
+    reason = fields.String()
+    cancelled_at = fields.AwareDateTime(format="iso")
 
 
 class PaymentRequestSchema(Schema):

@@ -402,6 +402,7 @@ def register_pages() -> None:
         "slip_not_image": _l("สลิปต้องเป็นรูปภาพ (JPEG, PNG หรือ WebP) ขนาดไม่เกิน 5 MB"),
         "slip_with_cash": _l("สลิปโอนเงินใช้กับการชำระด้วยพร้อมเพย์หรือโอนเงินเท่านั้น ไม่ใช่เงินสด"),
         "payment_method_unknown": _l("เลือกวิธีชำระ: เงินสด พร้อมเพย์ หรือโอนเงิน"),
+        "receipt_cancelled": _l("ใบเสร็จนี้ถูกยกเลิกไปแล้ว"),
     }
     FIELD_MESSAGES.update(paying)
     messages({

@@ -5,7 +5,8 @@
   unique per network), bank_ref (unique per network: a slip used twice is refused), slip_state.
   Payments recorded before this revision get their receipt numbers here, per network and Buddhist-era
   year of paid_at (Asia/Bangkok), in the order they were paid, and the counters continue after them.
-- payment_slips: the slip's photo; receipt_counters: the last number per (network, year).
+- payment_slips: the slip's photo; receipt_counters: the last number per (network, year, series);
+  payment_cancellations: the document that cancels a receipt (its own numbered series).
 
 Revision ID: paying1
 Revises: trust1
@@ -44,7 +45,7 @@ def _backfill():
         conn.execute(sa.text("UPDATE payments SET network_id = :n, receipt_number = :r WHERE id = :id"),
                      {"n": network_id, "r": f"{year}/{counters[(network_id, year)]:06d}", "id": payment_id})
     for (network_id, year), last in counters.items():
-        conn.execute(sa.text("INSERT INTO receipt_counters (network_id, year, last_number) VALUES (:n, :y, :l)"),
+        conn.execute(sa.text("INSERT INTO receipt_counters (network_id, year, series, last_number) VALUES (:n, :y, 'receipt', :l)"),
                      {"n": network_id, "y": year, "l": last})
 
 
@@ -57,10 +58,11 @@ def upgrade():
         'receipt_counters',
         sa.Column('network_id', sa.Integer(), nullable=False),
         sa.Column('year', sa.Integer(), nullable=False),
+        sa.Column('series', sa.String(length=16), server_default='receipt', nullable=False),
         sa.Column('last_number', sa.Integer(), nullable=False),
         sa.CheckConstraint('last_number >= 1', name=op.f('ck_receipt_counters_last_number_positive')),
         sa.ForeignKeyConstraint(['network_id'], ['networks.id'], name=op.f('fk_receipt_counters_network_id_networks')),
-        sa.PrimaryKeyConstraint('network_id', 'year', name=op.f('pk_receipt_counters')),
+        sa.PrimaryKeyConstraint('network_id', 'year', 'series', name=op.f('pk_receipt_counters')),
     )
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('network_id', sa.Integer(), nullable=True))
@@ -91,9 +93,32 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_slips')),
         sa.UniqueConstraint('payment_id', name=op.f('uq_payment_slips_payment_id')),
     )
+    op.create_table(
+        'payment_cancellations',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('payment_id', sa.Integer(), nullable=False),
+        sa.Column('network_id', sa.Integer(), nullable=False),
+        sa.Column('number', sa.String(length=16), nullable=False),
+        sa.Column('reason', sa.Text(), nullable=False),
+        sa.Column('cancelled_by_id', sa.Integer(), nullable=True),
+        sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['payment_id'], ['payments.id'],
+                                name=op.f('fk_payment_cancellations_payment_id_payments')),
+        sa.ForeignKeyConstraint(['network_id'], ['networks.id'],
+                                name=op.f('fk_payment_cancellations_network_id_networks')),
+        sa.ForeignKeyConstraint(['cancelled_by_id'], ['users.id'],
+                                name=op.f('fk_payment_cancellations_cancelled_by_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_cancellations')),
+        sa.UniqueConstraint('payment_id', name=op.f('uq_payment_cancellations_payment_id')),
+        sa.UniqueConstraint('network_id', 'number', name=op.f('uq_payment_cancellations_network_id_number')),
+    )
+    op.create_index(op.f('ix_payment_cancellations_network_id'), 'payment_cancellations', ['network_id'],
+                    unique=False)
 
 
 def downgrade():
+    op.drop_index(op.f('ix_payment_cancellations_network_id'), table_name='payment_cancellations')
+    op.drop_table('payment_cancellations')
     op.drop_table('payment_slips')
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_payments_slip_state_known'), type_='check')

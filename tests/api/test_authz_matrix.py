@@ -182,6 +182,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "group_id": lambda w: w["g1"].id,
     "purchase_order_id": lambda w: w["po"].id,
     "invoice_id": lambda w: w["invoice"].id,
+    "payment_id": lambda w: w["payment"].id,
     "listing_id": lambda w: w["listing"].id,
     "purchase_id": lambda w: w["purchase"].id,
     "month": lambda w: w["month"],
@@ -306,6 +307,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): (
         expect(404, admin=201, committee=201, leader=403), {"amount": "1.00"}, None),
     ("GET", "/api/v1/invoices/{invoice_id}"): (expect(404, admin=200, committee=200, leader=200), None, None),
+    ("POST", "/api/v1/payments/{payment_id}/cancel"): (
+        expect(404, admin=201, committee=201, leader=403), {"reason": "recorded twice"}, None),
     ("GET", "/api/v1/invoices/{invoice_id}/promptpay.svg"): (
         expect(404, admin=200, committee=200, leader=200), None, None),
     ("GET", "/api/v1/listings"): (everyone_in_network(outsider=200), None, None),
@@ -492,6 +495,7 @@ PAGES: dict[str, dict[str, int]] = {
     "/invoices": PAGE_GROUP_ROLES,
     "/invoices/<int:invoice_id>": P(404, admin=200, committee=200, leader=200),
     "/payments/<int:payment_id>/receipt": P(404, admin=200, committee=200, leader=200),
+    "/payments/<int:payment_id>/cancellation": P(404),
     "/network/settings": P(403, admin=200, outsider=200),
     "/suppliers": P(403, admin=200, committee=200, outsider=200),
     "/market": P(200),
@@ -631,6 +635,7 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/groups": {ADMIN, OUTSIDER},
         "/groups/<int:group_id>/edit": {ADMIN, LEADER},
         "/network/settings": {ADMIN, OUTSIDER},
+        "/payments/<int:payment_id>/receipt": {ADMIN, COMMITTEE},
         "/users": {ADMIN, OUTSIDER},
         "/rounds": {ADMIN, COMMITTEE, OUTSIDER},
         "/rounds/<int:round_id>/offers": {ADMIN, COMMITTEE},

@@ -172,3 +172,52 @@ def test_slip_with_cash_is_refused(client, world):  # type: ignore[no-untyped-de
     res = client.post(f"/api/v1/invoices/{inv.id}/payments", headers=world["h"],
                       json={"amount": "10", "method": "cash", "slip": slip_png(None)})
     assert res.status_code == 422 and "slip" in res.json["error"]["fields"]
+
+
+def test_a_receipt_is_cancelled_by_a_new_numbered_document(client, db_session, world):  # type: ignore[no-untyped-def]
+    from orders.models import BuyingRound
+
+    inv1, inv2 = world["invoices"]
+    paid = [client.post(f"/api/v1/invoices/{inv.id}/payments", headers=world["h"], json={"amount": "1203.00"}).json
+            for inv in (inv1, inv2)]
+    db_session.get(BuyingRound, world["round"].id).state = "delivered"
+    db_session.commit()
+    # Nobody but the committee, and a reason is required.
+    assert client.post(f"/api/v1/payments/{paid[0]['id']}/cancel", headers=world["lh"],
+                       json={"reason": "x"}).status_code == 403
+    assert client.post(f"/api/v1/payments/{paid[0]['id']}/cancel", headers=world["h"],
+                       json={"reason": ""}).status_code == 422
+    res = client.post(f"/api/v1/payments/{paid[0]['id']}/cancel", headers=world["h"],
+                      json={"reason": "บันทึกผิดกลุ่ม"})
+    assert res.status_code == 201, res.json
+    year = paid[0]["receipt_number"].split("/")[0]
+    assert res.json["number"] == f"{year}/000001" and res.json["receipt_number"] == paid[0]["receipt_number"]
+    assert res.json["amount"] == "1203.00" and res.json["amount_words"] == "หนึ่งพันสองร้อยสามบาทถ้วน"
+    again = client.post(f"/api/v1/payments/{paid[0]['id']}/cancel", headers=world["h"], json={"reason": "อีกครั้ง"})
+    assert again.status_code == 409 and again.json["error"]["cancellation_number"] == res.json["number"]
+    body = client.get(f"/api/v1/invoices/{inv1.id}", headers=world["h"]).json
+    assert body["due"] == "1203.00" and body["payment"]["amount"] == "1203.00"
+    # The receipt itself is unchanged, and says which document cancelled it.
+    [receipt] = body["payments"]
+    assert receipt["receipt_number"] == paid[0]["receipt_number"] and receipt["amount"] == "1203.00"
+    assert receipt["cancellation_number"] == res.json["number"]
+    # Receipt numbers go on without a gap: the cancellation has its own series.
+    more = client.post(f"/api/v1/invoices/{inv1.id}/payments", headers=world["h"], json={"amount": "1203.00"}).json
+    assert more["receipt_number"] == f"{year}/000003"
+    db_session.expire_all()
+    assert db_session.get(BuyingRound, world["round"].id).state == "settled"
+
+
+def test_a_cancelled_settled_round_is_open_for_payment_again(client, db_session, world):  # type: ignore[no-untyped-def]
+    from orders.models import BuyingRound
+
+    db_session.get(BuyingRound, world["round"].id).state = "delivered"
+    db_session.commit()
+    paid = [client.post(f"/api/v1/invoices/{inv.id}/payments", headers=world["h"], json={"amount": "1203.00"}).json
+            for inv in world["invoices"]]
+    db_session.expire_all()
+    assert db_session.get(BuyingRound, world["round"].id).state == "settled"
+    assert client.post(f"/api/v1/payments/{paid[1]['id']}/cancel", headers=world["h"],
+                       json={"reason": "เช็คเด้ง"}).status_code == 201
+    db_session.expire_all()
+    assert db_session.get(BuyingRound, world["round"].id).state == "delivered"
