@@ -11,7 +11,7 @@ import pricing
 from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, db, is_postgres
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from core.fields import require_money, require_text
 from network.models import Network, User
@@ -20,10 +20,6 @@ from orders.models import PAYMENT_METHODS, Allocation, BuyingRound, Invoice, Off
 from orders.receipt_numbers import next_receipt_number
 from orders.slips import Slip, read_slip
 from orders.reads import combined_round
-
-
-def is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def satang_sum(column: str) -> str:

@@ -9,7 +9,7 @@
   payment_cancellations: the document that cancels a receipt (its own numbered series).
 
 Revision ID: paying1
-Revises: trust1
+Revises: line1
 Create Date: 2026-12-04
 
 Reviewed by hand: batch mode (SQLite copies the table), constraint names from the naming convention.
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 
 revision = 'paying1'
-down_revision = 'trust1'
+down_revision = 'line1'
 branch_labels = None
 depends_on = None
 

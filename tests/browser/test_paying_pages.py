@@ -59,7 +59,7 @@ def test_paying_an_invoice_on_a_phone(browser, server, world, worker_app):  # ty
     committee.login(world["users"]["committee"].email, pw)
     committee.go(f"/invoices/{world['invoice']}")
     due = Decimal(_invoice(worker_app, world)["due"])
-    svg = page.locator("#promptpay .qr svg").evaluate("e => e.outerHTML")
+    svg = page.locator("#promptpay .pay-qr svg").evaluate("e => e.outerHTML")
     assert decode_svg_qr(svg) == [promptpay_payload("0891122334", due)]
     assert "จ่ายให้" in _text(page, "#promptpay") and "089-112-2334" in _text(page, "#promptpay")
     assert _text(page, "#due-words") == f"({baht_words(due)})" and "สตางค์" in _text(page, "#due-words")
@@ -77,7 +77,7 @@ def test_paying_an_invoice_on_a_phone(browser, server, world, worker_app):  # ty
     assert number is not None
     after = _invoice(worker_app, world)
     assert Decimal(after["due"]) == due - Decimal("1000.50")
-    svg = page.locator("#promptpay .qr svg").evaluate("e => e.outerHTML")
+    svg = page.locator("#promptpay .pay-qr svg").evaluate("e => e.outerHTML")
     assert decode_svg_qr(svg) == [after["payment"]["payload"]] and after["payment"]["amount"] == after["due"]
     committee.shot("part-paid")
 

@@ -38,7 +38,7 @@ PARAMS: dict[str, Any] = {
     "payment_id": lambda w: w["payment"],
 }
 # Pages worth seeing in more than one state (the rule's own parameter is replaced by each of these).
-VARIANTS = {
+VARIANTS: dict[str, list[Any]] = {
     "/rounds/<int:round_id>": [lambda w, state=state: w["rounds"][state] for state in ("draft", "open", "combined", "delivered")],
     "/rounds/<int:round_id>/order": [lambda w: w["rounds"]["open"], lambda w: w["rounds"]["combined"]],
     "/purchase-orders/<int:po_id>/receipt": [lambda w: w["po"]],
