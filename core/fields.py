@@ -184,6 +184,21 @@ def require_text(field: str, value: Any, *, max_length: int, required: bool = Fa
         raise _invalid(field, exc) from exc
 
 
+def require_promptpay_id(field: str, value: Any) -> str | None:
+    """A PromptPay id as digits (pricing.promptpay says which are valid), or None to clear it ("" or null)."""
+    from pricing.promptpay import PromptPayIdError, parse_promptpay_id
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(Msg(f"{field}: must be text.", "field_invalid", field=field),
+                           {field: [Msg("Must be text.", "field_text")]})
+    try:
+        return parse_promptpay_id(value)
+    except PromptPayIdError as exc:
+        raise InvalidInput(Msg(str(exc), exc.code), {field: [Msg(str(exc), exc.code)]}) from exc
+
+
 # --- marshmallow fields of the API contract (the same rules) ------------------------------------
 class Money(fields.Field[Decimal]):
     """Baht as a decimal string with two places; refuses floats' cousins: NaN, >2 places, negatives."""

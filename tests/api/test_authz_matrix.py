@@ -78,6 +78,15 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
     combine.combine_round(done.id)
     po = db_session.scalar(select(PurchaseOrder).where(PurchaseOrder.round_id == done.id))
     invoices = {inv.group_id: inv for inv in db_session.scalars(select(Invoice).where(Invoice.round_id == done.id))}
+    # Paying (issue 25): the network takes PromptPay, and g1 paid part of its invoice (its receipt).
+    from orders.models import Payment, ReceiptCounter
+
+    net.promptpay_id = "0812345678"
+    invoices[g1.id].paid = Decimal("10.00")
+    payment = Payment(invoice_id=invoices[g1.id].id, network_id=net.id, amount=Decimal("10.00"), method="cash",
+                      receipt_number="2569/000001", recorded_by_id=users[COMMITTEE].id, note="")
+    db_session.add_all([payment, ReceiptCounter(network_id=net.id, year=2569, last_number=1)])
+    db_session.commit()
 
     listing = Listing(network_id=net.id, group_id=g3.id, created_by_id=users[SELLER].id,
                       name=f"Jasmine rice {MARK}", unit="kg", category="rice", price=Decimal("35.00"),
@@ -154,7 +163,7 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
     return {
         "network": net, "g1": g1, "g2": g2, "g3": g3, "users": users, "headers": headers, "secrets": secrets,
         "supplier": supplier, "product": product, "draft": draft, "open": open_round, "open_offer": open_offer,
-        "done": done, "done_offer": done_offer, "po": po, "invoice": invoices[g1.id],
+        "done": done, "done_offer": done_offer, "po": po, "invoice": invoices[g1.id], "payment": payment,
         "invoice_g2": invoices[g2.id], "listing": listing, "purchase": purchase, "month": month, "job": job,
         "rfq": rfq, "rfq_token": rfq_token, "rfq_supplier": rfq_supplier, "rfq_product": rfq_product,
         "b_supplier": b_supplier, "b_product": b_product,
@@ -194,6 +203,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "group_id": lambda w: w["g1"].id,
     "purchase_order_id": lambda w: w["po"].id,
     "invoice_id": lambda w: w["invoice"].id,
+    "payment_id": lambda w: w["payment"].id,
     "listing_id": lambda w: w["listing"].id,
     "purchase_id": lambda w: w["purchase"].id,
     "month": lambda w: w["month"],
@@ -323,6 +333,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/rounds/{round_id}/invoices"): (everyone_in_network(), None, _no_g1_invoice),
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): (
         expect(404, admin=201, committee=201, leader=403), {"amount": "1.00"}, None),
+    ("GET", "/api/v1/invoices/{invoice_id}"): (expect(404, admin=200, committee=200, leader=200), None, None),
+    ("POST", "/api/v1/payments/{payment_id}/cancel"): (
+        expect(404, admin=201, committee=201, leader=403), {"reason": "recorded twice"}, None),
+    ("GET", "/api/v1/invoices/{invoice_id}/promptpay.svg"): (
+        expect(404, admin=200, committee=200, leader=200), None, None),
     ("GET", "/api/v1/listings"): (everyone_in_network(outsider=200), None, None),
     ("POST", "/api/v1/listings"): (
         expect(201, admin=403, committee=403, outsider=403),
@@ -517,6 +532,7 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "rfq_id": lambda w: w["rfq"].id, "token": lambda w: w["rfq_token"], "supplier_id": lambda w: w["rfq_supplier"].id,
     "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
     "sheet_token": lambda w: w["sheet_token"],
+    "payment_id": lambda w: w["payment"].id,
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -536,6 +552,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/rounds/<int:round_id>/invoices": P(200, outsider=404),
     "/invoices": PAGE_GROUP_ROLES,
     "/invoices/<int:invoice_id>": P(404, admin=200, committee=200, leader=200),
+    "/payments/<int:payment_id>/receipt": P(404, admin=200, committee=200, leader=200),
+    "/payments/<int:payment_id>/cancellation": P(404),
+    "/network/settings": P(403, admin=200, outsider=200),
     "/suppliers": P(403, admin=200, committee=200, outsider=200),
     "/market": P(200),
     "/market/listings/<int:listing_id>": P(200, outsider=404),
@@ -680,6 +699,8 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/logout": set(ROLES) - {ANON},
         "/groups": {ADMIN, OUTSIDER},
         "/groups/<int:group_id>/edit": {ADMIN, LEADER},
+        "/network/settings": {ADMIN, OUTSIDER},
+        "/payments/<int:payment_id>/receipt": {ADMIN, COMMITTEE},
         "/users": {ADMIN, OUTSIDER},
         "/rounds": {ADMIN, COMMITTEE, OUTSIDER},
         "/rounds/<int:round_id>/offers": {ADMIN, COMMITTEE},
