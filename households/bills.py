@@ -3,8 +3,8 @@
 Bills are read from the allocations as they are now, so after a receipt (a short delivery re-allocates) the
 bills follow at once; the households' rows plus the group's own row add up to the invoice to the satang.
 
-``payment`` on a bill (PromptPay to the group's id) is the hook of issue 25 (DESIGN.md "Paying"): until that
-lands, ``payment_for`` answers None and the API says ``payment: null``.
+``payment`` on a household's bill is a PromptPay request to the group's id for the bill's amount (DESIGN.md
+"Paying"), the same payload an invoice carries; ``total_words`` is the amount in Thai words.
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 
 from core.db import UTCDateTime, db
+from orders import paying
+from pricing.baht_words import baht_words
 from core.errors import Conflict, Forbidden, Msg, NotFound
 from households import permissions
 from households.models import Household, HouseholdLine
@@ -29,10 +31,10 @@ ZERO = Decimal("0.00")
 COMBINED = ("combined", "delivered", "settled")
 
 
-def payment_for(group_id: int, amount: Decimal) -> dict[str, Any] | None:
-    """The PromptPay ``payment`` object of a bill of ``amount`` paid to the group (issue 25 fills this in:
-    ``{promptpay_id, amount, payload}`` from the group's promptpay_id). None until then."""
-    return None
+def payment_for(group: Group, amount: Decimal) -> dict[str, Any] | None:
+    """The PromptPay ``payment`` of a household's bill: paid to the group (its treasurer), for the bill's
+    amount; None when the group has no PromptPay id or nothing is due (DESIGN.md "Paying")."""
+    return paying.payment_json(paying.payment_for(group.promptpay_id, amount))
 
 
 def _requested(round_id: int, group_id: int) -> dict[int, dict[int, int]]:
@@ -81,7 +83,8 @@ def _bills(round_id: int, group: Group) -> list[dict[str, Any]]:
         rows.append({"household_id": hid, "name": group.name if hid is None else h.name if h else None,
                      "removed": bool(h and h.removed_at is not None), "registered_poor": bool(h and h.registered_poor),
                      "lines": lines, "total": total, "savings": sum((ln["savings"] for ln in lines), ZERO),
-                     "payment": payment_for(group.id, total) if hid is not None else None})
+                     "total_words": baht_words(total),
+                     "payment": payment_for(group, total) if hid is not None else None})
     return rows
 
 

@@ -90,6 +90,7 @@ class BillRowSchema(Schema):
     registered_poor = fields.Boolean()
     lines = fields.List(fields.Nested(BillLineSchema))
     total = Money()
+    total_words = fields.String(metadata={"description": "the total in Thai words"})
     savings = Money(allow_negative=True)
     payment = fields.Dict(allow_none=True, metadata={"description": "PromptPay to the group (DESIGN.md Paying)"})
 

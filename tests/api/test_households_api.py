@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pricing.promptpay import promptpay_payload
+
 D = Decimal
 
 
@@ -214,7 +216,21 @@ def test_bills_after_combine_and_after_a_short_receipt_and_the_months_reach(clie
     group_row = bills["rows"][-1]
     assert group_row["household_id"] is None and group_row["name"] == "กลุ่มแม่บ้านโนนสูง"
     assert [(ln["offer_id"], ln["allocated"]) for ln in group_row["lines"]] == [(w["oil"].id, 2)]
-    assert all(r["payment"] is None for r in bills["rows"])  # the PromptPay hook (issue 25)
+    # Without the group's PromptPay id a bill has no QR; with it, each household's bill asks for its own total,
+    # paid to the group (the group's own row is the group's, so it has none).
+    assert all(r["payment"] is None for r in bills["rows"])
+    assert rows["บ้าน ก"]["total_words"].endswith(("บาทถ้วน", "สตางค์"))
+    w["group"].promptpay_id = "0812345678"
+    db_session.commit()
+    paid = {r["name"]: r for r in _bills(client, w)["rows"]}
+    for name in ids:
+        payment = paid[name]["payment"]
+        assert payment["promptpay_id"] == "0812345678" and payment["amount"] == paid[name]["total"]
+        assert payment["payload"] == promptpay_payload("0812345678", D(paid[name]["total"]))
+        assert "29370016A000000677010111011300668123456785802TH" in payment["payload"]
+    assert paid["กลุ่มแม่บ้านโนนสูง"]["payment"] is None
+    page = client.get(f"/h/{token}?h={ids['บ้าน ก']}").get_data(as_text=True)
+    assert 'id="household-promptpay"' in page and "<svg" in page and paid["บ้าน ก"]["total_words"] in page
     a_bill = client.get(f"/api/v1/sheets/{token}/households/{ids['บ้าน ก']}").json["bill"]
     assert a_bill["total"] == rows["บ้าน ก"]["total"] and D(a_bill["savings"]) == D(rows["บ้าน ก"]["savings"])
     # Who may read the bills.
