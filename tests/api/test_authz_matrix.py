@@ -12,6 +12,7 @@ test, so a new endpoint cannot slip past without its row.
 """
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -180,6 +181,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "token": lambda w: w["rfq_token"],
     "kind": lambda w: "groups",
     "notification_id": lambda w: w["notification"].id,
+    "user_id": lambda w: w["users"][LEADER].id,
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -245,6 +247,14 @@ def _rfq_body(w: dict[str, Any], role: str) -> dict[str, Any]:
     product, supplier = (w["b_product"], w["b_supplier"]) if role == OUTSIDER else (w["rfq_product"], w["rfq_supplier"])
     return {"name": "Another request", "closes_at": _closes_at(), "supplier_ids": [supplier.id],
             "items": [{"product_id": product.id, "quantity": 5, "reference_price": "40.00"}]}
+
+
+class Form(dict[str, Any]):
+    """A multipart body (an upload): values, and files as (bytes, filename)."""
+
+
+def _import_body(w: dict[str, Any], role: str) -> Form:
+    return Form(kind="groups", file=(f"ชื่อกลุ่ม\nกลุ่มใหม่ {role}\n".encode(), "groups.csv"))
 
 
 def _closes_at() -> str:
@@ -339,6 +349,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), None, None),
     ("PUT", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), {"email": True, "line": False},
                                                   None),
+    # Imports (a dry run: the admin of any network checks a file against its own network) and invitations.
+    ("POST", "/api/v1/imports"): (expect(403, admin=200, outsider=200), _import_body, None),
+    ("POST", "/api/v1/users/{user_id}/invitation"): (expect(403, admin=201, outsider=404), None, None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -393,7 +406,10 @@ def call(client: Any, method: str, path: str, w: dict[str, Any], role: str, body
     if callable(body):
         body = body(w, role)
     kwargs: dict[str, Any] = {"headers": w["headers"][role]}
-    if body is not None:
+    if isinstance(body, Form):
+        kwargs["data"] = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v for k, v in body.items()}
+        kwargs["content_type"] = "multipart/form-data"
+    elif body is not None:
         kwargs["json"] = body
     return client.open(_url(path, w), method=method, **kwargs)
 
@@ -459,6 +475,7 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "purchase_id": lambda w: w["purchase"].id, "action": lambda w: "confirm", "code": lambda w: "en",
     "rfq_id": lambda w: w["rfq"].id, "token": lambda w: w["rfq_token"], "supplier_id": lambda w: w["rfq_supplier"].id,
     "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
+    "user_id": lambda w: w["users"][LEADER].id,
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -511,6 +528,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/sw.js": P(200, anonymous=200),
     # A fresh CSRF token for a phone sending what it kept offline: only with a session.
     "/offline/token": P(200, anonymous=401),
+    "/imports": P(403, admin=200, outsider=200),
+    # An invitation's link is the credential, whoever is logged in (or nobody); the world's is not one.
+    "/welcome/<token>": P(404, anonymous=404),
 }
 # Not pages of their own: the login form, the language switch (a redirect back), static files.
 NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>"}
@@ -643,6 +663,11 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/notifications/read-all": set(ROLES) - {ANON},
         "/notifications/settings": set(ROLES) - {ANON},
         "/admin/notifications/deliveries/<int:delivery_id>/retry": {ADMIN},
+        "/imports": {ADMIN, OUTSIDER},
+        "/imports/confirm": {ADMIN, OUTSIDER},
+        "/users/<int:user_id>/invitation": {ADMIN},
+        "/users/invitations": {ADMIN, OUTSIDER},
+        "/welcome/<token>": set(ROLES),
     }
     rules = set(page_rules(app, "POST")) | {"/login"}
     rules.discard("/login")
