@@ -46,7 +46,10 @@ class ImportResultSchema(Schema):
 @blp.arguments(ImportFormSchema, location="form")
 @blp.arguments(ImportFileSchema, location="files")
 @blp.response(200, ImportResultSchema)
-@blp.alt_response(422, schema=ImportResultSchema, description="dry_run=false and some rows are bad: nothing written")
+@blp.alt_response(422, schema={"oneOf": [{"$ref": "#/components/schemas/ImportResult"},
+                                          {"$ref": "#/components/schemas/Error"}]},
+                  description="dry_run=false and some rows are bad (the result, nothing written), or the request or "
+                              "its file cannot be read (the error shape, the file or field named)")
 def post_import(form: dict[str, Any], files: dict[str, Any]) -> ApiResult:
     """Import a spreadsheet; all rows or none. Answers what would be (or was) created, updated, unchanged."""
     upload = files["file"]
