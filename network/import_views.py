@@ -35,7 +35,7 @@ PAGE_FILE_BYTES = 350_000
 
 class ImportForm(FlaskForm):
     kind = SelectField(_l("ข้อมูลที่จะนำเข้า"), choices=[])
-    file = FileField(_l("ไฟล์ (.xlsx หรือ .csv)"))
+    file = FileField(_l("ไฟล์ตารางคำนวณ"))
 
 
 class ConfirmImportForm(FlaskForm):
