@@ -122,3 +122,17 @@ def test_the_invitation_pages_are_thai(admin_client, db_session, make_user):
     welcome = client.application.test_client().get("/" + url.split("/", 3)[3]).get_data(as_text=True)
     assert "ยินดีต้อนรับ สมศรี" in welcome
     thai(welcome)
+
+
+def test_the_docs_list_every_column_of_every_kind(app):
+    from pathlib import Path
+
+    from core.imports import KINDS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "imports.md").read_text(encoding="utf-8")
+    for name, kind in KINDS.items():
+        section = doc.split(f"### `{name}`")[1].split("\n## ")[0].split("\n### ")[0]
+        for column in kind.columns:
+            assert f"`{column.key}`" in section, (name, column.key)
+            for header in column.headers:
+                assert header in section, (name, column.key, header)
