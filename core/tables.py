@@ -22,6 +22,8 @@ from core.errors import InvalidInput, Msg
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
 MAX_COLUMNS = 60
+# An .xlsx is a zip: what it unpacks to is bounded too (a small file must not unpack to gigabytes).
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024
 # Longer than any field's limit (the service names the field), short enough never to strain the reader.
 MAX_CELL = 10_000
 
@@ -85,6 +87,14 @@ def _csv_rows(content: bytes) -> Iterable[list[str]]:
 def _xlsx_rows(content: bytes) -> Iterable[list[str]]:
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _refuse("The file is not an Excel workbook (.xlsx) that can be read.", "file_xlsx") from exc
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _refuse(f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB.", "file_too_big",
+                      n=MAX_FILE_BYTES // 1024 // 1024)
     try:
         # data_only=False: a formula comes back as its text ("=..."), which the field rules refuse.
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=False)

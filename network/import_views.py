@@ -118,6 +118,19 @@ def confirm_import() -> ResponseReturnValue:
     return redirect(url_for("network_views.groups" if kind == "groups" else "network_views.imports"))
 
 
+@bp.route("/imports/<kind>.csv")
+@roles_required("admin")
+def import_template(kind: str) -> ResponseReturnValue:
+    """An empty sheet with the Thai headers of a kind (with the BOM, so Excel opens it as UTF-8)."""
+    found = KINDS.get(kind)
+    if found is None:
+        abort(404)
+    header = ",".join(c.headers[0] for c in found.columns)
+    return ("\ufeff" + header + "\r\n").encode(), 200, {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f"attachment; filename={kind}.csv"}
+
+
 # --- invitations -----------------------------------------------------------------------------------
 
 def _link(token: str) -> str:

@@ -529,6 +529,7 @@ PAGES: dict[str, dict[str, int]] = {
     # A fresh CSRF token for a phone sending what it kept offline: only with a session.
     "/offline/token": P(200, anonymous=401),
     "/imports": P(403, admin=200, outsider=200),
+    "/imports/<kind>.csv": P(403, admin=404, outsider=404),  # the world's kind ("savings") is no import
     # An invitation's link is the credential, whoever is logged in (or nobody); the world's is not one.
     "/welcome/<token>": P(404, anonymous=404),
 }

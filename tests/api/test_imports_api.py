@@ -213,3 +213,15 @@ def test_an_import_touches_only_the_admins_network(client, db_session, ctx, make
 def test_without_a_token_is_401(client):
     response = client.post("/api/v1/imports", data={"kind": "groups"}, content_type="multipart/form-data")
     assert response.status_code == 401
+
+
+def test_a_workbook_that_unpacks_to_far_more_than_its_size_is_refused(client, ctx):
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b" " * (80 * 1024 * 1024))
+    assert len(out.getvalue()) < 1024 * 1024
+    response = post(client, ctx["h"], "groups", out.getvalue(), filename="bomb.xlsx")
+    assert response.status_code == 422
+    assert "larger than" in response.json["error"]["fields"]["file"][0]

@@ -136,3 +136,15 @@ def test_the_docs_list_every_column_of_every_kind(app):
             assert f"`{column.key}`" in section, (name, column.key)
             for header in column.headers:
                 assert header in section, (name, column.key, header)
+
+
+def test_the_empty_template_reads_back_as_the_kind_s_columns(admin_client):
+    from core.imports import KINDS
+    from core.tables import read_table
+
+    client, _ = admin_client
+    for name, kind in KINDS.items():
+        response = client.get(f"/imports/{name}.csv")
+        assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+        assert read_table(f"{name}.csv", response.data, kind.columns).columns == [c.key for c in kind.columns]
+    assert client.get("/imports/savings.csv").status_code == 404
