@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import ValidationError, validate
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import record
+from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, DomainError, Msg
 from core.fields import FieldError, clean_text, parse_int
@@ -155,10 +156,15 @@ def import_groups(actor: Any, table: Table, dry_run: bool) -> ImportResult:
         plan.append((group, checked if group is None else changes))
 
     def apply() -> None:
+        # New groups in one multi-row INSERT (every key given, so each row gets the same columns).
+        now = utcnow()
+        new = [{"network_id": actor.network_id, "kind": "cooperative", "district": "", "subdistrict": "",
+                "members": 0, "registered_poor_members": 0, "created_at": now, **changes}
+               for group, changes in plan if group is None]
+        if new:
+            db.session.execute(insert(Group), new)
         for group, changes in plan:
-            if group is None:
-                db.session.add(Group(network_id=actor.network_id, **changes))
-            else:
+            if group is not None:
                 for key, value in changes.items():
                     setattr(group, key, value)
 
@@ -219,11 +225,14 @@ def import_users(actor: Any, table: Table, dry_run: bool) -> ImportResult:
         plan.append((user, {"email": email, **changes} if user is None else changes))
 
     def apply() -> None:
+        now = utcnow()
+        new = [{"network_id": actor.network_id, "password_hash": NO_PASSWORD, "session_version": 0, "active": True,
+                "phone": "", "group_id": None, "locale": None, "created_at": now, **changes}
+               for user, changes in plan if user is None]
+        if new:
+            db.session.execute(insert(User), new)
         for user, changes in plan:
-            if user is None:
-                db.session.add(User(network_id=actor.network_id, password_hash=NO_PASSWORD, session_version=0,
-                                    active=True, phone=changes.pop("phone", ""), **changes))
-            else:
+            if user is not None:
                 for key, value in changes.items():
                     setattr(user, key, value)
 
