@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from markupsafe import Markup
 from wtforms import HiddenField, PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo
 
@@ -137,6 +138,14 @@ def _link(token: str) -> str:
     return url_for("network_views.welcome", token=token, _external=True)
 
 
+def qr_code(url: str) -> Markup:
+    """The link as a QR code (inline SVG: no script, no request): a phone's camera or LINE opens it from paper."""
+    import segno
+
+    return Markup(segno.make(url, error="m").svg_inline(scale=3, border=2, svgclass="qr", lineclass=None,
+                                                        omitsize=True, title=_("คิวอาร์โค้ดของลิงก์เชิญ")))
+
+
 @bp.route("/users/<int:user_id>/invitation", methods=["POST"])
 @roles_required("admin")
 def invite(user_id: int) -> ResponseReturnValue:
@@ -150,7 +159,7 @@ def invite(user_id: int) -> ResponseReturnValue:
     url = _link(issued.token)
     text = _("%(name)s ได้รับเชิญเข้าใช้รวมซื้อ เปิดลิงก์นี้เพื่อตั้งรหัสผ่าน (ใช้ได้ครั้งเดียว): %(url)s",
              name=issued.user.name, url=url)
-    response = render_template("network/invitation.html", issued=issued, url=url,
+    response = render_template("network/invitation.html", issued=issued, url=url, qr=qr_code(url),
                                line_url="https://line.me/R/share?text=" + quote(text, safe=""))
     return response, 201, {"Cache-Control": "no-store"}
 
@@ -160,7 +169,7 @@ def invite(user_id: int) -> ResponseReturnValue:
 def invite_all() -> ResponseReturnValue:
     issued = access.invite_everyone_waiting(current_user)
     groups = {g.id: g.name for g in services.list_groups(current_user)}
-    return render_template("network/invitations_print.html", links=[(i, _link(i.token)) for i in issued],
+    return render_template("network/invitations_print.html", links=[(i, _link(i.token), qr_code(_link(i.token))) for i in issued],
                            group_names=groups), 200, {"Cache-Control": "no-store"}
 
 

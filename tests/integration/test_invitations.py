@@ -150,6 +150,13 @@ def test_the_printed_sheet_lists_everyone_still_waiting(client, db_session, ctx,
     page = response.get_data(as_text=True)
     rows = re.findall(r'class="link-cell" translate="no">([^<]+)<', page)
     assert len(rows) == 1
+    # Each link also as a QR code to scan from paper: the very link, drawn by the same generator.
+    import segno
+
+    drawn = re.findall(r'<svg[^>]*class="qr".*?</svg>', page, re.S)
+    assert len(drawn) == 1
+    assert drawn[0] == segno.make(rows[0], error="m").svg_inline(
+        scale=3, border=2, svgclass="qr", lineclass=None, omitsize=True, title="คิวอาร์โค้ดของลิงก์เชิญ")
     assert "สมชาย ใจดี" in page and "สหกรณ์บ้านนา" in page
     assert client.application.test_client().get(path_of(rows[0])).status_code == 200
 
