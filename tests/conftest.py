@@ -331,6 +331,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(traveller.stop)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--clock", default=None):
+        skip = pytest.mark.skip(reason="--clock moves this process's clock only; the Celery worker keeps the real one")
+        for item in items:
+            if "worker" in item.keywords:
+                item.add_marker(skip)
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     instant = config.getoption("--clock", default=None)
     return f"clock: as if it were {instant}" if instant else None
