@@ -110,6 +110,24 @@ def _xlsx_rows(content: bytes) -> Iterable[list[str]]:
         book.close()
 
 
+# Office sheets often open with a title, a date or a blank line: the header is the first of these rows
+# that names every required column (rows above it are ignored; row numbers stay the sheet's own).
+HEADER_SEARCH = 10
+
+
+def _positions(cells: list[str], by_header: Mapping[str, str]) -> tuple[dict[int, str], str | None]:
+    """Which column each cell of a header row names, and a column named twice (if any)."""
+    positions: dict[int, str] = {}
+    for index, text in enumerate(cells):
+        key = by_header.get(header_key(text))
+        if key is None:
+            continue
+        if key in positions.values():
+            return positions, key
+        positions[index] = key
+    return positions, None
+
+
 def read_table(filename: str, content: bytes, columns: Iterable[Column]) -> Table:
     """The rows of the first sheet, keyed by the columns the header row names; refuses what cannot be read.
 
@@ -122,29 +140,31 @@ def read_table(filename: str, content: bytes, columns: Iterable[Column]) -> Tabl
         raise _refuse("The file is empty.", "file_empty")
     is_xlsx = content[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm"))
     raw = _xlsx_rows(content) if is_xlsx else _csv_rows(content)
-    by_header = {header_key(h): c.key for c in columns for h in (c.key, *c.headers)}
     wanted = list(columns)
-    header: list[str] | None = None
-    positions: dict[int, str] = {}
+    by_header = {header_key(h): c.key for c in wanted for h in (c.key, *c.headers)}
+    required = [c.key for c in wanted if c.required]
+    positions: dict[int, str] | None = None
+    first_missing: list[str] | None = None
+    looked = 0
     rows: list[tuple[int, dict[str, str]]] = []
     for number, cells in enumerate(raw, start=1):
-        if header is None:
-            if not any(c.strip() for c in cells):
-                raise _refuse("The first row must name the columns.", "file_no_header")
-            header = cells
-            for index, text in enumerate(cells):
-                key = by_header.get(header_key(text))
-                if key is None:
+        blank = not any(c.strip() for c in cells)
+        if positions is None:
+            looked += 1
+            if not blank:
+                found, twice = _positions(cells, by_header)
+                missing = [key for key in required if key not in found.values()]
+                if not missing:
+                    if twice is not None:
+                        raise _refuse(f"Two columns are named {twice}.", "file_column_twice", column=twice)
+                    positions = found
                     continue
-                if key in positions.values():
-                    raise _refuse(f"Two columns are named {key}.", "file_column_twice", column=key)
-                positions[index] = key
-            missing = [c.key for c in wanted if c.required and c.key not in positions.values()]
-            if missing:
-                raise _refuse("Columns missing: " + ", ".join(missing) + ".", "file_columns_missing",
-                              columns=", ".join(missing))
+                if first_missing is None:
+                    first_missing = missing
+            if looked >= HEADER_SEARCH:
+                break
             continue
-        if not any(c.strip() for c in cells):
+        if blank:
             continue  # blank lines between blocks of a sheet
         if len(rows) >= MAX_ROWS:
             raise _refuse(f"At most {MAX_ROWS:,} rows in one file.", "file_too_many_rows", n=f"{MAX_ROWS:,}")
@@ -153,8 +173,11 @@ def read_table(filename: str, content: bytes, columns: Iterable[Column]) -> Tabl
             text = cells[index] if index < len(cells) else ""
             values[key] = text[:MAX_CELL + 1]  # the field rule says "too long" and names the column
         rows.append((number, values))
-    if header is None:
-        raise _refuse("The file is empty.", "file_empty")
+    if positions is None:
+        if first_missing is None:
+            raise _refuse("The first row must name the columns.", "file_no_header")
+        raise _refuse("Columns missing: " + ", ".join(first_missing) + ".", "file_columns_missing",
+                      columns=", ".join(first_missing))
     return Table(rows=rows, columns=list(positions.values()))
 
 

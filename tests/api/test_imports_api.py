@@ -225,3 +225,20 @@ def test_a_workbook_that_unpacks_to_far_more_than_its_size_is_refused(client, ct
     response = post(client, ctx["h"], "groups", out.getvalue(), filename="bomb.xlsx")
     assert response.status_code == 422
     assert "larger than" in response.json["error"]["fields"]["file"][0]
+
+
+def test_a_title_above_the_header_is_skipped_and_rows_keep_the_sheet_s_numbers(client, db_session, ctx):
+    content = _xlsx([["รายชื่อกลุ่มสมาชิก เครือข่ายหนองคาย"], ["ข้อมูล ณ วันที่ 1 ธ.ค. 2569"], [None],
+                     ["ลำดับ", "ชื่อกลุ่ม", "จำนวนสมาชิก", "สมาชิกยากจน"],
+                     [1, "กลุ่มทอผ้า", 30, 10], [2, "กลุ่มเกิน", 10, 20]])
+    response = post(client, ctx["h"], "groups", content, filename="groups.xlsx")
+    assert response.status_code == 200, response.json
+    assert response.json["rows"] == 2
+    assert [(e["row"], e["column"]) for e in response.json["errors"]] == [(6, "registered_poor_members")]
+
+
+def test_no_header_within_the_first_rows_names_the_missing_column(client, ctx):
+    content = ("หัวเรื่อง\n" + "\n".join(f"บรรทัด {i}" for i in range(12)) + "\nชื่อกลุ่ม\nก\n").encode()
+    response = post(client, ctx["h"], "groups", content)
+    assert response.status_code == 422
+    assert "Columns missing: name" in response.json["error"]["message"]
