@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -54,7 +55,8 @@ def _kinds() -> list[tuple[str, str]]:
 
 
 def _problems(result: ImportResult, kind: str) -> list[dict[str, Any]]:
-    headers = {c.key: c.headers[0] for c in KINDS[kind].columns}
+    english = str(get_locale() or "th").startswith("en")  # the column as the page's reader names it
+    headers = {c.key: c.key if english else c.headers[0] for c in KINDS[kind].columns}
     return [{"row": p.row, "column": headers.get(p.column, p.column), "message": field_text(p.message)}
             for p in result.errors]
 

@@ -148,3 +148,10 @@ def test_the_empty_template_reads_back_as_the_kind_s_columns(admin_client):
         assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
         assert read_table(f"{name}.csv", response.data, kind.columns).columns == [c.key for c in kind.columns]
     assert client.get("/imports/savings.csv").status_code == 404
+
+
+def test_in_english_the_problems_name_the_english_column(client, make_network, make_user):
+    login(client, make_user(make_network(), "admin"), lang="en")
+    html = upload(client, "name,members\nกลุ่มหนึ่ง,abc\n".encode()).get_data(as_text=True)
+    problem = re.sub(r"<[^>]+>|\s+", " ", html.split('id="problems"')[1].split("</table>")[0])
+    assert "members" in problem and "Must be a whole number" in problem and "จำนวนสมาชิก" not in problem
