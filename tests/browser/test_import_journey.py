@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
 
@@ -58,6 +59,7 @@ def admin(committed) -> Any:  # type: ignore[no-untyped-def]
 def xlsx(rows: list[list[Any]]) -> bytes:
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)
     for row in rows:
         sheet.append(row)
     out = io.BytesIO()
