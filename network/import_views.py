@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
-from urllib.parse import quote
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -24,7 +23,8 @@ from wtforms.validators import DataRequired, EqualTo
 
 from core.errors import DomainError, InvalidInput, NotFound
 from core.imports import KINDS, ImportResult, run_import
-from core.pages import apply_domain_error, error_text, field_messages, field_text, messages, nav_link, roles_required
+from core.pages import (apply_domain_error, error_text, field_messages, field_text, line_share_url, messages, nav_link,
+                        roles_required)
 from core.web import limiter
 from network import access, services
 from network.views import bp
@@ -162,7 +162,7 @@ def invite(user_id: int) -> ResponseReturnValue:
     text = _("%(name)s ได้รับเชิญเข้าใช้รวมซื้อ เปิดลิงก์นี้เพื่อตั้งรหัสผ่าน (ใช้ได้ครั้งเดียว): %(url)s",
              name=issued.user.name, url=url)
     response = render_template("network/invitation.html", issued=issued, url=url, qr=qr_code(url),
-                               line_url="https://line.me/R/share?text=" + quote(text, safe=""))
+                               line_url=line_share_url(text))
     return response, 201, {"Cache-Control": "no-store"}
 
 
