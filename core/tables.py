@@ -24,6 +24,8 @@ MAX_ROWS = 5000
 MAX_COLUMNS = 60
 # An .xlsx is a zip: what it unpacks to is bounded too (a small file must not unpack to gigabytes).
 MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+# This many empty rows in a row end a workbook's sheet (formatting kept far below the table).
+TRAILING_BLANK_ROWS = 1000
 # Longer than any field's limit (the service names the field), short enough never to strain the reader.
 MAX_CELL = 10_000
 
@@ -102,8 +104,15 @@ def _xlsx_rows(content: bytes) -> Iterable[list[str]]:
         raise _refuse("The file is not an Excel workbook (.xlsx) that can be read.", "file_xlsx") from exc
     try:
         sheet = book.worksheets[0]
-        for row in sheet.iter_rows(max_col=MAX_COLUMNS, max_row=MAX_ROWS + 2, values_only=True):
-            yield [_cell_text(value) for value in row]
+        blank_run = 0
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            cells = [_cell_text(value) for value in row]
+            # Every row is read (read_table counts the ones with data against MAX_ROWS); only a long run of
+            # empty rows, which Excel keeps for formatting below a table, ends the sheet.
+            blank_run = 0 if any(c.strip() for c in cells) else blank_run + 1
+            if blank_run > TRAILING_BLANK_ROWS:
+                return
+            yield cells
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
         raise _refuse("The file is not an Excel workbook (.xlsx) that can be read.", "file_xlsx") from exc
     finally:

@@ -242,3 +242,17 @@ def test_no_header_within_the_first_rows_names_the_missing_column(client, ctx):
     response = post(client, ctx["h"], "groups", content)
     assert response.status_code == 422
     assert "Columns missing: name" in response.json["error"]["message"]
+
+
+def test_an_xlsx_with_title_rows_and_gaps_loses_no_row(client, db_session, ctx):
+    rows = [["ทะเบียนกลุ่ม"], [None], ["ชื่อกลุ่ม", "จำนวนสมาชิก"]]
+    for i in range(5000):
+        rows.append([f"กลุ่ม {i}", 10])
+        if i % 1000 == 999:
+            rows.append([None, None])
+    response = post(client, ctx["h"], "groups", _xlsx(rows), filename="big.xlsx")
+    assert response.status_code == 200, response.json
+    assert response.json["rows"] == 5000 and response.json["created"] == 5000
+    too_many = post(client, ctx["h"], "groups", _xlsx(rows + [["กลุ่มที่เกิน", 1]]), filename="big.xlsx")
+    assert too_many.status_code == 422
+    assert "At most 5,000 rows" in too_many.json["error"]["message"]
