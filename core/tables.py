@@ -78,7 +78,10 @@ def _csv_rows(content: bytes) -> Iterable[list[str]]:
     except UnicodeDecodeError as exc:
         raise _refuse("The file is not UTF-8 text: save it as 'CSV UTF-8' or as an Excel workbook (.xlsx).",
                       "file_encoding") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Excel in some locales writes ";" and Google Sheets' .tsv a tab: the header line says which.
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "," if "," in first else next((d for d in ";\t" if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         yield from reader
     except csv.Error as exc:  # an unclosed quote, a field over the reader's limit, ...

@@ -256,3 +256,11 @@ def test_an_xlsx_with_title_rows_and_gaps_loses_no_row(client, db_session, ctx):
     too_many = post(client, ctx["h"], "groups", _xlsx(rows + [["กลุ่มที่เกิน", 1]]), filename="big.xlsx")
     assert too_many.status_code == 422
     assert "At most 5,000 rows" in too_many.json["error"]["message"]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_separated_files(client, ctx, delimiter):
+    content = THAI_GROUPS.replace(",", delimiter).encode()
+    response = post(client, ctx["h"], "groups", content, filename="groups.tsv")
+    assert response.status_code == 200, response.json
+    assert (response.json["created"], response.json["errors"]) == (2, [])
