@@ -12,14 +12,11 @@ from typing import Any
 
 from marshmallow import ValidationError, validate
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 
-from core.audit import record
 from core.clock import utcnow
 from core.db import db
-from core.errors import Conflict, DomainError, Msg
-from core.fields import FieldError, clean_text, parse_int
-from core.imports import ImportKind, ImportResult, RowProblem, register_kind
+from core.errors import DomainError, Msg
+from core.imports import ImportKind, ImportResult, ImportRow, count, finish, register_kind
 from core.tables import Column, Table
 from network import permissions
 from network.models import GROUP_KINDS, NO_PASSWORD, Group, User
@@ -63,68 +60,13 @@ def _word(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").split()).lower().replace("อื่น ๆ", "อื่นๆ")
 
 
-class _Row:
-    """Collects one row's problems by column, as the field module and the services name them."""
-
-    def __init__(self, number: int, result: ImportResult) -> None:
-        self.number, self.result, self.bad = number, result, False
-
-    def problem(self, column: str, message: Msg) -> None:
-        self.bad = True
-        self.result.errors.append(RowProblem(self.number, column, message))
-
-    def refused(self, exc: DomainError, columns: dict[str, str] | None = None) -> None:
-        for name, messages in (exc.fields or {"": [exc.message]}).items():
-            for message in messages:
-                text = message if isinstance(message, Msg) else Msg(str(message), "invalid")
-                self.problem((columns or {}).get(name, name), text)
-
-    def text(self, values: dict[str, str], column: str, limit: int, required: bool = False) -> str | None:
-        try:
-            return clean_text(values.get(column, ""), max_length=limit, required=required, formula=False)
-        except FieldError as exc:
-            self.problem(column, Msg(exc.message, f"field_{exc.code}", **exc.params))
-            return None
-
-    def whole(self, values: dict[str, str], column: str) -> int | None:
-        try:
-            return parse_int(values[column], maximum=1_000_000, grouping=True)
-        except FieldError as exc:
-            self.problem(column, Msg(exc.message, f"field_{exc.code}", **exc.params))
-            return None
-
-
-def _finish(actor: Any, result: ImportResult, dry_run: bool, action: str, apply: Any) -> ImportResult:
-    """All or nothing: a dry run or a bad row writes nothing; otherwise every change in one transaction."""
-    if dry_run or result.errors:
-        db.session.rollback()
-        return result
-    try:
-        apply()
-        db.session.flush()
-    except IntegrityError as exc:  # another admin imported the same name a moment ago
-        db.session.rollback()
-        raise Conflict("Someone changed the same records just now; run the import again.") from exc
-    record(actor, action, "network", actor.network_id, None,
-           {"rows": result.rows, "created": result.created, "updated": result.updated})
-    db.session.commit()
-    return result
-
-
-def _count(result: ImportResult, number: int, label: str, changes: dict[str, Any], existing: Any) -> str:
-    outcome = "created" if existing is None else ("updated" if changes else "unchanged")
-    setattr(result, outcome, getattr(result, outcome) + 1)
-    result.outcomes.append((number, outcome, label))
-    return outcome
-
-
 def import_groups(actor: Any, table: Table, dry_run: bool) -> ImportResult:
     result = ImportResult(kind="groups", dry_run=dry_run, rows=len(table.rows))
     stored = {g.name: g for g in db.session.scalars(select(Group).where(Group.network_id == actor.network_id))}
     plan: list[tuple[Group | None, dict[str, Any]]] = []
     seen: dict[str, int] = {}
     for number, values in table.rows:
-        row = _Row(number, result)
+        row = ImportRow(number, result)
         name = row.text(values, "name", 200, required=True)
         data: dict[str, Any] = {}
         for column in ("district", "subdistrict"):
@@ -152,7 +94,7 @@ def import_groups(actor: Any, table: Table, dry_run: bool) -> ImportResult:
             result.outcomes.append((number, "error", name))
             continue
         changes = {k: v for k, v in checked.items() if group is None or getattr(group, k) != v}
-        _count(result, number, name, changes, group)
+        count(result, number, name, changes, group)
         plan.append((group, checked if group is None else changes))
 
     def apply() -> None:
@@ -168,7 +110,7 @@ def import_groups(actor: Any, table: Table, dry_run: bool) -> ImportResult:
                 for key, value in changes.items():
                     setattr(group, key, value)
 
-    return _finish(actor, result, dry_run, "import.groups", apply)
+    return finish(actor, result, "import.groups", apply)
 
 
 def import_users(actor: Any, table: Table, dry_run: bool) -> ImportResult:
@@ -179,7 +121,7 @@ def import_users(actor: Any, table: Table, dry_run: bool) -> ImportResult:
     plan: list[tuple[User | None, dict[str, Any]]] = []
     seen: dict[str, int] = {}
     for number, values in table.rows:
-        row = _Row(number, result)
+        row = ImportRow(number, result)
         email = (row.text(values, "email", 254, required=True) or "").lower()
         if email:
             try:
@@ -221,7 +163,7 @@ def import_users(actor: Any, table: Table, dry_run: bool) -> ImportResult:
             continue
         seen[email] = number
         changes = {k: v for k, v in data.items() if user is None or getattr(user, k) != v}
-        _count(result, number, f"{data.get('name') or (user.name if user else '')} <{email}>", changes, user)
+        count(result, number, f"{data.get('name') or (user.name if user else '')} <{email}>", changes, user)
         plan.append((user, {"email": email, **changes} if user is None else changes))
 
     def apply() -> None:
@@ -236,7 +178,7 @@ def import_users(actor: Any, table: Table, dry_run: bool) -> ImportResult:
                 for key, value in changes.items():
                     setattr(user, key, value)
 
-    return _finish(actor, result, dry_run, "import.users", apply)
+    return finish(actor, result, "import.users", apply)
 
 
 def init_app() -> None:
