@@ -99,7 +99,9 @@ def _make_app(url: str, queue: str = QUEUE, **overrides: Any):  # type: ignore[n
     try:
         from core import create_app
 
-        config = {"TESTING": True, "RATELIMIT_ENABLED": False, "JOBS_MODE": "manual", "SERVER_NAME": None}
+        # Rate-limit counters live in the shared Redis: keyed by this run, so parallel runs never add up.
+        config = {"TESTING": True, "RATELIMIT_ENABLED": False, "JOBS_MODE": "manual", "SERVER_NAME": None,
+                  "RATELIMIT_KEY_PREFIX": f"ruamsue-test-{RUN_ID}"}
         config.update(overrides)
         return create_app(config)
     finally:
