@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     from network.audit_api import blp as audit_blp
     from network.import_views import register_import_pages
     from network.views import bp, register_pages
+    import network.settings_views  # noqa: F401  (the network settings page: a route on the same blueprint)
 
     auth.init_app()
     from network import imports

@@ -1,7 +1,7 @@
 """access_links: one-time links that let a user set a password (invitations, password resets)
 
 Revision ID: imports1
-Revises: line1
+Revises: paying1
 Create Date: 2026-12-04
 
 Written by hand; works on PostgreSQL and SQLite (the embedded default). Only the token's SHA-256 is stored.
@@ -13,7 +13,7 @@ import core.db
 
 
 revision = 'imports1'
-down_revision = 'line1'
+down_revision = 'paying1'
 branch_labels = None
 depends_on = None
 
