@@ -235,6 +235,8 @@ def register_import_pages() -> None:
         "email_used": _l("อีเมลนี้ถูกใช้แล้ว"),
         "import_kind_unavailable": _l("ยังนำเข้าข้อมูลชนิดนี้ไม่ได้ในรุ่นนี้"),
         "import_kind_unknown": _l("ไม่รู้จักข้อมูลชนิดนี้"),
+        "import_yes_no": _l("ใส่ ใช่ หรือ ไม่ใช่"),
+        "import_too_many": _l("กลุ่มหนึ่งมีครัวเรือนได้ไม่เกิน 2,000 ครัวเรือน"),
         "file_encoding": _l("ไฟล์ไม่ได้บันทึกเป็น UTF-8: ใน Excel เลือกบันทึกเป็น \"CSV UTF-8\" หรือ .xlsx"),
         "file_xlsx": _l("อ่านไฟล์ Excel (.xlsx) นี้ไม่ได้"),
         "file_empty": _l("ไฟล์ว่างเปล่า"),
