@@ -155,3 +155,17 @@ def test_in_english_the_problems_name_the_english_column(client, make_network, m
     html = upload(client, "name,members\nกลุ่มหนึ่ง,abc\n".encode()).get_data(as_text=True)
     problem = re.sub(r"<[^>]+>|\s+", " ", html.split('id="problems"')[1].split("</table>")[0])
     assert "members" in problem and "Must be a whole number" in problem and "จำนวนสมาชิก" not in problem
+
+
+def test_households_through_the_page(admin_client, db_session):
+    from households.models import Household
+
+    client, network = admin_client
+    confirm(client, upload(client, GOOD.encode()).get_data(as_text=True))
+    content = "กลุ่ม,ชื่อครัวเรือน,ผู้มีบัตรสวัสดิการแห่งรัฐ\nกลุ่มทอผ้า,บ้านเลขที่ 4,ใช่\nกลุ่มทอผ้า,บ้านเลขที่ 5,ไม่ใช่\n"
+    preview = upload(client, content.encode(), kind="households").get_data(as_text=True)
+    assert "จะเพิ่มใหม่ 2" in preview
+    thai(preview)
+    assert confirm(client, preview).status_code == 302
+    names = db_session.scalars(select(Household.name).where(Household.network_id == network.id)).all()
+    assert sorted(names) == ["บ้านเลขที่ 4", "บ้านเลขที่ 5"]
