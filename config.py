@@ -98,6 +98,9 @@ def load() -> dict[str, object]:
         # A round this large is combined one job per supplier, so several workers share it.
         "COMBINE_PARTS_MIN_LINES": int(os.environ.get("RUAMSUE_COMBINE_PARTS_MIN_LINES", "200000")),
         "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
+        # One-time links into an account (network.access): hours an invitation / a reset stays usable.
+        "INVITATION_LINK_HOURS": float(os.environ.get("INVITATION_LINK_HOURS", str(14 * 24))),
+        "RESET_LINK_HOURS": float(os.environ.get("RESET_LINK_HOURS", "24")),
         # Retries back off exponentially with jitter: base x 2^(n-1) seconds, at most the max.
         "JOB_RETRY_BASE": float(os.environ.get("JOB_RETRY_BASE", "2")),
         "JOB_RETRY_MAX": float(os.environ.get("JOB_RETRY_MAX", "60")),

@@ -143,8 +143,12 @@ def init_app(app: Flask) -> None:
     from core.jobs_api import blp as jobs_blp
     from core.web import csrf
 
+    from core.imports_api import blp as imports_blp
+
     api.register_blueprint(jobs_blp)
     csrf.exempt(jobs_blp)
+    api.register_blueprint(imports_blp)
+    csrf.exempt(imports_blp)
 
     @app.before_request
     def _api_needs_a_token() -> None:

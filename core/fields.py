@@ -130,8 +130,16 @@ def int_or_none(value: Any, **kwargs: Any) -> int | None:
         return None
 
 
-def clean_text(value: Any, *, max_length: int, required: bool = False) -> str:
-    """Text as stored: stripped, no NUL or other control characters but newline and tab, within its length."""
+# What a spreadsheet reads as a formula when the cell is opened (OWASP's CSV injection list).
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def clean_text(value: Any, *, max_length: int, required: bool = False, formula: bool = True) -> str:
+    """Text as stored: stripped, no NUL or other control characters but newline and tab, within its length.
+
+    ``formula=False`` (cells of an imported spreadsheet) also refuses text that starts like a formula
+    (``=cmd|...``, ``+``, ``-``, ``@``): it is either a formula the file kept instead of its value, or an attack
+    on whoever opens the next export."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -143,6 +151,8 @@ def clean_text(value: Any, *, max_length: int, required: bool = False) -> str:
         raise FieldError("required", "Must not be empty.")
     if len(text) > max_length:
         raise FieldError("too_long", f"At most {max_length:,} characters.", n=f"{max_length:,}")
+    if not formula and text.startswith(FORMULA_START):
+        raise FieldError("formula", "Must not start with =, +, - or @ (a spreadsheet formula).")
     return text
 
 
@@ -177,9 +187,9 @@ def require_quantity(field: str, value: Any, *, minimum: int = 0) -> int:
     return int(require_int(field, value, minimum=minimum, maximum=MAX_QUANTITY))
 
 
-def require_text(field: str, value: Any, *, max_length: int, required: bool = False) -> str:
+def require_text(field: str, value: Any, *, max_length: int, required: bool = False, formula: bool = True) -> str:
     try:
-        return clean_text(value, max_length=max_length, required=required)
+        return clean_text(value, max_length=max_length, required=required, formula=formula)
     except FieldError as exc:
         raise _invalid(field, exc) from exc
 

@@ -78,6 +78,7 @@ FIELD_MESSAGES.update({
     "field_text": _l("ต้องเป็นข้อความ"),
     "field_control": _l("มีอักขระที่ใช้ไม่ได้"),
     "field_required": _l("กรุณากรอกช่องนี้"),
+    "field_formula": _l("ขึ้นต้นด้วย = + - หรือ @ ไม่ได้ (ตารางคำนวณจะอ่านเป็นสูตร) ให้ใส่เป็นค่าแทน"),
 })
 # Field messages with parameters: rendered at request time (the parameter is formatted in).
 _FIELD_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -102,6 +103,15 @@ GENERIC: list[tuple[type[DomainError], Any]] = [
 def messages(by_code: Mapping[str, Any]) -> None:
     """Register the translations of a domain's top-level error codes (``Msg(text, code)``)."""
     MESSAGES.update(by_code)
+
+
+def field_messages(by_code: Mapping[str, Any]) -> None:
+    """Register the translations of a domain's field codes: a text, or a function of the Msg's parameters."""
+    for code, text in by_code.items():
+        if callable(text):  # a function of the parameters (a lazy string is not callable)
+            _FIELD_FORMATS[code] = text
+        else:
+            FIELD_MESSAGES[code] = text
 
 
 def _english() -> bool:

@@ -10,6 +10,7 @@ from core.web import csrf
 def init_app(app: Flask) -> None:
     import households.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import households.models  # noqa: F401  (the tables, for the metadata)
+    from households import imports
     from households.api import blp
     from households.views import bp, register_pages
 
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(blp)
     app.register_blueprint(bp)
     register_pages()
+    imports.init_app()
     from core.pwa import keep_offline
 
     # A phone keeps a copy of its household's sheet (and bill) to open without a connection; saving needs one.

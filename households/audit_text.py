@@ -47,3 +47,12 @@ def _sheets(events: list[Event]) -> dict[int, str]:
                         if e["action"] == "sheet.open"
                         else _("ปิดลิงก์ของครัวเรือนกลุ่ม %(group)s ในรอบ %(round)s (ลิงก์ใช้ไม่ได้แล้ว)", **values))
     return out
+
+
+@describer("import.households")
+def _imports(events: list[Event]) -> dict[int, str]:
+    # Counts only: the trail never keeps a household's name or phone (PDPA).
+    return {e["id"]: _("นำเข้าครัวเรือนจากไฟล์ %(rows)s แถว: เพิ่มใหม่ %(created)s แก้ไข %(updated)s",
+                       rows=fmt.number((e.get("after") or {}).get("rows") or 0),
+                       created=fmt.number((e.get("after") or {}).get("created") or 0),
+                       updated=fmt.number((e.get("after") or {}).get("updated") or 0)) for e in events}

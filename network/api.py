@@ -5,6 +5,7 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from core.api import ApiResult
 from core.auth import api_actor
@@ -82,6 +83,24 @@ class Users(MethodView):
     @blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> ApiResult:
         return services.create_user(api_actor(), data)
+
+
+class UserInvitationSchema(Schema):
+    url = fields.String(metadata={"description": "Opens a page where the user sets a password (one use)"})
+    expires_at = fields.AwareDateTime(format="iso")
+
+
+@blp.route("/users/<int:user_id>/invitation", methods=["POST"])
+@blp.response(201, UserInvitationSchema)
+def invite_user(user_id: int) -> ApiResult:
+    """A one-time link for the user to set a password and log in; it expires (the same link as a reset)."""
+    from flask import url_for
+
+    from network import access
+
+    issued = access.issue_link(api_actor(), user_id, "invitation")
+    return {"url": url_for("network_views.welcome", token=issued.token, _external=True),
+            "expires_at": issued.expires_at}
 
 
 @blp.route("/groups")

@@ -34,16 +34,21 @@ def init_app(app: Flask) -> None:
     from network import auth
     from network.api import blp
     from network.audit_api import blp as audit_blp
+    from network.import_views import register_import_pages
     from network.views import bp, register_pages
     import network.settings_views  # noqa: F401  (the network settings page: a route on the same blueprint)
 
     auth.init_app()
+    from network import imports
+
+    imports.init_app()
     get_api(app).register_blueprint(blp)
     get_api(app).register_blueprint(audit_blp)
     csrf.exempt(blp)
     csrf.exempt(audit_blp)
     app.register_blueprint(bp)
     register_pages()
+    register_import_pages()
     from core.pwa import keep_offline
 
     keep_offline(app, "network_views.home")

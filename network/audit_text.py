@@ -10,7 +10,7 @@ from core import format as fmt
 from core.audit_text import Event, _, describer, quoted, subject_ids, subject_label
 from core.db import db
 from core.pages import KIND_LABELS
-from network.models import Group
+from network.models import Group, User
 
 subject_label("network", _l("เครือข่าย"))
 subject_label("group", _l("กลุ่ม"))
@@ -62,3 +62,26 @@ def _groups(events: list[Event]) -> dict[int, str]:
             out[e["id"]] = _("แก้ไขข้อมูลกลุ่ม %(name)s: %(changes)s", name=name,
                              changes=_changes(e.get("before") or {}, after))
     return out
+
+
+subject_label("user", _l("ผู้ใช้"))
+
+
+@describer("import.groups", "import.users")
+def _imports(events: list[Event]) -> dict[int, str]:
+    what = {"import.groups": _l("กลุ่ม"), "import.users": _l("ผู้ใช้")}
+    return {e["id"]: _("นำเข้า%(what)sจากไฟล์ %(rows)s แถว: เพิ่มใหม่ %(created)s แก้ไข %(updated)s",
+                       what=str(what[e["action"]]), rows=fmt.number((e.get("after") or {}).get("rows") or 0),
+                       created=fmt.number((e.get("after") or {}).get("created") or 0),
+                       updated=fmt.number((e.get("after") or {}).get("updated") or 0)) for e in events}
+
+
+@describer("user.invitation", "user.reset", "user.invitation_used", "user.reset_used")
+def _links(events: list[Event]) -> dict[int, str]:
+    wanted = subject_ids(events)
+    users = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}
+    texts = {"user.invitation": _l("สร้างลิงก์เชิญสำหรับ %(name)s"),
+             "user.reset": _l("สร้างลิงก์ตั้งรหัสผ่านใหม่สำหรับ %(name)s"),
+             "user.invitation_used": _l("%(name)s เปิดลิงก์เชิญและตั้งรหัสผ่านแล้ว"),
+             "user.reset_used": _l("%(name)s ตั้งรหัสผ่านใหม่จากลิงก์แล้ว")}
+    return {e["id"]: str(texts[e["action"]]) % {"name": quoted(users.get(int(e["subject_id"]), "–"))} for e in events}

@@ -13,6 +13,8 @@ from core.db import Model, UTCDateTime
 
 GROUP_KINDS = ("cooperative", "community_enterprise", "savings_group", "farmers_group", "womens_group", "other")
 ROLES = ("admin", "committee", "leader", "seller")
+# The password of an account made by an import: nothing matches it, until the user opens an invitation.
+NO_PASSWORD = "!"
 
 
 class Network(Model):
@@ -91,6 +93,11 @@ class User(UserMixin, Model):
     def is_active(self) -> bool:
         return self.active
 
+    @property
+    def has_password(self) -> bool:
+        """False for an imported account whose invitation has not been opened yet."""
+        return self.password_hash != NO_PASSWORD
+
 
 class ApiToken(Model):
     __tablename__ = "api_tokens"
@@ -104,3 +111,25 @@ class ApiToken(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class AccessLink(Model):
+    """A one-time link that lets a user in to set a password: an invitation or a password reset.
+
+    Only the SHA-256 of the link's token is kept; the link works once (``used_at``) and until ``expires_at``.
+    Opening one voids every other open link of the same user."""
+
+    __tablename__ = "access_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    __table_args__ = (CheckConstraint("purpose IN ('invitation','reset')", name="purpose_known"),)

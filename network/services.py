@@ -15,7 +15,7 @@ from core.auth import hash_token, new_token
 from core.clock import utcnow
 from core.db import db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from core.fields import require_int, require_promptpay_id, require_text
+from core.fields import normalize_digits, require_int, require_promptpay_id, require_text
 from network import permissions
 from network.models import GROUP_KINDS, ApiToken, Group, Network, User
 
@@ -111,16 +111,22 @@ def list_users(actor: User) -> list[User]:
     return list(db.session.scalars(select(User).where(User.network_id == actor.network_id).order_by(User.id)))
 
 
+def clean_phone(value: Any) -> str:
+    """A phone number as kept: digits, spaces, + and -, single spaces (Thai digits read as digits)."""
+    phone = " ".join(normalize_digits(str(value or "")).split())
+    if phone and (not PHONE_RE.match(phone) or len(phone) > 32):
+        raise InvalidInput("A phone number is digits, spaces, + and - (at most 32).",
+                           {"phone": [Msg("Digits only.", "phone_invalid")]})
+    return phone
+
+
 def create_user(actor: User, data: dict[str, Any]) -> User:
     if not permissions.can_manage_users(actor):
         raise Forbidden("Only the network admin manages users.")
     group_id = data.get("group_id")
     if group_id is not None:
         get_group(actor, group_id, field="group_id")
-    phone = " ".join(str(data.get("phone") or "").split())
-    if phone and not PHONE_RE.match(phone):
-        raise InvalidInput("A phone number is digits, spaces, + and - (at most 32).",
-                           {"phone": [Msg("Digits only.", "phone_invalid")]})
+    phone = clean_phone(data.get("phone"))
     user = _add_user(actor.network_id, data["email"], data["password"], data["name"], data["role"], group_id)
     user.phone = phone
     db.session.commit()
@@ -143,13 +149,13 @@ def get_group(actor: User, group_id: int, field: str | None = None) -> Group:
 _GROUP_TEXT = {"name": (200, True), "district": (100, False), "subdistrict": (100, False)}
 
 
-def _group_values(data: dict[str, Any], current: Group | None = None) -> dict[str, Any]:
+def group_values(data: dict[str, Any], current: Group | None = None, *, formula: bool = True) -> dict[str, Any]:
     """A group's fields checked by the one field module, and the rule that registered-poor members are
-    some of the members (422 naming the field, on every entry point)."""
+    some of the members (422 naming the field, on every entry point; ``formula=False`` for a sheet's cells)."""
     values = dict(data)
     for key, (limit, required) in _GROUP_TEXT.items():
         if key in data or current is None:
-            values[key] = require_text(key, data.get(key), max_length=limit, required=required)
+            values[key] = require_text(key, data.get(key), max_length=limit, required=required, formula=formula)
     if "kind" in data:
         if data["kind"] not in GROUP_KINDS:
             raise InvalidInput("Unknown kind of group.", {"kind": [f"One of {', '.join(GROUP_KINDS)}."]})
@@ -177,7 +183,7 @@ def _name_taken(exc: IntegrityError) -> Conflict:
 def create_group(actor: User, data: dict[str, Any]) -> Group:
     if not permissions.can_create_groups(actor):
         raise Forbidden("Only the network admin adds groups.")
-    data = _group_values(data)
+    data = group_values(data)
     group = Group(network_id=actor.network_id, **data)
     db.session.add(group)
     try:
@@ -194,7 +200,7 @@ def update_group(actor: User, group_id: int, changes: dict[str, Any]) -> Group:
     group = get_group(actor, group_id)
     if not permissions.can_edit_group(actor, group):
         raise Forbidden("You may change only your own group.")
-    changes = _group_values(changes, group)
+    changes = group_values(changes, group)
     before = {k: getattr(group, k) for k in changes}
     for key, value in changes.items():
         setattr(group, key, value)

@@ -104,6 +104,25 @@
     });
   }
 
+  /* Copy buttons: <button data-copy="#input" data-copied="copied">; the input stays selectable without JS. */
+  function copyButtons() {
+    document.querySelectorAll("[data-copy]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var input = document.querySelector(b.getAttribute("data-copy"));
+        var status = document.querySelector("[data-copy-status]");
+        if (!input) { return; }
+        input.select();
+        var done = function () { if (status) { status.textContent = b.getAttribute("data-copied"); } };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+        } else {
+          document.execCommand("copy");
+          done();
+        }
+      });
+    });
+  }
+
   /* Ask before anything destructive: <form data-confirm="question" data-confirm-details="what happens"
      data-confirm-yes="button text" data-confirm-no="back">. A <dialog> asks; "yes" posts confirmed=yes.
      Without JavaScript (or <dialog>) the server answers the post with the same question on a page. */
@@ -191,6 +210,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     errorSummary(); dateHints();
-    countdowns(); orderForm(); jobs(); printButtons(); confirms();
+    countdowns(); orderForm(); jobs(); printButtons(); copyButtons(); confirms();
   });
 })();

@@ -12,6 +12,7 @@ test, so a new endpoint cannot slip past without its row.
 """
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -213,6 +214,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "notification_id": lambda w: w["notification"].id,
     "household_id": lambda w: w["household"]["id"],
     "sheet_token": lambda w: w["sheet_token"],
+    "user_id": lambda w: w["users"][LEADER].id,
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -282,6 +284,14 @@ def _rfq_body(w: dict[str, Any], role: str) -> dict[str, Any]:
     product, supplier = (w["b_product"], w["b_supplier"]) if role == OUTSIDER else (w["rfq_product"], w["rfq_supplier"])
     return {"name": "Another request", "closes_at": _closes_at(), "supplier_ids": [supplier.id],
             "items": [{"product_id": product.id, "quantity": 5, "reference_price": "40.00"}]}
+
+
+class Form(dict[str, Any]):
+    """A multipart body (an upload): values, and files as (bytes, filename)."""
+
+
+def _import_body(w: dict[str, Any], role: str) -> Form:
+    return Form(kind="groups", file=(f"ชื่อกลุ่ม\nกลุ่มใหม่ {role}\n".encode(), "groups.csv"))
 
 
 def _closes_at() -> str:
@@ -409,6 +419,9 @@ MATRIX: dict[tuple[str, str], Row] = {
                                                   None),
     # Everyone may connect their own LINE.
     ("POST", "/api/v1/me/line-link"): (everyone_in_network(201, outsider=201), None, None),
+    # Imports (a dry run: the admin of any network checks a file against its own network) and invitations.
+    ("POST", "/api/v1/imports"): (expect(403, admin=200, outsider=200), _import_body, None),
+    ("POST", "/api/v1/users/{user_id}/invitation"): (expect(403, admin=201, outsider=404), None, None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -465,7 +478,10 @@ def call(client: Any, method: str, path: str, w: dict[str, Any], role: str, body
     if callable(body):
         body = body(w, role)
     kwargs: dict[str, Any] = {"headers": w["headers"][role]}
-    if body is not None:
+    if isinstance(body, Form):
+        kwargs["data"] = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v for k, v in body.items()}
+        kwargs["content_type"] = "multipart/form-data"
+    elif body is not None:
         kwargs["json"] = body
     return client.open(_url(path, w), method=method, **kwargs)
 
@@ -533,6 +549,7 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
     "sheet_token": lambda w: w["sheet_token"],
     "payment_id": lambda w: w["payment"].id,
+    "user_id": lambda w: w["users"][LEADER].id,
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -595,6 +612,10 @@ PAGES: dict[str, dict[str, int]] = {
     "/sw.js": P(200, anonymous=200),
     # A fresh CSRF token for a phone sending what it kept offline: only with a session.
     "/offline/token": P(200, anonymous=401),
+    "/imports": P(403, admin=200, outsider=200),
+    "/imports/<kind>.csv": P(403, admin=404, outsider=404),  # the world's kind ("savings") is no import
+    # An invitation's link is the credential, whoever is logged in (or nobody); the world's is not one.
+    "/welcome/<token>": P(404, anonymous=404),
 }
 # Not pages of their own: the login form and LINE Login's start and return, the language switch (a redirect back), static files.
 NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>", "/login/line", "/login/line/callback"}
@@ -736,6 +757,11 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         # LINE's signature is its only credential (and without LINE_CHANNEL_SECRET it does not exist).
         "/line/webhook": set(),
         "/admin/notifications/deliveries/<int:delivery_id>/retry": {ADMIN},
+        "/imports": {ADMIN, OUTSIDER},
+        "/imports/confirm": {ADMIN, OUTSIDER},
+        "/users/<int:user_id>/invitation": {ADMIN},
+        "/users/invitations": {ADMIN, OUTSIDER},
+        "/welcome/<token>": set(ROLES),
     }
     rules = set(page_rules(app, "POST")) | {"/login"}
     rules.discard("/login")
