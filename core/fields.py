@@ -151,7 +151,22 @@ def clean_text(value: Any, *, max_length: int, required: bool = False) -> str:
 def _invalid(field: str, error: FieldError) -> InvalidInput:
     # The pages show the message by its code ("field_money", ...) in the user's language (core.pages).
     return InvalidInput(Msg(f"{field}: {error.message}", "field_invalid", field=field),
-                        {field: [Msg(error.message, f"field_{error.code}", **error.params)]})
+                        {field: [field_message(error)]})
+
+
+def field_message(error: FieldError) -> Msg:
+    """A parse error as a field message: English text for the API, a code the pages translate."""
+    return Msg(error.message, f"field_{error.code}", **error.params)
+
+
+def read_form_quantity(text: Any, *, minimum: int = 0) -> int:
+    """What a person typed in a quantity box (Thai digits, "1,000"), with the bounds the API applies."""
+    return parse_int(text if text is not None else "", minimum=minimum, maximum=MAX_QUANTITY, grouping=True)
+
+
+def read_form_money(text: Any) -> Decimal:
+    """What a person typed in an amount box (Thai digits, "1,250.50"), with the bounds the API applies."""
+    return parse_money(text if text is not None else "", grouping=True)
 
 
 def require_money(field: str, value: Any, *, allow_negative: bool = False, optional: bool = False) -> Any:
