@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from core.clock import utcnow
 from core.errors import DomainError
 from core import format as fmt
-from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
+from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, field_text, filled, page_error_handlers,
                         roles_required)
 from orders.estimate import group_estimate, tier_status
 from orders import price_list, reads, services
@@ -344,6 +344,8 @@ IMPORT_PROBLEMS = {
     "money": _l("จำนวนเงินไม่ถูกต้อง"), "tiers": _l("ขั้นราคาไม่ถูกต้อง (เช่น 0:90.00;100:85.00)"),
     "duplicate": _l("สินค้าซ้ำในไฟล์"), "too_many": _l("แถวมากเกินไป"), "columns": _l("ไม่มีคอลัมน์ที่ต้องมี"),
     "empty": _l("ไฟล์ไม่มีข้อมูล"),
+    "unreadable": _l("อ่านแถวนี้ไม่ได้: มีช่องยาวเกิน 131,072 ตัวอักษร หรือเครื่องหมายคำพูดไม่ครบคู่"),
+    "too_large": _l("ไฟล์ใหญ่เกิน 2,000,000 ไบต์ แบ่งเป็นหลายไฟล์แล้วลองใหม่"),
 }
 
 
@@ -358,7 +360,11 @@ def import_price_list() -> ResponseReturnValue:
     if upload is None or not getattr(upload, "filename", ""):
         form.file.errors = [_("กรุณาเลือกไฟล์")]
         return _catalogue(422, forms)
-    raw = upload.read(2_000_000)
+    raw = upload.read(price_list.MAX_BYTES + 1)
+    if len(raw) > price_list.MAX_BYTES:
+        form.file.errors = [_("ไฟล์ใหญ่เกิน %(n)s ไบต์ ไม่ได้นำเข้าเลย: แบ่งเป็นหลายไฟล์แล้วลองใหม่",
+                              n=f"{price_list.MAX_BYTES:,}")]
+        return _catalogue(422, forms)
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -373,7 +379,8 @@ def import_price_list() -> ResponseReturnValue:
         apply_domain_error(form, exc)
         return _catalogue(422, forms)
     if errors:
-        shown = [{"line": e.line, "column": e.column, "problem": IMPORT_PROBLEMS.get(e.problem, e.problem)}
+        shown = [{"line": e.line, "column": e.column,
+                  "problem": field_text(e.message) if e.message is not None else IMPORT_PROBLEMS.get(e.problem, e.problem)}
                  for e in errors]
         form.file.errors = [_("ไม่ได้นำเข้าเลย: แก้ไขแถวที่ผิดแล้วลองใหม่")]
         return _catalogue(422, forms, shown)
