@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask_smorest import Api as SmorestApi
 from marshmallow import INCLUDE, Schema, fields
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map
 
 from core.errors import DomainError, InvalidInput, error_body
@@ -44,6 +44,47 @@ def _bad_text(value: Any, where: str, out: dict[str, Any]) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _bad_text(item, f"{where}.{i}" if where else str(i), out)
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest (a scalar is 0); without recursion, whatever the input."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def limit_request() -> None:
+    """Before anything reads the body (and before login): a JSON body larger than ``MAX_JSON_BYTES`` is
+    a 413 unread; one nested deeper than ``MAX_JSON_DEPTH`` a 400 (Python's parser and every walk over the
+    value would otherwise recurse once per level). Forms and uploads are bounded by Flask's
+    ``MAX_FORM_MEMORY_SIZE`` (a url-encoded form as a whole, here) and ``MAX_CONTENT_LENGTH``."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        # Werkzeug reads such a form whole, so its memory limit is its size limit.
+        form_limit = int(current_app.config.get("MAX_FORM_MEMORY_SIZE") or 500_000)
+        if request.content_length is not None and request.content_length > form_limit:
+            raise RequestEntityTooLarge(f"The form is larger than the limit of {form_limit:,} bytes.")
+        request.max_content_length = form_limit
+    if not request.is_json:
+        return
+    limit = int(current_app.config.get("MAX_JSON_BYTES") or 1_000_000)
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"The JSON body is larger than the limit of {limit:,} bytes.")
+    request.max_content_length = limit  # a body sent without a length is cut off at the limit too
+    depth_limit = int(current_app.config.get("MAX_JSON_DEPTH") or 16)
+    message = f"The JSON body is nested deeper than the limit of {depth_limit} levels."
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError as exc:
+        raise BadRequest(message) from exc
+    if json_depth(data) > depth_limit:
+        raise BadRequest(message)
 
 
 def refuse_unstorable_text() -> None:
@@ -115,6 +156,9 @@ class Api(SmorestApi):
             message = "Some fields are not valid: " + ", ".join(sorted(fields)) if fields else "Invalid input."
         elif status == 400 and "messages" in data:
             message = "The request body is not valid JSON."
+        elif status == 413 and error.description == RequestEntityTooLarge.description:
+            limit = request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH") or 0
+            message = f"The request is larger than the limit of {limit:,} bytes."
         else:
             message = error.description or error.name
         body = error_body(status, _CODES.get(status, "error"), message, fields)
@@ -145,6 +189,9 @@ def init_app(app: Flask) -> None:
 
     api.register_blueprint(jobs_blp)
     csrf.exempt(jobs_blp)
+
+    # First of all: nothing reads a body larger or deeper than the limits (core.api.limit_request).
+    app.before_request(limit_request)
 
     @app.before_request
     def _api_needs_a_token() -> None:
