@@ -2,15 +2,13 @@
 delivery receipt, distribution list, invoices and payments, suppliers, products and price lists."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask.typing import ResponseReturnValue
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,6 +16,7 @@ from flask_login import current_user, login_required
 from core.clock import utcnow
 from core.errors import DomainError
 from core import format as fmt
+from core.csv_export import csv_response
 from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, field_text, filled, page_error_handlers,
                         roles_required)
 from orders.estimate import group_estimate, tier_status
@@ -214,21 +213,17 @@ def purchase_order(po_id: int) -> ResponseReturnValue:
 def purchase_order_csv(po_id: int) -> ResponseReturnValue:
     po = reads.purchase_order(current_user, po_id)
     suppliers, products = _names()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("สินค้า"), _("หน่วย"), _("จำนวนแพ็ก"), _("จำนวนสั่ง"), _("ราคาต่อหน่วย"), _("จำนวนเงิน")])
+    rows: list[list[Any]] = [[_("สินค้า"), _("หน่วย"), _("จำนวนแพ็ก"), _("จำนวนสั่ง"), _("ราคาต่อหน่วย"), _("จำนวนเงิน")]]
     for line in po["lines"]:
         product = products.get(line["product_id"])
-        writer.writerow([product.name if product else line["product_id"], product.unit if product else "",
-                         line["packs"], line["ordered_quantity"], line["unit_price"] or "", line["amount"]])
-    writer.writerow([_("ค่าขนส่ง"), "", "", "", "", po["delivery_fee"]])
-    writer.writerow([_("ค่าบริการเครือข่าย"), "", "", "", "", po["network_fee"]])
-    writer.writerow([_("รวมทั้งสิ้น"), "", "", "", "", po["total"]])
+        rows.append([product.name if product else line["product_id"], product.unit if product else "",
+                     line["packs"], line["ordered_quantity"], line["unit_price"] or "", line["amount"]])
+    rows.append([_("ค่าขนส่ง"), "", "", "", "", po["delivery_fee"]])
+    rows.append([_("ค่าบริการเครือข่าย"), "", "", "", "", po["network_fee"]])
+    rows.append([_("รวมทั้งสิ้น"), "", "", "", "", po["total"]])
     supplier = suppliers.get(po["supplier_id"])
-    filename = f"purchase-order-{po['id']}.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "X-Supplier": str(supplier.id if supplier else "")})
+    # Product names are typed by people: csv_response makes formula-like cells text.
+    return csv_response(rows, f"purchase-order-{po['id']}.csv", {"X-Supplier": str(supplier.id if supplier else "")})
 
 
 @bp.route("/purchase-orders/<int:po_id>/receipt", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from core.api import ApiResult
 from core.auth import api_actor
 from core.idempotency import idempotent
 from reports import charts, services
+from core.csv_export import CONTENT_TYPE as CSV_TYPE
 from reports.export import summary_csv
 from reports.schemas import ReviewSchema, SummaryArgs, SummaryJobSchema, SummarySchema
 
@@ -30,8 +31,7 @@ class SummaryResource(MethodView):
         summary = services.get_summary(api_actor(), month, args.get("version"))
         if args["format"] == "csv":
             edition = f"v{summary['version']}" if summary["version"] else "provisional"
-            return Response(summary_csv(summary), mimetype="text/csv", headers={
-                "Content-Type": "text/csv; charset=utf-8",
+            return Response(summary_csv(summary), content_type=CSV_TYPE, headers={
                 "Content-Disposition": f'attachment; filename="summary-{summary["month"]}-{edition}.csv"',
             })
         return summary
