@@ -166,7 +166,39 @@ class Api(SmorestApi):
         response.status_code = status
         for name, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
             response.headers[name] = value
+        for name, value in error_headers(error).items():
+            response.headers[name] = value
         return response
+
+
+def error_headers(error: HTTPException) -> dict[str, str]:
+    """What a refusal must say besides its body: ``Allow`` on a 405, ``Retry-After`` (seconds) on a 429."""
+    headers: dict[str, str] = {}
+    if error.code == 405:
+        allow = error.get_response().headers.get("Allow")
+        if allow:
+            headers["Allow"] = allow
+    if error.code == 429:
+        headers["Retry-After"] = str(_retry_after(error))
+    return headers
+
+
+def _retry_after(error: HTTPException) -> int:
+    """Seconds until the limit that was hit lets the caller in again (its window, when it cannot tell)."""
+    import time
+
+    from core.web import limiter
+
+    try:
+        current = limiter.current_limit
+        if current is not None and current.reset_at:
+            return max(1, int(current.reset_at - time.time()) + 1)
+        limit = getattr(error, "limit", None)
+        if limit is not None:
+            return max(1, int(limit.limit.get_expiry()))
+    except Exception:  # noqa: BLE001 - a limiter store that is down must not turn a 429 into a 500
+        pass
+    return 60
 
 
 def get_api(app: Flask) -> Api:
