@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask import Flask, Response, current_app, jsonify, request
 from flask_smorest import Api as SmorestApi
 from marshmallow import INCLUDE, Schema, fields
@@ -152,7 +154,9 @@ class Api(SmorestApi):
         status = error.code or 500
         data = getattr(error, "data", None) or {}
         fields = _flatten(data.get("messages", {})) if "messages" in data else {}
-        if status == 422:
+        if status == 422 and set(fields) == {"_schema"} and isinstance(fields["_schema"], list):
+            message = " ".join(str(m) for m in fields["_schema"])  # about the body as a whole: said as it is
+        elif status == 422:
             message = "Some fields are not valid: " + ", ".join(sorted(fields)) if fields else "Invalid input."
         elif status == 400 and "messages" in data:
             message = "The request body is not valid JSON."
@@ -201,6 +205,21 @@ def _retry_after(error: HTTPException) -> int:
     return 60
 
 
+class _Converter(OpenAPIConverter):
+    """Schemas say what marshmallow cannot put in the document by itself: ``Meta.min_properties``."""
+
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        out: dict[str, Any] = super().schema2jsonschema(schema)  # type: ignore[no-untyped-call]
+        minimum = getattr(getattr(schema, "Meta", None), "min_properties", None)
+        if minimum:
+            out["minProperties"] = minimum
+        return out
+
+
+class _MarshmallowPlugin(MarshmallowPlugin):
+    Converter = _Converter
+
+
 def get_api(app: Flask) -> Api:
     api: Api = app.extensions["ruamsue_api"]
     return api
@@ -211,7 +230,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     # One Api per app: tests build several apps in one process.
     api = Api()
-    api.init_app(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api.init_app(app, spec_kwargs={"servers": [{"url": "/"}], "marshmallow_plugin": _MarshmallowPlugin()})
     app.extensions["ruamsue_api"] = api
     api.register_converter(IdConverter, _id_param_schema)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

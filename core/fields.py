@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.errors import InvalidInput, Msg
 
@@ -203,10 +203,15 @@ def require_text(field: str, value: Any, *, max_length: int, required: bool = Fa
 class Money(fields.Field[Decimal]):
     """Baht as a decimal string with two places; refuses floats' cousins: NaN, >2 places, negatives."""
 
+    # What parse_money accepts, for the document: ten digits before the point, two after, a sign only
+    # where the field allows one.
+    PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+
     def __init__(self, *, allow_negative: bool = False, **kwargs: Any) -> None:
         self.allow_negative = allow_negative
+        pattern = self.PATTERN.replace("^", "^-?", 1) if allow_negative else self.PATTERN
         kwargs.setdefault("metadata", {}).update({"type": "string", "format": "decimal", "example": "1250.50",
-                                                  "pattern": r"^-?\d+(\.\d{1,2})?$"})
+                                                  "pattern": pattern})
         super().__init__(**kwargs)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
@@ -225,6 +230,8 @@ class Money(fields.Field[Decimal]):
 
 
 class Percent(Money):
+    PATTERN = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"  # 0 to 100, two decimals
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         amount = super()._deserialize(value, attr, data, **kwargs)
         if amount > 100:
@@ -252,3 +259,16 @@ class Quantity(fields.Integer):
         kwargs.setdefault("strict", True)
         kwargs.setdefault("validate", validate.Range(min=0, max=MAX_QUANTITY))
         super().__init__(**kwargs)
+
+
+class PatchSchema(Schema):
+    """A PATCH body: the fields to change, at least one. An empty patch (no body, ``{}``) is a client's
+    mistake, refused with 422; the document says so (``minProperties: 1``, through core.api)."""
+
+    class Meta:
+        min_properties = 1
+
+    @validates_schema
+    def _something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.")

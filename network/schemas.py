@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.fields import ID_RANGE, Percent
+from core.fields import ID_RANGE, PatchSchema, Percent
 from network.models import GROUP_KINDS, ROLES
 
 
@@ -33,7 +33,7 @@ class NetworkSchema(Schema):
     fee_percent = Percent()
 
 
-class NetworkUpdateSchema(NetworkSchema):
+class NetworkUpdateSchema(NetworkSchema, PatchSchema):
     """PATCH /network: any of the fields (its own name in the OpenAPI document)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -83,7 +83,7 @@ class GroupSchema(Schema):
                 raise ValidationError("Cannot be more than the members.", "registered_poor_members")
 
 
-class GroupPatchArgs(Schema):
+class GroupPatchArgs(PatchSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     kind = fields.String(validate=validate.OneOf(GROUP_KINDS))
     district = fields.String(validate=validate.Length(max=100))

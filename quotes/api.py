@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 
 from core.api import ApiResult
 from core.auth import api_actor
-from core.fields import ID_RANGE
+from core.fields import ID_RANGE, Money
 from core.idempotency import idempotent
 from core.web import limiter
 from quotes import award, services
@@ -44,7 +44,7 @@ class SuggestArgs(Schema):
 class SuggestionSchema(Schema):
     product_id = fields.Integer()
     quantity = fields.Integer(allow_none=True)
-    reference_price = fields.Decimal(as_string=True, places=2, allow_none=True)
+    reference_price = Money(allow_none=True)
 
 
 @blp.route("/rfqs")
