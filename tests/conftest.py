@@ -311,3 +311,26 @@ def committed(worker_app):  # type: ignore[no-untyped-def]
                 if attempt == 9:
                     raise
                 time.sleep(1)
+
+
+# --- the calendar: run the whole suite as if it were another day -----------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--clock", default=None, metavar="ISO-INSTANT",
+                     help="Run this pytest process as if the clock read this instant (ticking), e.g. "
+                          "2027-01-01T00:00+07:00: finds tests that only pass on some days of the year.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    instant = config.getoption("--clock", default=None)
+    if instant:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.fromisoformat(instant), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    instant = config.getoption("--clock", default=None)
+    return f"clock: as if it were {instant}" if instant else None
