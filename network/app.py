@@ -43,6 +43,10 @@ def init_app(app: Flask) -> None:
     csrf.exempt(audit_blp)
     app.register_blueprint(bp)
     register_pages()
+    from network import account_views
+
+    app.register_blueprint(account_views.bp)
+    account_views.register_pages()
     from core.pwa import keep_offline
 
     keep_offline(app, "network_views.home")

@@ -90,3 +90,14 @@ class GroupPatchArgs(PatchSchema):
     subdistrict = fields.String(validate=validate.Length(max=100))
     members = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
     registered_poor_members = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200), metadata={
+        "description": "At least 8 characters, not a common password, not the account's e-mail."})
+
+
+class PasswordResetSchema(Schema):
+    url = fields.String(metadata={"description": "The one-time link, shown this once (only its hash is kept)."})
+    expires_at = fields.AwareDateTime(format="iso")

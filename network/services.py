@@ -17,6 +17,7 @@ from core.db import db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from core.fields import require_int, require_text
 from network import permissions
+from network.passwords import require_password
 from network.models import GROUP_KINDS, ApiToken, Group, Network, User
 
 # Checked against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
@@ -40,6 +41,7 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{1,30}$")
 
 def _add_user(network_id: int, email: str, password: str, name: str, role: str, group_id: int | None) -> User:
     email = email.strip().lower()
+    password = require_password("password", password, email=email)  # the API, the page and the CLI alike
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(Msg("That e-mail is already used.", "email_used"), {"email": [Msg("Already used.", "used")]})
     user = User(network_id=network_id, email=email, name=name, role=role, group_id=group_id,

@@ -180,6 +180,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "token": lambda w: w["rfq_token"],
     "kind": lambda w: "groups",
     "notification_id": lambda w: w["notification"].id,
+    "user_id": lambda w: w["users"][LEADER].id,
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -339,6 +340,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), None, None),
     ("PUT", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), {"email": True, "line": False},
                                                   None),
+    # Anyone changes their own password; reset links: the admin for anyone, the committee for leaders.
+    ("POST", "/api/v1/me/password"): (everyone_in_network(204, outsider=204),
+                                      {"current_password": PASSWORD, "new_password": "matrix-kept-2026"}, None),
+    ("POST", "/api/v1/users/{user_id}/password-reset"): (expect(403, admin=201, committee=201, outsider=404), None,
+                                                          None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -459,6 +465,7 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "purchase_id": lambda w: w["purchase"].id, "action": lambda w: "confirm", "code": lambda w: "en",
     "rfq_id": lambda w: w["rfq"].id, "token": lambda w: w["rfq_token"], "supplier_id": lambda w: w["rfq_supplier"].id,
     "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
+    "user_id": lambda w: w["users"][LEADER].id,
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -511,6 +518,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/sw.js": P(200, anonymous=200),
     # A fresh CSRF token for a phone sending what it kept offline: only with a session.
     "/offline/token": P(200, anonymous=401),
+    "/account/password": P(200),
+    # A reset link: its token is the credential (the world's rfq token is no reset token: 404 for all).
+    "/reset/<string:token>": P(404, anonymous=404),
 }
 # Not pages of their own: the login form, the language switch (a redirect back), static files.
 NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>"}
@@ -643,6 +653,9 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/notifications/read-all": set(ROLES) - {ANON},
         "/notifications/settings": set(ROLES) - {ANON},
         "/admin/notifications/deliveries/<int:delivery_id>/retry": {ADMIN},
+        "/account/password": set(ROLES) - {ANON},
+        "/reset/<string:token>": set(ROLES),
+        "/users/<int:user_id>/password-reset": {ADMIN, COMMITTEE},
     }
     rules = set(page_rules(app, "POST")) | {"/login"}
     rules.discard("/login")
