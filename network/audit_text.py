@@ -14,6 +14,7 @@ from network.models import Group
 
 subject_label("network", _l("เครือข่าย"))
 subject_label("group", _l("กลุ่ม"))
+subject_label("user", _l("ผู้ใช้"))
 
 FIELDS: dict[str, Any] = {"name": _l("ชื่อ"), "kind": _l("ประเภทกลุ่ม"), "district": _l("อำเภอ"), "subdistrict": _l("ตำบล"),
                           "members": _l("จำนวนสมาชิก"), "registered_poor_members": _l("สมาชิกผู้มีบัตรสวัสดิการแห่งรัฐ"),
@@ -58,4 +59,23 @@ def _groups(events: list[Event]) -> dict[int, str]:
         else:
             out[e["id"]] = _("แก้ไขข้อมูลกลุ่ม %(name)s: %(changes)s", name=name,
                              changes=_changes(e.get("before") or {}, after))
+    return out
+
+
+@describer("user.password_change", "user.password_reset", "user.password_reset_issued")
+def _passwords(events: list[Event]) -> dict[int, str]:
+    from network.models import User
+
+    wanted = subject_ids(events)
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}
+    out = {}
+    for e in events:
+        user = users.get(int(e["subject_id"]))
+        name = quoted(user.name if user else e["subject_id"])
+        if e["action"] == "user.password_change":
+            out[e["id"]] = _("%(name)s เปลี่ยนรหัสผ่าน เครื่องอื่นทุกเครื่องต้องเข้าสู่ระบบใหม่", name=name)
+        elif e["action"] == "user.password_reset":
+            out[e["id"]] = _("%(name)s ตั้งรหัสผ่านใหม่ด้วยลิงก์ เครื่องอื่นทุกเครื่องต้องเข้าสู่ระบบใหม่", name=name)
+        else:
+            out[e["id"]] = _("ออกลิงก์ตั้งรหัสผ่านใหม่ให้ %(name)s (ใช้ได้ครั้งเดียว ภายใน 24 ชั่วโมง)", name=name)
     return out

@@ -135,3 +135,11 @@ def test_the_admin_issues_a_link_from_the_users_page(app, db_session, make_netwo
     assert issued.status_code == 201 and "ใช้ได้ครั้งเดียว" in html
     link = re.search(r'value="(http[^"]+/reset/[^"]+)"', html)
     assert link is not None and Browser(app).get(link.group(1)).status_code == 200
+
+
+def test_the_audit_trail_says_it_in_a_sentence(app, db_session, make_network, make_group, make_user, token_for):  # type: ignore[no-untyped-def]
+    network = make_network()
+    admin, leader = make_user(network, "admin"), make_user(network, "leader", make_group(network))
+    assert Browser(app).post(f"/api/v1/users/{leader.id}/password-reset", headers=token_for(admin)).status_code == 201
+    page = login_client(app, admin).get("/audit").get_data(as_text=True)
+    assert "ออกลิงก์ตั้งรหัสผ่านใหม่ให้" in page and leader.name in page
