@@ -90,8 +90,8 @@ class PurchaseSchema(Schema):
     outside_price = Money(allow_none=True)
     reference_price = Money(allow_none=True)
     amount = Money()
-    income_gain = Money(allow_none=True)
-    buyer_saving = Money(allow_none=True)
+    income_gain = Money(allow_none=True, allow_negative=True)  # below the outside price: a loss, shown as it is
+    buyer_saving = Money(allow_none=True, allow_negative=True)  # above the reference price
     placed_at = fields.AwareDateTime(format="iso")
     confirmed_at = fields.AwareDateTime(format="iso", allow_none=True)
     delivered_at = fields.AwareDateTime(format="iso", allow_none=True)
