@@ -21,7 +21,7 @@ from core.errors import DomainError
 from core.pages import COMMITTEE, LocalDateTimeField, error_text, field_text, page_error_handlers, roles_required
 from core.web import limiter
 from orders import services as order_services
-from core.fields import FieldError, field_message, read_form_money, read_form_quantity
+from core.fields import MAX_ID, FieldError, field_message, int_or_none, read_form_money, read_form_quantity
 from pricing.quotes import QuoteLine, price_line
 from pricing.tiers import Tier
 from quotes import award, services
@@ -47,11 +47,9 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(current_user.network.timezone)
 
 
-def _int(text: str | None) -> int | None:
-    try:
-        return int(str(text or "").strip().replace(",", ""))
-    except ValueError:
-        return None
+def _id(text: str | None) -> int | None:
+    """An id chosen on a form (a supplier): a whole number an id column can hold, or None."""
+    return int_or_none(text or "", minimum=1, maximum=MAX_ID)
 
 
 def _errors_by_field(exc: DomainError) -> dict[str, str]:
@@ -123,7 +121,7 @@ def new_rfq() -> ResponseReturnValue:
 def _choice_from_form(comparison: award.Comparison) -> list[award.ChoiceInput]:
     out: list[award.ChoiceInput] = []
     for item in comparison.items:
-        supplier_id = _int(request.form.get(f"c{item.product_id}"))
+        supplier_id = _id(request.form.get(f"c{item.product_id}"))
         if supplier_id:
             out.append({"product_id": item.product_id, "supplier_id": supplier_id})
     return out

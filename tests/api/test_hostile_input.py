@@ -384,3 +384,16 @@ def test_quote_service_refuses_what_the_api_refuses(world, db_session):  # type:
         quote_services.submit_quote(world["rfq_token"], {"delivery_fee": Decimal("1.001"), "lines": [
             {"product_id": pid, "pack_size": 1, "min_quantity": 0,
              "tiers": [{"min_quantity": 0, "unit_price": Decimal("35.00")}]}]})
+
+
+def test_award_page_refuses_a_hostile_supplier_choice(app, world, db_session):  # type: ignore[no-untyped-def]
+    """The committee's award page reads the chosen supplier as a bounded id: never a 5xx."""
+    client = app.test_client()
+    login(client, world["users"][COMMITTEE])
+    url = f"/rfqs/{world['rfq'].id}"
+    token = csrf(client.get(url).get_data(as_text=True))
+    pid = world["rfq_product"].id
+    for value in ["1" * 30, "9" * 400, "-1", "1e3", "๑" * 20, "1\x00"]:
+        response = client.post(url, data={"csrf_token": token, "do": "preview", f"c{pid}": value})
+        db_session.rollback()
+        assert response.status_code < 500, (value, response.status_code)
