@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pricing.money import CENT
+
 THAI_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
 THAI_MONTHS_FULL = ("มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม", "สิงหาคม",
                     "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม")
@@ -20,7 +22,6 @@ EN_MONTHS_FULL = ("January", "February", "March", "April", "May", "June", "July"
                   "October", "November", "December")
 BUDDHIST_ERA = 543
 DASH = "–"
-CENT = Decimal("0.01")
 
 
 def current_lang() -> str:
@@ -149,7 +150,15 @@ def month_short(value: str | date, lang: str | None = None) -> str:
     return month(value, lang, full=False)
 
 
+def promptpay(value: str | None) -> str:
+    """A PromptPay id with its dashes (081-234-5678), or "–" for none."""
+    from pricing.promptpay import format_promptpay_id
+
+    return format_promptpay_id(value) if value else "–"
+
+
 FILTERS = {
+    "promptpay": promptpay,
     "baht": baht, "num": number, "percent": percent, "thai_date": moment, "day": day,
     "month_label": month, "month_short": month_short,
 }

@@ -128,14 +128,14 @@ def _price_list(events: list[Event]) -> dict[int, str]:
 
 @describer("purchase_order.receipt")
 def _receipt(events: list[Event]) -> dict[int, str]:
-    pos = by_id(PurchaseOrder, subject_ids(events))
-    suppliers = by_id(Supplier, {po.supplier_id for po in pos.values()})
-    rounds = by_id(BuyingRound, {po.round_id for po in pos.values()})
+    received_orders = by_id(PurchaseOrder, subject_ids(events))
+    suppliers = by_id(Supplier, {po.supplier_id for po in received_orders.values()})
+    rounds = by_id(BuyingRound, {po.round_id for po in received_orders.values()})
     offer_ids = {int(k) for e in events for k in (e.get("before") or {})}
     products = _offers(offer_ids)
     out = {}
     for e in events:
-        po = pos.get(int(e["subject_id"]))
+        po = received_orders.get(int(e["subject_id"]))
         ordered = {int(k): int(v) for k, v in (e.get("before") or {}).items()}
         given = {int(k): int(v) for k, v in ((e.get("after") or {}).get("received") or {}).items()}
         parts = []
@@ -165,4 +165,15 @@ def _payment(events: list[Event]) -> dict[int, str]:
                          round=quoted(rounds[inv.round_id].name if inv and inv.round_id in rounds else ""),
                          amount=fmt.baht(after.get("amount")), paid=fmt.baht(after.get("paid")),
                          total=fmt.baht(before.get("total")))
+    return out
+
+
+@describer("payment.cancel")
+def _payment_cancel(events: list[Event]) -> dict[int, str]:
+    out = {}
+    for e in events:
+        after, before = e.get("after") or {}, e.get("before") or {}
+        out[e["id"]] = _("ยกเลิกใบเสร็จเลขที่ %(receipt)s จำนวน %(amount)s บาท ด้วยใบยกเลิกเลขที่ %(number)s เหตุผล: %(reason)s",
+                         receipt=before.get("receipt_number") or "–", amount=fmt.baht(after.get("amount")),
+                         number=after.get("cancellation_number") or "–", reason=quoted(after.get("reason")))
     return out

@@ -1,7 +1,7 @@
 """One-time password reset links (issue 23).
 
 Revision ID: hostile1
-Revises: trust1
+Revises: paying1
 Create Date: 2026-12-04
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import core.db
 
 revision = 'hostile1'
-down_revision = 'trust1'
+down_revision = 'paying1'
 branch_labels = None
 depends_on = None
 

@@ -156,7 +156,7 @@ def _purchase_state(purchase_id: int) -> str:
     from market.models import Purchase
 
     db.session.expire_all()
-    return db.session.get(Purchase, purchase_id).state
+    return db.session.get_one(Purchase, purchase_id).state
 
 
 def test_cancelling_a_purchase_asks_first_without_javascript(client, world):  # type: ignore[no-untyped-def]
