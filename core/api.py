@@ -62,6 +62,16 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+# Endpoints whose JSON may be larger than MAX_JSON_BYTES (a payment with a slip photo in base64), by
+# endpoint name; a domain adds its own with allow_large_json(). MAX_CONTENT_LENGTH still bounds them.
+LARGE_JSON: dict[str, int] = {}
+
+
+def allow_large_json(endpoint: str, limit: int) -> None:
+    """Let one endpoint take a JSON body up to ``limit`` bytes (it bounds what it reads itself)."""
+    LARGE_JSON[endpoint] = limit
+
+
 def limit_request() -> None:
     """Before anything reads the body (and before login): a JSON body larger than ``MAX_JSON_BYTES`` is
     a 413 unread; one nested deeper than ``MAX_JSON_DEPTH`` a 400 (Python's parser and every walk over the
@@ -75,7 +85,7 @@ def limit_request() -> None:
         request.max_content_length = form_limit
     if not request.is_json:
         return
-    limit = int(current_app.config.get("MAX_JSON_BYTES") or 1_000_000)
+    limit = LARGE_JSON.get(request.endpoint or "") or int(current_app.config.get("MAX_JSON_BYTES") or 1_000_000)
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge(f"The JSON body is larger than the limit of {limit:,} bytes.")
     request.max_content_length = limit  # a body sent without a length is cut off at the limit too

@@ -64,3 +64,14 @@ def test_a_large_upload_is_refused_with_413(client, app, world_login):  # type: 
 def world_login(client, make_network, make_user):  # type: ignore[no-untyped-def]
     network = make_network()
     login(client, make_user(network, "committee"))
+
+
+def test_a_payment_with_a_slip_photo_may_be_larger_than_other_json(client, app):  # type: ignore[no-untyped-def]
+    """POST /invoices/<id>/payments takes a slip photo in base64 (up to 5 MiB): its own limit, not 1 MB.
+    Not logged in, it reaches the login check (401), not the size refusal (413)."""
+    body = '{"amount": "1.00", "slip": "' + "A" * 3_000_000 + '"}'
+    response = client.post("/api/v1/invoices/1/payments", data=body, content_type="application/json")
+    assert response.status_code == 401, response.status_code
+    too_big = '{"amount": "1.00", "slip": "' + "A" * 7_500_000 + '"}'
+    response = client.post("/api/v1/invoices/1/payments", data=too_big, content_type="application/json")
+    assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
