@@ -113,6 +113,14 @@ def load() -> dict[str, object]:
         # Seconds between the beat's interval entries (close due rounds, re-send stale jobs); when set,
         # the hourly summary entry uses it too (tests and demos shorten it).
         "BEAT_INTERVAL": float(os.environ["RUAMSUE_BEAT_INTERVAL"]) if os.environ.get("RUAMSUE_BEAT_INTERVAL") else None,
+        # What one request may carry (413 above, before anything reads it): a whole request (a slip photo
+        # is at most 5 MiB, a price list 2 MB), a JSON body (an endpoint may allow more: core.api
+        # allow_large_json), a form's fields in memory; and how deeply a JSON body may nest (400 above: the
+        # contract's bodies nest three levels).
+        "MAX_CONTENT_LENGTH": int(os.environ.get("RUAMSUE_MAX_REQUEST_BYTES", "8000000")),
+        "MAX_JSON_BYTES": int(os.environ.get("RUAMSUE_MAX_JSON_BYTES", "1000000")),
+        "MAX_FORM_MEMORY_SIZE": int(os.environ.get("RUAMSUE_MAX_FORM_BYTES", "500000")),
+        "MAX_JSON_DEPTH": int(os.environ.get("RUAMSUE_MAX_JSON_DEPTH", "16")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
+from flask import Flask, Response, current_app, jsonify, request
 from flask_smorest import Api as SmorestApi
 from marshmallow import INCLUDE, Schema, fields
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map
 
 from core.errors import DomainError, InvalidInput, error_body
@@ -44,6 +46,57 @@ def _bad_text(value: Any, where: str, out: dict[str, Any]) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _bad_text(item, f"{where}.{i}" if where else str(i), out)
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest (a scalar is 0); without recursion, whatever the input."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+# Endpoints whose JSON may be larger than MAX_JSON_BYTES (a payment with a slip photo in base64), by
+# endpoint name; a domain adds its own with allow_large_json(). MAX_CONTENT_LENGTH still bounds them.
+LARGE_JSON: dict[str, int] = {}
+
+
+def allow_large_json(endpoint: str, limit: int) -> None:
+    """Let one endpoint take a JSON body up to ``limit`` bytes (it bounds what it reads itself)."""
+    LARGE_JSON[endpoint] = limit
+
+
+def limit_request() -> None:
+    """Before anything reads the body (and before login): a JSON body larger than ``MAX_JSON_BYTES`` is
+    a 413 unread; one nested deeper than ``MAX_JSON_DEPTH`` a 400 (Python's parser and every walk over the
+    value would otherwise recurse once per level). Forms and uploads are bounded by Flask's
+    ``MAX_FORM_MEMORY_SIZE`` (a url-encoded form as a whole, here) and ``MAX_CONTENT_LENGTH``."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        # Werkzeug reads such a form whole, so its memory limit is its size limit.
+        form_limit = int(current_app.config.get("MAX_FORM_MEMORY_SIZE") or 500_000)
+        if request.content_length is not None and request.content_length > form_limit:
+            raise RequestEntityTooLarge(f"The form is larger than the limit of {form_limit:,} bytes.")
+        request.max_content_length = form_limit
+    if not request.is_json:
+        return
+    limit = LARGE_JSON.get(request.endpoint or "") or int(current_app.config.get("MAX_JSON_BYTES") or 1_000_000)
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"The JSON body is larger than the limit of {limit:,} bytes.")
+    request.max_content_length = limit  # a body sent without a length is cut off at the limit too
+    depth_limit = int(current_app.config.get("MAX_JSON_DEPTH") or 16)
+    message = f"The JSON body is nested deeper than the limit of {depth_limit} levels."
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError as exc:
+        raise BadRequest(message) from exc
+    if json_depth(data) > depth_limit:
+        raise BadRequest(message)
 
 
 def refuse_unstorable_text() -> None:
@@ -111,10 +164,15 @@ class Api(SmorestApi):
         status = error.code or 500
         data = getattr(error, "data", None) or {}
         fields = _flatten(data.get("messages", {})) if "messages" in data else {}
-        if status == 422:
+        if status == 422 and set(fields) == {"_schema"} and isinstance(fields["_schema"], list):
+            message = " ".join(str(m) for m in fields["_schema"])  # about the body as a whole: said as it is
+        elif status == 422:
             message = "Some fields are not valid: " + ", ".join(sorted(fields)) if fields else "Invalid input."
         elif status == 400 and "messages" in data:
             message = "The request body is not valid JSON."
+        elif status == 413 and error.description == RequestEntityTooLarge.description:
+            limit = request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH") or 0
+            message = f"The request is larger than the limit of {limit:,} bytes."
         else:
             message = error.description or error.name
         body = error_body(status, _CODES.get(status, "error"), message, fields)
@@ -122,7 +180,54 @@ class Api(SmorestApi):
         response.status_code = status
         for name, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
             response.headers[name] = value
+        for name, value in error_headers(error).items():
+            response.headers[name] = value
         return response
+
+
+def error_headers(error: HTTPException) -> dict[str, str]:
+    """What a refusal must say besides its body: ``Allow`` on a 405, ``Retry-After`` (seconds) on a 429."""
+    headers: dict[str, str] = {}
+    if error.code == 405:
+        allow = error.get_response().headers.get("Allow")
+        if allow:
+            headers["Allow"] = allow
+    if error.code == 429:
+        headers["Retry-After"] = str(_retry_after(error))
+    return headers
+
+
+def _retry_after(error: HTTPException) -> int:
+    """Seconds until the limit that was hit lets the caller in again (its window, when it cannot tell)."""
+    import time
+
+    from core.web import limiter
+
+    try:
+        current = limiter.current_limit
+        if current is not None and current.reset_at:
+            return max(1, int(current.reset_at - time.time()) + 1)
+        limit = getattr(error, "limit", None)
+        if limit is not None:
+            return max(1, int(limit.limit.get_expiry()))
+    except Exception:  # noqa: BLE001 - a limiter store that is down must not turn a 429 into a 500
+        pass
+    return 60
+
+
+class _Converter(OpenAPIConverter):
+    """Schemas say what marshmallow cannot put in the document by itself: ``Meta.min_properties``."""
+
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        out: dict[str, Any] = super().schema2jsonschema(schema)  # type: ignore[no-untyped-call]
+        minimum = getattr(getattr(schema, "Meta", None), "min_properties", None)
+        if minimum:
+            out["minProperties"] = minimum
+        return out
+
+
+class _MarshmallowPlugin(MarshmallowPlugin):
+    Converter = _Converter
 
 
 def get_api(app: Flask) -> Api:
@@ -135,7 +240,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     # One Api per app: tests build several apps in one process.
     api = Api()
-    api.init_app(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api.init_app(app, spec_kwargs={"servers": [{"url": "/"}], "marshmallow_plugin": _MarshmallowPlugin()})
     app.extensions["ruamsue_api"] = api
     api.register_converter(IdConverter, _id_param_schema)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -149,6 +254,9 @@ def init_app(app: Flask) -> None:
     csrf.exempt(jobs_blp)
     api.register_blueprint(imports_blp)
     csrf.exempt(imports_blp)
+
+    # First of all: nothing reads a body larger or deeper than the limits (core.api.limit_request).
+    app.before_request(limit_request)
 
     @app.before_request
     def _api_needs_a_token() -> None:

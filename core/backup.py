@@ -5,9 +5,10 @@ the Alembic revision, the row count of every table and the dump's SHA-256. The c
 come from one snapshot (``pg_export_snapshot`` + ``pg_dump --snapshot``), so they agree exactly even
 while the service keeps writing.
 
-``restore FILE`` checks the manifest and the checksum, refuses a database that is not empty, restores
-in one transaction (a failed restore leaves the database empty) and compares every table's row count
-with the manifest.
+``restore FILE`` checks the manifest and the checksum, refuses a database that is not empty, and
+restores all or nothing: ``pg_restore`` writes the dump as SQL, ``psql`` runs it and then compares every
+table's row count and the migration revision with the manifest, all in one transaction, so a failed
+check (or a failed restore) leaves the target exactly as it was.
 
 The embedded SQLite default has no ``backup`` command of its own: copy the file with SQLite's online
 backup (``sqlite3 instance/ruamsue.sqlite3 ".backup copy.sqlite3"``); the commands say so.
@@ -189,7 +190,7 @@ def restore(dump: Path) -> Result:
     manifest = Manifest.read(manifest_path(dump))
     if dump.stat().st_size != manifest.dump_bytes or _sha256(dump) != manifest.dump_sha256:
         raise BackupError(f"{dump} is not the file its manifest describes (size or SHA-256 differ): damaged or replaced.")
-    pg_restore = _tool("pg_restore")
+    pg_restore, psql = _tool("pg_restore"), _tool("psql")
     with db.engine.connect() as conn:
         present = _tables(conn)
     if present:
@@ -198,22 +199,93 @@ def restore(dump: Path) -> Result:
             "Restore only into a new, empty database (createdb NAME, then DATABASE_URL=.../NAME).")
     started = time.perf_counter()
     dsn, env = _libpq(url)
-    done = subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-                           f"--dbname={dsn}", str(dump)], env=env, capture_output=True, text=True)
+    done = _restore_checked(pg_restore, psql, dsn, env, dump, manifest)
     if done.returncode != 0:
-        raise BackupError(f"pg_restore failed; nothing was restored: {done.stderr.strip()}")
+        raise BackupError(_restore_problem(done.stderr))
     db.engine.dispose()  # the schema changed under any pooled connection
-    with db.engine.connect() as conn:
-        counts = count_rows(conn)
-        revision = _revision(conn, counts)
-    differ = {t: (manifest.tables.get(t), counts.get(t)) for t in set(manifest.tables) | set(counts)
-              if manifest.tables.get(t) != counts.get(t)}
-    if differ:
-        detail = ", ".join(f"{t}: expected {want}, found {got}" for t, (want, got) in sorted(differ.items()))
-        raise BackupError(f"The restored database does not match the manifest: {detail}.")
-    if revision != manifest.revision:
-        raise BackupError(f"The restored migration revision {revision} is not the manifest's {manifest.revision}.")
     return Result(dump, manifest, time.perf_counter() - started)
+
+
+# Run inside the restore's own transaction, after the data: every table's row count and the migration
+# revision against the manifest. A difference raises, psql stops, and the transaction (tables and all)
+# is rolled back, so the target is exactly as it was and a retry is not refused as "not empty".
+_CHECK = """
+RESET search_path;
+SELECT set_config('ruamsue.tables', :'tables', true), set_config('ruamsue.revision', :'revision', true) \\g /dev/null
+DO $ruamsue_check$
+DECLARE
+    expected jsonb := current_setting('ruamsue.tables')::jsonb;
+    revision text := NULLIF(current_setting('ruamsue.revision'), '');
+    found jsonb := '{}'::jsonb;
+    got text;
+    n bigint;
+    t text;
+    differ text;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() LOOP
+        EXECUTE format('SELECT count(*) FROM %I', t) INTO n;
+        found := found || jsonb_build_object(t, n);
+    END LOOP;
+    SELECT string_agg(format('%s: expected %s, found %s', k, COALESCE(expected ->> k, 'none'),
+                             COALESCE(found ->> k, 'none')), ', ' ORDER BY k) INTO differ
+      FROM (SELECT jsonb_object_keys(expected) AS k UNION SELECT jsonb_object_keys(found)) AS keys
+     WHERE (expected -> k) IS DISTINCT FROM (found -> k);
+    IF differ IS NOT NULL THEN
+        RAISE EXCEPTION 'ruamsue-check: The restored database does not match the manifest: %.', differ;
+    END IF;
+    IF to_regclass('alembic_version') IS NOT NULL THEN
+        EXECUTE 'SELECT max(version_num) FROM alembic_version' INTO got;
+    END IF;
+    IF got IS DISTINCT FROM revision THEN
+        RAISE EXCEPTION 'ruamsue-check: The restored migration revision % is not the manifest''s %.',
+            COALESCE(got, 'none'), COALESCE(revision, 'none');
+    END IF;
+END
+$ruamsue_check$;
+"""
+
+
+def _restore_checked(pg_restore: str, psql: str, dsn: str, env: dict[str, str], dump: Path,
+                     manifest: Manifest) -> subprocess.CompletedProcess[str]:
+    """pg_restore writes the dump as SQL; psql runs it and then the checks, all in one transaction."""
+    producer = subprocess.Popen([pg_restore, "--no-owner", "--no-privileges", "--file=-", str(dump)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    consumer = subprocess.Popen([psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+                                 f"--set=tables={json.dumps(manifest.tables)}",
+                                 f"--set=revision={manifest.revision or ''}", f"--dbname={dsn}", "--file=-"],
+                                env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert producer.stdout is not None and consumer.stdin is not None
+    try:
+        for block in iter(lambda: producer.stdout.read(1 << 20), b""):  # type: ignore[union-attr]
+            consumer.stdin.write(block)
+        producer.wait()
+        if producer.returncode == 0:
+            consumer.stdin.write(_CHECK.encode())
+        else:
+            # The dump could not be read to its end: stop psql with an error, so nothing is committed.
+            consumer.stdin.write(b"SELECT 1/0; -- the dump could not be read to its end\n")
+    except BrokenPipeError:
+        # psql stopped on an error (its message says why): pg_restore, writing on, gets a broken pipe too.
+        producer.stdout.close()
+    try:
+        consumer.stdin.close()
+    except BrokenPipeError:
+        pass
+    err = consumer.stderr.read() if consumer.stderr else b""
+    consumer.wait()
+    producer.wait()
+    produced = producer.stderr.read().decode(errors="replace") if producer.stderr else ""
+    stderr = err.decode(errors="replace").strip()
+    if produced.strip():
+        stderr += f"\npg_restore: {produced.strip()}"
+    return subprocess.CompletedProcess(consumer.args, consumer.returncode or producer.returncode, "", stderr)
+
+
+def _restore_problem(stderr: str) -> str:
+    for line in stderr.splitlines():
+        if "ruamsue-check: " in line:
+            return line.split("ruamsue-check: ", 1)[1].strip() + " Nothing was restored."
+    return f"The restore failed; nothing was restored: {stderr.strip()[-2000:]}"
 
 
 def _guarded(action: Callable[[], Result]) -> Result:

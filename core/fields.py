@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.errors import InvalidInput, Msg
 
@@ -161,7 +161,22 @@ def clean_text(value: Any, *, max_length: int, required: bool = False, formula: 
 def _invalid(field: str, error: FieldError) -> InvalidInput:
     # The pages show the message by its code ("field_money", ...) in the user's language (core.pages).
     return InvalidInput(Msg(f"{field}: {error.message}", "field_invalid", field=field),
-                        {field: [Msg(error.message, f"field_{error.code}", **error.params)]})
+                        {field: [field_message(error)]})
+
+
+def field_message(error: FieldError) -> Msg:
+    """A parse error as a field message: English text for the API, a code the pages translate."""
+    return Msg(error.message, f"field_{error.code}", **error.params)
+
+
+def read_form_quantity(text: Any, *, minimum: int = 0) -> int:
+    """What a person typed in a quantity box (Thai digits, "1,000"), with the bounds the API applies."""
+    return parse_int(text if text is not None else "", minimum=minimum, maximum=MAX_QUANTITY, grouping=True)
+
+
+def read_form_money(text: Any) -> Decimal:
+    """What a person typed in an amount box (Thai digits, "1,250.50"), with the bounds the API applies."""
+    return parse_money(text if text is not None else "", grouping=True)
 
 
 def require_money(field: str, value: Any, *, allow_negative: bool = False, optional: bool = False) -> Any:
@@ -213,10 +228,15 @@ def require_promptpay_id(field: str, value: Any) -> str | None:
 class Money(fields.Field[Decimal]):
     """Baht as a decimal string with two places; refuses floats' cousins: NaN, >2 places, negatives."""
 
+    # What parse_money accepts, for the document: ten digits before the point, two after, a sign only
+    # where the field allows one.
+    PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+
     def __init__(self, *, allow_negative: bool = False, **kwargs: Any) -> None:
         self.allow_negative = allow_negative
+        pattern = self.PATTERN.replace("^", "^-?", 1) if allow_negative else self.PATTERN
         kwargs.setdefault("metadata", {}).update({"type": "string", "format": "decimal", "example": "1250.50",
-                                                  "pattern": r"^-?\d+(\.\d{1,2})?$"})
+                                                  "pattern": pattern})
         super().__init__(**kwargs)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
@@ -235,6 +255,8 @@ class Money(fields.Field[Decimal]):
 
 
 class Percent(Money):
+    PATTERN = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"  # 0 to 100, two decimals
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         amount = super()._deserialize(value, attr, data, **kwargs)
         if amount > 100:
@@ -290,3 +312,14 @@ def require_phone(field: str, value: Any) -> str | None:
         return parse_phone(value)
     except FieldError as exc:
         raise _invalid(field, exc) from exc
+class PatchSchema(Schema):
+    """A PATCH body: the fields to change, at least one. An empty patch (no body, ``{}``) is a client's
+    mistake, refused with 422; the document says so (``minProperties: 1``, through core.api)."""
+
+    class Meta:
+        min_properties = 1
+
+    @validates_schema
+    def _something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.")

@@ -74,10 +74,32 @@ def _page_error(error: HTTPException):  # type: ignore[no-untyped-def]
     status = error.code or 400
     message = CSRF_MESSAGE if isinstance(error, CSRFError) else PAGE_ERRORS.get(status, PAGE_ERRORS[400])
     response = current_app.make_response((render_template("error.html", message=str(message), status=status), status))
-    for name, value in (error.get_response().headers.items() if status in (405, 429) else []):
-        if name in ("Allow", "Retry-After"):
-            response.headers[name] = value
+    from core.api import error_headers
+
+    for name, value in error_headers(error).items():
+        response.headers[name] = value
     return response
+
+
+def same_site_path(target: str | None) -> str | None:
+    r"""``target`` if it is a path on this site, else None (the caller goes home instead).
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so ``/\t/evil.example``
+    and ``/\evil.example`` lead off-site: any whitespace, control character or backslash is refused
+    first; then only ``/...`` (never ``//...``) with no scheme and no host is followed."""
+    import unicodedata
+    from urllib.parse import urlsplit
+
+    if not target or len(target) > 2000:
+        return None
+    if any(c.isspace() or c == "\\" or unicodedata.category(c).startswith("C") for c in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def cookie_problems(config: Mapping[str, Any]) -> list[str]:

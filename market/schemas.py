@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from core.fields import ID_RANGE, Money, Quantity
+from core.fields import ID_RANGE, Money, PatchSchema, Quantity
 from market.models import LISTING_STATES, PURCHASE_STATES
 
 _MAX_QTY = 100_000_000
@@ -22,7 +22,7 @@ class ListingCreateSchema(Schema):
     description = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class ListingPatchSchema(Schema):
+class ListingPatchSchema(PatchSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     unit = fields.String(validate=validate.Length(min=1, max=40))
     category = fields.String(validate=validate.Length(max=80))
@@ -90,8 +90,8 @@ class PurchaseSchema(Schema):
     outside_price = Money(allow_none=True)
     reference_price = Money(allow_none=True)
     amount = Money()
-    income_gain = Money(allow_none=True)
-    buyer_saving = Money(allow_none=True)
+    income_gain = Money(allow_none=True, allow_negative=True)  # below the outside price: a loss, shown as it is
+    buyer_saving = Money(allow_none=True, allow_negative=True)  # above the reference price
     placed_at = fields.AwareDateTime(format="iso")
     confirmed_at = fields.AwareDateTime(format="iso", allow_none=True)
     delivered_at = fields.AwareDateTime(format="iso", allow_none=True)

@@ -22,12 +22,11 @@ from core.db import db
 from core.errors import Forbidden, InvalidInput, Msg, NotFound
 from network import permissions
 from network.models import NO_PASSWORD, AccessLink, ApiToken, User
+from network.passwords import require_password
 
 PURPOSES = ("invitation", "reset")
 # An invitation travels by LINE or on paper to a meeting; a reset is asked for and used the same day.
 DEFAULT_LIFETIME = {"invitation": timedelta(days=14), "reset": timedelta(hours=24)}
-MIN_PASSWORD = 8
-MAX_PASSWORD = 200
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,16 @@ def lifetime(purpose: str) -> timedelta:
     return timedelta(hours=float(hours)) if hours else DEFAULT_LIFETIME[purpose]
 
 
-def _issue(actor: Any, user: User, purpose: str) -> IssuedLink:
+def issue_for(actor: Any, user: User, purpose: str, *, replace: bool = False) -> IssuedLink:
+    """Write a link for ``user`` (the caller has checked who may ask); ``replace`` voids the user's earlier
+    open links of the same purpose (a reset: only the newest works). The caller commits."""
+    now = utcnow()
+    if replace:
+        db.session.execute(update(AccessLink).where(AccessLink.user_id == user.id, AccessLink.purpose == purpose,
+                                                    AccessLink.used_at.is_(None)).values(used_at=now))
     token = new_token()
     link = AccessLink(user_id=user.id, purpose=purpose, token_hash=hash_token(token), created_by_id=actor.id,
-                      created_at=utcnow(), expires_at=utcnow() + lifetime(purpose))
+                      created_at=now, expires_at=now + lifetime(purpose))
     db.session.add(link)
     record(actor, f"user.{purpose}", "user", user.id, None, {"expires_at": link.expires_at.isoformat()})
     return IssuedLink(user, token, link.expires_at)
@@ -62,7 +67,7 @@ def issue_link(actor: Any, user_id: int, purpose: str = "invitation") -> IssuedL
         raise NotFound("No such user.")
     if not user.active:
         raise InvalidInput(Msg("This user is switched off.", "user_inactive"), {})
-    issued = _issue(actor, user, purpose)
+    issued = issue_for(actor, user, purpose)
     db.session.commit()
     return issued
 
@@ -73,7 +78,7 @@ def invite_everyone_waiting(actor: Any) -> list[IssuedLink]:
         raise Forbidden("Only the network admin invites users.")
     users = db.session.scalars(select(User).where(User.network_id == actor.network_id, User.active.is_(True),
                                                   User.password_hash == NO_PASSWORD).order_by(User.group_id, User.name))
-    issued = [_issue(actor, user, "invitation") for user in users]
+    issued = [issue_for(actor, user, "invitation") for user in users]
     db.session.commit()
     return issued
 
@@ -91,21 +96,11 @@ def peek(token: str) -> AccessLink:
     return _open_link(token)
 
 
-def check_password(password: str) -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(Msg(f"At least {MIN_PASSWORD} characters.", "password_short"),
-                           {"password": [Msg(f"At least {MIN_PASSWORD} characters.", "password_short")]})
-    if len(password) > MAX_PASSWORD or "\x00" in password:
-        raise InvalidInput(Msg("Password too long.", "password_long"),
-                           {"password": [Msg(f"At most {MAX_PASSWORD} characters.", "password_long")]})
-    return password
-
-
 def redeem(token: str, password: str) -> User:
     """Use the link once: the new password, every other way in closed. Returns the user to log in."""
-    check_password(password)
     link = _open_link(token, lock=True)
     user = link.user
+    password = require_password("password", password, email=user.email)  # the one password rule
     now = utcnow()
     link.used_at = now
     db.session.execute(update(AccessLink).where(AccessLink.user_id == user.id, AccessLink.used_at.is_(None))

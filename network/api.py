@@ -10,8 +10,10 @@ from marshmallow import Schema, fields
 from core.api import ApiResult
 from core.auth import api_actor
 from core.web import limiter
-from network import services
+from network import accounts, services
 from network.schemas import (
+    PasswordChangeSchema,
+    PasswordResetSchema,
     GroupPatchArgs,
     GroupSchema,
     NetworkSchema,
@@ -125,3 +127,27 @@ class GroupResource(MethodView):
     @blp.response(200, GroupSchema)
     def patch(self, data: dict[str, Any], group_id: int) -> ApiResult:
         return services.update_group(api_actor(), group_id, data)
+
+
+@blp.route("/me/password", methods=["POST"])
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+def change_password(data: dict[str, Any]) -> ApiResult:
+    """Change the caller's own password (the current one is required). Every other session and API token
+    of the caller ends; the token of this call keeps working."""
+    from flask import request
+
+    accounts.change_password(api_actor(), data["current_password"], data["new_password"],
+                             keep_token_id=request.environ.get("ruamsue.api_token_id"))
+    return None
+
+
+@blp.route("/users/<int:user_id>/password-reset", methods=["POST"])
+@blp.response(201, PasswordResetSchema)
+def issue_password_reset(user_id: int) -> ApiResult:
+    """A one-time link for the user to set a new password (works once, for 24 hours; earlier links of the
+    user stop working). The admin for anyone of the network, the committee for leaders and sellers."""
+    from flask import url_for
+
+    token, expires_at = accounts.issue_reset(api_actor(), user_id)
+    return {"url": url_for("account_views.password_reset", token=token, _external=True), "expires_at": expires_at}

@@ -49,6 +49,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_pages()
     register_import_pages()
+    from network import account_views
+
+    app.register_blueprint(account_views.bp)
+    account_views.register_pages()
     from core.pwa import keep_offline
 
     keep_offline(app, "network_views.home")

@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.fields import ID_RANGE, Percent
+from core.fields import ID_RANGE, PatchSchema, Percent
 from network.models import GROUP_KINDS, ROLES
 
 
@@ -36,7 +36,7 @@ class NetworkSchema(Schema):
                        "or tax id (13, check digit verified) or an e-wallet id (15); null or \"\" clears it"})
 
 
-class NetworkUpdateSchema(NetworkSchema):
+class NetworkUpdateSchema(NetworkSchema, PatchSchema):
     """PATCH /network: any of the fields (its own name in the OpenAPI document)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -88,7 +88,7 @@ class GroupSchema(Schema):
                 raise ValidationError("Cannot be more than the members.", "registered_poor_members")
 
 
-class GroupPatchArgs(Schema):
+class GroupPatchArgs(PatchSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     kind = fields.String(validate=validate.OneOf(GROUP_KINDS))
     district = fields.String(validate=validate.Length(max=100))
@@ -96,3 +96,14 @@ class GroupPatchArgs(Schema):
     members = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
     registered_poor_members = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
     promptpay_id = fields.String(allow_none=True, validate=validate.Length(max=40))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200), metadata={
+        "description": "At least 8 characters, not a common password, not the account's e-mail."})
+
+
+class PasswordResetSchema(Schema):
+    url = fields.String(metadata={"description": "The one-time link, shown this once (only its hash is kept)."})
+    expires_at = fields.AwareDateTime(format="iso")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -17,14 +18,27 @@ from core.db import db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from core.fields import normalize_digits, require_int, require_promptpay_id, require_text
 from network import permissions
+from network.passwords import require_password
 from network.models import GROUP_KINDS, ApiToken, Group, Network, User
 
 # Checked against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
+def _timezone(field: str, value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"{field}: unknown time zone, e.g. Asia/Bangkok.",
+                           {field: [Msg("Unknown time zone, e.g. Asia/Bangkok.", "timezone_unknown")]}) from exc
+    return value
+
+
 def create_network(name: str, admin_email: str, admin_password: str, admin_name: str = "Network admin",
                    timezone: str = "Asia/Bangkok") -> Network:
+    """The command line's one use case: the same field rules as the API's (``flask network create``)."""
+    name = require_text("name", name, max_length=200, required=True)
+    timezone = _timezone("timezone", require_text("timezone", timezone, max_length=64, required=True))
     if db.session.scalar(select(Network).where(Network.name == name)) is not None:
         raise Conflict(f"A network named {name!r} exists already.", {"name": [Msg("Already taken.", "taken")]})
     network = Network(name=name, timezone=timezone, fee_percent=Decimal("0"))
@@ -36,10 +50,16 @@ def create_network(name: str, admin_email: str, admin_password: str, admin_name:
 
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{1,30}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _add_user(network_id: int, email: str, password: str, name: str, role: str, group_id: int | None) -> User:
-    email = email.strip().lower()
+    # The API, the page and the CLI alike: the same rules for every way a user is added.
+    email = require_text("email", email, max_length=254, required=True).lower()
+    if not EMAIL_RE.match(email):
+        raise InvalidInput("email: not an e-mail address.", {"email": [Msg("Not an e-mail address.", "email_invalid")]})
+    name = require_text("name", name, max_length=200, required=True)
+    password = require_password("password", password, email=email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(Msg("That e-mail is already used.", "email_used"), {"email": [Msg("Already used.", "used")]})
     user = User(network_id=network_id, email=email, name=name, role=role, group_id=group_id,

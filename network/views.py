@@ -19,7 +19,7 @@ from core.errors import DomainError, NotAuthenticated, NotFound
 from core.pages import (COMMITTEE, EMAIL_RE, KIND_LABELS, ROLE_LABELS, IntField, apply_domain_error, filled, home_html,
                         messages,
                         nav_link, page_error_handlers, roles_required)
-from core.web import LOCALES, limiter
+from core.web import LOCALES, limiter, same_site_path
 from network import permissions, services
 from network.models import GROUP_KINDS, ROLES
 
@@ -52,10 +52,7 @@ def login() -> ResponseReturnValue:
             form.password.errors = [_("อีเมลหรือรหัสผ่านไม่ถูกต้อง")]
         else:
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("network_views.home")
-            return redirect(target)
+            return redirect(same_site_path(request.args.get("next")) or url_for("network_views.home"))
     return render_template("network/login.html", form=form), 200 if request.method == "GET" else 422
 
 
@@ -71,8 +68,10 @@ def logout() -> ResponseReturnValue:
 def language(code: str) -> ResponseReturnValue:
     if code in LOCALES:
         session["lang"] = code
-    target = request.referrer or url_for("network_views.home")
-    return redirect(target if target.startswith(request.host_url) or target.startswith("/") else "/")
+    target = request.referrer or ""
+    if target.startswith(request.host_url):
+        target = "/" + target[len(request.host_url):]
+    return redirect(same_site_path(target) or url_for("network_views.home"))
 
 
 # --- home: what needs attention (each domain registers its items: core.pages.home_item) ------------

@@ -8,6 +8,11 @@ from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
+    from core.api import allow_large_json
+    from orders.slips import MAX_SLIP_BYTES
+
+    # A payment may carry a slip photo in base64 (4/3 of its bytes), beyond the usual JSON limit.
+    allow_large_json("orders_api.payments", MAX_SLIP_BYTES * 4 // 3 + 100_000)
     import orders.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import orders.combine  # noqa: F401  (registers the combine job handlers)
     from core.jobs import periodic

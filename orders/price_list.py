@@ -15,6 +15,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -23,13 +24,27 @@ import pricing
 from core.audit import record
 from core.db import db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput
-from core.fields import MAX_QUANTITY, int_or_none, money_or_none
-from orders import permissions
+from core.fields import (
+    MAX_QUANTITY,
+    FieldError,
+    field_message,
+    int_or_none,
+    money_or_none,
+    read_form_money,
+    read_form_quantity,
+)
+from orders import catalogue, permissions
 from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
 
 REQUIRED = ("product", "unit", "pack_size", "reference_price", "tiers")
 COLUMNS = ("product", "unit", "category", "pack_size", "min_quantity", "reference_price", "delivery_fee", "tiers")
 MAX_ROWS = 2000
+# A price list larger than this is refused whole, never cut and imported in part.
+MAX_BYTES = 2_000_000
+# No cell can be longer than the file, so the csv module's own limit (131,072 characters, which it
+# reports as an unreadable record) is raised to the file's: a long cell is then refused by its column's
+# rule ("at most 200 characters"), naming its row and column.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
 
 
 @dataclass
@@ -49,7 +64,10 @@ class Row:
 class RowError:
     line: int
     column: str
-    problem: str  # a key: "required", "integer", "money", "tiers", "duplicate", "too_many", "columns"
+    # A key: "tiers", "duplicate", "too_many", "columns", "empty", "unreadable", or a field rule's code
+    # ("too_long", "control", "too_big", ...) whose message is in ``message``.
+    problem: str
+    message: Msg | None = None
 
 
 def parse_money(text: str) -> Decimal | None:
@@ -81,11 +99,35 @@ def parse_tiers(text: str) -> list[tuple[int, Decimal]] | None:
     return tiers
 
 
+def _field(errors: list[RowError], line: int, column: str, reader: Any, text: str, **kwargs: Any) -> Any:
+    """One cell through the field module (the bounds of the API and the pages), or a RowError naming it."""
+    try:
+        return reader(text, **kwargs)
+    except FieldError as exc:
+        errors.append(RowError(line, column, exc.code, field_message(exc)))
+        return None
+
+
+def _rows(reader: Any, errors: list[RowError]) -> Iterator[dict[str, Any]]:
+    """The records of the file; a record the csv module cannot read (a cell over its 131,072-character
+    limit, broken quoting) is reported by its line and ends the reading: nothing is imported."""
+    try:
+        yield from reader
+    except csv.Error:
+        errors.append(RowError(reader.line_num, "", "unreadable"))
+
+
 def parse(content: str) -> tuple[list[Row], list[RowError]]:
     if content.startswith("\ufeff"):
         content = content[1:]
+    if len(content.encode()) > MAX_BYTES:
+        return [], [RowError(1, "", "too_large")]
     reader = csv.DictReader(io.StringIO(content))
-    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error:
+        return [], [RowError(1, "", "unreadable")]
+    headers = [h.strip().lower() for h in fieldnames]
     missing = [c for c in REQUIRED if c not in headers]
     if missing:
         return [], [RowError(1, ", ".join(missing), "columns")]
@@ -93,42 +135,40 @@ def parse(content: str) -> tuple[list[Row], list[RowError]]:
     rows: list[Row] = []
     errors: list[RowError] = []
     seen: set[tuple[str, str]] = set()
-    for raw in reader:
+    for raw in _rows(reader, errors):
         line = reader.line_num
         if len(rows) + len(errors) >= MAX_ROWS:
             errors.append(RowError(line, "", "too_many"))
             break
-        values = {k: (v or "").strip() for k, v in raw.items() if k}
-        if not any(values.values()):
+        values = {k: v if isinstance(v, str) else "" for k, v in raw.items() if k}
+        if not any(v.strip() for v in values.values()):
             continue
         row_errors: list[RowError] = []
-        for column in ("product", "unit"):
-            if not values.get(column):
-                row_errors.append(RowError(line, column, "required"))
-        pack_size = parse_int(values.get("pack_size", ""), 1)
-        if pack_size is None:
-            row_errors.append(RowError(line, "pack_size", "integer"))
-        min_quantity = parse_int(values.get("min_quantity") or "0", 0)
-        if min_quantity is None:
-            row_errors.append(RowError(line, "min_quantity", "integer"))
-        reference = parse_money(values.get("reference_price", ""))
-        if reference is None:
-            row_errors.append(RowError(line, "reference_price", "money"))
-        fee = parse_money(values.get("delivery_fee") or "0")
-        if fee is None:
-            row_errors.append(RowError(line, "delivery_fee", "money"))
+        # Name, unit and category by the catalogue's own rules: no NUL, never cut to fit the column.
+        try:
+            text = catalogue.product_values({"name": values.get("product"), "unit": values.get("unit"),
+                                             "category": values.get("category")})
+        except InvalidInput as exc:
+            text = {}
+            for name, found in (exc.fields or {}).items():
+                message = found[0] if isinstance(found, list) and found else None
+                row_errors.append(RowError(line, "product" if name == "name" else name,
+                                           getattr(message, "code", "text"), message))
+        pack_size = _field(row_errors, line, "pack_size", read_form_quantity, values.get("pack_size", ""), minimum=1)
+        min_quantity = _field(row_errors, line, "min_quantity", read_form_quantity, values.get("min_quantity") or "0")
+        reference = _field(row_errors, line, "reference_price", read_form_money, values.get("reference_price", ""))
+        fee = _field(row_errors, line, "delivery_fee", read_form_money, values.get("delivery_fee") or "0")
         tiers = parse_tiers(values.get("tiers", ""))
         if tiers is None:
             row_errors.append(RowError(line, "tiers", "tiers"))
-        key = (values.get("product", "").lower(), values.get("unit", "").lower())
+        key = (text.get("name", "").lower(), text.get("unit", "").lower())
         if not row_errors and key in seen:
             row_errors.append(RowError(line, "product", "duplicate"))
         seen.add(key)
         if row_errors:
             errors.extend(row_errors)
             continue
-        rows.append(Row(line, values["product"][:200], values["unit"][:40], values.get("category", "")[:80],
-                        pack_size or 1, min_quantity or 0, reference or Decimal("0"), fee or Decimal("0"),
+        rows.append(Row(line, text["name"], text["unit"], text["category"], pack_size, min_quantity, reference, fee,
                         tiers or []))
     return rows, errors
 

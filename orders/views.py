@@ -2,15 +2,13 @@
 delivery receipt, distribution list, invoices and payments, suppliers, products and price lists."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask.typing import ResponseReturnValue
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,7 +16,8 @@ from flask_login import current_user, login_required
 from core.clock import utcnow
 from core.errors import DomainError
 from core import format as fmt
-from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
+from core.csv_export import csv_response
+from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, field_text, filled, page_error_handlers,
                         roles_required)
 from orders.estimate import group_estimate, tier_status
 from orders import price_list, reads, services
@@ -214,21 +213,17 @@ def purchase_order(po_id: int) -> ResponseReturnValue:
 def purchase_order_csv(po_id: int) -> ResponseReturnValue:
     po = reads.purchase_order(current_user, po_id)
     suppliers, products = _names()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("สินค้า"), _("หน่วย"), _("จำนวนแพ็ก"), _("จำนวนสั่ง"), _("ราคาต่อหน่วย"), _("จำนวนเงิน")])
+    rows: list[list[Any]] = [[_("สินค้า"), _("หน่วย"), _("จำนวนแพ็ก"), _("จำนวนสั่ง"), _("ราคาต่อหน่วย"), _("จำนวนเงิน")]]
     for line in po["lines"]:
         product = products.get(line["product_id"])
-        writer.writerow([product.name if product else line["product_id"], product.unit if product else "",
-                         line["packs"], line["ordered_quantity"], line["unit_price"] or "", line["amount"]])
-    writer.writerow([_("ค่าขนส่ง"), "", "", "", "", po["delivery_fee"]])
-    writer.writerow([_("ค่าบริการเครือข่าย"), "", "", "", "", po["network_fee"]])
-    writer.writerow([_("รวมทั้งสิ้น"), "", "", "", "", po["total"]])
+        rows.append([product.name if product else line["product_id"], product.unit if product else "",
+                     line["packs"], line["ordered_quantity"], line["unit_price"] or "", line["amount"]])
+    rows.append([_("ค่าขนส่ง"), "", "", "", "", po["delivery_fee"]])
+    rows.append([_("ค่าบริการเครือข่าย"), "", "", "", "", po["network_fee"]])
+    rows.append([_("รวมทั้งสิ้น"), "", "", "", "", po["total"]])
     supplier = suppliers.get(po["supplier_id"])
-    filename = f"purchase-order-{po['id']}.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "X-Supplier": str(supplier.id if supplier else "")})
+    # Product names are typed by people: csv_response makes formula-like cells text.
+    return csv_response(rows, f"purchase-order-{po['id']}.csv", {"X-Supplier": str(supplier.id if supplier else "")})
 
 
 @bp.route("/purchase-orders/<int:po_id>/receipt", methods=["GET", "POST"])
@@ -344,6 +339,8 @@ IMPORT_PROBLEMS = {
     "money": _l("จำนวนเงินไม่ถูกต้อง"), "tiers": _l("ขั้นราคาไม่ถูกต้อง (เช่น 0:90.00;100:85.00)"),
     "duplicate": _l("สินค้าซ้ำในไฟล์"), "too_many": _l("แถวมากเกินไป"), "columns": _l("ไม่มีคอลัมน์ที่ต้องมี"),
     "empty": _l("ไฟล์ไม่มีข้อมูล"),
+    "unreadable": _l("อ่านแถวนี้ไม่ได้: มีช่องยาวเกิน 131,072 ตัวอักษร หรือเครื่องหมายคำพูดไม่ครบคู่"),
+    "too_large": _l("ไฟล์ใหญ่เกิน 2,000,000 ไบต์ แบ่งเป็นหลายไฟล์แล้วลองใหม่"),
 }
 
 
@@ -358,7 +355,11 @@ def import_price_list() -> ResponseReturnValue:
     if upload is None or not getattr(upload, "filename", ""):
         form.file.errors = [_("กรุณาเลือกไฟล์")]
         return _catalogue(422, forms)
-    raw = upload.read(2_000_000)
+    raw = upload.read(price_list.MAX_BYTES + 1)
+    if len(raw) > price_list.MAX_BYTES:
+        form.file.errors = [_("ไฟล์ใหญ่เกิน %(n)s ไบต์ ไม่ได้นำเข้าเลย: แบ่งเป็นหลายไฟล์แล้วลองใหม่",
+                              n=f"{price_list.MAX_BYTES:,}")]
+        return _catalogue(422, forms)
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -373,7 +374,8 @@ def import_price_list() -> ResponseReturnValue:
         apply_domain_error(form, exc)
         return _catalogue(422, forms)
     if errors:
-        shown = [{"line": e.line, "column": e.column, "problem": IMPORT_PROBLEMS.get(e.problem, e.problem)}
+        shown = [{"line": e.line, "column": e.column,
+                  "problem": field_text(e.message) if e.message is not None else IMPORT_PROBLEMS.get(e.problem, e.problem)}
                  for e in errors]
         form.file.errors = [_("ไม่ได้นำเข้าเลย: แก้ไขแถวที่ผิดแล้วลองใหม่")]
         return _catalogue(422, forms, shown)

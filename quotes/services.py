@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +21,7 @@ from core.auth import hash_token
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.fields import require_money, require_quantity, require_text
 from network.models import User
 from orders.models import BuyingRound, Offer, OrderLine, Product, Supplier
 from pricing.quotes import QuoteLine as PricingLine
@@ -31,6 +32,17 @@ from quotes.models import Invitation, Quote, QuoteLine, QuoteTier, Rfq, RfqItem
 
 # Rounds looked at to suggest the quantity of a product.
 SUGGESTION_ROUNDS = 3
+# Price tiers in one quote line (the API's schema says the same).
+MAX_TIERS = 20
+
+
+def _checked(bad: dict[str, Any], check: Callable[..., Any], field: str, value: Any, **kwargs: Any) -> Any:
+    """One field through its rule (core.fields); a refusal is collected under the field's name."""
+    try:
+        return check(field, value, **kwargs)
+    except InvalidInput as exc:
+        bad.update(exc.fields or {})
+        return None
 
 
 # --- inputs and views ------------------------------------------------------------------------------
@@ -244,12 +256,16 @@ def create_rfq(actor: User, data: RfqInput) -> RfqView:
     known = _ids_in_network(actor, Product, product_ids)
     bad: dict[str, Any] = {f"items.{n}.product_id": ["No such product in this network."]
                            for n, p in enumerate(product_ids) if p not in known}
+    name = _checked(bad, require_text, "name", data["name"], max_length=200, required=True)
+    for n, item in enumerate(data["items"]):
+        _checked(bad, require_quantity, f"items.{n}.quantity", item["quantity"], minimum=1)
+        _checked(bad, require_money, f"items.{n}.reference_price", item["reference_price"])
     suppliers = _ids_in_network(actor, Supplier, data["supplier_ids"])
     bad.update({f"supplier_ids.{n}": ["No such supplier in this network."]
                 for n, s in enumerate(data["supplier_ids"]) if s not in suppliers})
     if bad:
         raise InvalidInput("Some fields are not valid: " + ", ".join(sorted(bad)), bad)
-    rfq = Rfq(network_id=actor.network_id, name=data["name"].strip(), state="open", closes_at=data["closes_at"],
+    rfq = Rfq(network_id=actor.network_id, name=name, state="open", closes_at=data["closes_at"],
               created_at=utcnow(), created_by_id=actor.id)
     rfq.items = [RfqItem(product_id=i["product_id"], quantity=i["quantity"], reference_price=i["reference_price"])
                  for i in data["items"]]
@@ -328,12 +344,24 @@ def submit_quote(token: str, data: QuoteInput) -> QuoteView:
         raise Conflict(message, state=state)
     requested = {i.product_id for i in rfq.items}
     bad: dict[str, Any] = {}
-    fee = data.get("delivery_fee")
+    checked: list[tuple[int, PricingLine]] = []
+    fee = _checked(bad, require_money, "delivery_fee", data.get("delivery_fee"), optional=True)
     for n, line in enumerate(data["lines"]):
+        known = len(bad)
         if line["product_id"] not in requested:
             bad[f"lines.{n}.product_id"] = ["This product is not in the request."]
-        terms = PricingLine(line["pack_size"], line["min_quantity"],
-                            tuple(Tier(t["min_quantity"], t["unit_price"]) for t in line["tiers"]))
+        # The field bounds of the API's schema, here so that the supplier's page (and any caller) meets them.
+        pack = _checked(bad, require_quantity, f"lines.{n}.pack_size", line["pack_size"], minimum=1)
+        minimum = _checked(bad, require_quantity, f"lines.{n}.min_quantity", line["min_quantity"])
+        tiers = [Tier(_checked(bad, require_quantity, f"lines.{n}.tiers.{i}.min_quantity", t["min_quantity"]),
+                      _checked(bad, require_money, f"lines.{n}.tiers.{i}.unit_price", t["unit_price"]))
+                 for i, t in enumerate(line["tiers"])]
+        if len(tiers) > MAX_TIERS:
+            bad[f"lines.{n}.tiers"] = [f"At most {MAX_TIERS} tiers."]
+        if len(bad) > known:
+            continue
+        terms = PricingLine(pack, minimum, tuple(tiers))
+        checked.append((line["product_id"], terms))
         for problem in validate_quote_line(terms):
             field, _, message = problem.partition(": ")
             bad.setdefault(f"lines.{n}.{field.replace('[', '.').replace(']', '')}", []).append(message)
@@ -350,9 +378,9 @@ def submit_quote(token: str, data: QuoteInput) -> QuoteView:
     quote.lines.clear()
     db.session.flush()  # the old lines go before the new ones take their (quote, product) keys
     quote.lines.extend(
-        QuoteLine(product_id=ln["product_id"], pack_size=ln["pack_size"], min_quantity=ln["min_quantity"],
-                  tiers=[QuoteTier(min_quantity=t["min_quantity"], unit_price=t["unit_price"]) for t in ln["tiers"]])
-        for ln in data["lines"])
+        QuoteLine(product_id=product_id, pack_size=terms.pack_size, min_quantity=terms.min_quantity,
+                  tiers=[QuoteTier(min_quantity=t.min_quantity, unit_price=t.unit_price) for t in terms.tiers])
+        for product_id, terms in checked)
     db.session.flush()
     record(_LinkHolder(rfq.network_id), "quote.submit", "rfq", rfq.id, _plain_quote(before),
            {"supplier_id": invitation.supplier_id, "quote": _plain_quote(quote_view(quote))})

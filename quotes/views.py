@@ -3,6 +3,7 @@ supplier's page behind its private link (no account, Thai, a 360 px phone)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,7 @@ from core.errors import DomainError
 from core.pages import COMMITTEE, LocalDateTimeField, error_text, field_text, page_error_handlers, roles_required
 from core.web import limiter
 from orders import services as order_services
-from core.fields import money_or_none
+from core.fields import MAX_ID, FieldError, field_message, int_or_none, read_form_money, read_form_quantity
 from pricing.quotes import QuoteLine, price_line
 from pricing.tiers import Tier
 from quotes import award, services
@@ -46,11 +47,9 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(current_user.network.timezone)
 
 
-def _int(text: str | None) -> int | None:
-    try:
-        return int(str(text or "").strip().replace(",", ""))
-    except ValueError:
-        return None
+def _id(text: str | None) -> int | None:
+    """An id chosen on a form (a supplier): a whole number an id column can hold, or None."""
+    return int_or_none(text or "", minimum=1, maximum=MAX_ID)
 
 
 def _errors_by_field(exc: DomainError) -> dict[str, str]:
@@ -84,12 +83,9 @@ def new_rfq() -> ResponseReturnValue:
             rows[p.id] = {"on": on, "qty": quantity, "ref": price}
             if not on:
                 continue
-            q, ref = _int(quantity), money_or_none(price, grouping=True)
-            if q is None or q < 1:
-                errors[f"p{p.id}-qty"] = _("ต้องเป็นจำนวนเต็มตั้งแต่ 1")
-            if ref is None:
-                errors[f"p{p.id}-ref"] = _("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)")
-            if q is not None and q >= 1 and ref is not None:
+            q = _read(errors, f"p{p.id}-qty", read_form_quantity, quantity, minimum=1)
+            ref = _read(errors, f"p{p.id}-ref", read_form_money, price)
+            if q is not None and ref is not None:
                 items.append({"product_id": p.id, "quantity": q, "reference_price": ref})
         chosen = [s.id for s in suppliers if request.form.get(f"s{s.id}") == "1"]
         if not items and not errors:
@@ -125,7 +121,7 @@ def new_rfq() -> ResponseReturnValue:
 def _choice_from_form(comparison: award.Comparison) -> list[award.ChoiceInput]:
     out: list[award.ChoiceInput] = []
     for item in comparison.items:
-        supplier_id = _int(request.form.get(f"c{item.product_id}"))
+        supplier_id = _id(request.form.get(f"c{item.product_id}"))
         if supplier_id:
             out.append({"product_id": item.product_id, "supplier_id": supplier_id})
     return out
@@ -194,6 +190,16 @@ def _supplier_rows(view: services.SupplierView) -> dict[int, dict[str, Any]]:
     return rows
 
 
+def _read(errors: dict[str, str], name: str, reader: Callable[..., Any], text: str, **kwargs: Any) -> Any:
+    """One box through the field module (the bounds the API's schema and the service apply), or its
+    message in the user's language next to the box."""
+    try:
+        return reader(text, **kwargs)
+    except FieldError as exc:
+        errors[name] = field_text(field_message(exc))
+        return None
+
+
 def _parse_supplier_form(view: services.SupplierView) -> tuple[dict[int, dict[str, Any]], dict[str, str],
                                                                 services.QuoteInput | None]:
     rows: dict[int, dict[str, Any]] = {}
@@ -208,29 +214,21 @@ def _parse_supplier_form(view: services.SupplierView) -> tuple[dict[int, dict[st
         rows[pid] = row
         if not row["on"]:
             continue
-        pack, minimum = _int(row["pack"]), _int(row["min"] or "0")
-        if pack is None or pack < 1:
-            errors[f"p{pid}-pack"] = _("ต้องเป็นจำนวนเต็มตั้งแต่ 1")
-        if minimum is None or minimum < 0:
-            errors[f"p{pid}-min"] = _("ต้องเป็นจำนวนเต็ม ไม่ติดลบ")
+        pack = _read(errors, f"p{pid}-pack", read_form_quantity, row["pack"], minimum=1)
+        minimum = _read(errors, f"p{pid}-min", read_form_quantity, row["min"] or "0")
         tiers: list[services.TierInput] = []
         for i, (q_text, p_text) in enumerate(tiers_text):
             if not q_text.strip() and not p_text.strip():
                 continue
-            q, price = _int(q_text), money_or_none(p_text, grouping=True)
-            if q is None or q < 0:
-                errors[f"p{pid}-t{i}-min"] = _("ต้องเป็นจำนวนเต็ม ไม่ติดลบ")
-            if price is None:
-                errors[f"p{pid}-t{i}-price"] = _("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)")
+            q = _read(errors, f"p{pid}-t{i}-min", read_form_quantity, q_text)
+            price = _read(errors, f"p{pid}-t{i}-price", read_form_money, p_text)
             if q is not None and price is not None:
                 tiers.append({"min_quantity": q, "unit_price": price})
-        if not tiers:
+        if not tiers and not any(k.startswith(f"p{pid}-t") for k in errors):
             errors[f"p{pid}-t0-price"] = _("กรอกราคาอย่างน้อยหนึ่งขั้น (เริ่มที่จำนวน 0)")
         if pack is not None and minimum is not None:
             lines.append({"product_id": pid, "pack_size": pack, "min_quantity": minimum, "tiers": tiers})
-    fee = money_or_none(request.form.get("delivery_fee", "") or "0", grouping=True)
-    if fee is None:
-        errors["delivery_fee"] = _("จำนวนเงินไม่ถูกต้อง (ไม่ติดลบ ทศนิยมไม่เกิน 2 ตำแหน่ง)")
+    fee = _read(errors, "delivery_fee", read_form_money, request.form.get("delivery_fee", "") or "0")
     if errors:
         return rows, errors, None
     return rows, errors, {"delivery_fee": fee, "lines": lines}
@@ -249,6 +247,8 @@ def _service_errors(exc: DomainError, data: services.QuoteInput) -> dict[str, st
             else:
                 short = {"pack_size": "pack", "min_quantity": "min"}.get(parts[2], parts[2])
                 out[f"p{pid}-{short}"] = field_text(found[0]) if isinstance(found, list) and found else message
+        elif name == "delivery_fee" and isinstance(found, list) and found:
+            out["delivery_fee"] = field_text(found[0])
         else:
             out["_"] = error_text(exc)
     return out

@@ -12,13 +12,14 @@ from core.api import ApiResult
 from core.auth import api_actor
 from core.idempotency import idempotent
 from reports import charts, services
+from core.csv_export import CONTENT_TYPE as CSV_TYPE
 from reports.export import summary_csv
 from reports.schemas import ReviewSchema, SummaryArgs, SummaryJobSchema, SummarySchema
 
 blp = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="Monthly summaries")
 
 
-@blp.route("/summaries/<month>")
+@blp.route("/summaries/<month:month>")
 class SummaryResource(MethodView):
     @blp.arguments(SummaryArgs, location="query")
     @blp.response(200, SummarySchema)
@@ -30,8 +31,7 @@ class SummaryResource(MethodView):
         summary = services.get_summary(api_actor(), month, args.get("version"))
         if args["format"] == "csv":
             edition = f"v{summary['version']}" if summary["version"] else "provisional"
-            return Response(summary_csv(summary), mimetype="text/csv", headers={
-                "Content-Type": "text/csv; charset=utf-8",
+            return Response(summary_csv(summary), content_type=CSV_TYPE, headers={
                 "Content-Disposition": f'attachment; filename="summary-{summary["month"]}-{edition}.csv"',
             })
         return summary
@@ -43,7 +43,7 @@ class SummaryResource(MethodView):
         return {"job_id": job.id, "state": job.state}
 
 
-@blp.route("/summaries/<month>/review", methods=["POST"])
+@blp.route("/summaries/<month:month>/review", methods=["POST"])
 @idempotent
 @blp.arguments(ReviewSchema)
 @blp.response(200, SummarySchema)
@@ -51,7 +51,7 @@ def review(data: dict[str, Any], month: str) -> ApiResult:
     return services.review(api_actor(), month, data["meeting_date"], data["attendance"], data.get("notes", ""))
 
 
-@blp.route("/summaries/<month>/charts/<kind>.svg", methods=["GET"])
+@blp.route("/summaries/<month:month>/charts/<kind>.svg", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The chart as SVG, every title, label and value kept as text "
                                            "(committee: the network's; a leader or seller: their own group's). "
                                            "kind is savings, bargaining or groups; ?lang=en for English.",

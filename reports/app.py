@@ -23,6 +23,11 @@ def init_app(app: Flask) -> None:
 
     # A change landing in a month already summarised makes it stale: its rebuild is enqueued.
     month_data_changed.connect(reports.services.mark_stale)
+    from reports.periods import MONTH_PARAMETER, MonthConverter
+
+    # Before the routes that use it are added.
+    app.url_map.converters["month"] = MonthConverter
+    get_api(app).register_converter(MonthConverter, lambda converter: dict(MONTH_PARAMETER))
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)

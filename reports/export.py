@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import csv
-import io
 from typing import Any
+
+from core.csv_export import csv_bytes
 
 NETWORK_FIELDS = ("spend", "baseline", "savings", "savings_percent", "fees", "income_gain",
                   "registered_poor_savings", "price_reduction", "tier_attainment", "pooling_gain")
@@ -20,34 +19,15 @@ TREND_FIELDS = ("month", "spend", "baseline", "savings", "savings_percent", "fee
                 "pooling_gain", "price_reduction", "tier_attainment")
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def summary_csv(summary: Mapping[str, Any]) -> bytes:
     """Sections (summary, network, groups, products, trend) separated by a blank line."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["month", "version", "timezone", "built_at", "reviewed_at", "meeting_date", "attendance", "notes"])
-    w.writerow([_cell(summary.get(k)) for k in ("month", "version", "timezone", "built_at", "reviewed_at",
-                                                 "meeting_date", "attendance", "notes")])
-    w.writerow([])
-    w.writerow(["network", *NETWORK_FIELDS])
-    w.writerow(["network", *[_cell(summary["network"].get(k)) for k in NETWORK_FIELDS]])
-    w.writerow([])
-    w.writerow(GROUP_FIELDS)
-    for line in summary.get("groups", []):
-        w.writerow([_cell(line.get(k)) for k in GROUP_FIELDS])
-    w.writerow([])
-    w.writerow(PRODUCT_FIELDS)
-    for line in summary.get("products", []):
-        w.writerow([_cell(line.get(k)) for k in PRODUCT_FIELDS])
-    w.writerow([])
-    w.writerow(TREND_FIELDS)
-    for point in summary.get("trend", []):
-        w.writerow([_cell(point.get(k)) for k in TREND_FIELDS])
-    return out.getvalue().encode("utf-8-sig")
+    rows: list[list[Any]] = []
+    keys = ("month", "version", "timezone", "built_at", "reviewed_at", "meeting_date", "attendance", "notes")
+    rows += [list(keys), [summary.get(k) for k in keys], []]
+    rows += [["network", *NETWORK_FIELDS], ["network", *[summary["network"].get(k) for k in NETWORK_FIELDS]], []]
+    rows += [list(GROUP_FIELDS), *[[line.get(k) for k in GROUP_FIELDS] for line in summary.get("groups", [])], []]
+    rows += [list(PRODUCT_FIELDS), *[[line.get(k) for k in PRODUCT_FIELDS] for line in summary.get("products", [])],
+             []]
+    rows += [list(TREND_FIELDS), *[[point.get(k) for k in TREND_FIELDS] for point in summary.get("trend", [])]]
+    # Names (of groups, products, suppliers) and notes are typed by people: made safe for spreadsheets.
+    return csv_bytes(rows)

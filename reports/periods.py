@@ -1,6 +1,8 @@
 """Calendar months in a network's time zone, as UTC instants the database can compare."""
 from __future__ import annotations
 
+from werkzeug.routing import BaseConverter
+
 import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -8,6 +10,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from core.errors import InvalidInput
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+class MonthConverter(BaseConverter):
+    """``<month:...>`` of the API's routes: any segment reaches the view (which answers 422 for a month
+    that is not YYYY-MM), and the document says what a month is."""
+
+    regex = "[^/]+"
+
+
+# For the API document (core.api register_converter): years 2000-2999, months 01-12, as parse_month takes.
+MONTH_PARAMETER = {"type": "string", "pattern": "^2[0-9]{3}-(0[1-9]|1[0-2])$", "example": "2026-03"}
 
 
 def parse_month(month: str) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from core import format as fmt
 from core import svgchart
 from core.pages import (COMMITTEE, IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
                         roles_required)
+from core.csv_export import CONTENT_TYPE as CSV_TYPE
 from reports import charts, export, periods, services
 
 bp = Blueprint("reports_views", __name__, template_folder="templates")
@@ -167,7 +168,7 @@ def rebuild(month: str) -> ResponseReturnValue:
 def summary_csv(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     data = services.get_summary(current_user, month)
-    return Response(export.summary_csv(data), mimetype="text/csv; charset=utf-8",
+    return Response(export.summary_csv(data), content_type=CSV_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="summary-{month}.csv"'})
 
 

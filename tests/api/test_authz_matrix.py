@@ -422,6 +422,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Imports (a dry run: the admin of any network checks a file against its own network) and invitations.
     ("POST", "/api/v1/imports"): (expect(403, admin=200, outsider=200), _import_body, None),
     ("POST", "/api/v1/users/{user_id}/invitation"): (expect(403, admin=201, outsider=404), None, None),
+    # Anyone changes their own password; reset links: the admin for anyone, the committee for leaders.
+    ("POST", "/api/v1/me/password"): (everyone_in_network(204, outsider=204),
+                                      {"current_password": PASSWORD, "new_password": "matrix-kept-2026"}, None),
+    ("POST", "/api/v1/users/{user_id}/password-reset"): (expect(403, admin=201, committee=201, outsider=404), None,
+                                                          None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -616,6 +621,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/imports/<kind>.csv": P(403, admin=404, outsider=404),  # the world's kind ("savings") is no import
     # An invitation's link is the credential, whoever is logged in (or nobody); the world's is not one.
     "/welcome/<token>": P(404, anonymous=404),
+    "/account/password": P(200),
+    # A reset link: its token is the credential (the world's rfq token is no reset token: 404 for all).
+    "/reset/<string:token>": P(404, anonymous=404),
 }
 # Not pages of their own: the login form and LINE Login's start and return, the language switch (a redirect back), static files.
 NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>", "/login/line", "/login/line/callback"}
@@ -762,6 +770,9 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/users/<int:user_id>/invitation": {ADMIN},
         "/users/invitations": {ADMIN, OUTSIDER},
         "/welcome/<token>": set(ROLES),
+        "/account/password": set(ROLES) - {ANON},
+        "/reset/<string:token>": set(ROLES),
+        "/users/<int:user_id>/password-reset": {ADMIN, COMMITTEE},
     }
     rules = set(page_rules(app, "POST")) | {"/login"}
     rules.discard("/login")

@@ -3,8 +3,9 @@
 Every operation, as a committee member and as a group leader, with ids of real objects of a fully
 built network (so the requests reach the services, not only the 404 of an unknown id) and with the
 ids the fuzzer makes up. Bounded (``MAX_EXAMPLES`` per operation, no deadline) so the whole run stays
-well under three minutes. Each response must be no 5xx, and must match the document: status code,
-content type, headers and the JSON schema of the body. Everything written is rolled back.
+well under four minutes. Each response must be no 5xx, and must match the document: status code,
+content type, headers and the JSON schema of the body; and the other checks of `--checks all` (see CHECKS).
+Everything written is rolled back.
 """
 from __future__ import annotations
 
@@ -15,18 +16,31 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
+    use_after_free,
 )
 
 from tests.api.test_authz_matrix import COMMITTEE, LEADER, MATRIX, build_world
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+# Every check of `schemathesis --checks all` but one: positive_data_acceptance ("a schema-valid request
+# is accepted") flags the 422s of rules OpenAPI cannot say — a deadline in the past, an id of another
+# network, registered-poor members above members, a wrong current password. Those answers are still
+# checked: documented status, the error shape (response_schema_conformance), never a 5xx. The bounds
+# OpenAPI can say are in the document (tests/api/test_api_document.py).
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+          response_schema_conformance, negative_data_rejection, missing_required_header, unsupported_method,
+          allow_header_conformance, ignored_auth, use_after_free, ensure_resource_availability]
 TRIED: dict[str, int] = {}
 
 

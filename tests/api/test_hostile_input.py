@@ -274,9 +274,14 @@ FORM_OPS = [
            {"attendance": "int", "notes": "text"}),
 ]
 
-FORM_INT_BAD = ["1" * 20, "9" * 400, "-1", "1.5", "1e3", "NaN", "Infinity", "1\x00", "๑" * 20]
+FORM_INT_BAD = ["1" * 20, "9" * 400, "-1", "1.5", "1e3", "NaN", "Infinity", "1\x00", "๑" * 20, "99999999999",
+                "1" * 30]
+# A quantity of base units (pack size, minimum, tier): also above core.fields.MAX_QUANTITY.
+FORM_QTY_BAD = [*FORM_INT_BAD, "100000001", "๑๐๐๐๐๐๐๐๑"]
 FORM_MONEY_BAD = ["1e3", "1E5", "NaN", "Infinity", "-1", "1.001", "99999999999", "1" * 40, "1\x00", "0x10"]
-FORM_TEXT_BAD = ["a\x00b", "x" * 10_000]
+# 140,000 characters: beyond the csv module's field limit (131,072), which raised _csv.Error.
+FORM_TEXT_BAD = ["a\x00b", "x" * 10_000, "y" * 140_000]
+FORM_BAD = {"int": FORM_INT_BAD, "qty": FORM_QTY_BAD, "money": FORM_MONEY_BAD, "text": FORM_TEXT_BAD}
 
 
 def field_flagged(html: str, name: str) -> bool:
@@ -308,8 +313,7 @@ def test_forms_refuse_hostile_values_naming_the_field(app, world, db_session, op
     def attack(data: st.DataObject) -> None:
         name = data.draw(st.sampled_from(sorted(fields)), label="field")
         kind = fields[name]
-        value = data.draw(st.sampled_from({"int": FORM_INT_BAD, "money": FORM_MONEY_BAD, "text": FORM_TEXT_BAD}[kind]),
-                          label="value")
+        value = data.draw(st.sampled_from(FORM_BAD[kind]), label="value")
         response = client.post(op.url(world), data={**base, name: value, "csrf_token": token})
         db_session.rollback()
         tried.append(name)
@@ -327,3 +331,78 @@ def test_forms_refuse_hostile_values_naming_the_field(app, world, db_session, op
     db_session.rollback()
     assert accepted.status_code in (200, 302), (op.name, accepted.status_code, accepted.get_data(as_text=True)[:800])
     assert fingerprint(db_session) != before, (op.name, "the untouched form wrote nothing")
+
+
+# --- the supplier's link (no login) -------------------------------------------------------------------
+
+def test_supplier_quote_page_refuses_hostile_values_naming_the_field(app, world, db_session):  # type: ignore[no-untyped-def]
+    """The quote page /q/<token> goes through the service's rules, so it refuses what PUT /api/v1/quotes
+    refuses (a 30-digit pack size was a 500; 99,999,999,999 was saved)."""
+    client = app.test_client()
+    url = f"/q/{world['rfq_token']}"
+    pid = world["rfq_product"].id
+    page = client.get(url)
+    assert page.status_code == 200
+    token = csrf(page.get_data(as_text=True))
+    base = {"csrf_token": token, "delivery_fee": "5.00", f"p{pid}-on": "1", f"p{pid}-pack": "1", f"p{pid}-min": "0",
+            f"p{pid}-t0-min": "0", f"p{pid}-t0-price": "35.00"}
+    fields = {f"p{pid}-pack": "qty", f"p{pid}-min": "qty", f"p{pid}-t0-min": "qty", f"p{pid}-t1-min": "qty",
+              f"p{pid}-t0-price": "money", "delivery_fee": "money"}
+    before = fingerprint(db_session)
+    tried: list[str] = []
+
+    @given(data=st.data())
+    @settings(max_examples=EXAMPLES * len(fields), deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    def attack(data: st.DataObject) -> None:
+        name = data.draw(st.sampled_from(sorted(fields)), label="field")
+        value = data.draw(st.sampled_from(FORM_BAD[fields[name]]), label="value")
+        extra = {f"p{pid}-t1-price": "30.00"} if name == f"p{pid}-t1-min" else {}
+        response = client.post(url, data={**base, **extra, name: value})
+        db_session.rollback()
+        tried.append(name)
+        html = response.get_data(as_text=True)
+        assert response.status_code in (400, 422), (name, repr(value)[:60], response.status_code, html[:600])
+        assert field_flagged(html, name), (name, repr(value)[:60], "no message at the field")
+        assert fingerprint(db_session) == before, (name, repr(value)[:60], "a row changed")
+
+    attack()
+    assert set(tried) == set(fields), "some field was never attacked"
+    accepted = client.post(url, data={**base, f"p{pid}-pack": "๑๒", f"p{pid}-t0-price": "1,234.50"})
+    db_session.rollback()
+    assert accepted.status_code == 302, accepted.get_data(as_text=True)[:800]
+    assert fingerprint(db_session) != before, "the untouched form wrote nothing"
+
+
+def test_quote_service_refuses_what_the_api_refuses(world, db_session):  # type: ignore[no-untyped-def]
+    """The bounds live in the service: any entry point (page, API, a script) is held to them."""
+    from decimal import Decimal
+
+    from core.errors import InvalidInput
+    from quotes import services as quote_services
+
+    pid = world["rfq_product"].id
+    for pack, minimum, tier_min in ((10**30, 0, 0), (99_999_999_999, 0, 0), (1, 10**30, 0), (1, 0, 10**30),
+                                    (1, 100_000_001, 0), (True, 0, 0)):
+        with pytest.raises(InvalidInput):
+            quote_services.submit_quote(world["rfq_token"], {"delivery_fee": Decimal("1.00"), "lines": [
+                {"product_id": pid, "pack_size": pack, "min_quantity": minimum,
+                 "tiers": [{"min_quantity": tier_min, "unit_price": Decimal("35.00")}]}]})
+        db_session.rollback()
+    with pytest.raises(InvalidInput):
+        quote_services.submit_quote(world["rfq_token"], {"delivery_fee": Decimal("1.001"), "lines": [
+            {"product_id": pid, "pack_size": 1, "min_quantity": 0,
+             "tiers": [{"min_quantity": 0, "unit_price": Decimal("35.00")}]}]})
+
+
+def test_award_page_refuses_a_hostile_supplier_choice(app, world, db_session):  # type: ignore[no-untyped-def]
+    """The committee's award page reads the chosen supplier as a bounded id: never a 5xx."""
+    client = app.test_client()
+    login(client, world["users"][COMMITTEE])
+    url = f"/rfqs/{world['rfq'].id}"
+    token = csrf(client.get(url).get_data(as_text=True))
+    pid = world["rfq_product"].id
+    for value in ["1" * 30, "9" * 400, "-1", "1e3", "๑" * 20, "1\x00"]:
+        response = client.post(url, data={"csrf_token": token, "do": "preview", f"c{pid}": value})
+        db_session.rollback()
+        assert response.status_code < 500, (value, response.status_code)

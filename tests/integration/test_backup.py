@@ -100,7 +100,7 @@ def backup(databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     dump = tmp_path_factory.mktemp("backup") / "ruamsue.dump"
     made = flask(source, "backup", "create", "--output", str(dump))
     assert made.returncode == 0, made.stderr[-2000:]
-    return {"dump": dump, "output": made.stdout, "month": month}
+    return {"dump": dump, "output": made.stdout, "month": month, "source": source}
 
 
 def test_restore_finds_the_same_orders_invoices_and_summaries(databases: dict[str, str], backup: dict[str, Any]) -> None:
@@ -193,3 +193,39 @@ def test_bad_input_is_a_clear_error(databases: dict[str, str], backup: dict[str,
     assert "PostgreSQL" in sqlite.output and ".backup" in sqlite.output
     with psycopg.connect(spare) as conn:  # nothing of all that reached the spare database
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("tamper", ["counts", "revision"])
+def test_a_failed_check_leaves_the_target_as_it_was(backup: dict[str, Any], tmp_path: Path, tamper: str) -> None:
+    """A manifest that the restored data does not match: exit 1, and the target is still empty, so the
+    retry with the right manifest is not refused as "not empty"."""
+    import json
+
+    name = f"ruamsue_backup_retry_{uuid.uuid4().hex[:8]}"
+    _admin_exec(f'CREATE DATABASE "{name}"')
+    try:
+        target = _url(name)
+        copy = tmp_path / "copy.dump"
+        shutil.copy(backup["dump"], copy)
+        manifest = json.loads(Path(str(backup["dump"]) + ".manifest.json").read_text())
+        wrong = dict(manifest)
+        if tamper == "counts":
+            wrong["tables"] = dict(manifest["tables"], invoices=manifest["tables"]["invoices"] + 1)
+        else:
+            wrong["alembic_revision"] = "not_this_one"
+        Path(str(copy) + ".manifest.json").write_text(json.dumps(wrong))
+        failed = flask(target, "backup", "restore", str(copy))
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "Traceback" not in failed.stderr and ("invoices" in failed.stderr or "revision" in failed.stderr)
+        with psycopg.connect(target) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+        Path(str(copy) + ".manifest.json").write_text(json.dumps(manifest))
+        retried = flask(target, "backup", "restore", str(copy))
+        assert retried.returncode == 0, retried.stderr[-2000:]
+        assert rows(target, "invoices") == rows(backup_source(backup), "invoices")
+    finally:
+        _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def backup_source(backup: dict[str, Any]) -> str:
+    return str(backup["source"])
