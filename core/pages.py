@@ -23,6 +23,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import DateTimeLocalField, IntegerField
 from wtforms.validators import StopValidation
+from wtforms.widgets import TextInput
 
 from core.errors import Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotFound, OutOfStock, message_code
 from core.fields import MAX_INT, MAX_QUANTITY, FieldError, parse_int
@@ -175,9 +176,16 @@ class IntField(IntegerField):
     """A whole number read by the one field module (Thai digits, thousands commas), bounded to what its
     column holds, with messages in our catalogues (WTForms has no Thai)."""
 
+    # A text box, not <input type=number>: a number input refuses Thai digits (๓๐ leaves it empty, and an
+    # empty box reads as "nothing"). The phone still shows its number pad (inputmode).
+    widget = TextInput()
+
     def __init__(self, *args: Any, maximum: int = MAX_QUANTITY, **kwargs: Any) -> None:
         self.maximum = maximum
-        super().__init__(*args, **kwargs)
+        render_kw = dict(kwargs.pop("render_kw", None) or {})
+        render_kw.setdefault("inputmode", "numeric")
+        render_kw.setdefault("autocomplete", "off")
+        super().__init__(*args, render_kw=render_kw, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:

@@ -7,7 +7,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from core.errors import DomainError
-from core.pages import apply_domain_error, error_text, roles_required
+from core import format as fmt
+from core.pages import apply_domain_error, confirmation, error_text, roles_required
 from orders import services
 from orders.estimate import group_estimate
 from orders.forms import ActionForm, order_form_class
@@ -42,11 +43,18 @@ def order(round_id: int) -> ResponseReturnValue:
                     ok = False
                 if q > 0:
                     lines.append({"offer_id": offer.id, "quantity": q, "tolerance": t})
-            if ok and not lines and mine:
-                # A blank form never wipes the group's order: withdrawing is its own, confirmed action.
-                form.form_errors.append(_("ทุกช่องว่างอยู่ จึงไม่ได้บันทึก ถ้าต้องการถอนคำสั่งซื้อทั้งหมด "
-                                          "กด \"ถอนคำสั่งซื้อของกลุ่มทั้งหมด\" ด้านล่าง"))
-                ok = False
+            removed = [offer for offer in rnd.offers if offer.id in mine and offer.id not in
+                       {line["offer_id"] for line in lines}]
+            if ok and lines and removed:
+                # A save that takes lines out asks first, naming them (a blank form is the service's refusal).
+                asked = confirmation(
+                    _("ลบ %(n)s รายการออกจากคำสั่งซื้อของกลุ่ม?", n=len(removed)),
+                    _("รายการที่จะลบ: %(items)s ที่เหลือจะบันทึกตามที่กรอก", items=", ".join(
+                        _("%(product)s %(n)s %(unit)s", product=o.product.name,
+                          n=fmt.number(mine[o.id]["quantity"]), unit=o.product.unit) for o in removed)),
+                    url_for("orders_views.order", round_id=rnd.id), _("ลบรายการและบันทึก"))
+                if asked is not None:
+                    return asked
             if ok:
                 try:
                     services.replace_group_order(current_user, rnd.id, group_id, lines)

@@ -4,6 +4,59 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
+  /* The server's field rule (core/fields.py parse_thai_digits, parse_int with grouping), mirrored:
+     Thai digits read as digits, spaces around dropped, "1,200" grouped by thousands. "" for a blank
+     box, NaN for text that is not a whole number (never 0: what cannot be read is an error). */
+  var THAI = "\u0e50\u0e51\u0e52\u0e53\u0e54\u0e55\u0e56\u0e57\u0e58\u0e59";
+  function digits(text) {
+    return String(text == null ? "" : text).replace(/[\u0e50-\u0e59]/g, function (c) {
+      return String(THAI.indexOf(c));
+    }).replace(/^\s+|\s+$/g, "");
+  }
+  function readWhole(text) {
+    var v = digits(text);
+    if (v === "") { return ""; }
+    if (/^-?[0-9]{1,3}(,[0-9]{3})+$/.test(v)) { v = v.replace(/,/g, ""); }
+    if (!/^-?[0-9]{1,15}$/.test(v)) { return NaN; }
+    return parseInt(v, 10);
+  }
+  /* Money: the same digits, at most two decimals; "" blank, NaN unreadable, else the text in plain digits. */
+  function readMoney(text) {
+    var v = digits(text);
+    if (v === "") { return ""; }
+    if (/^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$/.test(v)) { v = v.replace(/,/g, ""); }
+    if (!/^-?[0-9]{1,10}(\.[0-9]{1,2})?$/.test(v)) { return NaN; }
+    return v;
+  }
+  window.RuamsueFields = { digits: digits, readWhole: readWhole, readMoney: readMoney };
+  function grouped(text) {
+    var parts = String(text).split(".");
+    return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (parts.length > 1 ? "." + parts[1] : "");
+  }
+
+  /* Every numeric box shows back what was understood when that is not plain digits ("๓๐" -> 30),
+     and says so when it cannot be read, before the form is sent. */
+  function understood() {
+    var say = document.body.getAttribute("data-t-understood"), bad = document.body.getAttribute("data-t-unreadable");
+    if (!say) { return; }
+    document.querySelectorAll("input[inputmode=numeric], input[inputmode=decimal]").forEach(function (input) {
+      var hint = document.createElement("small");
+      hint.className = "hint understood";
+      hint.setAttribute("data-understood-for", input.id || "");
+      hint.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", hint);
+      function show() {
+        var money = input.getAttribute("inputmode") === "decimal";
+        var value = money ? readMoney(input.value) : readWhole(input.value);
+        var plain = /^\s*-?[0-9]*(\.[0-9]*)?\s*$/.test(input.value);
+        if (value === "" || (plain && value === value)) { hint.textContent = ""; return; }
+        hint.textContent = value !== value ? bad : say.split("{n}").join(grouped(value));
+      }
+      input.addEventListener("input", show);
+      show();
+    });
+  }
+
   /* Deadlines counting down: <span data-deadline="ISO" data-days="วัน" data-closed="ปิดรับแล้ว"> */
   function countdowns() {
     var nodes = document.querySelectorAll("[data-deadline]");
@@ -53,8 +106,8 @@
       var sum = 0;
       form.querySelectorAll("[data-offer]").forEach(function (row) {
         var qInput = row.querySelector("input[data-qty]");
-        var q = parseInt(qInput.value, 10);
-        if (isNaN(q) || q < 0) { q = 0; }
+        var q = readWhole(qInput.value);
+        if (q === "" || isNaN(q) || q < 0) { q = 0; }
         var others = parseInt(row.getAttribute("data-others"), 10) || 0;
         var price = tierPrice(row.getAttribute("data-tiers"), others + q);
         var amount = q * (price || 0);
@@ -190,7 +243,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    errorSummary(); dateHints();
+    errorSummary(); dateHints(); understood();
     countdowns(); orderForm(); jobs(); printButtons(); confirms();
   });
 })();

@@ -330,10 +330,14 @@
       var inputs = row.querySelectorAll("input");
       var qIn = row.querySelector("input[data-qty]"), tIn = inputs[inputs.length - 1];
       function num(input) {
-        var v = String(input.value || "").replace(/[,\s]/g, "");
+        /* the page's one reading rule (app.js, the server's mirror); a box the browser could not read
+           (badInput) or text that is not a whole number is an error, never "nothing" */
+        if (input.validity && input.validity.badInput) { return null; }
+        var F = window.RuamsueFields;
+        var v = F ? F.readWhole(input.value) : (/^\s*[0-9]{1,9}\s*$/.test(input.value) ? parseInt(input.value, 10) : (String(input.value).trim() === "" ? "" : NaN));
         if (v === "") { return 0; }
-        if (!/^\d{1,9}$/.test(v)) { return null; }
-        return parseInt(v, 10);
+        if (isNaN(v) || v < 0) { return null; }
+        return v;
       }
       var q = num(qIn), tol = tIn === qIn ? 0 : num(tIn);
       function fail(input, text) {
@@ -352,7 +356,63 @@
                      label: row.getAttribute("data-label") });
       }
     });
+    if (!bad && !lines.length && had().length) {
+      /* a blank form never withdraws the order (the server refuses it too): say so, send nothing */
+      bad = true;
+      var first = form.querySelector("input[data-qty]");
+      problems.push({ input: first, text: t("blank") });
+    }
     return bad ? null : lines;
+  }
+
+  /* The lines the group had when the page was drawn: [{offer_id, label, quantity}] */
+  function had() {
+    var out = [];
+    form.querySelectorAll("[data-offer]").forEach(function (row) {
+      var q = parseInt(row.getAttribute("data-had") || "0", 10);
+      if (q > 0) { out.push({ offer_id: parseInt(row.getAttribute("data-offer"), 10), quantity: q,
+                              name: row.getAttribute("data-name"), unit: row.getAttribute("data-unit") }); }
+    });
+    return out;
+  }
+
+  /* A save that takes out lines the group had asks first, listing what goes. */
+  function askRemoval(lines, proceed) {
+    var keep = {};
+    lines.forEach(function (l) { keep[String(l.offer_id)] = true; });
+    var gone = had().filter(function (h) { return !keep[String(h.offer_id)]; });
+    if (!gone.length) { proceed(); return; }
+    var dialog = el("dialog", "confirm");
+    if (typeof dialog.showModal !== "function") {
+      if (window.confirm(t("remove-question", { n: String(gone.length) }))) { proceed(); }
+      return;
+    }
+    dialog.id = "remove-dialog";
+    dialog.setAttribute("aria-labelledby", "remove-dialog-title");
+    var h = el("h2", "", t("remove-question", { n: String(gone.length) }));
+    h.id = "remove-dialog-title";
+    dialog.appendChild(h);
+    dialog.appendChild(el("p", "", t("remove-intro")));
+    var ul = el("ul", "list");
+    ul.id = "removed-lines";
+    gone.forEach(function (g) {
+      ul.appendChild(el("li", "", t("remove-line", { item: g.name, n: String(g.quantity).replace(/\B(?=(\d{3})+(?!\d))/g, ","),
+                                                     unit: g.unit || "" })));
+    });
+    dialog.appendChild(ul);
+    var row = el("div", "actions");
+    var yes = el("button", "danger", t("remove-yes"));
+    yes.type = "button"; yes.id = "dialog-yes";
+    var no = el("button", "secondary", t("remove-no"));
+    no.type = "button"; no.id = "dialog-no";
+    row.appendChild(yes); row.appendChild(no);
+    dialog.appendChild(row);
+    document.body.appendChild(dialog);
+    no.addEventListener("click", function () { dialog.close(); });
+    dialog.addEventListener("close", function () { dialog.remove(); });
+    yes.addEventListener("click", function () { dialog.close(); proceed(); });
+    dialog.showModal();
+    no.focus();
   }
 
   /* The summary of a refused form, as the server draws it (base.html): at the top, with the focus. */
@@ -404,6 +464,9 @@
         if (navigator.onLine !== false) { HTMLFormElement.prototype.submit.call(form); } else { errorSummary(); }
         return;
       }
+      askRemoval(lines, function () { send(lines); });
+    });
+    function send(lines) {
       document.querySelectorAll("main > .flash, #offline-status .flash.ok").forEach(function (f) { f.parentNode.removeChild(f); });
       var button = form.querySelector("button[type=submit]");
       if (button) { button.disabled = true; }
@@ -426,7 +489,7 @@
         if (mine && mine.state === "refused" && mine.result && mine.result.error &&
             mine.result.error.code === "invalid") {
           /* the server's own page explains what is wrong, field by field */
-          return box.remove(item.key).then(function () { HTMLFormElement.prototype.submit.call(form); });
+          return box.remove(item.key).then(submitAsked);
         }
         if (mine && mine.state === "pending") {
           mine.foreground = false;
@@ -435,10 +498,18 @@
         }
         return render();
       }, function () {
-        /* no IndexedDB (private mode, full disk): the plain form still works */
-        HTMLFormElement.prototype.submit.call(form);
+        /* no IndexedDB (private mode, full disk): the plain form still works (the server asks again
+           before removing lines: confirmed=yes says it was asked here) */
+        submitAsked();
       });
-    });
+    }
+    /* The plain form, after this page asked about the lines it removes (the server need not ask again). */
+    function submitAsked() {
+      var flag = el("input");
+      flag.type = "hidden"; flag.name = "confirmed"; flag.value = "yes";
+      form.appendChild(flag);
+      HTMLFormElement.prototype.submit.call(form);
+    }
     return box.all().then(function (items) {
       var waiting = items.filter(function (i) { return i.url === url && i.state === "pending" && String(i.user) === String(user); });
       if (waiting.length && form.hasAttribute("data-open")) { fillForm(waiting[waiting.length - 1]); }
