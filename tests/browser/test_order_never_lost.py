@@ -19,31 +19,33 @@ def _text(page: Any, selector: str) -> str:
     return re.sub(r"\s+", " ", page.locator(selector).inner_text())
 
 
-def _order(api: Any, world: dict[str, Any], rid: int) -> dict[int, int]:
-    got = api.get(f"/api/v1/rounds/{rid}/orders/{world['groups']['coop'].id}", headers=world["h"]["leader"])
+def _order(api: Any, w: dict[str, Any], rid: int) -> dict[int, int]:
+    got = api.get(f"/api/v1/rounds/{rid}/orders/{w['groups']['coop'].id}", headers=w["h"]["leader"])
     assert got.status_code == 200
     return {line["offer_id"]: line["quantity"] for line in got.get_json()["lines"]}
 
 
 def _in_view(page: Any, selector: str) -> bool:
+    page.wait_for_load_state("load")
     top = page.evaluate(f"() => document.querySelector({selector!r}).getBoundingClientRect().top")
-    return bool(0 <= top < PHONE["height"])
+    assert -1 <= top < PHONE["height"], (selector, top)
+    return True
 
 
-def _two_line_round(api: Any, world: dict[str, Any]) -> tuple[int, int, int]:
+def _two_line_round(api: Any, w: dict[str, Any]) -> tuple[int, int, int]:
     """An open round of fertiliser and oil; the leader's group has ordered 40 sacks and 250 litres."""
-    h = world["h"]
+    h = w["h"]
     products = {p["name"]: p["id"] for p in api.get("/api/v1/products", headers=h["committee"]).get_json()}
     rid = api.post("/api/v1/rounds", headers=h["committee"], json={
         "name": "รอบปุ๋ยและน้ำมันปลายฝน", "closes_at": "2099-01-01T10:00:00+07:00"}).get_json()["id"]
     offers = []
     for name, price in (("ปุ๋ยยูเรีย 46-0-0", "820.00"), ("น้ำมันถั่วเหลือง", "48.00")):
         offers.append(api.post(f"/api/v1/rounds/{rid}/offers", headers=h["committee"], json={
-            "product_id": products[name], "supplier_id": world["supplier"], "pack_size": 1, "min_quantity": 0,
+            "product_id": products[name], "supplier_id": w["supplier"], "pack_size": 1, "min_quantity": 0,
             "reference_price": "900.00", "tiers": [{"min_quantity": 0, "unit_price": price}]}).get_json()["id"])
     assert api.post(f"/api/v1/rounds/{rid}/open", headers=h["committee"]).status_code == 200
     urea, oil = offers
-    assert api.put(f"/api/v1/rounds/{rid}/orders/{world['groups']['coop'].id}", headers=h["leader"], json={
+    assert api.put(f"/api/v1/rounds/{rid}/orders/{w['groups']['coop'].id}", headers=h["leader"], json={
         "lines": [{"offer_id": urea, "quantity": 40}, {"offer_id": oil, "quantity": 250}]}).status_code == 200
     return rid, urea, oil
 
