@@ -219,10 +219,13 @@ def close_due_rounds() -> int:
 # --- group orders ----------------------------------------------------------------------------------
 
 def _check_open_state(state: str, closes_at: datetime) -> None:
+    # ``reason`` tells a phone why: the committee closed the round ("closed") or its deadline passed.
     if state != "open":
-        raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state)
+        raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state,
+                             reason="deadline" if utcnow() >= closes_at else "closed")
     if utcnow() >= closes_at:
-        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
+        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"),
+                             state="closed", reason="deadline")
 
 
 def _check_still_open(round_id: int) -> None:
@@ -379,7 +382,7 @@ def _write_order_pg(actor: User, round_id: int, group_id: int, wanted: dict[int,
         # Closed (or past its deadline) after the first look: nothing was written.
         _check_open_state(row.state, row.closes_at)
         raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"),
-                             state="closed")
+                             state="closed", reason="deadline")
 
 
 def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int, dict[str, Any]],

@@ -145,7 +145,7 @@
   if (!status) { return; }
   var user = status.getAttribute("data-user");
   var cachedAt = document.documentElement.getAttribute("data-cached-at");
-  var SHOWN_FOR = 15000;
+  var shownHere = {};  /* the keys of the "sent" notices this page load has shown */
   var EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."];
 
@@ -233,8 +233,14 @@
           n.appendChild(el("small", "hint", t("saved-hint", { time: when(item.savedAt) })));
           if (item.login) { n.appendChild(el("p", "error", t("login"))); }
         } else if (item.state === "sent") {
-          /* told once; still told by a page that reloads itself (or opens) within a few seconds */
-          if (item.shownAt && Date.now() - item.shownAt > SHOWN_FOR) { shown.push(box.remove(item.key)); return; }
+          /* told once, on the first page drawn after it was sent (redrawn on that page as often as need be),
+             never again on a later page, and never beside a refused form */
+          if (item.shownAt && !shownHere[item.key]) { shown.push(box.remove(item.key)); return; }
+          if (document.getElementById("error-summary")) {
+            if (item.foreground) { shown.push(box.remove(item.key)); }
+            return;
+          }
+          shownHere[item.key] = true;
           var text = item.foreground ? t("sent") : t("sent-later", { round: item.round, time: when(item.savedAt) });
           var extra = [];
           var prev = item.result && item.result.previous;
@@ -244,6 +250,16 @@
           }
           notice("ok", text, item.foreground ? null : lineList(item.lines), extra);
           if (!item.shownAt) { item.shownAt = Date.now(); shown.push(box.put(item)); }
+        } else if (item.state === "late" && item.foreground) {
+          /* refused while the leader waited: the round was closed while this page was open. Say which way,
+             stop the countdown and the form; nothing is kept on the phone (the leader is right here). */
+          var reason = item.result && item.result.error && item.result.error.reason;
+          var told = notice("error late", t(reason === "deadline" ? "deadline-meanwhile" : "closed-meanwhile",
+                                           { round: item.round }));
+          told.setAttribute("role", "alert");
+          told.id = "closed-meanwhile";
+          roundClosed();
+          shown.push(box.remove(item.key));
         } else {  /* late or refused: stays until the leader has phoned it in */
           var head = item.state === "late" ? t("late", { round: item.round }) : t("refused", { round: item.round });
           var button = el("button", "secondary", t("dismiss"));
@@ -260,6 +276,18 @@
       if (waiting) { askForSync(); }  /* Background Sync sends it even if this page is closed */
       return Promise.all(shown).then(function () { return items; });
     });
+  }
+
+  /* The round closed under this page: the countdown says so and the form takes no more. */
+  function roundClosed() {
+    document.querySelectorAll("[data-deadline]").forEach(function (d) {
+      d.setAttribute("data-deadline", "1970-01-01T00:00:00Z");
+      d.textContent = d.getAttribute("data-closed");
+      d.classList.add("closed");
+    });
+    if (form) {
+      form.querySelectorAll("input:not([type=hidden]), button").forEach(function (x) { x.disabled = true; });
+    }
   }
 
   /* Two phones of one group: the later write wins. Tell the phone whose write was replaced. */
