@@ -66,9 +66,13 @@ def order(round_id: int) -> ResponseReturnValue:
                     flash(_("บันทึกคำสั่งซื้อของกลุ่มแล้ว"), "ok")
                     return redirect(url_for("orders_views.order", round_id=rnd.id))
     mine_qty = {offer_id: line["quantity"] for offer_id, line in mine.items()}
+    mine_tol = {offer_id: line["tolerance"] for offer_id, line in mine.items()}
     estimate = group_estimate(current_user, rnd, group_id) if rnd.state == "open" and mine else None
-    return render_template("orders/order.html", form=form, mine=mine_qty, updated_at=current["updated_at"],
-                           estimate=estimate, **ctx), status
+    # After the close the page shows the bill as combined (the lines' allocations), never an estimate.
+    billed = rnd.state in ("combined", "delivered", "settled")
+    return render_template("orders/order.html", form=form, mine=mine_qty, mine_tol=mine_tol, lines=mine,
+                           tol_so_far=services.tolerance_so_far(current_user, rnd.id), billed=billed,
+                           updated_at=current["updated_at"], estimate=estimate, **ctx), status
 
 
 @bp.route("/rounds/<int:round_id>/order/withdraw", methods=["GET", "POST"])

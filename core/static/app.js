@@ -97,6 +97,37 @@
     return price;
   }
 
+  /* One offer if the round closed now, by the server's rule (pricing/estimate.py over pricing/offer.py):
+     the group's line and the other groups' lines taken together, pack rounding (a pack is never filled by
+     tolerance alone), the minimum (not reached: nothing ordered, nothing to pay), the tier the ordered
+     quantity reaches, and the largest-remainder share of the ordered quantity (ties to the group's line).
+     o = {pack, min, tiers: "0:90.00,100:85.00", othersQ, othersT}; returns {ordered, allocated, price, value}
+     with money in satang. tests/browser/test_estimate_agrees.py runs it against pricing/ on the same inputs. */
+  function shares(total, weights) {
+    var sum = weights[0] + weights[1];
+    if (!sum) { return [0, 0]; }
+    var out = [Math.floor(total * weights[0] / sum), Math.floor(total * weights[1] / sum)];
+    var rem = [total * weights[0] % sum, total * weights[1] % sum];
+    var left = total - out[0] - out[1];
+    var order = rem[1] > rem[0] ? [1, 0] : [0, 1];  /* ties: the group's line (placed first, lower id) */
+    for (var i = 0; i < left; i++) { out[order[i]] += 1; }
+    return out;
+  }
+  function estimateLine(o, q, t) {
+    var none = { ordered: false, allocated: 0, price: null, value: 0 };
+    if (!(q > 0)) { return none; }
+    var oq = o.othersQ > 0 ? o.othersQ : 0, ot = oq > 0 ? (o.othersT || 0) : 0;
+    var total = q + oq, tol = t + ot, pack = o.pack || 1;
+    var packs = Math.floor(total / pack), r = total % pack;
+    if (r > 0 && tol >= pack - r) { packs += 1; }
+    var ordered = packs * pack;
+    if (ordered === 0 || ordered < (o.min || 0)) { return none; }
+    var price = tierPrice(o.tiers, ordered);
+    var mine = ordered <= total ? shares(ordered, [q, oq])[0] : q + shares(ordered - total, [t, ot])[0];
+    return { ordered: true, allocated: mine, price: price, value: mine * price };
+  }
+  window.RuamsueEstimate = { line: estimateLine };
+
   /* The order form: live line amounts and total at the tier the network would reach. */
   function orderForm() {
     var form = document.querySelector("form[data-order-form]");
@@ -105,15 +136,21 @@
     function update() {
       var sum = 0;
       form.querySelectorAll("[data-offer]").forEach(function (row) {
-        var qInput = row.querySelector("input[data-qty]");
-        var q = readWhole(qInput.value);
+        var inputs = row.querySelectorAll("input");
+        var qInput = row.querySelector("input[data-qty]"), tInput = inputs[inputs.length - 1];
+        var q = readWhole(qInput.value), t = tInput === qInput ? 0 : readWhole(tInput.value);
         if (q === "" || isNaN(q) || q < 0) { q = 0; }
-        var others = parseInt(row.getAttribute("data-others"), 10) || 0;
-        var price = tierPrice(row.getAttribute("data-tiers"), others + q);
-        var amount = q * (price || 0);
-        sum += amount;
+        if (t === "" || isNaN(t) || t < 0) { t = 0; }
+        var line = estimateLine({ pack: parseInt(row.getAttribute("data-pack"), 10) || 1,
+                                  min: parseInt(row.getAttribute("data-min"), 10) || 0,
+                                  tiers: row.getAttribute("data-tiers"),
+                                  othersQ: parseInt(row.getAttribute("data-others"), 10) || 0,
+                                  othersT: parseInt(row.getAttribute("data-others-tol"), 10) || 0 }, q, t);
+        sum += line.value;
         var out = row.querySelector("[data-line-amount]");
-        if (out) { out.textContent = baht(amount); }
+        if (out) { out.textContent = baht(line.value); }
+        var below = row.querySelector("[data-below-minimum]");
+        if (below) { below.hidden = !(q > 0 && !line.ordered); }
       });
       if (total) { total.textContent = baht(sum); }
     }

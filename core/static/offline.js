@@ -146,6 +146,7 @@
   var user = status.getAttribute("data-user");
   var cachedAt = document.documentElement.getAttribute("data-cached-at");
   var shownHere = {};  /* the keys of the "sent" notices this page load has shown */
+  var SHOWN_FOR = 15000;
   var EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."];
 
@@ -233,9 +234,14 @@
           n.appendChild(el("small", "hint", t("saved-hint", { time: when(item.savedAt) })));
           if (item.login) { n.appendChild(el("p", "error", t("login"))); }
         } else if (item.state === "sent") {
-          /* told once, on the first page drawn after it was sent (redrawn on that page as often as need be),
-             never again on a later page, and never beside a refused form */
-          if (item.shownAt && !shownHere[item.key]) { shown.push(box.remove(item.key)); return; }
+          /* told once, on the first page drawn after it was sent (redrawn on that page as often as need be,
+             and on the same page reloaded within a few seconds); never on another page, never beside a
+             refused form */
+          var again = item.shownAt && !shownHere[item.key];
+          if (again && (window.location.pathname !== item.url || Date.now() - item.shownAt > SHOWN_FOR)) {
+            shown.push(box.remove(item.key));
+            return;
+          }
           if (document.getElementById("error-summary")) {
             if (item.foreground) { shown.push(box.remove(item.key)); }
             return;
