@@ -146,9 +146,9 @@ def apply_domain_error(form: FlaskForm, exc: DomainError, field_map: dict[str, s
         if target is not None and hasattr(target, "errors") and isinstance(found, list):
             target.errors = list(target.errors or []) + [field_text(m) for m in found]
             placed = True
-    top = error_text(exc)
-    if not placed or isinstance(exc, (Conflict, DeadlinePassed)):
-        form.form_errors.append(top)
+    # One message per problem: the field's own, or (about no field) one at the top, never both.
+    if not placed:
+        form.form_errors.append(error_text(exc))
 
 
 def filled(value: T | None) -> T:

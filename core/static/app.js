@@ -187,6 +187,24 @@
     });
   }
 
+  /* Copy buttons: <button data-copy="id of the input" data-copied="copied">; says so when done. */
+  function copyButtons() {
+    document.querySelectorAll("[data-copy]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var input = document.getElementById(b.getAttribute("data-copy"));
+        if (!input) { return; }
+        function done() { b.textContent = b.getAttribute("data-copied"); }
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(input.value).then(done, function () {
+            input.select(); if (document.execCommand("copy")) { done(); }
+          });
+        } else {
+          input.select(); if (document.execCommand("copy")) { done(); }
+        }
+      });
+    });
+  }
+
   /* Print buttons (no inline handlers under the CSP). */
   function printButtons() {
     document.querySelectorAll("[data-print]").forEach(function (b) {
@@ -281,6 +299,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     errorSummary(); dateHints(); understood();
-    countdowns(); orderForm(); jobs(); printButtons(); confirms();
+    countdowns(); orderForm(); jobs(); printButtons(); copyButtons(); confirms();
   });
 })();
