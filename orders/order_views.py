@@ -10,7 +10,7 @@ from core.errors import DomainError
 from core import format as fmt
 from core.pages import apply_domain_error, confirmation, error_text, roles_required
 from orders import services
-from orders.estimate import group_estimate
+from orders.estimate import group_estimate, tolerance_so_far
 from orders.forms import ActionForm, order_form_class
 from orders.views import _round_context, bp
 
@@ -71,7 +71,7 @@ def order(round_id: int) -> ResponseReturnValue:
     # After the close the page shows the bill as combined (the lines' allocations), never an estimate.
     billed = rnd.state in ("combined", "delivered", "settled")
     return render_template("orders/order.html", form=form, mine=mine_qty, mine_tol=mine_tol, lines=mine,
-                           tol_so_far=services.tolerance_so_far(current_user, rnd.id), billed=billed,
+                           tol_so_far=tolerance_so_far(current_user, rnd.id), billed=billed,
                            updated_at=current["updated_at"], estimate=estimate, **ctx), status
 
 

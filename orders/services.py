@@ -483,17 +483,6 @@ def get_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView
     return {"group_id": group.id, "round_id": rnd.id, "updated_at": order.updated_at, "lines": lines}
 
 
-def tolerance_so_far(actor: User, round_id: int) -> dict[int, int]:
-    """The extra units all groups accept per offer so far (the order form's estimate fills packs with them)."""
-    rnd = get_round(actor, round_id)
-    rows = db.session.execute(
-        select(OrderLine.offer_id, func.sum(OrderLine.tolerance))
-        .join(Offer, Offer.id == OrderLine.offer_id).where(Offer.round_id == rnd.id)
-        .group_by(OrderLine.offer_id)
-    ).all()
-    return {offer_id: int(total or 0) for offer_id, total in rows}
-
-
 def orders_so_far(actor: User, round_id: int) -> dict[int, int]:
     """Pooled quantity per offer so far (the order form shows the tier reached)."""
     rnd = get_round(actor, round_id)
