@@ -50,7 +50,7 @@ def order(round_id: int) -> ResponseReturnValue:
                 asked = confirmation(
                     _("ลบ %(n)s รายการออกจากคำสั่งซื้อของกลุ่ม?", n=len(removed)),
                     _("รายการที่จะลบ: %(items)s ที่เหลือจะบันทึกตามที่กรอก", items=", ".join(
-                        _("%(product)s %(n)s %(unit)s", product=o.product.name,
+                        _("%(product)s · %(n)s %(unit)s", product=o.product.name,
                           n=fmt.number(mine[o.id]["quantity"]), unit=o.product.unit) for o in removed)),
                     url_for("orders_views.order", round_id=rnd.id), _("ลบรายการและบันทึก"))
                 if asked is not None:

@@ -113,7 +113,7 @@ def test_thai_digits_are_read_and_removing_a_line_asks_first(browser, server, wo
     page.locator(f"#q_{urea}").fill("")
     page.click("#save-order")
     page.wait_for_selector("dialog[open] #removed-lines")
-    assert _text(page, "#removed-lines") == "ปุ๋ยยูเรีย 46-0-0 40 กระสอบ"
+    assert _text(page, "#removed-lines") == "ปุ๋ยยูเรีย 46-0-0 · 40 กระสอบ"
     assert "ลบ 1 รายการ" in _text(page, "dialog[open] h2")
     leader.shot("removal-asks")
     page.click("#dialog-no")
@@ -143,7 +143,7 @@ def test_without_javascript_removing_a_line_asks_on_a_page(browser, server, worl
     page.fill(f"#q_{urea}", "๔๕")
     page.click("#save-order")
     page.wait_for_selector("#confirm-form")
-    assert "น้ำมันถั่วเหลือง 250 ลิตร" in _text(page, "#confirm-consequence")
+    assert "น้ำมันถั่วเหลือง · 250 ลิตร" in _text(page, "#confirm-consequence")
     assert _order(api, world, rid) == {urea: 40, oil: 250}
     page.click("#confirm-yes")
     page.wait_for_selector(".flash.ok")

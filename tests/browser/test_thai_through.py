@@ -74,3 +74,26 @@ def test_the_sellers_page_leads_with_extra_income(browser, server, world):  # ty
     assert "140.00" in first.inner_text()  # 20 kg sold at 42.00 instead of 35.00 to a middleman
     seller.shot("income-first")
     seller.close()
+
+
+def test_a_quantity_never_touches_a_number_in_a_name(browser, server, world, worker_app):  # type: ignore[no-untyped-def]  # noqa: F811
+    api, h = worker_app.test_client(), world["h"]
+    product = api.post("/api/v1/products", headers=h["committee"],
+                       json={"name": "ข้าวหอมมะลิ 105", "unit": "กก.", "category": "ข้าว"}).get_json()["id"]
+    rid = api.post("/api/v1/rounds", headers=h["committee"], json={
+        "name": "รอบข้าวสารต้นปี", "closes_at": "2099-01-01T10:00:00+07:00"}).get_json()["id"]
+    oid = api.post(f"/api/v1/rounds/{rid}/offers", headers=h["committee"], json={
+        "product_id": product, "supplier_id": world["supplier"], "pack_size": 1, "min_quantity": 0,
+        "reference_price": "30.00", "tiers": [{"min_quantity": 0, "unit_price": "27.50"}]}).get_json()["id"]
+    assert api.post(f"/api/v1/rounds/{rid}/open", headers=h["committee"]).status_code == 200
+    assert api.put(f"/api/v1/rounds/{rid}/orders/{world['groups']['coop'].id}", headers=h["leader"], json={
+        "lines": [{"offer_id": oid, "quantity": 400}]}).status_code == 200
+    leader = Journey(browser, server, "thai-through-name-numbers")
+    leader.login(world["users"]["leader"].email, harness().PASSWORD)
+    page = leader.page
+    leader.go(f"/rounds/{rid}/order")
+    assert "105 400" not in _text(page, "#estimate") and "ข้าวหอมมะลิ 105 · 400 กก." in _text(page, "#estimate")
+    leader.go(f"/rounds/{rid}/order/withdraw")
+    assert _text(page, "#withdrawn-lines") == "ข้าวหอมมะลิ 105 · 400 กก."
+    leader.shot("name-and-quantity")
+    leader.close()
