@@ -62,6 +62,11 @@ def _report_helpers() -> dict[str, Any]:
     return {"figure_label": lambda key: str(FIGURE_LABELS.get(key, key))}
 
 
+def _network_today() -> date:
+    """Today where the network meets (Asia/Bangkok by default), not the server's UTC day."""
+    return utcnow().astimezone(ZoneInfo(current_user.network.timezone)).date()
+
+
 class ReviewForm(FlaskForm):
     meeting_date = DateField(_l("วันที่ประชุม"), validators=[DataRequired(_l("กรุณาเลือกวันที่"))])
     attendance = IntField(_l("จำนวนผู้เข้าประชุม"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
@@ -69,7 +74,7 @@ class ReviewForm(FlaskForm):
     notes = TextAreaField(_l("บันทึกการประชุม"), validators=[Optional(), Length(max=5000)])
 
     def validate_meeting_date(self, field: Any) -> None:
-        if field.data and field.data > date.today():
+        if field.data and field.data > _network_today():
             raise ValidationError(_l("ต้องไม่เป็นวันในอนาคต"))
 
 
@@ -124,7 +129,7 @@ def summary(month: str) -> ResponseReturnValue:
                 flash(_("ลงนามรับรองสรุปเดือนนี้แล้ว"), "ok")
                 return redirect(url_for("reports_views.summary", month=month))
     elif not form.meeting_date.data:
-        form.meeting_date.data = date.today()
+        form.meeting_date.data = _network_today()
     job = None
     if request.args.get("job"):
         from core.jobs import get_job

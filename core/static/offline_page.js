@@ -152,6 +152,13 @@
     });
   }
 
+  /* What the phone just said about the form (kept, refused, closed) is drawn at the top: bring it into view. */
+  function inView(items) {
+    var told = status.querySelector(".flash.pending, .flash.error");
+    if (told) { told.scrollIntoView({ block: "start" }); }
+    return items;
+  }
+
   /* The round closed under this page: the countdown says so and the form takes no more. */
   function roundClosed() {
     document.querySelectorAll("[data-deadline]").forEach(function (d) {
@@ -396,9 +403,9 @@
         if (mine && mine.state === "pending") {
           mine.foreground = false;
           askForSync();
-          return box.put(mine).then(render);
+          return box.put(mine).then(render).then(inView);
         }
-        return render();
+        return render().then(inView);
       }, function () {
         /* no IndexedDB (private mode, full disk): the plain form still works (the server asks again
            before removing lines: confirmed=yes says it was asked here) */

@@ -134,3 +134,20 @@ def test_a_minimum_shows_its_unit_and_what_happens(browser, server, world, worke
     assert "ขั้นต่ำของทั้งเครือข่าย 1,000 ลิตร" in _text(page, f"[data-minimum='{oid}']")
     leader.shot("minimum")
     leader.close()
+
+
+def test_offline_the_kept_notice_is_in_view(browser, server, world):  # type: ignore[no-untyped-def]  # noqa: F811
+    leader = _leader(browser, server, world, "sees-offline-in-view")
+    page, rid = leader.page, world["rounds"]["open"]
+    leader.go(f"/rounds/{rid}/order")
+    leader.context.set_offline(True)
+    page.locator("input[data-qty]").fill("50")
+    page.locator("#save-order").scroll_into_view_if_needed()
+    page.click("#save-order")
+    page.wait_for_selector(".flash.pending")
+    page.wait_for_timeout(300)
+    top = page.evaluate("() => document.querySelector('.flash.pending').getBoundingClientRect().top")
+    assert 0 <= top < 740, f"'kept on this phone' is out of view ({top}px)"
+    leader.shot("kept-in-view")
+    leader.context.set_offline(False)
+    leader.close()
