@@ -13,6 +13,10 @@ from pathlib import Path
 # (core/) and the rules (pricing/) are not listed: they are always there. A new domain adds itself here.
 DOMAINS: tuple[str, ...] = ("network", "orders", "market", "reports", "quotes", "notifications", "demo")
 
+# The Celery edge: the app factory calls its ``celery_init_app(app)`` after the domains (``tasks/``: the
+# Celery app, the beat schedule and every task), so that neither the kernel nor a domain imports Celery.
+TASKS = "tasks"
+
 INSTANCE_DIR = Path(os.environ.get("RUAMSUE_INSTANCE", Path(__file__).resolve().parent / "instance"))
 
 
@@ -78,6 +82,7 @@ def load() -> dict[str, object]:
         engine_options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     return {
         "DOMAINS": DOMAINS,
+        "TASKS": TASKS,
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,

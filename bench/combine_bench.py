@@ -216,7 +216,7 @@ def _workers(url: str, rnd: int, concurrency: int, runs: int, warm: int) -> list
                RUAMSUE_COMBINE_PARTS_MIN_LINES="1")
     log = Path(tempfile.mkdtemp(prefix="ruamsue-bench-")) / "worker.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", queue, "-c", str(concurrency),
+        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", queue, "-c", str(concurrency),
          "--pool", "prefork", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
          "-n", f"bench-{uuid.uuid4().hex[:6]}@%h"],
         cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115

@@ -25,64 +25,40 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from bench.seed import ROOT, RoundTerms, free_port, seed_open_round, stop_server, throwaway_database
+
 OFFERS = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+LOAD_ROUND = RoundTerms(network="Load network", round="Load round", supplier="Supplier {i}",
+                        product="Product {i}", unit="kg", offers=OFFERS, pack_size=5,
+                        reference_price=Decimal("50.00"), delivery_fee=Decimal("100.00"),
+                        tiers=((0, Decimal("45.00")), (500, Decimal("42.00"))))
 
 
 def _seed(leaders: int) -> dict[str, Any]:
-    """Seed through the app's own models (DATABASE_URL is set in the environment)."""
+    """Seed through the app's own models (DATABASE_URL is set in the environment): the open round and
+    one group per leader, each leader with an API token."""
     from sqlalchemy import insert
 
     from core import create_app
     from core.auth import hash_token, new_token
     from core.db import db
-    from network.models import ApiToken, Group, Network, User
-    from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
+    from network.models import ApiToken, Group, User
 
     app = create_app({"JOBS_MODE": "manual"})
     with app.app_context():
-        network = Network(name="Load network", timezone="Asia/Bangkok", fee_percent=Decimal("1"))
-        db.session.add(network)
-        db.session.flush()
-        suppliers = [Supplier(network_id=network.id, name=f"Supplier {i}") for i in range(3)]
-        products = [Product(network_id=network.id, name=f"Product {i}", unit="kg") for i in range(OFFERS)]
-        db.session.add_all([*suppliers, *products])
-        now = datetime.now(timezone.utc)
-        rnd = BuyingRound(network_id=network.id, name="Load round", state="open", opened_at=now,
-                          closes_at=now + timedelta(days=2))
-        db.session.add(rnd)
-        db.session.flush()
-        offer_ids = []
-        for i, product in enumerate(products):
-            offer = Offer(round_id=rnd.id, product_id=product.id, supplier_id=suppliers[i % 3].id, pack_size=5,
-                          min_quantity=0, reference_price=Decimal("50.00"), delivery_fee=Decimal("100.00"))
-            offer.tiers = [PriceTier(min_quantity=0, unit_price=Decimal("45.00")),
-                           PriceTier(min_quantity=500, unit_price=Decimal("42.00"))]
-            db.session.add(offer)
-            db.session.flush()
-            offer_ids.append(offer.id)
+        network, rnd, offers = seed_open_round(LOAD_ROUND)
         group_ids = [r[0] for r in db.session.execute(insert(Group).returning(Group.id), [
             {"network_id": network.id, "name": f"Group {i}", "members": 20, "registered_poor_members": 4,
              "kind": "other", "district": "", "subdistrict": ""} for i in range(leaders)])]
@@ -96,7 +72,7 @@ def _seed(leaders: int) -> dict[str, Any]:
             db.session.add(ApiToken(user_id=uid, token_hash=hash_token(token)))
             tokens[gid] = token
         db.session.commit()
-        result = {"round_id": rnd.id, "offer_ids": offer_ids, "tokens": tokens}
+        result = {"round_id": rnd.id, "offer_ids": [offer.id for offer in offers], "tokens": tokens}
         db.engine.dispose()
     return result
 
@@ -202,86 +178,67 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.duration <= 600 or not 0 <= args.ping_duration <= 600:
         parser.error("durations are bounded: 0 < --duration <= 600, 0 <= --ping-duration <= 600")
 
-    db_name = f"ruamsue_load_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    db_url = f"{ADMIN.rsplit('/', 1)[0]}/{db_name}"
-    instance = tempfile.mkdtemp(prefix="ruamsue-load-")
-    env = dict(os.environ, DATABASE_URL=db_url, RUAMSUE_INSTANCE=instance, SECRET_KEY=uuid.uuid4().hex,
-               RATELIMIT_ENABLED="0")
-    env.pop("REDIS_URL", None)
-    port = _free_port()
+    port = free_port()
     server = None
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                       check=True, capture_output=True)
-        os.environ.update({"DATABASE_URL": db_url, "RUAMSUE_INSTANCE": instance})
-        os.environ.pop("REDIS_URL", None)
-        seeded = _seed(args.leaders)
-        log = open(Path(instance) / "gunicorn.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads",
-             str(args.threads), "-b", f"127.0.0.1:{port}", "--keep-alive", "30", "--backlog", "512", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                if _request(c, "GET", "/readyz", None, {})[0] == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not start; see {log.name}")
-            time.sleep(0.3)
+    with throwaway_database("load", keep=args.keep_db) as env:
+        try:
+            seeded = _seed(args.leaders)
+            log = open(Path(env["RUAMSUE_INSTANCE"]) / "gunicorn.log", "wb")  # noqa: SIM115
+            server = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads",
+                 str(args.threads), "-b", f"127.0.0.1:{port}", "--keep-alive", "30", "--backlog", "512", "wsgi:app"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    if _request(c, "GET", "/readyz", None, {})[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"gunicorn did not start; see {log.name}")
+                time.sleep(0.3)
 
-        print(f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "
-              f"{args.leaders} clients; PostgreSQL database {db_name}")
-        ping = Stats()
-        ping_wall = _run_clients(lambda i, until, s: _ping_client(port, until, s), args.leaders,
-                                 args.ping_duration, ping) if args.ping_duration else 1.0
-        orders = Stats()
-        acknowledged: dict[int, dict[int, tuple[int, int]]] = {}
-        group_ids = list(seeded["tokens"])
+            print(f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "
+                  f"{args.leaders} clients; PostgreSQL database {env['DATABASE_URL'].rsplit('/', 1)[1]}")
+            ping = Stats()
+            ping_wall = _run_clients(lambda i, until, s: _ping_client(port, until, s), args.leaders,
+                                     args.ping_duration, ping) if args.ping_duration else 1.0
+            orders = Stats()
+            acknowledged: dict[int, dict[int, tuple[int, int]]] = {}
+            group_ids = list(seeded["tokens"])
 
-        def leader(i: int, until: float) -> None:
-            gid = group_ids[i]
-            _leader(port, until, seeded["round_id"], gid, seeded["tokens"][gid], seeded["offer_ids"], orders,
-                    acknowledged, seed=i)
+            def leader(i: int, until: float) -> None:
+                gid = group_ids[i]
+                _leader(port, until, seeded["round_id"], gid, seeded["tokens"][gid], seeded["offer_ids"], orders,
+                        acknowledged, seed=i)
 
-        orders_wall = _run_clients(leader, args.leaders, args.duration)
+            orders_wall = _run_clients(leader, args.leaders, args.duration)
 
-        # Every acknowledged order is in the database exactly as last acknowledged.
-        with psycopg.connect(db_url) as conn:
-            rows = conn.execute(
-                "SELECT o.group_id, l.offer_id, l.quantity, l.tolerance FROM order_lines l "
-                "JOIN group_orders o ON o.id = l.group_order_id WHERE o.round_id = %s", (seeded["round_id"],)).fetchall()
-        stored: dict[int, dict[int, tuple[int, int]]] = {}
-        for gid, offer_id, quantity, tolerance in rows:
-            stored.setdefault(gid, {})[offer_id] = (quantity, tolerance)
-        mismatched = [gid for gid in group_ids if stored.get(gid, {}) != acknowledged.get(gid, {})]
+            # Every acknowledged order is in the database exactly as last acknowledged.
+            with psycopg.connect(env["DATABASE_URL"]) as conn:
+                rows = conn.execute(
+                    "SELECT o.group_id, l.offer_id, l.quantity, l.tolerance FROM order_lines l "
+                    "JOIN group_orders o ON o.id = l.group_order_id WHERE o.round_id = %s", (seeded["round_id"],)).fetchall()
+            stored: dict[int, dict[int, tuple[int, int]]] = {}
+            for gid, offer_id, quantity, tolerance in rows:
+                stored.setdefault(gid, {})[offer_id] = (quantity, tolerance)
+            mismatched = [gid for gid in group_ids if stored.get(gid, {}) != acknowledged.get(gid, {})]
 
-        print(_report("GET /ping (floor)", ping, ping_wall))
-        print(_report("PUT order (place/replace)", orders, orders_wall))
-        total = len(orders.latencies)
-        error_rate = len(orders.errors) / total if total else 1.0
-        print(f"acknowledged orders checked: {len(acknowledged)} groups, {len(mismatched)} differ from the "
-              f"database; error rate {error_rate:.4%} ({len(orders.errors)} of {total}); ping errors {len(ping.errors)}")
-        for error in (orders.errors + ping.errors)[:10]:
-            print("  error:", error)
-        ok = not mismatched and not orders.errors and not ping.errors and len(acknowledged) == len(group_ids)
-        print("RESULT:", "PASS" if ok else "FAIL")
-        return 0 if ok else 1
-    finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, 15)
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, 9)
-        if not args.keep_db:
-            with psycopg.connect(ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            print(_report("GET /ping (floor)", ping, ping_wall))
+            print(_report("PUT order (place/replace)", orders, orders_wall))
+            total = len(orders.latencies)
+            error_rate = len(orders.errors) / total if total else 1.0
+            print(f"acknowledged orders checked: {len(acknowledged)} groups, {len(mismatched)} differ from the "
+                  f"database; error rate {error_rate:.4%} ({len(orders.errors)} of {total}); ping errors {len(ping.errors)}")
+            for error in (orders.errors + ping.errors)[:10]:
+                print("  error:", error)
+            ok = not mismatched and not orders.errors and not ping.errors and len(acknowledged) == len(group_ids)
+            print("RESULT:", "PASS" if ok else "FAIL")
+            return 0 if ok else 1
+        finally:
+            stop_server(server)
 
 
 if __name__ == "__main__":

@@ -30,19 +30,14 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-import uuid
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
+from bench.seed import ROOT, RoundTerms, free_port, seed_open_round, stop_server, throwaway_database
 
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CHROMIUM = os.environ.get("BENCH_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "bench-password-9"
 BUDGET_BYTES = 60 * 1024
@@ -59,27 +54,27 @@ TIMING_JS = """() => {
 }"""
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+MOBILE_ROUND = RoundTerms(network="เครือข่ายสังคม", round="รอบปุ๋ยต้นฤดู", supplier="ร้านค้าส่งที่ {i}",
+                          product="สินค้าตัวอย่างที่ {i} ปุ๋ยสูตร 15-15-15", unit="กระสอบ", offers=12, pack_size=10,
+                          reference_price=Decimal("950.00"), delivery_fee=Decimal("300.00"),
+                          tiers=((0, Decimal("900.00")), (100, Decimal("860.00"))))
 
 
 def _seed(offers: int) -> dict[str, Any]:
+    """The open round with ``offers`` offers, five groups and their orders on every other offer, and the
+    leader of the first group (with a password, to log in as a phone would)."""
+    from dataclasses import replace
+
     from werkzeug.security import generate_password_hash
 
     from core import create_app
     from core.db import db
-    from network.models import Group, Network, User
-    from orders.models import BuyingRound, GroupOrder, Offer, OrderLine, PriceTier, Product, Supplier
+    from network.models import Group, User
+    from orders.models import GroupOrder, OrderLine
 
     app = create_app({"JOBS_MODE": "manual"})
     with app.app_context():
-        network = Network(name="เครือข่ายสังคม", timezone="Asia/Bangkok", fee_percent=Decimal("1"))
-        db.session.add(network)
-        db.session.flush()
+        network, rnd, made = seed_open_round(replace(MOBILE_ROUND, offers=offers))
         groups = [Group(network_id=network.id, name=f"กลุ่มแม่บ้านบ้านที่ {i}", district="สังคม", members=30,
                         registered_poor_members=8) for i in range(5)]
         db.session.add_all(groups)
@@ -87,24 +82,9 @@ def _seed(offers: int) -> dict[str, Any]:
         leader = User(network_id=network.id, email="leader@bench.test", name="คุณสมศรี", role="leader",
                       group_id=groups[0].id, password_hash=generate_password_hash(PASSWORD), session_version=0,
                       active=True)
-        suppliers = [Supplier(network_id=network.id, name=f"ร้านค้าส่งที่ {i}") for i in range(3)]
-        products = [Product(network_id=network.id, name=f"สินค้าตัวอย่างที่ {i} ปุ๋ยสูตร 15-15-15", unit="กระสอบ")
-                    for i in range(offers)]
-        db.session.add_all([leader, *suppliers, *products])
-        now = datetime.now(timezone.utc)
-        rnd = BuyingRound(network_id=network.id, name="รอบปุ๋ยต้นฤดู", state="open", opened_at=now,
-                          closes_at=now + timedelta(days=2))
-        db.session.add(rnd)
+        db.session.add(leader)
         db.session.flush()
-        made = []
-        for i, product in enumerate(products):
-            offer = Offer(round_id=rnd.id, product_id=product.id, supplier_id=suppliers[i % 3].id, pack_size=10,
-                          min_quantity=0, reference_price=Decimal("950.00"), delivery_fee=Decimal("300.00"))
-            offer.tiers = [PriceTier(min_quantity=0, unit_price=Decimal("900.00")),
-                           PriceTier(min_quantity=100, unit_price=Decimal("860.00"))]
-            made.append(offer)
-        db.session.add_all(made)
-        db.session.flush()
+        now = rnd.opened_at
         for group in groups:
             order = GroupOrder(round_id=rnd.id, group_id=group.id, placed_by_id=leader.id, created_at=now,
                                updated_at=now)
@@ -198,57 +178,38 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("bounded: 1 <= --runs <= 50, 1 <= --offers <= 200")
     from playwright.sync_api import sync_playwright
 
-    db_name = f"ruamsue_mobile_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    db_url = f"{ADMIN.rsplit('/', 1)[0]}/{db_name}"
-    instance = tempfile.mkdtemp(prefix="ruamsue-mobile-")
-    env = dict(os.environ, DATABASE_URL=db_url, RUAMSUE_INSTANCE=instance, SECRET_KEY=uuid.uuid4().hex,
-               RATELIMIT_ENABLED="0", SESSION_COOKIE_SECURE="0")
-    env.pop("REDIS_URL", None)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = None
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                       check=True, capture_output=True)
-        os.environ.update({"DATABASE_URL": db_url, "RUAMSUE_INSTANCE": instance})
-        os.environ.pop("REDIS_URL", None)
-        seeded = _seed(args.offers)
-        log = open(Path(instance) / "gunicorn.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
-                                   "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/ping", timeout=2).read()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"gunicorn did not start; see {log.name}") from None
-                time.sleep(0.3)
-        runs = []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-            try:
-                for _ in range(args.runs):
-                    runs.append(_one_run(browser, base, seeded, args.kbps, args.latency))
-            finally:
-                browser.close()
-        return _report(args, runs)
-    finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, 15)
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, 9)
-        if not args.keep_db:
-            with psycopg.connect(ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+    with throwaway_database("mobile", keep=args.keep_db, SESSION_COOKIE_SECURE="0") as env:
+        try:
+            seeded = _seed(args.offers)
+            log = open(Path(env["RUAMSUE_INSTANCE"]) / "gunicorn.log", "wb")  # noqa: SIM115
+            server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
+                                       "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                                      cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(base + "/ping", timeout=2).read()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit(f"gunicorn did not start; see {log.name}") from None
+                    time.sleep(0.3)
+            runs = []
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+                try:
+                    for _ in range(args.runs):
+                        runs.append(_one_run(browser, base, seeded, args.kbps, args.latency))
+                finally:
+                    browser.close()
+            return _report(args, runs)
+        finally:
+            stop_server(server)
 
 
 def _report(args: Any, runs: list[dict[str, Any]]) -> int:

@@ -23,10 +23,9 @@ import time
 from decimal import Decimal
 
 from pricing.award_solver import solve_best_award
+from pricing.money import CENT
 from pricing.quotes import QuoteLine, SupplierQuote, cheapest_per_product, price_request
 from pricing.tiers import Tier
-
-CENT = Decimal("0.01")
 
 
 def generate(products: int, suppliers: int, seed: int, fee_max: int = 5000) -> tuple[dict[int, int], list[SupplierQuote]]:

@@ -30,6 +30,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricing.money import CENT
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MONTH = "2026-03"
@@ -39,7 +41,6 @@ LINES_PER_ORDER = 100
 ROUNDS = 4
 SUPPLIERS = 20
 PRODUCTS = 200
-CENT = Decimal("0.01")
 
 
 def _q(i: int) -> int:

@@ -1,8 +1,9 @@
 """The kernel every domain uses: the app factory, the database, errors, auth, jobs, page registries.
 
 The kernel knows no domain: ``create_app`` loads the packages named in the ``DOMAINS`` setting (see
-``config.DOMAINS``), each of which wires its blueprints, CLI, tasks and job handlers in its own ``app.py``
-(``init_app(app)``) and registers what it adds to shared places with the kernel's registries.
+``config.DOMAINS``), each of which wires its blueprints, CLI, periodic work and job handlers in its own ``app.py``
+(``init_app(app)``) and registers what it adds to shared places with the kernel's registries. The Celery
+app and tasks are the edge package named by the ``TASKS`` setting (``tasks/``).
 """
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from core.celery_app import celery_init_app
-
-__all__ = ["celery_init_app", "create_app"]
+__all__ = ["create_app"]
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -48,7 +47,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     operations.init_app(app)  # request ids, logs, metrics, /healthz, /readyz, backup CLI
     for name in app.config["DOMAINS"]:
         importlib.import_module(f"{name}.app").init_app(app)
-    celery_init_app(app)
+    # The Celery edge (tasks/: Flask's celery_init_app pattern), loaded by name after the domains as they
+    # are, so that the kernel imports neither Celery nor tasks/.
+    importlib.import_module(app.config["TASKS"]).celery_init_app(app)
     _init_resilience(app)
     if app.config["JOBS_MODE"] == "thread" and os.environ.get("RUAMSUE_SCHEDULER") == "1":
         jobs.start_scheduler(app, float(app.config.get("BEAT_INTERVAL") or 60.0))

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import CursorResult, DateTime, MetaData, Numeric, Result, TypeDecorator
+from sqlalchemy import Connection, CursorResult, DateTime, Engine, MetaData, Numeric, Result, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic can alter and drop them on PostgreSQL and SQLite alike.
@@ -74,3 +74,9 @@ else:
 def affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed (its result is a CursorResult, which has the count)."""
     return cast("CursorResult[Any]", result).rowcount
+
+
+def is_postgres(bind: Engine | Connection | None = None) -> bool:
+    """Whether this session (or ``bind``) talks to PostgreSQL (production) rather than SQLite (the embedded
+    default): the one dialect check, for the statements written twice (locks, upserts, exact sums)."""
+    return (bind if bind is not None else db.session.get_bind()).dialect.name == "postgresql"

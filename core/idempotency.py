@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.auth import api_actor
 from core.clock import utcnow
-from core.db import UTCDateTime, affected, db
+from core.db import UTCDateTime, affected, db, is_postgres
 from core.errors import Conflict, InvalidInput
 from core.models import IdempotencyRecord
 
@@ -79,7 +79,7 @@ def idempotent(fn: Callable[..., Any] | None = None, *, actor: Callable[[], Any]
             # without waiting for the disk on PostgreSQL: if the database crashed within the moment
             # before it is flushed, the record stays in progress and a retry is handled as a request
             # cut off after its effect (see _existing), as for a worker killed at this point.
-            statement = _ANSWER_PG if db.session.get_bind().dialect.name == "postgresql" else _ANSWER
+            statement = _ANSWER_PG if is_postgres() else _ANSWER
             stored = affected(db.session.execute(statement, {"user_id": user_id, "key": key, "status": response.status_code,
                                                     "body": response.get_data(as_text=True)}))
             if not stored:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.db import db
+from core.db import db, is_postgres
 from core.logs import job_id_var
 from core.metrics import record_job
 from core.models import Job
@@ -42,8 +42,8 @@ HANDLERS: dict[str, Handler] = {}
 class Periodic:
     """Periodic work: what Celery beat sends in production and the embedded scheduler runs in-process.
 
-    ``fn`` is the service the embedded scheduler calls; ``task`` is the Celery task (in the domain's
-    ``tasks.py``) beat sends, which calls the same service. ``every`` seconds between runs under beat,
+    ``fn`` is the service the embedded scheduler calls; ``task`` is the Celery task (in ``tasks/``, the
+    Celery edge) beat sends, which calls the same service. ``every`` seconds between runs under beat,
     or hourly at ``minute`` past the hour; ``BEAT_INTERVAL`` overrides both (tests, demos).
     """
 
@@ -304,7 +304,7 @@ class _Lease:
 
     def acquire(self) -> bool:
         engine = db.engine
-        if engine.dialect.name != "postgresql":
+        if not is_postgres(engine):
             with self._local_lock:
                 if self.job_id in self._local:
                     return False

@@ -92,7 +92,7 @@ def init_app(app: Flask) -> None:
     from flask.logging import default_handler
 
     app.logger.removeHandler(default_handler)
-    _celery_keeps_our_logging(fmt, str(app.config.get("LOG_LEVEL") or "INFO"))
+    # A Celery worker keeps these handlers too: tasks.keep_our_logging.
     access = logging.getLogger("ruamsue.request")
 
     @app.after_request
@@ -106,12 +106,3 @@ def init_app(app: Flask) -> None:
                            "ms": round(seconds * 1000, 1) if seconds is not None else None})
         return response
 
-
-def _celery_keeps_our_logging(fmt: str, level: str) -> None:
-    """A Celery worker would replace the root handlers with its own format; keep ours instead."""
-    from celery.signals import setup_logging
-
-    def keep(loglevel: Any = None, **_: Any) -> None:
-        configure(fmt, loglevel if isinstance(loglevel, int) and loglevel else level)
-
-    setup_logging.connect(keep, weak=False, dispatch_uid="ruamsue-logging")

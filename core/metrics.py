@@ -14,6 +14,8 @@ What is counted, and who counts it:
 - ``ruamsue_notifications_sent_total`` / ``ruamsue_notifications_failed_total`` {channel}: a domain
   that sends notifications increments :data:`NOTIFICATIONS_SENT` / :data:`NOTIFICATIONS_FAILED`
   (``NOTIFICATIONS_SENT.labels(channel="line").inc()``); core only defines them.
+  ``ruamsue_notification_send_errors_total`` {channel}: sends that crashed on an unexpected error (a bug,
+  not the channel's refusal) through :data:`NOTIFICATION_SEND_ERRORS`.
 
 Several processes (gunicorn workers, Celery workers): set ``PROMETHEUS_MULTIPROC_DIR`` to a directory
 shared by every process of one host, before they start, and ``/metrics`` adds up all of them (see
@@ -64,6 +66,8 @@ COMBINE_LAST_RATE = Gauge("ruamsue_combine_last_lines_per_second", "Order lines 
                           multiprocess_mode="mostrecent")
 NOTIFICATIONS_SENT = Counter("ruamsue_notifications_sent", "Notifications handed to their channel", ["channel"])
 NOTIFICATIONS_FAILED = Counter("ruamsue_notifications_failed", "Notifications that could not be sent", ["channel"])
+NOTIFICATION_SEND_ERRORS = Counter("ruamsue_notification_send_errors", "Sends that crashed on a bug (not a delivery "
+                                   "failure)", ["channel"])
 
 
 def record_job(kind: str, outcome: str, seconds: float) -> None:

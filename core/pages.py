@@ -360,12 +360,35 @@ def header_html() -> list[Markup]:
     return [html for html in (render() for render in HEADER_ITEMS.values()) if html]
 
 
+# --- more ways to log in (LINE Login) -----------------------------------------------------------------
+
+LOGIN_OPTIONS: dict[str, Callable[[], str]] = {}
+
+
+def login_option(key: str, render: Callable[[], str]) -> None:
+    """Add a way to log in below the login form: HTML, or "" when it is switched off."""
+    LOGIN_OPTIONS[key] = render
+
+
+def login_options_html() -> list[Markup]:
+    return [Markup(html) for html in (render() for render in LOGIN_OPTIONS.values()) if html and html.strip()]
+
+
 # --- wiring ----------------------------------------------------------------------------------------
+
+def line_share_url(text: str) -> str:
+    """LINE's own "share" link: opens LINE on the phone to pick a chat, with ``text`` (a link in it) typed in."""
+    from urllib.parse import quote
+
+    return "https://line.me/R/share?text=" + quote(text, safe="")
+
 
 def _page_helpers() -> dict[str, Any]:
     return {
         "nav_links": nav_links,
         "header_items": header_html,
+        "login_options": login_options_html,
+        "line_share_url": line_share_url,
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
         "state_label": lambda state: STATE_LABELS.get(state, state),

@@ -51,7 +51,24 @@ PRODUCTS = [  # name, unit, category
 demo_cli = AppGroup("demo", help="The Nong Khai demo network.")
 
 
-def seed() -> bool:
+def demo_calendar(now: datetime, timezone: str) -> dict[str, datetime]:
+    """The demo's moments, placed by the calendar of the network's zone so the demo looks the same on any day:
+    last month's round delivered in the middle of last month (and summarised), this month's round open
+    since the start of this month at the earliest, with orders placed between its opening and now."""
+    from reports import periods
+
+    tz = periods.zone(timezone)
+    local = now.astimezone(tz)
+    month_start = periods.start_of(tz, local.year, local.month)
+    last_month_start = periods.start_of(tz, *periods.add_months(local.year, local.month, -1))
+    delivered = last_month_start + timedelta(days=14, hours=10)  # every month has a 15th
+    opened = max(month_start, now - timedelta(days=2))
+    return {"past_opened": delivered - timedelta(days=17), "past_orders": delivered - timedelta(days=15),
+            "past_closes": delivered - timedelta(days=7), "delivered": delivered,
+            "current_opened": opened, "current_closes": now + timedelta(days=6)}
+
+
+def seed(timezone: str = "Asia/Bangkok") -> bool:
     """Seed the demo once; returns False when it is there already."""
     from demo.market import seed_market
     from network.models import Group, Network, User
@@ -65,6 +82,7 @@ def seed() -> bool:
     network = create_network("เครือข่ายรวมซื้อจังหวัดหนองคาย", DEMO_USERS["admin"][0], DEMO_PASSWORD,
                              DEMO_USERS["admin"][1])
     network.fee_percent = Decimal("1.00")
+    network.timezone = timezone
     groups = {}
     for key, (name, kind, district, sub, members, poor) in GROUPS.items():
         groups[key] = Group(network_id=network.id, name=name, kind=kind, district=district, subdistrict=sub,
@@ -105,12 +123,17 @@ def seed() -> bool:
         db.session.add(o)
         return o
 
+    from core.format import THAI_MONTHS_FULL
+    from reports import periods
+
     now = utcnow()
+    when = demo_calendar(now, timezone)
+    this_month = THAI_MONTHS_FULL[now.astimezone(periods.zone(timezone)).month - 1]
     # A round already delivered last month, so savings and the monthly summary have figures.
     past = BuyingRound(network_id=network.id, name="รอบปุ๋ยต้นฤดูนาปี", state="open",
-                       closes_at=now - timedelta(days=40), opened_at=now - timedelta(days=50))
-    current = BuyingRound(network_id=network.id, name="รอบเมล็ดพันธุ์และอาหารปลา ธันวาคม", state="open",
-                          closes_at=now + timedelta(days=6), opened_at=now - timedelta(days=2))
+                       closes_at=when["past_closes"], opened_at=when["past_opened"])
+    current = BuyingRound(network_id=network.id, name=f"รอบเมล็ดพันธุ์และอาหารปลา {this_month}", state="open",
+                          closes_at=when["current_closes"], opened_at=when["current_opened"])
     db.session.add_all([past, current])
     db.session.flush()
     urea = offer(past, products[1], suppliers[0], 1, 20, "890.00", "600.00",
@@ -130,17 +153,19 @@ def seed() -> bool:
         go.lines = [OrderLine(offer_id=o.id, quantity=q, tolerance=t, placed_at=at) for o, q, t in lines]
         db.session.add(go)
 
-    base = now - timedelta(days=48)
+    base = when["past_orders"]
     order(past, "tha_bo", [(urea, 120, 0), (npk, 60, 0)], base)
     order(past, "phon_phisai", [(urea, 95, 0), (npk, 40, 0)], base + timedelta(hours=3))
     order(past, "fao_rai", [(urea, 70, 0), (npk, 35, 0)], base + timedelta(hours=5))
     order(past, "savings", [(urea, 30, 0)], base + timedelta(days=1))
     order(past, "rattanawapi", [(npk, 25, 0)], base + timedelta(days=2))
-    at = now - timedelta(days=1)
-    order(current, "tha_bo", [(seed_o, 400, 25), (feed, 20, 0)], at)
-    order(current, "phon_phisai", [(seed_o, 650, 25)], at + timedelta(hours=2))
-    order(current, "fish", [(feed, 60, 5)], at + timedelta(hours=4))
-    order(current, "fao_rai", [(seed_o, 300, 0)], at + timedelta(hours=6))
+    # Orders spread between the round's opening and now (a minute apart on the first minute of a month).
+    span = (now - when["current_opened"]) / 5
+    at = when["current_opened"]
+    order(current, "tha_bo", [(seed_o, 400, 25), (feed, 20, 0)], at + span)
+    order(current, "phon_phisai", [(seed_o, 650, 25)], at + span * 2)
+    order(current, "fish", [(feed, 60, 5)], at + span * 3)
+    order(current, "fao_rai", [(seed_o, 300, 0)], at + span * 4)
     db.session.commit()
 
     past.state = "closed"
@@ -160,7 +185,7 @@ def seed() -> bool:
         db.session.flush()
         lines = [{"offer_id": ln.offer_id, "received_quantity": ln.ordered_quantity - (5 if ln.offer_id == npk.id else 0)}
                  for ln in po.lines]
-        record_receipt(committee, po.id, lines, now - timedelta(days=33))
+        record_receipt(committee, po.id, lines, when["delivered"])
         delivery_shortage(po.id)  # told now too, as the combine's announcement above
         db.session.commit()
     seed_market(network, {g.name: g for g in groups.values()}, users)

@@ -26,8 +26,8 @@ from market import events, permissions
 from market.models import Listing, Purchase
 from network.models import User
 from network.services import get_group
+from pricing.money import CENT
 
-CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10_000_000_000)  # Numeric(12, 2)
 # A phone's clock a little ahead of the server's is not "the future".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -47,15 +47,17 @@ class WrongState(Conflict):
     code = "wrong_state"
 
 
+# --- pages of a list ------------------------------------------------------------------------------
+
 @dataclass
 class Page:
+    """One page of a list: its items, how many there are in all, which page and how many per page."""
+
     items: list[Any]
     total: int
     page: int
     per_page: int
 
-
-# --- figures (exact money) -------------------------------------------------------------------------
 
 def _paginate(query: Select[Any], page: int, per_page: int) -> Page:
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

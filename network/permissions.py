@@ -36,7 +36,3 @@ def can_edit_group(user: Any, group: Any) -> bool:
 
 def belongs_to_group(user: Any, group_id: int) -> bool:
     return user.role in ("leader", "seller") and user.group_id == group_id
-
-
-def can_see_group_detail(user: Any, group: Any) -> bool:
-    return same_network(user, group) and (is_committee(user) or belongs_to_group(user, group.id))

@@ -5,8 +5,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.auth import api_actor
-from notifications import services
-from notifications.schemas import NotificationListArgs, NotificationSchema, SettingsSchema
+from notifications import line_link, services
+from notifications.schemas import LineLinkSchema, NotificationListArgs, NotificationSchema, SettingsSchema
 
 blp = Blueprint("notifications_api", __name__, url_prefix="/api/v1", description="The caller's notifications")
 
@@ -38,3 +38,11 @@ class Settings(MethodView):
     def put(self, data):  # type: ignore[no-untyped-def]
         """Replace the caller's settings; LINE needs line_user_id."""
         return services.update_settings(api_actor(), data)
+
+
+@blp.route("/me/line-link", methods=["POST"])
+@blp.response(201, LineLinkSchema)
+def line_link_code():  # type: ignore[no-untyped-def]
+    """A one-time code (15 minutes) that connects the caller's LINE when sent to the network's LINE account."""
+    made = line_link.new_code(api_actor())
+    return {"code": made.code, "expires_at": made.expires_at, **line_link.friend_links(made.code)}

@@ -10,10 +10,11 @@ from core.web import csrf
 
 
 def init_app(app: Flask) -> None:
-    import notifications.tasks  # noqa: F401  (registers ruamsue.send_due_notifications)
     from core import jobs, notify
     from notifications import config, outbox, sending
     from notifications.api import blp
+    from notifications.line_login import bp as line_login_bp
+    from notifications.line_webhook import bp as line_bp
     from notifications.views import bp, register_pages
 
     for key, value in config.load().items():
@@ -30,4 +31,7 @@ def init_app(app: Flask) -> None:
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)
+    app.register_blueprint(line_bp)
+    csrf.exempt(line_bp)  # LINE's signature is the webhook's credential
+    app.register_blueprint(line_login_bp)
     register_pages()

@@ -2,7 +2,9 @@
 
 LINE: the official ``line-bot-sdk`` (v3 ``MessagingApi.push_message``), its host configurable so that
 tests talk to a stand-in on 127.0.0.1. E-mail: Flask-Mailman over SMTP. Each send either returns
-(delivered), or raises one of the three outcomes below; the sender decides what follows.
+(delivered), or raises one of the three outcomes below; the sender decides what follows. Only the
+channels' own errors become these outcomes (the LINE SDK's ``ApiException``, urllib3's errors, SMTP's
+``SMTPException``, ``OSError`` of a connection); any other exception is a bug and goes up as it is.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ def retry_key(delivery_id: int) -> str:
 
 
 def send_line(delivery_id: int, to: str, text: str) -> None:
+    import urllib3
     from linebot.v3.messaging import (ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest,
                                       TextMessage)
 
@@ -64,12 +67,31 @@ def send_line(delivery_id: int, to: str, text: str) -> None:
         if status == 429 or status >= 500 or status in (0, 401):
             raise Transient(f"LINE {status}: {body[:300]}") from exc
         raise Permanent(f"LINE {status}: {body[:300]}") from exc
-    except (OSError, socket.timeout) as exc:
+    except (OSError, socket.timeout, urllib3.exceptions.HTTPError) as exc:
+        # The connection: refused, reset, timed out (urllib3's own errors, the HTTP client the SDK uses).
         raise Transient(f"LINE: {exc.__class__.__name__}: {exc}") from exc
-    except Exception as exc:  # urllib3's own errors (connection refused, read timeout)
-        if exc.__class__.__module__.startswith("urllib3"):
-            raise Transient(f"LINE: {exc.__class__.__name__}: {exc}") from exc
-        raise
+
+
+def send_reply(reply_token: str, text: str) -> None:
+    """The bot's answer to a webhook event (LINE's reply API: free, and only within a minute of the event).
+    Raises ``Transient`` or ``Permanent`` as a push does; the webhook logs it and carries on."""
+    from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, ReplyMessageRequest, TextMessage
+
+    config = current_app.config
+    configuration = Configuration(access_token=config["LINE_CHANNEL_ACCESS_TOKEN"])
+    try:
+        with ApiClient(configuration) as client:
+            api = MessagingApi(client)
+            api.line_base_path = str(config.get("LINE_API_ENDPOINT") or LINE_DEFAULT_ENDPOINT).rstrip("/")
+            api.reply_message(ReplyMessageRequest(reply_token=reply_token,
+                                                  messages=[TextMessage(text=text[:LINE_TEXT_LIMIT])]),
+                              _request_timeout=float(config.get("NOTIFY_SEND_TIMEOUT", 10)))
+    except ApiException as exc:
+        status = int(exc.status or 0)
+        kind = Transient if status == 429 or status >= 500 or status == 0 else Permanent
+        raise kind(f"LINE reply {status}: {str(exc.body or '')[:300]}") from exc
+    except Exception as exc:  # noqa: BLE001 - sockets and urllib3's own errors
+        raise Transient(f"LINE reply: {exc.__class__.__name__}: {exc}") from exc
 
 
 def _mail(app: Flask) -> Any:

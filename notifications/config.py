@@ -15,6 +15,19 @@ def load() -> dict[str, object]:
         # LINE Messaging API: the channel access token turns LINE on; the endpoint is for a stand-in.
         "LINE_CHANNEL_ACCESS_TOKEN": os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
         "LINE_API_ENDPOINT": os.environ.get("LINE_API_ENDPOINT", "https://api.line.me"),
+        # The channel secret turns the webhook (/line/webhook) on: LINE signs every call with it.
+        "LINE_CHANNEL_SECRET": os.environ.get("LINE_CHANNEL_SECRET", ""),
+        # The official account's basic ID ("@123abcde"): the add-friend button, QR code and send-the-code link.
+        "LINE_BOT_BASIC_ID": os.environ.get("LINE_BOT_BASIC_ID", ""),
+        "LINE_LINK_CODE_MINUTES": int(os.environ.get("LINE_LINK_CODE_MINUTES", "15")),
+        # Wrong codes one LINE user may send in a window before the bot stops looking at codes from them.
+        "LINE_LINK_MAX_FAILURES": int(os.environ.get("LINE_LINK_MAX_FAILURES", "5")),
+        "LINE_LINK_WINDOW_MINUTES": int(os.environ.get("LINE_LINK_WINDOW_MINUTES", "15")),
+        # LINE Login (OpenID Connect): both turn "log in with LINE" on; the metadata URL is for a stand-in.
+        "LINE_LOGIN_CHANNEL_ID": os.environ.get("LINE_LOGIN_CHANNEL_ID", ""),
+        "LINE_LOGIN_CHANNEL_SECRET": os.environ.get("LINE_LOGIN_CHANNEL_SECRET", ""),
+        "LINE_LOGIN_METADATA_URL": os.environ.get("LINE_LOGIN_METADATA_URL",
+                                                  "https://access.line.me/.well-known/openid-configuration"),
         # E-mail over SMTP (Flask-Mailman): MAIL_SERVER turns e-mail on.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "smtp"),

@@ -90,4 +90,34 @@ class NotificationSettings(Model):
 
     __table_args__ = (
         CheckConstraint("NOT line OR line_user_id IS NOT NULL", name="line_needs_id"),
+        # One LINE account belongs to one user: it is how LINE Login finds the user to sign in.
+        UniqueConstraint("line_user_id"),
     )
+
+
+class LineLinkCode(Model):
+    """A one-time code a user sends to the network's LINE account to connect it (15 minutes, one use).
+    Only a hash is kept: the code itself is shown once, to its user."""
+
+    __tablename__ = "line_link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class LineLinkFailure(Model):
+    """Wrong codes sent by one LINE user in the current window: too many, and codes from them are not
+    even looked at until the window ends (a guesser is slowed down to a few tries an hour)."""
+
+    __tablename__ = "line_link_failures"
+
+    line_user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_nonnegative"),)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core import jobs
 from core.clock import utcnow
-from core.db import db
+from core.db import db, is_postgres
 from core.notify import Audience, Event, Value
 from network.models import Network, User
 from notifications.messages import render
@@ -36,7 +36,7 @@ class Recipient:
 
 
 def _insert(model: Any) -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         return postgresql.insert(model)
     return sqlite.insert(model)
 

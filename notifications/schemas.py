@@ -60,3 +60,11 @@ class SettingsSchema(Schema):
     quiet_until = ClockTime(load_default=DEFAULT_QUIET_UNTIL)
     line_blocked_at = fields.DateTime(dump_only=True, allow_none=True,
                                       metadata={"description": "When LINE said the user blocked the account"})
+
+
+class LineLinkSchema(Schema):
+    code = fields.String(metadata={"description": "Send this to the network's LINE account (8 digits, one use)",
+                                   "example": "40931275"})
+    expires_at = fields.DateTime(metadata={"description": "15 minutes after it was made"})
+    add_friend_url = fields.String(metadata={"description": "Opens the LINE account as a friend (when configured)"})
+    send_code_url = fields.String(metadata={"description": "Opens its chat in LINE with the code typed in"})

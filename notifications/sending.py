@@ -8,12 +8,14 @@ A sender killed after claiming leaves ``sending``; the sweep returns it to ``pen
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import ColumnElement, select, update
 
+from core import metrics
 from core.clock import utcnow
 from core.db import db
 from network.models import Network, User
@@ -21,6 +23,8 @@ from notifications import channels
 from notifications.models import (DEFAULT_QUIET_FROM, DEFAULT_QUIET_UNTIL, Delivery, Notification,
                                   NotificationSettings)
 from notifications.quiet import release_time
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,32 +109,52 @@ def send_one(delivery_id: int, now: datetime | None = None) -> str:
         db.session.rollback()
         _line_unreachable(delivery_id, user.id, user.network_id, str(exc))
         return "skipped"
-    except (channels.Permanent, channels.Transient, Exception) as exc:  # noqa: B014 - each kind is recorded
+    except (channels.Permanent, channels.Transient) as exc:
+        # The channel refused or could not be reached (the LINE SDK's, urllib3's or SMTP's errors,
+        # translated in ``channels``): a delivery failure, retried with back-off or given up.
         db.session.rollback()
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
         last_try = claimed >= int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 5))
         if isinstance(exc, channels.Permanent) or last_try:
             _set(delivery_id, "sending", state="failed", last_error=error)
             db.session.commit()
+            metrics.NOTIFICATIONS_FAILED.labels(channel=channel).inc()
             return "failed"
         _set(delivery_id, "sending", state="pending", last_error=error, next_attempt_at=now + backoff(claimed))
         db.session.commit()
         return "retrying"
+    except Exception:
+        # Anything else is a bug (ours, or a library used wrongly), not the channel's answer: it is not
+        # recorded or retried as a delivery failure. Logged with its traceback, counted, and raised, so
+        # the job fails too. The delivery stays claimed ("sending"); the sweep offers it again after
+        # NOTIFY_SENDING_TIMEOUT, so once the fix is deployed the message still goes out.
+        db.session.rollback()
+        log.exception("sending delivery %s over %s crashed: a bug, not a delivery failure", delivery_id, channel)
+        metrics.NOTIFICATION_SEND_ERRORS.labels(channel=channel).inc()
+        raise
     _set(delivery_id, "sending", state="sent", sent_at=utcnow(), last_error=None)
     db.session.commit()
+    metrics.NOTIFICATIONS_SENT.labels(channel=channel).inc()
     return "sent"
 
 
 def _line_unreachable(delivery_id: int, user_id: int, network_id: int, error: str) -> None:
     """LINE says the user blocked the account: LINE off for them, pending LINE messages dropped, and
     the user told in the app. One transaction."""
+    _set(delivery_id, "sending", state="skipped", last_error=error[:2000])
+    switch_line_off(user_id, network_id, "LINE was switched off for this user.")
+    db.session.commit()
+
+
+def switch_line_off(user_id: int, network_id: int, reason: str) -> None:
+    """The user cannot be reached on LINE (a push refused, or an unfollow event): LINE off and marked blocked,
+    their pending LINE messages dropped, and they are told in the app. In the caller's transaction."""
     from notifications import outbox
 
     now = utcnow()
-    _set(delivery_id, "sending", state="skipped", last_error=error[:2000])
     db.session.execute(update(Delivery).where(Delivery.user_id == user_id, Delivery.channel == "line",
                                               Delivery.state == "pending")
-                       .values(state="skipped", last_error="LINE was switched off for this user."))
+                       .values(state="skipped", last_error=reason))
     settings = db.session.get(NotificationSettings, user_id)
     if settings is not None and settings.line:
         settings.line = False
@@ -140,7 +164,6 @@ def _line_unreachable(delivery_id: int, user_id: int, network_id: int, error: st
                   for r in outbox.recipients(network_id, user_ids=[user_id])]
         outbox.write(network_id, [outbox.Message(f"line_blocked:{user_id}:{now:%Y%m%dT%H%M%S%f}", "line_blocked",
                                                  people, {}, "/notifications/settings")])
-    db.session.commit()
 
 
 def _due(where: list[ColumnElement[bool]], now: datetime, limit: int) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -96,7 +96,52 @@ def settings():  # type: ignore[no-untyped-def]
             return redirect(url_for("notifications_views.settings"))
     if request.method == "POST":
         status = 422
-    return render_template("notifications/settings.html", form=form, current=current), status
+    return render_template("notifications/settings.html", form=form, current=current, line=_line_connect()), status
+
+
+def _line_connect() -> dict[str, object]:
+    """What the settings page offers to connect LINE: the code just asked for (until it expires), the
+    official account's add-friend button and QR code, and LINE Login."""
+    from datetime import datetime
+
+    from flask import current_app
+
+    from core.clock import utcnow
+    from notifications import line_link, line_login
+
+    code, expires = None, None
+    kept = session.get(LINE_CODE)
+    if isinstance(kept, list) and len(kept) == 2:
+        expires = datetime.fromisoformat(str(kept[1]))
+        if expires > utcnow() and line_link.is_live(current_user, str(kept[0])):
+            code = str(kept[0])
+        else:
+            session.pop(LINE_CODE, None)
+    links = line_link.friend_links(code)
+    qr = None
+    if "add_friend_url" in links:
+        import segno
+
+        qr = Markup(segno.make(links["add_friend_url"], error="m").svg_inline(
+            scale=4, border=2, svgclass="qr", lineclass=None, omitsize=True, title=_("คิวอาร์โค้ดเพิ่มเพื่อน LINE")))
+    return {"enabled": bool(current_app.config.get("LINE_CHANNEL_SECRET")), "login": line_login.enabled(),
+            "code": code, "code_shown": f"{code[:4]} {code[4:]}" if code else None, "expires": expires if code else None,
+            "qr": qr, **links}
+
+
+LINE_CODE = "line_link_code"
+
+
+@bp.route("/notifications/line-link", methods=["POST"])
+@login_required
+def line_link_code():  # type: ignore[no-untyped-def]
+    """Ask for a code to send to the network's LINE account (shown on the settings page for 15 minutes)."""
+    from notifications import line_link
+
+    made = line_link.new_code(current_user)
+    session[LINE_CODE] = [made.code, made.expires_at.isoformat()]
+    flash(_("ได้รหัสเชื่อมต่อ LINE แล้ว ส่งรหัสนี้ในแชตกับบัญชี LINE ของเครือข่ายภายใน 15 นาที"), "ok")
+    return redirect(url_for("notifications_views.settings") + "#line-connect")
 
 
 @bp.route("/admin/notifications/failed")
@@ -119,7 +164,9 @@ page_error_handlers(bp)
 
 def register_pages() -> None:
     """What notifications add to the shared page registries (core.pages): the bell, the admin's page."""
-    from core.pages import header_item, nav_link
+    from core.pages import header_item, login_option, nav_link
+    from notifications.line_login import login_button
 
     header_item("notifications", bell)
+    login_option("line", login_button)
     nav_link("notifications_views.failed", _l("การแจ้งเตือนที่ส่งไม่สำเร็จ"), ("admin",), 90)

@@ -9,7 +9,8 @@ from flask_smorest import Blueprint
 from core.api import ApiResult
 from core.auth import api_actor
 from core.idempotency import idempotent
-from orders import combine, services
+from orders import delivery, reads, services
+from orders.invoices import list_invoices, record_payment
 from orders.schemas import (
     GroupOrderInSchema,
     GroupOrderOutSchema,
@@ -140,7 +141,7 @@ class GroupOrderResource(MethodView):
 @blp.route("/rounds/<int:round_id>/purchase-orders")
 @blp.response(200, PurchaseOrderSchema(many=True))
 def purchase_orders(round_id: int) -> ApiResult:
-    return combine.purchase_orders(api_actor(), round_id)
+    return reads.purchase_orders(api_actor(), round_id)
 
 
 @blp.route("/purchase-orders/<int:purchase_order_id>/receipt", methods=["POST"])
@@ -149,14 +150,14 @@ def purchase_orders(round_id: int) -> ApiResult:
 @blp.response(200, PurchaseOrderSchema)
 def receipt(data: dict[str, Any], purchase_order_id: int) -> ApiResult:
     actor = api_actor()
-    result = combine.record_receipt(actor, purchase_order_id, data["lines"], data.get("received_at"))
-    return combine.purchase_order(actor, result["purchase_order_id"])
+    result = delivery.record_receipt(actor, purchase_order_id, data["lines"], data.get("received_at"))
+    return reads.purchase_order(actor, result["purchase_order_id"])
 
 
 @blp.route("/rounds/<int:round_id>/invoices")
 @blp.response(200, InvoiceSchema(many=True))
 def invoices(round_id: int) -> ApiResult:
-    return combine.list_invoices(api_actor(), round_id)
+    return list_invoices(api_actor(), round_id)
 
 
 @blp.route("/invoices/<int:invoice_id>/payments", methods=["POST"])
@@ -164,4 +165,4 @@ def invoices(round_id: int) -> ApiResult:
 @blp.arguments(PaymentInSchema)
 @blp.response(201, PaymentSchema)
 def payments(data: dict[str, Any], invoice_id: int) -> ApiResult:
-    return combine.record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""))
+    return record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""))

@@ -10,7 +10,6 @@ from core.web import csrf
 def init_app(app: Flask) -> None:
     import orders.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import orders.combine  # noqa: F401  (registers the combine job handlers)
-    import orders.tasks  # noqa: F401  (registers ruamsue.close_due_rounds)
     from core.jobs import periodic
     from orders.services import close_due_rounds
 

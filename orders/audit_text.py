@@ -128,14 +128,14 @@ def _price_list(events: list[Event]) -> dict[int, str]:
 
 @describer("purchase_order.receipt")
 def _receipt(events: list[Event]) -> dict[int, str]:
-    pos = by_id(PurchaseOrder, subject_ids(events))
-    suppliers = by_id(Supplier, {po.supplier_id for po in pos.values()})
-    rounds = by_id(BuyingRound, {po.round_id for po in pos.values()})
+    received_orders = by_id(PurchaseOrder, subject_ids(events))
+    suppliers = by_id(Supplier, {po.supplier_id for po in received_orders.values()})
+    rounds = by_id(BuyingRound, {po.round_id for po in received_orders.values()})
     offer_ids = {int(k) for e in events for k in (e.get("before") or {})}
     products = _offers(offer_ids)
     out = {}
     for e in events:
-        po = pos.get(int(e["subject_id"]))
+        po = received_orders.get(int(e["subject_id"]))
         ordered = {int(k): int(v) for k, v in (e.get("before") or {}).items()}
         given = {int(k): int(v) for k, v in ((e.get("after") or {}).get("received") or {}).items()}
         parts = []

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 import pricing
 from core import jobs, metrics
 from core.clock import utcnow
-from core.db import db
+from core.db import db, is_postgres
 from core.errors import Conflict
 from network.models import Network
 from orders import events
@@ -45,10 +45,10 @@ from orders.models import (
     PurchaseOrderLine,
     RoundSupplierFee,
 )
-from orders.invoices import insert_invoices, is_postgres
+from orders.invoices import insert_invoices
 from orders.services import COMBINE_JOB
+from pricing.money import ZERO
 
-ZERO = Decimal("0.00")
 PART_JOB = "combine_round_part"
 # A round with at least this many lines is combined one part per supplier when jobs go to Celery.
 DEFAULT_PARTS_MIN_LINES = 200_000
@@ -66,7 +66,6 @@ def _tiers_by_offer(round_id: int) -> dict[int, tuple[pricing.Tier, ...]]:
     for offer_id, min_quantity, unit_price in rows:
         tiers[offer_id].append(pricing.Tier(min_quantity, unit_price))
     return {k: tuple(v) for k, v in tiers.items()}
-
 
 
 def _parts_min_lines() -> int:
@@ -120,11 +119,11 @@ def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
         return _coordinate(rnd, suppliers)
     _tune_session()
     started = time.perf_counter()
-    pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=True)
+    purchase_orders, lines = _combine_offers(round_id, network.fee_percent, demand, single=True)
     _finish_round(rnd)
     db.session.commit()
     metrics.record_combine(lines, time.perf_counter() - started)
-    return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
+    return {"round_id": round_id, "purchase_orders": purchase_orders, "lines": lines}
 
 
 def _tune_session() -> None:
@@ -210,13 +209,13 @@ def _run_part(round_id: int, supplier_id: int) -> dict[str, Any]:
     demand = _demand(round_id, supplier_id)
     started = time.perf_counter()
     try:
-        pos, lines = _combine_offers(round_id, network.fee_percent, demand, single=False)
+        purchase_orders, lines = _combine_offers(round_id, network.fee_percent, demand, single=False)
     except _AlreadyCombined:
         db.session.rollback()
         return result
     db.session.commit()
     metrics.record_combine(lines, time.perf_counter() - started)
-    result.update(ran=True, purchase_orders=pos, lines=lines)
+    result.update(ran=True, purchase_orders=purchase_orders, lines=lines)
     return result
 
 
@@ -338,91 +337,113 @@ def _allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: 
     there is a surplus), of A units to share: floor(A*w/W), plus one for the lines ranked within the
     A - Σ floor left over by remainder (A*w) mod W descending, placed_at, id. The fee (F satang)
     follows the same rule over line values in satang per purchase order.
+
+    Each named step below is headed by the rule it applies and the ``pricing`` function it must equal;
+    ``tests/integration/test_combine_sql.py`` checks the whole against those functions on random rounds.
     """
     postgres = is_postgres()
     values = ",\n".join("(" + ", ".join("NULL" if v is None else str(int(v)) for v in row) + ")"
                          for row in constants)
     tier_columns = "".join(f", lo{i}, p{i}" for i in range(depth))
     # The tier with the largest minimum the line's own quantity reaches (pricing.alone_price).
-    alone = "CASE " + " ".join(f"WHEN l.quantity >= r.lo{i} THEN r.p{i}" for i in reversed(range(depth))) + " END"
+    alone = "CASE " + " ".join(f"WHEN order_line.quantity >= offer.lo{i} THEN offer.p{i}"
+                               for i in reversed(range(depth))) + " END"
     if wide:  # PostgreSQL only: exact NUMERIC for products beyond 64 bits
-        fee_base = "div(CAST(a.fee AS NUMERIC) * a.fw, a.fee_w)"
-        fee_rem = "mod(CAST(a.fee AS NUMERIC) * a.fw, a.fee_w)"
+        fee_floor = "div(CAST(fee AS NUMERIC) * fee_weight, fee_w)"
+        fee_rem = "mod(CAST(fee AS NUMERIC) * fee_weight, fee_w)"
     else:
-        fee_base = "a.fee * a.fw / a.fee_w"
-        fee_rem = "a.fee * a.fw % a.fee_w"
+        fee_floor = "fee * fee_weight / fee_w"
+        fee_rem = "fee * fee_weight % fee_w"
     # Satang to money: exact NUMERIC on PostgreSQL; on SQLite the double nearest the decimal.
     money = "({}) * 0.01" if postgres else "({}) / 100.0"
+    # A line's weight in its offer's share: its tolerance when there is a surplus, else its quantity.
+    weight = "CASE WHEN offer.surplus = 1 THEN order_line.tolerance ELSE order_line.quantity END"
     sql = f"""
-WITH r (offer_id, po_id, surplus, share_units, share_weight, price_s, ref_s, fee, fee_w, even, ordered{tier_columns})
+-- Per offer, what Python worked out with pricing.round_to_packs, pricing.tier_for and the fees
+-- (pricing.network_fee, pricing.purchase_order_delivery_fee), in units and satang; then its tiers.
+WITH offer_constants (offer_id, po_id, surplus, share_units, share_weight, price_s, ref_s, fee, fee_w, even,
+                      ordered{tier_columns})
 AS (VALUES {values}),
-k AS (
-  -- Per offer, the units left over after every line's floor: a hash aggregate, so the window
-  -- below only numbers the lines (it streams) instead of also summing its whole partition.
-  SELECT l.offer_id, max(r.share_units) - sum(CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1
-                                              THEN l.tolerance ELSE l.quantity END / r.share_weight) AS units_left
-  FROM order_lines l JOIN r ON r.offer_id = l.offer_id GROUP BY l.offer_id
+
+-- Largest remainder, first step (pricing.allocate, pricing.largest_remainder): per offer, the units left
+-- over after every line's floor. A hash aggregate, so the window below only numbers the lines (it
+-- streams) instead of also summing its whole partition.
+offer_units_left AS (
+  SELECT order_line.offer_id,
+         max(offer.share_units) - sum(CAST(offer.share_units AS BIGINT) * {weight} / offer.share_weight) AS units_left
+  FROM order_lines order_line JOIN offer_constants offer ON offer.offer_id = order_line.offer_id
+  GROUP BY order_line.offer_id
+),
+
+-- Each line's floor and remainder of the units shared (pricing.allocate: short, the ordered quantity is
+-- shared by quantity; surplus, every line gets its quantity and the extra is shared by tolerance), and
+-- the price its own quantity reaches buying alone (pricing.alone_price).
+line_floors AS (
+  SELECT order_line.id, group_order.group_id, order_line.offer_id, order_line.quantity, order_line.placed_at,
+         offer_units_left.units_left, {alone} AS alone_s,
+         CASE WHEN offer.surplus = 1 THEN order_line.quantity ELSE 0 END AS base,
+         CAST(offer.share_units AS BIGINT) * {weight} / offer.share_weight AS share,
+         CAST(offer.share_units AS BIGINT) * {weight} % offer.share_weight AS rem
+  FROM order_lines order_line
+  JOIN offer_constants offer ON offer.offer_id = order_line.offer_id
+  JOIN offer_units_left ON offer_units_left.offer_id = order_line.offer_id
+  JOIN group_orders group_order ON group_order.id = order_line.group_order_id
+),
+
+-- Largest remainder, second step (pricing.largest_remainder): one more unit for the lines ranked within
+-- the units left, by remainder descending, then the earlier placed_at, then the lower id.
+line_allocations AS (
+  SELECT id, group_id, offer_id, quantity, placed_at, alone_s,
+         base + share + CASE WHEN row_number() OVER (PARTITION BY offer_id ORDER BY rem DESC, placed_at, id)
+                                  <= units_left THEN 1 ELSE 0 END AS alloc
+  FROM line_floors
+),
+
+-- The fees are split by line value in satang (pricing.split_fee): a line's weight is its value,
+-- allocated × price, or 1 for every line when the purchase order's value is 0 (``even``).
+line_fee_weights AS (
+  SELECT line.id, line.group_id, line.offer_id, offer.po_id, line.quantity, line.placed_at, offer.price_s,
+         offer.ref_s, offer.fee, offer.fee_w, offer.ordered, line.alloc, line.alone_s,
+         CASE WHEN offer.even = 1 THEN 1 ELSE line.alloc * offer.price_s END AS fee_weight
+  FROM line_allocations line JOIN offer_constants offer ON offer.offer_id = line.offer_id
+),
+
+-- Largest remainder over the purchase order, first step (pricing.split_fee): each line's floor of the fee
+-- and its remainder.
+line_fee_floors AS (
+  SELECT id, group_id, offer_id, po_id, quantity, alloc, price_s, ref_s, ordered, alone_s, placed_at, fee,
+         {fee_floor} AS fee_floor, {fee_rem} AS fee_rem
+  FROM line_fee_weights
+),
+
+-- Second step (pricing.split_fee): one more satang for the lines ranked within the satang left over, by
+-- remainder descending, then the earlier placed_at, then the lower id; the shares add up to the fee.
+line_fees AS (
+  SELECT id, group_id, offer_id, po_id, quantity, alloc, price_s, ref_s, ordered, alone_s,
+         fee_floor + CASE WHEN row_number() OVER w <= fee - sum(fee_floor) OVER w THEN 1 ELSE 0 END AS fee_s
+  FROM line_fee_floors
+  -- One window node for both: the number and the purchase order's whole sum of floors.
+  WINDOW w AS (PARTITION BY po_id ORDER BY fee_rem DESC, placed_at, id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
+
+-- Each line's allocation: amount = allocated × price + fee share (pricing.line_amount); savings =
+-- allocated × (reference price − price) − fee share (pricing.line_savings).
 INSERT INTO allocations (round_id, group_id, order_line_id, offer_id, purchase_order_id, quantity,
                          ordered_allocation, allocated, unit_price, reference_price, alone_price,
                          fee_share, amount, savings)
-SELECT :round_id, s.group_id, s.id, s.offer_id, s.po_id, s.quantity, s.alloc, s.alloc,
-       CASE WHEN s.ordered = 1 THEN {money.format("s.price_s")} END, {money.format("s.ref_s")},
-       {money.format("s.alone_s")},
-       {money.format("s.fee_s")}, {money.format("s.alloc * s.price_s + s.fee_s")},
-       {money.format("s.alloc * (s.ref_s - s.price_s) - s.fee_s")}
-FROM (
-  SELECT f.id, f.group_id, f.offer_id, f.po_id, f.quantity, f.alloc, f.price_s, f.ref_s, f.ordered, f.alone_s,
-         f.fee_base + CASE WHEN row_number() OVER w <= f.fee - sum(f.fee_base) OVER w THEN 1 ELSE 0 END AS fee_s
-  FROM (
-    SELECT a.id, a.group_id, a.offer_id, a.po_id, a.quantity, a.alloc, a.price_s, a.ref_s, a.ordered, a.alone_s,
-           a.placed_at, a.fee, {fee_base} AS fee_base, {fee_rem} AS fee_rem
-    FROM (
-      SELECT x.id, x.group_id, x.offer_id, r.po_id, x.quantity, x.placed_at, r.price_s, r.ref_s, r.fee, r.fee_w,
-             r.ordered, x.alloc, x.alone_s, CASE WHEN r.even = 1 THEN 1 ELSE x.alloc * r.price_s END AS fw
-      FROM (
-        SELECT y.id, y.group_id, y.offer_id, y.quantity, y.placed_at, y.alone_s,
-               y.base + y.share + CASE WHEN row_number() OVER (PARTITION BY y.offer_id
-                                                              ORDER BY y.rem DESC, y.placed_at, y.id)
-                                       <= y.units_left THEN 1 ELSE 0 END AS alloc
-        FROM (
-          SELECT l.id, go.group_id, l.offer_id, l.quantity, l.placed_at, k.units_left, {alone} AS alone_s,
-                 CASE WHEN r.surplus = 1 THEN l.quantity ELSE 0 END AS base,
-                 CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1 THEN l.tolerance ELSE l.quantity END
-                   / r.share_weight AS share,
-                 CAST(r.share_units AS BIGINT) * CASE WHEN r.surplus = 1 THEN l.tolerance ELSE l.quantity END
-                   % r.share_weight AS rem
-          FROM order_lines l
-          JOIN r ON r.offer_id = l.offer_id
-          JOIN k ON k.offer_id = l.offer_id
-          JOIN group_orders go ON go.id = l.group_order_id
-        ) y
-      ) x
-      JOIN r ON r.offer_id = x.offer_id
-    ) a
-  ) f
-  -- One window node for both: the number and the purchase order's whole sum of floors.
-  WINDOW w AS (PARTITION BY f.po_id ORDER BY f.fee_rem DESC, f.placed_at, f.id
-               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-) s
+SELECT :round_id, group_id, id, offer_id, po_id, quantity, alloc, alloc,
+       CASE WHEN ordered = 1 THEN {money.format("price_s")} END, {money.format("ref_s")},
+       {money.format("alone_s")},
+       {money.format("fee_s")}, {money.format("alloc * price_s + fee_s")},
+       {money.format("alloc * (ref_s - price_s) - fee_s")}
+FROM line_fees
 """
     return text(sql)
 
 
 def _combine_summary(round_id: int) -> dict[str, Any]:
-    pos = db.session.scalar(select(func.count()).select_from(PurchaseOrder).where(PurchaseOrder.round_id == round_id))
+    purchase_orders = db.session.scalar(
+        select(func.count()).select_from(PurchaseOrder).where(PurchaseOrder.round_id == round_id))
     lines = db.session.scalar(select(func.count()).select_from(Allocation).where(Allocation.round_id == round_id))
-    return {"round_id": round_id, "purchase_orders": pos, "lines": lines}
-
-
-
-
-# Where the read side, delivery and payments moved (orders.reads, orders.delivery, orders.invoices);
-# still importable from here for callers written before the split.
-from orders.delivery import record_receipt as record_receipt  # noqa: E402
-from orders.invoices import invoice_lines as invoice_lines  # noqa: E402
-from orders.invoices import list_invoices as list_invoices  # noqa: E402
-from orders.invoices import record_payment as record_payment  # noqa: E402
-from orders.reads import distribution_list as distribution_list  # noqa: E402
-from orders.reads import purchase_order as purchase_order  # noqa: E402
-from orders.reads import purchase_orders as purchase_orders  # noqa: E402
+    return {"round_id": round_id, "purchase_orders": purchase_orders, "lines": lines}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypedDict
 
 from sqlalchemy import func, select
@@ -18,8 +17,6 @@ from orders.invoices import settle_if_paid, write_invoices
 from orders.models import PurchaseOrder
 from orders.reallocation import reallocate_shortage
 from orders.services import get_round
-
-ZERO = Decimal("0.00")
 
 
 class ReceiptRecorded(TypedDict):

@@ -10,7 +10,7 @@ from core.db import db
 from network.models import Network, User
 from orders import services
 from orders.models import BuyingRound, Offer, OrderLine
-from pricing import OfferTerms, Tier
+from pricing import OfferTerms, Tier, tier_progress
 from pricing.estimate import EstimateOffer, OrderEstimate, estimate_order
 
 
@@ -48,15 +48,9 @@ def tolerance_so_far(actor: User, round_id: int) -> dict[int, int]:
 
 
 def tier_status(offer: Any, so_far: int) -> dict[str, Any]:
-    """The tier the network's pooled quantity has reached, and how much more reaches the next one."""
-    tiers = list(offer.tiers)
-    reached = tiers[0] if tiers else None
-    following = None
-    for tier in tiers:
-        if tier.min_quantity <= so_far:
-            reached = tier
-        elif following is None:
-            following = tier
-    return {"so_far": so_far, "reached": reached, "next": following,
-            "more": (following.min_quantity - so_far) if following else 0,
+    """For the pages: the tier the network's pooled quantity has reached, and how much more reaches the
+    next one (``pricing.tier_progress``), with the tiers as the order page's script reads them."""
+    tiers = [Tier(t.min_quantity, t.unit_price) for t in offer.tiers]
+    progress = tier_progress(tiers, so_far)
+    return {"so_far": so_far, "reached": progress.reached, "next": progress.next, "more": progress.more,
             "tiers": ",".join(f"{t.min_quantity}:{t.unit_price}" for t in tiers)}

@@ -10,17 +10,13 @@ import pricing
 from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, db, is_postgres
 from core.errors import Forbidden, InvalidInput, Msg, NotFound
 from core.fields import require_money, require_text
 from network.models import User
 from orders import events, permissions
 from orders.models import Allocation, BuyingRound, Invoice, Offer, Payment
 from orders.reads import combined_round
-
-
-def is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def satang_sum(column: str) -> str:

@@ -14,8 +14,7 @@ from network.models import User
 from orders import permissions
 from orders.models import Allocation, BuyingRound, Offer, PurchaseOrder, PurchaseOrderLine
 from orders.services import get_round
-
-ZERO = Decimal("0.00")
+from pricing.money import ZERO
 
 
 class PurchaseOrderLineView(TypedDict):
@@ -69,12 +68,12 @@ def purchase_orders(actor: User, round_id: int, supplier_id: int | None = None) 
     query = select(PurchaseOrder).where(PurchaseOrder.round_id == rnd.id).order_by(PurchaseOrder.supplier_id)
     if supplier_id is not None:
         query = query.where(PurchaseOrder.supplier_id == supplier_id)
-    pos = list(db.session.scalars(query))
+    supplier_orders = list(db.session.scalars(query))
     lines = db.session.execute(
         select(PurchaseOrderLine, Offer.product_id).join(Offer, Offer.id == PurchaseOrderLine.offer_id)
-        .where(PurchaseOrderLine.purchase_order_id.in_([po.id for po in pos]))
+        .where(PurchaseOrderLine.purchase_order_id.in_([po.id for po in supplier_orders]))
         .order_by(PurchaseOrderLine.offer_id)
-    ).all() if pos else []
+    ).all() if supplier_orders else []
     by_po: dict[int, list[PurchaseOrderLineView]] = defaultdict(list)
     for line, product_id in lines:
         by_po[line.purchase_order_id].append({
@@ -85,7 +84,7 @@ def purchase_orders(actor: User, round_id: int, supplier_id: int | None = None) 
         })
     return [{"id": po.id, "round_id": po.round_id, "supplier_id": po.supplier_id, "lines": by_po[po.id],
              "value": po.value, "delivery_fee": po.delivery_fee, "network_fee": po.network_fee,
-             "total": po.total, "received_at": po.received_at} for po in pos]
+             "total": po.total, "received_at": po.received_at} for po in supplier_orders]
 
 
 def purchase_order(actor: User, purchase_order_id: int) -> PurchaseOrderView:

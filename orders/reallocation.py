@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 
 import pricing
-from core.db import db
+from core.db import db, is_postgres
 from core.errors import Conflict, Msg
 from orders.models import PurchaseOrder
 
@@ -29,7 +29,7 @@ def reallocate_shortage(po: PurchaseOrder, received: dict[int, int]) -> None:
     combined), so the order's value after the receipt, which weighs the fee split, is known here:
     the statement reads only the order's allocations and their lines' ``placed_at``.
     """
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres()
     fee = pricing.to_satang(po.delivery_fee + po.network_fee)
     rows = []
     value = 0

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from core import jobs
 from core.audit import record
 from core.clock import utcnow
-from core.db import UTCDateTime, affected, db
+from core.db import UTCDateTime, affected, db, is_postgres
 from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, Msg, NotFound
 from core.fields import MAX_ID, require_int, require_quantity, require_text
 from core.models import Job
@@ -132,7 +132,7 @@ def _round_gate(round_id: int, *, exclusive: bool) -> None:
     arrive after it wait for the close. (Row locks FOR SHARE would let a steady stream of writers
     starve the close.) SQLite has one writer at a time; ``_check_still_open`` covers it.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not is_postgres():
         return
     fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     db.session.execute(text(f"SELECT {fn}(:c, :k)"), {"c": _ROUND_GATE, "k": round_id})
@@ -272,7 +272,7 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
         raise InvalidInput(Msg("Some lines name offers that are not in this round.", "lines_not_in_round"),
                            {"lines": bad})
     now = utcnow()
-    if _is_postgres():
+    if is_postgres():
         _write_order_pg(actor, round_id, group_id, wanted, lines, now)
     else:
         _write_order_orm(actor, round_id, group_id, wanted, lines, now)
@@ -301,17 +301,13 @@ def _has_lines(round_id: int, group_id: int) -> bool:
         .where(GroupOrder.round_id == round_id, GroupOrder.group_id == group_id)) != 0
 
 
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def _order_context(round_id: int, group_id: int, offer_ids: list[int]) -> Any:
     """One statement: the round, the group, how many of ``offer_ids`` are offers of the round.
 
     On PostgreSQL it also takes the round's gate (shared) and then the group's order lock
     (exclusive): the gate is the argument of the lock, so it is always taken first.
     """
-    statement = _ORDER_CONTEXT["pg" if _is_postgres() else "other"]
+    statement = _ORDER_CONTEXT["pg" if is_postgres() else "other"]
     return db.session.execute(statement, {"round_id": round_id, "group_id": group_id, "offer_ids": offer_ids,
                                           "gate": _ROUND_GATE, "lock": _GROUP_LOCK}).first()
 

@@ -20,14 +20,25 @@ from pricing.bargaining import (
 )
 from pricing.fees import network_fee, purchase_order_delivery_fee, split_fee
 from pricing.marketplace import buyer_saving, income_gain
-from pricing.money import CENT, RATIO, from_satang, money, ratio, to_satang
+from pricing.money import CENT, RATIO, ZERO, from_satang, money, ratio, to_satang
 from pricing.offer import OfferResult, OfferTerms, combine_offer
-from pricing.savings import line_amount, line_savings
-from pricing.tiers import Tier, TierProblem, best_price, list_price, tier_for, tier_problems, validate_tiers
+from pricing.savings import line_amount, line_savings, registered_poor_share
+from pricing.tiers import (
+    Tier,
+    TierProblem,
+    TierProgress,
+    best_price,
+    list_price,
+    tier_for,
+    tier_problems,
+    tier_progress,
+    validate_tiers,
+)
 
 __all__ = [
     "CENT",
     "RATIO",
+    "ZERO",
     "Line",
     "OfferResult",
     "OfferTerms",
@@ -36,6 +47,7 @@ __all__ = [
     "Tier",
     "TierAttainment",
     "TierProblem",
+    "TierProgress",
     "allocate",
     "alone_price",
     "attainment_fraction",
@@ -55,11 +67,13 @@ __all__ = [
     "price_reduction",
     "ratio",
     "reallocate_shortage",
+    "registered_poor_share",
     "round_to_packs",
     "split_fee",
     "tier_attainment",
     "tier_for",
     "tier_problems",
+    "tier_progress",
     "to_satang",
     "validate_tiers",
     "weighted",

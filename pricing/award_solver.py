@@ -129,7 +129,7 @@ def solve_best_award(priced: Priced, *, time_limit: float = 30.0, workers: int =
     products = awardable(priced)
     if not products:
         return Solved(award_of(priced, {}), "OPTIMAL", 0.0, 0)
-    mm = _Model(priced, products)
+    award_model = _Model(priced, products)
     deadline = started + time_limit
 
     def left() -> float:
@@ -138,38 +138,38 @@ def solve_best_award(priced: Priced, *, time_limit: float = 30.0, workers: int =
             raise NotProven("the time limit was reached")
         return remaining
 
-    base = mm.cost * (len(mm.suppliers) + 1) + mm.count
-    mm.model.minimize(base)
-    status, solver = mm.solve(left(), workers)
+    base = award_model.cost * (len(award_model.suppliers) + 1) + award_model.count
+    award_model.model.minimize(base)
+    status, solver = award_model.solve(left(), workers)
     _require(status, cp_model.OPTIMAL)
     best = round(solver.objective_value)
-    chosen = mm.chosen(solver)
+    chosen = award_model.chosen(solver)
     used = set(chosen.values())
 
     # Does another set of suppliers reach the optimum? (Solved as an optimisation, so that the LP
     # bound prunes; a bare feasibility problem with the cost fixed is a hard knapsack equality.)
-    another = mm.model.new_bool_var("another_supplier_set")
-    differs = [mm.y[s] for s in mm.suppliers if s not in used] + [~mm.y[s] for s in used]
-    mm.model.add_bool_or(differs).only_enforce_if(another)
-    mm.model.add_assumption(another)
-    mm.model.add(base <= best)  # only optimal awards are of interest from here on
-    mm.hint(solver)
-    status, other = mm.solve(left(), workers)
+    another = award_model.model.new_bool_var("another_supplier_set")
+    differs = [award_model.y[s] for s in award_model.suppliers if s not in used] + [~award_model.y[s] for s in used]
+    award_model.model.add_bool_or(differs).only_enforce_if(another)
+    award_model.model.add_assumption(another)
+    award_model.model.add(base <= best)  # only optimal awards are of interest from here on
+    award_model.hint(solver)
+    status, other = award_model.solve(left(), workers)
     _require(status, cp_model.OPTIMAL, cp_model.INFEASIBLE)
-    mm.model.clear_assumptions()
+    award_model.model.clear_assumptions()
     if status == cp_model.OPTIMAL and round(other.objective_value) == best:
         # Several supplier sets tie: give each product in id order the smallest id that keeps the optimum.
         for p in products:
-            candidates = mm.cands[p]
+            candidates = award_model.cands[p]
             if len(candidates) > 1 and chosen[p] != candidates[0]:
-                rank = cp_model.LinearExpr.weighted_sum([mm.x[p, s] for s in candidates], list(range(len(candidates))))
-                mm.model.minimize(base * len(candidates) + rank)
-                status, solver = mm.solve(left(), workers)
+                rank = cp_model.LinearExpr.weighted_sum([award_model.x[p, s] for s in candidates], list(range(len(candidates))))
+                award_model.model.minimize(base * len(candidates) + rank)
+                status, solver = award_model.solve(left(), workers)
                 _require(status, cp_model.OPTIMAL)
                 if round(solver.value(base)) != best:
                     raise NotProven("a tie-break solve lost the optimum")  # cannot happen; never guess
-                chosen = mm.chosen(solver)
-                mm.hint(solver)
-            mm.model.add(mm.x[p, chosen[p]] == 1)
+                chosen = award_model.chosen(solver)
+                award_model.hint(solver)
+            award_model.model.add(award_model.x[p, chosen[p]] == 1)
     award = award_of(priced, _ties_to_smaller_ids(priced, chosen))
-    return Solved(award, "OPTIMAL", time.perf_counter() - started, mm.solves)
+    return Solved(award, "OPTIMAL", time.perf_counter() - started, award_model.solves)

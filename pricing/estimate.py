@@ -16,12 +16,11 @@ from decimal import Decimal
 
 from pricing.allocation import Line
 from pricing.fees import network_fee, split_fee
-from pricing.money import money
+from pricing.money import ZERO, money
 from pricing.offer import OfferTerms, combine_offer
 from pricing.savings import line_amount, line_savings
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)

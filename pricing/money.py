@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+# The money constants, defined once: nothing, one satang, a ratio's four places.
+ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
 

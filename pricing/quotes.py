@@ -210,11 +210,6 @@ def best_single_supplier(priced: Priced) -> Award | None:
     return None if best is None else best[2]
 
 
-def tie_key(priced: Priced, award: Award) -> tuple[int, int, tuple[int, ...]]:
-    """The order in which awards are preferred: total, then fewer suppliers, then supplier ids by product."""
-    return (to_satang(award.total), len(award.supplier_fees), tuple(ln.supplier_id for ln in award.lines))
-
-
 def best_award(priced: Priced, *, time_limit: float = 30.0, workers: int = 1) -> Award:
     """The award that costs the network least (see :mod:`pricing.award_solver`), proven optimal."""
     from pricing.award_solver import solve_best_award

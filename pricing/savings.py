@@ -1,10 +1,11 @@
-"""Per-line amount and savings against the reference (buying-alone) price."""
+"""Per-line amount and savings against the reference (buying-alone) price; the registered-poor share."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
-from pricing.money import money
+from pricing.money import CENT, ZERO, money, round_half_up
 
 
 def line_amount(allocated: int, unit_price: Decimal, fee_share: Decimal) -> Decimal:
@@ -16,3 +17,12 @@ def line_savings(
 ) -> Decimal:
     """Can be negative: reports show a bad deal as it is."""
     return money(allocated * (reference_price - unit_price) - fee_share)
+
+
+def registered_poor_share(savings: Decimal, members: int, registered_poor_members: int) -> Decimal:
+    """The part of a group's savings that reached its registered-poor households: savings × poor ÷ members,
+    rounded once to the satang, half up (per group; the network's figure is the sum of the groups').
+    Nothing for a group with no members on record."""
+    if not members:
+        return ZERO
+    return round_half_up(Fraction(savings) * registered_poor_members / members, CENT)

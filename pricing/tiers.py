@@ -95,3 +95,26 @@ def list_price(tiers: Sequence[Tier]) -> Decimal:
 
 def best_price(tiers: Sequence[Tier]) -> Decimal:
     return _sorted(tiers)[-1].unit_price
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    """Where the network's pooled quantity stands on an offer's tiers (the round and order pages)."""
+
+    reached: Tier | None  # the tier it has reached; the first (list price) while it reaches none
+    next: Tier | None  # the next tier up; None at the best price
+    more: int  # units still needed to reach ``next``; 0 at the best price
+
+
+def tier_progress(tiers: Sequence[Tier], so_far: int) -> TierProgress:
+    """The tier ``so_far`` units reach (``tier_for``'s rule: the largest minimum <= so_far), the next
+    one and how many more units reach it. No tiers: nothing reached, nothing next."""
+    ordered = sorted(tiers, key=lambda t: t.min_quantity)
+    reached = ordered[0] if ordered else None
+    following: Tier | None = None
+    for tier in ordered:
+        if tier.min_quantity <= so_far:
+            reached = tier
+        elif following is None:
+            following = tier
+    return TierProgress(reached, following, following.min_quantity - so_far if following else 0)

@@ -10,12 +10,15 @@ from core.web import csrf
 def init_app(app: Flask) -> None:
     import quotes.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import quotes.models  # noqa: F401  (the tables, for the metadata)
-    import quotes.tasks  # noqa: F401  (registers ruamsue.announce_closed_requests)
     from core.jobs import periodic
     from quotes.events import announce_closed_requests
 
     periodic("announce_closed_requests", announce_closed_requests, task="ruamsue.announce_closed_requests",
              every=300.0)
+    from core.summary_parts import summary_part
+    from quotes.competition import competition
+
+    summary_part("competition", competition)  # what competition won, in the monthly summary
     from quotes.api import blp
     from quotes.views import bp, register_pages
 

@@ -11,7 +11,6 @@ def init_app(app: Flask) -> None:
     import reports.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import reports.models
     import reports.services
-    import reports.tasks  # noqa: F401  (registers ruamsue.build_due_summaries)
     from reports.api import blp
     from reports.views import bp, register_pages
 

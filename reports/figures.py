@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 from sqlalchemy import Numeric, and_, case, func, literal, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 import pricing
 from core.db import db
 from core.errors import NotFound
+from core.summary_parts import summary_parts
 from market.models import Purchase
 from network.models import Group, Network
 from orders.models import (
@@ -31,33 +32,34 @@ from orders.models import (
     PurchaseOrderLine,
     Supplier,
 )
-from pricing.money import CENT, RATIO, round_half_up
+from pricing.money import RATIO, ZERO, round_half_up
 from reports import periods
-from reports.competition import competition
 
 TREND_MONTHS = 12
-ZERO = Decimal("0.00")
 HEADLINES = ("spend", "baseline", "savings", "savings_percent", "fees", "income_gain", "registered_poor_savings",
              "price_reduction", "tier_attainment", "pooling_gain")
 RATIOS = {"savings_percent", "price_reduction", "tier_attainment"}
 
 
-def _num(expr: Any) -> ColumnElement[Any]:
+def _exact_sum(expr: Any) -> ColumnElement[Any]:
     """A SUM read back as an exact decimal (PostgreSQL numeric; SQLite's float rounded to the satang)."""
     return type_coerce(expr, Numeric(20, 2, asdecimal=True))
 
 
-def _dec(value: Any) -> Decimal:
+def _as_money(value: Any) -> Decimal:
+    """A figure read from the database as exact money (a missing sum is nothing)."""
     if value is None:
         return ZERO
     return pricing.money(Decimal(str(value)))
 
 
-def _m(value: Decimal) -> str:
+def _baht(value: Decimal) -> str:
+    """Money as the summary's JSON stores it: a decimal string to the satang, e.g. "1234.50"."""
     return str(pricing.money(value))
 
 
-def _r(value: Decimal | None) -> str | None:
+def _ratio_text(value: Decimal | None) -> str | None:
+    """A ratio as the summary's JSON stores it: four decimal places (None: no basis to compare)."""
     return None if value is None else str(value.quantize(RATIO))
 
 
@@ -68,7 +70,7 @@ def _bucket(column: Any, months: list[tuple[str, datetime, datetime]]) -> Any:
     return case(*[(column < end, literal(name)) for name, _, end in months[:-1]], else_=literal(months[-1][0]))
 
 
-def _received_pos(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
+def _received_purchase_orders(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
     """Purchase orders received in the window, with their month: a handful of rows per month."""
     return (
         select(PurchaseOrder.id.label("po_id"), PurchaseOrder.round_id.label("round_id"),
@@ -99,104 +101,119 @@ def _delivered_purchases(network_id: int, months: list[tuple[str, datetime, date
     )
 
 
+def _allocation_sums() -> list[ColumnElement[Any]]:
+    """What the figures add up over allocations, defined once for the per-offer and the per-group totals:
+    at the price reached, at the reference price, the fees, what was paid, and the pooling gain
+    (``pricing.pooling_gain``: allocated × (alone price − price reached); test_reports_rules)."""
+    a = Allocation
+    return [
+        _exact_sum(func.sum(a.allocated * func.coalesce(a.unit_price, 0))).label("actual"),
+        _exact_sum(func.sum(a.allocated * a.reference_price)).label("baseline"),
+        _exact_sum(func.sum(a.fee_share)).label("fees"),
+        _exact_sum(func.sum(a.amount)).label("spend"),
+        _exact_sum(func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0)))).label("pooling"),
+    ]
+
+
+def _purchase_sums(bought: Any) -> list[ColumnElement[Any]]:
+    """What the figures add up over delivered marketplace purchases (``_delivered_purchases``), defined once
+    for the buyers', the sellers' and the month's totals: paid, the buyers' saving, the sellers' gain, count."""
+    return [
+        _exact_sum(func.sum(bought.c.amount)).label("spend"),
+        _exact_sum(func.sum(bought.c.saving)).label("savings"),
+        _exact_sum(func.sum(bought.c.gain)).label("gain"),
+        func.count().label("n"),
+    ]
+
+
 # --- the figures -----------------------------------------------------------------------------------
 
 @dataclass
 class _Totals:
-    jb_spend: Decimal = ZERO
-    jb_baseline: Decimal = ZERO
-    jb_actual: Decimal = ZERO
+    joint_spend: Decimal = ZERO
+    joint_baseline: Decimal = ZERO
+    joint_actual: Decimal = ZERO
     fees: Decimal = ZERO
     pooling_gain: Decimal = ZERO
-    mk_spend: Decimal = ZERO
-    mk_savings: Decimal = ZERO
+    market_spend: Decimal = ZERO
+    market_savings: Decimal = ZERO
     income_gain: Decimal = ZERO
     rounds: int = 0
     purchases: int = 0
     sales: int = 0
     sales_amount: Decimal = ZERO
-    ta_parts: list[tuple[Fraction, Fraction]] = field(default_factory=list)
+    tier_attainment_parts: list[tuple[Fraction, Fraction]] = field(default_factory=list)
 
     @property
     def spend(self) -> Decimal:
-        return self.jb_spend + self.mk_spend
+        return self.joint_spend + self.market_spend
 
     @property
     def baseline(self) -> Decimal:
-        return self.jb_baseline + self.mk_spend + self.mk_savings
+        return self.joint_baseline + self.market_spend + self.market_savings
 
     @property
     def savings(self) -> Decimal:
         return self.baseline - self.spend
 
     def price_reduction(self) -> Decimal | None:
-        return pricing.price_reduction(self.jb_actual, self.jb_baseline).value
+        return pricing.price_reduction(self.joint_actual, self.joint_baseline).value
 
     def tier_attainment(self) -> Decimal | None:
-        return pricing.weighted(self.ta_parts)
-
-
-def _poor_share(savings: Decimal, members: int, poor: int) -> Decimal:
-    if not members:
-        return ZERO
-    return round_half_up(Fraction(savings) * poor / members, CENT)
+        return pricing.weighted(self.tier_attainment_parts)
 
 
 def _offers(network_id: int, months: list[tuple[str, datetime, datetime]]) -> list[Any]:
     """One row per offer delivered in the window: its purchase-order line, tiers and line totals."""
-    pos = _received_pos(network_id, months)
+    received = _received_purchase_orders(network_id, months)
     a = Allocation
-    agg = (
-        select(a.offer_id,
-               _num(func.sum(a.allocated * func.coalesce(a.unit_price, 0))).label("actual"),
-               _num(func.sum(a.allocated * a.reference_price)).label("baseline"),
-               _num(func.sum(a.fee_share)).label("fees"),
-               _num(func.sum(a.amount)).label("spend"),
-               _num(func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0)))).label("pooling"),
+    offer_totals = (
+        select(a.offer_id, *_allocation_sums(),
                # One allocation per group per offer (one order per group and round, one line per offer).
                func.count().label("groups"),
                func.sum(a.allocated).label("allocated"))
-        .join(pos, and_(pos.c.round_id == a.round_id, pos.c.po_id == a.purchase_order_id))
+        .join(received, and_(received.c.round_id == a.round_id, received.c.po_id == a.purchase_order_id))
         .group_by(a.offer_id)
         .subquery("offer_totals")
     )
-    in_window = select(PurchaseOrderLine.offer_id).join(pos, pos.c.po_id == PurchaseOrderLine.purchase_order_id)
+    in_window = select(PurchaseOrderLine.offer_id).join(received, received.c.po_id == PurchaseOrderLine.purchase_order_id)
     tiers = (
         select(PriceTier.offer_id, func.count().label("n"), func.max(PriceTier.unit_price).label("list_price"),
                func.min(PriceTier.unit_price).label("best_price"))
         .where(PriceTier.offer_id.in_(in_window)).group_by(PriceTier.offer_id).subquery("tier_stats")
     )
-    rounds = select(PurchaseOrder.round_id).join(pos, pos.c.po_id == PurchaseOrder.id)
+    rounds = select(PurchaseOrder.round_id).join(received, received.c.po_id == PurchaseOrder.id)
     competing = (
         select(Offer.round_id, Offer.product_id, func.count().label("n"))
         .where(Offer.round_id.in_(rounds)).group_by(Offer.round_id, Offer.product_id).subquery("competing")
     )
     pol = PurchaseOrderLine
     return list(db.session.execute(
-        select(pos.c.month, pol.offer_id, pol.purchase_order_id, Offer.round_id, Offer.product_id,
+        select(received.c.month, pol.offer_id, pol.purchase_order_id, Offer.round_id, Offer.product_id,
                Product.name.label("product"), Product.unit, Offer.supplier_id, Supplier.name.label("supplier"),
                Offer.reference_price, pol.ordered_quantity, pol.received_quantity, pol.packs, pol.unit_price,
                pol.tier_min_quantity, tiers.c.n.label("tiers"), tiers.c.list_price, tiers.c.best_price,
-               competing.c.n.label("competing"), agg.c.actual, agg.c.baseline, agg.c.fees, agg.c.spend,
-               agg.c.pooling, agg.c.groups, agg.c.allocated)
-        .join(pos, pos.c.po_id == pol.purchase_order_id)
+               competing.c.n.label("competing"), offer_totals.c.actual, offer_totals.c.baseline, offer_totals.c.fees,
+               offer_totals.c.spend, offer_totals.c.pooling, offer_totals.c.groups, offer_totals.c.allocated)
+        .join(received, received.c.po_id == pol.purchase_order_id)
         .join(Offer, Offer.id == pol.offer_id)
         .join(Product, Product.id == Offer.product_id)
         .join(Supplier, Supplier.id == Offer.supplier_id)
         .join(tiers, tiers.c.offer_id == pol.offer_id)
         .join(competing, and_(competing.c.round_id == Offer.round_id, competing.c.product_id == Offer.product_id))
-        .outerjoin(agg, agg.c.offer_id == pol.offer_id)
-        .order_by(pos.c.month, Product.name, Supplier.name, Offer.round_id, pol.offer_id)
+        .outerjoin(offer_totals, offer_totals.c.offer_id == pol.offer_id)
+        .order_by(received.c.month, Product.name, Supplier.name, Offer.round_id, pol.offer_id)
     ))
 
 
 def _tier_fraction(row: Any) -> Fraction:
     """``pricing.attainment_fraction`` of an offer row: list and best price are the max and min tier price."""
-    return pricing.attainment_fraction(_dec(row.list_price), _dec(row.best_price), _dec(row.unit_price), int(row.tiers))
+    return pricing.attainment_fraction(_as_money(row.list_price), _as_money(row.best_price), _as_money(row.unit_price),
+                                       int(row.tiers))
 
 
 def _product_line(row: Any) -> dict[str, Any]:
-    actual, baseline = _dec(row.actual), _dec(row.baseline)
+    actual, baseline = _as_money(row.actual), _as_money(row.baseline)
     value = row.ordered_quantity * row.unit_price
     attainment = round_half_up(_tier_fraction(row), RATIO)
     return {
@@ -205,11 +222,11 @@ def _product_line(row: Any) -> dict[str, Any]:
         "supplier_id": row.supplier_id, "supplier": row.supplier,
         "ordered_quantity": row.ordered_quantity, "received_quantity": row.received_quantity,
         "allocated": int(row.allocated or 0), "packs": row.packs, "tier_min_quantity": row.tier_min_quantity,
-        "unit_price": _m(row.unit_price), "list_price": _m(row.list_price), "best_price": _m(row.best_price),
-        "reference_price": _m(row.reference_price), "value": _m(value),
-        "actual": _m(actual), "baseline": _m(baseline),
-        "price_reduction": _r(pricing.price_reduction(actual, baseline).value),
-        "tier_attainment": _r(attainment), "pooling_gain": _m(_dec(row.pooling)),
+        "unit_price": _baht(row.unit_price), "list_price": _baht(row.list_price), "best_price": _baht(row.best_price),
+        "reference_price": _baht(row.reference_price), "value": _baht(value),
+        "actual": _baht(actual), "baseline": _baht(baseline),
+        "price_reduction": _ratio_text(pricing.price_reduction(actual, baseline).value),
+        "tier_attainment": _ratio_text(attainment), "pooling_gain": _baht(_as_money(row.pooling)),
         "groups_pooled": int(row.groups or 0), "competing_offers": int(row.competing),
     }
 
@@ -220,65 +237,50 @@ def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dic
     Grouped on plain columns (group, round), not on a computed month, so the planner's estimates
     stay right and it hash-aggregates in one pass."""
     totals: dict[int, _Totals] = defaultdict(_Totals)
-    pos = _received_pos(network_id, [month])
+    received = _received_purchase_orders(network_id, [month])
     a = Allocation
     per_round = (
-        select(a.group_id, a.round_id,
-               func.sum(a.amount).label("spend"),
-               func.sum(a.allocated * a.reference_price).label("baseline"),
-               func.sum(a.allocated * func.coalesce(a.unit_price, 0)).label("actual"),
-               func.sum(a.fee_share).label("fees"),
-               func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0))).label("pooling"))
-        .join(pos, and_(pos.c.round_id == a.round_id, pos.c.po_id == a.purchase_order_id))
+        select(a.group_id, a.round_id, *_allocation_sums())
+        .join(received, and_(received.c.round_id == a.round_id, received.c.po_id == a.purchase_order_id))
         .group_by(a.group_id, a.round_id)
         .subquery("group_rounds")
     )
     for row in db.session.execute(
         select(per_round.c.group_id,
-               _num(func.sum(per_round.c.spend)).label("spend"), _num(func.sum(per_round.c.baseline)).label("baseline"),
-               _num(func.sum(per_round.c.actual)).label("actual"), _num(func.sum(per_round.c.fees)).label("fees"),
-               _num(func.sum(per_round.c.pooling)).label("pooling"), func.count().label("rounds"))
+               *[_exact_sum(func.sum(per_round.c[name])).label(name)
+                 for name in ("spend", "baseline", "actual", "fees", "pooling")],
+               func.count().label("rounds"))
         .group_by(per_round.c.group_id)
     ):
         t = totals[row.group_id]
-        t.jb_spend, t.jb_baseline, t.jb_actual = _dec(row.spend), _dec(row.baseline), _dec(row.actual)
-        t.fees, t.pooling_gain, t.rounds = _dec(row.fees), _dec(row.pooling), int(row.rounds)
+        t.joint_spend, t.joint_baseline, t.joint_actual = _as_money(row.spend), _as_money(row.baseline), _as_money(row.actual)
+        t.fees, t.pooling_gain, t.rounds = _as_money(row.fees), _as_money(row.pooling), int(row.rounds)
     bought = _delivered_purchases(network_id, [month])
     for row in db.session.execute(
-        select(bought.c.buyer_group_id, _num(func.sum(bought.c.amount)).label("spend"),
-               _num(func.sum(bought.c.saving)).label("savings"), func.count().label("n"))
-        .group_by(bought.c.buyer_group_id)
-    ):
+            select(bought.c.buyer_group_id, *_purchase_sums(bought)).group_by(bought.c.buyer_group_id)):
         t = totals[row.buyer_group_id]
-        t.mk_spend, t.mk_savings, t.purchases = _dec(row.spend), _dec(row.savings), int(row.n)
+        t.market_spend, t.market_savings, t.purchases = _as_money(row.spend), _as_money(row.savings), int(row.n)
     for row in db.session.execute(
-        select(bought.c.seller_group_id, _num(func.sum(bought.c.gain)).label("gain"),
-               _num(func.sum(bought.c.amount)).label("amount"), func.count().label("n"))
-        .group_by(bought.c.seller_group_id)
-    ):
+            select(bought.c.seller_group_id, *_purchase_sums(bought)).group_by(bought.c.seller_group_id)):
         t = totals[row.seller_group_id]
-        t.income_gain, t.sales, t.sales_amount = _dec(row.gain), int(row.n), _dec(row.amount)
+        t.income_gain, t.sales, t.sales_amount = _as_money(row.gain), int(row.n), _as_money(row.spend)
     return totals
 
 
 def _market_by_month(network_id: int, months: list[tuple[str, datetime, datetime]]) -> dict[str, Any]:
     bought = _delivered_purchases(network_id, months)
     return {row.month: row for row in db.session.execute(
-        select(bought.c.month, _num(func.sum(bought.c.amount)).label("spend"),
-               _num(func.sum(bought.c.saving)).label("savings"), _num(func.sum(bought.c.gain)).label("gain"),
-               func.count().label("n"))
-        .group_by(bought.c.month)
-    )}
+        select(bought.c.month, *_purchase_sums(bought)).group_by(bought.c.month))}
 
 
 def _headline(t: _Totals, poor: Decimal | None) -> dict[str, Any]:
     return {
-        "spend": _m(t.spend), "baseline": _m(t.baseline), "savings": _m(t.savings),
-        "savings_percent": _r(pricing.ratio(t.savings, t.baseline)), "fees": _m(t.fees),
-        "income_gain": _m(t.income_gain),
-        "registered_poor_savings": None if poor is None else _m(poor),
-        "price_reduction": _r(t.price_reduction()), "tier_attainment": _r(t.tier_attainment()),
-        "pooling_gain": _m(t.pooling_gain),
+        "spend": _baht(t.spend), "baseline": _baht(t.baseline), "savings": _baht(t.savings),
+        "savings_percent": _ratio_text(pricing.ratio(t.savings, t.baseline)), "fees": _baht(t.fees),
+        "income_gain": _baht(t.income_gain),
+        "registered_poor_savings": None if poor is None else _baht(poor),
+        "price_reduction": _ratio_text(t.price_reduction()), "tier_attainment": _ratio_text(t.tier_attainment()),
+        "pooling_gain": _baht(t.pooling_gain),
     }
 
 
@@ -291,10 +293,10 @@ def _change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
             continue
         diff = Decimal(now) - Decimal(before)
         if key in RATIOS:
-            out[key] = {"previous": before, "change": _r(diff), "change_percent": None}
+            out[key] = {"previous": before, "change": _ratio_text(diff), "change_percent": None}
         else:
-            out[key] = {"previous": before, "change": _m(diff),
-                        "change_percent": _r(pricing.ratio(diff, abs(Decimal(before))))}
+            out[key] = {"previous": before, "change": _baht(diff),
+                        "change_percent": _ratio_text(pricing.ratio(diff, abs(Decimal(before))))}
     return out
 
 
@@ -312,7 +314,8 @@ class SummaryFigures(TypedDict):
     trend: list[dict[str, Any]]
     previous_month: str
     month_over_month: dict[str, Any]
-    competition: dict[str, Any]  # what competition won (reports/competition.py, CompetitionSchema)
+    # Parts other domains contribute (core.summary_parts): quotes/ adds what competition won.
+    competition: NotRequired[dict[str, Any]]  # quotes/competition.py, CompetitionSchema
 
 
 def compute_summary(network_id: int, month: str) -> SummaryFigures:
@@ -329,25 +332,25 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
     by_month: dict[str, _Totals] = defaultdict(_Totals)
     products: list[dict[str, Any]] = []
     rounds: dict[str, set[int]] = defaultdict(set)
-    pos: dict[str, set[int]] = defaultdict(set)
+    purchase_orders: dict[str, set[int]] = defaultdict(set)
     for row in _offers(network_id, trend_months):
         t = by_month[row.month]
-        t.jb_spend += _dec(row.spend)
-        t.jb_baseline += _dec(row.baseline)
-        t.jb_actual += _dec(row.actual)
-        t.fees += _dec(row.fees)
-        t.pooling_gain += _dec(row.pooling)
+        t.joint_spend += _as_money(row.spend)
+        t.joint_baseline += _as_money(row.baseline)
+        t.joint_actual += _as_money(row.actual)
+        t.fees += _as_money(row.fees)
+        t.pooling_gain += _as_money(row.pooling)
         rounds[row.month].add(row.round_id)
-        pos[row.month].add(row.purchase_order_id)
+        purchase_orders[row.month].add(row.purchase_order_id)
         if row.unit_price is None or row.ordered_quantity <= 0:
             continue  # not ordered (minimum not met): nothing bought, no price reached
-        t.ta_parts.append((_tier_fraction(row), Fraction(row.ordered_quantity * row.unit_price)))
+        t.tier_attainment_parts.append((_tier_fraction(row), Fraction(row.ordered_quantity * row.unit_price)))
         if row.month == label:
             products.append(_product_line(row))
     for name, row in _market_by_month(network_id, trend_months).items():
         t = by_month[name]
-        t.mk_spend, t.mk_savings, t.income_gain, t.purchases = (
-            _dec(row.spend), _dec(row.savings), _dec(row.gain), int(row.n))
+        t.market_spend, t.market_savings, t.income_gain, t.purchases = (
+            _as_money(row.spend), _as_money(row.savings), _as_money(row.gain), int(row.n))
 
     # Group level for this month and the one before (registered-poor reach is rounded per group).
     groups_totals = {name: _group_totals(network_id, (name, start, end)) for name, start, end in trend_months[-2:]}
@@ -360,27 +363,27 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
     for g in group_rows:
         for name in (previous_label, label):
             t = groups_totals[name].get(g.id) or _Totals()
-            share = _poor_share(t.savings, g.members, g.registered_poor_members)
+            share = pricing.registered_poor_share(t.savings, g.members, g.registered_poor_members)
             poor[name] += share
             if name == label:
                 line = {"group_id": g.id, "name": g.name, "district": g.district, "members": g.members,
                         "registered_poor_members": g.registered_poor_members}
                 line.update({k: v for k, v in _headline(t, share).items()
                              if k not in ("price_reduction", "tier_attainment")})
-                line.update({"joint_buying_spend": _m(t.jb_spend), "marketplace_spend": _m(t.mk_spend),
+                line.update({"joint_buying_spend": _baht(t.joint_spend), "marketplace_spend": _baht(t.market_spend),
                              "rounds_joined": t.rounds, "purchases": t.purchases, "sales": t.sales,
-                             "sales_amount": _m(t.sales_amount)})
+                             "sales_amount": _baht(t.sales_amount)})
                 groups.append(line)
 
     current = by_month[label]
     network_line = _headline(current, poor[label])
     network_line.update({
-        "price_reduction_parts": {"actual": _m(current.jb_actual), "baseline": _m(current.jb_baseline)},
-        "joint_buying": {"spend": _m(current.jb_spend), "baseline": _m(current.jb_baseline),
-                         "savings": _m(current.jb_baseline - current.jb_spend), "fees": _m(current.fees)},
-        "marketplace": {"spend": _m(current.mk_spend), "baseline": _m(current.mk_spend + current.mk_savings),
-                        "savings": _m(current.mk_savings), "purchases": current.purchases},
-        "rounds": len(rounds[label]), "purchase_orders": len(pos[label]),
+        "price_reduction_parts": {"actual": _baht(current.joint_actual), "baseline": _baht(current.joint_baseline)},
+        "joint_buying": {"spend": _baht(current.joint_spend), "baseline": _baht(current.joint_baseline),
+                         "savings": _baht(current.joint_baseline - current.joint_spend), "fees": _baht(current.fees)},
+        "marketplace": {"spend": _baht(current.market_spend), "baseline": _baht(current.market_spend + current.market_savings),
+                        "savings": _baht(current.market_savings), "purchases": current.purchases},
+        "rounds": len(rounds[label]), "purchase_orders": len(purchase_orders[label]),
         "groups_active": sum(1 for line in groups if line["spend"] != "0.00" or line["sales"]),
     })
     previous_line = _headline(by_month[previous_label], poor[previous_label])
@@ -390,10 +393,11 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
         point = _headline(t, None)
         del point["registered_poor_savings"]
         trend.append({"month": name, **point})
-    return {
+    summary: SummaryFigures = {
         "month": label, "timezone": tz.key, "network_id": network_id,
         "period": {"start": trend_months[-1][1].isoformat(), "end": trend_months[-1][2].isoformat()},
         "network": network_line, "groups": groups, "products": products, "trend": trend,
         "previous_month": previous_label, "month_over_month": _change(network_line, previous_line),
-        "competition": competition(network_id, trend_months[-1][1], trend_months[-1][2]),
     }
+    cast(dict[str, Any], summary).update(summary_parts(network_id, trend_months[-1][1], trend_months[-1][2]))
+    return summary

@@ -334,12 +334,22 @@ def _has_begun(actor: User, month: str) -> bool:
     return periods.start_of(tz, *periods.parse_month(month)) <= utcnow()
 
 
+def network_today(actor: User) -> date:
+    """Today's date where the network is: a meeting at 00:30 on the 1st in Bangkok is on the 1st, although
+    the server's UTC clock still reads the last day of the month before."""
+    network = db.session.get_one(Network, actor.network_id)
+    return utcnow().astimezone(periods.zone(network.timezone)).date()
+
+
 def review(actor: User, month: str, meeting_date: date, attendance: int, notes: str = "") -> SummaryView:
     """The committee signs the latest version off; from then on it never changes."""
     if not is_committee(actor):
         raise Forbidden("Only the committee reviews the monthly summary.")
     attendance = require_int("attendance", attendance, maximum=100_000)
     notes = require_text("notes", notes, max_length=5000)
+    if meeting_date > network_today(actor):
+        raise InvalidInput(Msg("The meeting cannot be in the future.", "meeting_in_future"),
+                           {"meeting_date": [Msg("In the future.", "in_future")]})
     summary = _stored(actor, month)
     if summary.reviewed_at is not None:
         raise Conflict(f"Version {summary.version} of {summary.month} has been reviewed already.",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +16,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import DateField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.clock import utcnow
 from core.errors import DomainError, NotFound
@@ -62,20 +61,11 @@ def _report_helpers() -> dict[str, Any]:
     return {"figure_label": lambda key: str(FIGURE_LABELS.get(key, key))}
 
 
-def _network_today() -> date:
-    """Today where the network meets (Asia/Bangkok by default), not the server's UTC day."""
-    return utcnow().astimezone(ZoneInfo(current_user.network.timezone)).date()
-
-
 class ReviewForm(FlaskForm):
     meeting_date = DateField(_l("วันที่ประชุม"), validators=[DataRequired(_l("กรุณาเลือกวันที่"))])
     attendance = IntField(_l("จำนวนผู้เข้าประชุม"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
                                                                 NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
     notes = TextAreaField(_l("บันทึกการประชุม"), validators=[Optional(), Length(max=5000)])
-
-    def validate_meeting_date(self, field: Any) -> None:
-        if field.data and field.data > _network_today():
-            raise ValidationError(_l("ต้องไม่เป็นวันในอนาคต"))
 
 
 class ActionForm(FlaskForm):
@@ -129,7 +119,7 @@ def summary(month: str) -> ResponseReturnValue:
                 flash(_("ลงนามรับรองสรุปเดือนนี้แล้ว"), "ok")
                 return redirect(url_for("reports_views.summary", month=month))
     elif not form.meeting_date.data:
-        form.meeting_date.data = _network_today()
+        form.meeting_date.data = services.network_today(current_user)
     job = None
     if request.args.get("job"):
         from core.jobs import get_job
@@ -250,8 +240,9 @@ def _home_attention() -> str:
 
 def register_pages() -> None:
     """What the reports domain adds to the shared page registries (core.pages)."""
-    from core.pages import home_item, nav_link
+    from core.pages import home_item, messages, nav_link
 
+    messages({"meeting_in_future": _l("วันที่ประชุมต้องไม่เป็นวันในอนาคต")})
     nav_link("reports_views.group_savings", _l("เงินที่ประหยัด"), ("leader",), 60)
     nav_link("reports_views.group_savings", _l("รายได้เพิ่ม"), ("seller",), 60)
     nav_link("reports_views.summaries", _l("สรุปรายเดือน"), COMMITTEE, 70)

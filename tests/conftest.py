@@ -3,6 +3,7 @@ transaction rolled back after it (savepoints), and a real Celery worker on Redis
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -25,6 +28,34 @@ RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 TEST_DB = f"ruamsue_test_{RUN_ID}"
 QUEUE = f"ruamsue-test-{RUN_ID}"
 PASSWORD = "correct-horse-9"
+
+# --- property tests (Hypothesis): reproducible ------------------------------------------------------
+# "ci": new examples every run (not derandomized), from one seed per run that the run's header prints,
+# so a failure found once is found again with `pytest --hypothesis-seed=<seed>` (and print_blob prints
+# the @reproduce_failure line too). No example database: a CI checkout starts empty anyway. Chosen by
+# HYPOTHESIS_PROFILE=ci (.ci/run sets it) or by a CI service's CI variable; "default" (Hypothesis' own,
+# examples kept in .hypothesis/, which git ignores) elsewhere. Tests that set their own settings
+# (deadline=None on PostgreSQL, derandomize=True for the hostile-input sweep) keep them.
+hypothesis_settings.register_profile(
+    "ci", print_blob=True, derandomize=False, database=None, deadline=timedelta(seconds=1),
+    suppress_health_check=[HealthCheck.too_slow])
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default")
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+SEED_VARIABLE = "RUAMSUE_HYPOTHESIS_SEED"  # the controller's seed, inherited by any worker process
+
+
+def _choose_hypothesis_seed(config: pytest.Config) -> None:
+    """In the "ci" profile, one seed for the run unless --hypothesis-seed gave one (pytest_configure)."""
+    if HYPOTHESIS_PROFILE != "ci" or config.getoption("hypothesis_seed", None) is not None:
+        return
+    config.option.hypothesis_seed = os.environ.setdefault(SEED_VARIABLE, str(random.SystemRandom().randrange(2**32)))
+
+
+def _hypothesis_header(config: pytest.Config) -> str:
+    seed = config.getoption("hypothesis_seed", None)
+    again = f"; again: HYPOTHESIS_PROFILE=ci pytest --hypothesis-seed={seed}" if seed is not None else ""
+    return f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, seed {seed if seed is not None else 'random per test'}{again}"
+
 
 _instance = tempfile.mkdtemp(prefix="ruamsue-test-")
 os.environ["RUAMSUE_INSTANCE"] = _instance
@@ -68,7 +99,9 @@ def _make_app(url: str, queue: str = QUEUE, **overrides: Any):  # type: ignore[n
     try:
         from core import create_app
 
-        config = {"TESTING": True, "RATELIMIT_ENABLED": False, "JOBS_MODE": "manual", "SERVER_NAME": None}
+        # Rate-limit counters live in the shared Redis: keyed by this run, so parallel runs never add up.
+        config = {"TESTING": True, "RATELIMIT_ENABLED": False, "JOBS_MODE": "manual", "SERVER_NAME": None,
+                  "RATELIMIT_KEY_PREFIX": f"ruamsue-test-{RUN_ID}"}
         config.update(overrides)
         return create_app(config)
     finally:
@@ -253,7 +286,7 @@ def start_worker(database: str, *, concurrency: int = 1, extra_env: dict[str, st
                RUAMSUE_INSTANCE=_instance, **(extra_env or {}))
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", queue, "-c", str(concurrency),
+        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", queue, "-c", str(concurrency),
          "--pool", "prefork", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
          "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -311,3 +344,36 @@ def committed(worker_app):  # type: ignore[no-untyped-def]
                 if attempt == 9:
                     raise
                 time.sleep(1)
+
+
+# --- the calendar: run the whole suite as if it were another day -----------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--clock", default=None, metavar="ISO-INSTANT",
+                     help="Run this pytest process as if the clock read this instant (ticking), e.g. "
+                          "2027-01-01T00:00+07:00: finds tests that only pass on some days of the year.")
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis' own plugin reads --hypothesis-seed
+def pytest_configure(config: pytest.Config) -> None:
+    _choose_hypothesis_seed(config)
+    instant = config.getoption("--clock", default=None)
+    if instant:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.fromisoformat(instant), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--clock", default=None):
+        skip = pytest.mark.skip(reason="--clock moves this process's clock only; the Celery worker keeps the real one")
+        for item in items:
+            if "worker" in item.keywords:
+                item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    instant = config.getoption("--clock", default=None)
+    return [_hypothesis_header(config), *([f"clock: as if it were {instant}"] if instant else [])]

@@ -16,6 +16,7 @@ from typing import Any
 
 LINE_TOKEN = "test-channel-token-x9"
 PUSH_PATH = "/v2/bot/message/push"
+REPLY_PATH = "/v2/bot/message/reply"
 
 
 @dataclass
@@ -34,7 +35,12 @@ class LineStandIn:
     def pushes(self) -> list[dict[str, Any]]:
         """The well-formed pushes received (every request, once checked)."""
         with self.lock:
-            return [r for r in self.requests if r["ok"]]
+            return [r for r in self.requests if r["ok"] and r["path"] == PUSH_PATH]
+
+    def replies(self) -> list[dict[str, Any]]:
+        """The well-formed replies (the bot answering a webhook event) received."""
+        with self.lock:
+            return [r for r in self.requests if r["ok"] and r["path"] == REPLY_PATH]
 
     def answer(self, to: str, *answers: tuple[int, dict[str, Any]]) -> None:
         with self.lock:
@@ -57,7 +63,7 @@ def _handler(stand_in: LineStandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             problems = []
-            if self.path != PUSH_PATH:
+            if self.path not in (PUSH_PATH, REPLY_PATH):
                 problems.append(f"path {self.path}")
             if self.headers.get("Authorization") != f"Bearer {stand_in.token}":
                 problems.append(f"authorization {self.headers.get('Authorization')!r}")
@@ -70,7 +76,8 @@ def _handler(stand_in: LineStandIn) -> type[BaseHTTPRequestHandler]:
                 problems.append("body is not JSON")
             if body is not None:
                 messages = body.get("messages")
-                if not isinstance(body.get("to"), str) or not isinstance(messages, list) or not messages or \
+                addressee = body.get("to") if self.path == PUSH_PATH else body.get("replyToken")
+                if not isinstance(addressee, str) or not addressee or not isinstance(messages, list) or not messages or \
                         any(m.get("type") != "text" or not m.get("text") for m in messages):
                     problems.append(f"body shape {body!r}")
             key = self.headers.get("X-Line-Retry-Key")
@@ -171,13 +178,14 @@ def notify_worker(database: str, base_app: Any, log: Any) -> Iterator[NotifyWorl
 
     queue = f"ruamsue-notify-{uuid.uuid4().hex[:8]}"
     with line_stand_in() as line, smtp_server() as box:
-        settings = {"LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_ENDPOINT": line.url, "MAIL_SERVER": box.host,
+        settings: dict[str, Any] = {"LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_ENDPOINT": line.url,
+                                    "MAIL_SERVER": box.host,
                     "MAIL_PORT": str(box.port), "PUBLIC_BASE_URL": "https://ruamsue.example"}
         env = dict(os.environ, DATABASE_URL=database, REDIS_URL=REDIS_URL, RUAMSUE_INSTANCE=_instance, **settings)
         env["CELERY_QUEUE"] = queue
         out = open(log, "ab")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", queue, "-c", "1", "--pool", "prefork",
+            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", queue, "-c", "1", "--pool", "prefork",
              "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
              "-n", f"notify-{uuid.uuid4().hex[:6]}@%h"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

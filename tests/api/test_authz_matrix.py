@@ -340,6 +340,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), None, None),
     ("PUT", "/api/v1/me/notification-settings"): (everyone_in_network(outsider=200), {"email": True, "line": False},
                                                   None),
+    # Everyone may connect their own LINE.
+    ("POST", "/api/v1/me/line-link"): (everyone_in_network(201, outsider=201), None, None),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -513,8 +515,8 @@ PAGES: dict[str, dict[str, int]] = {
     # A fresh CSRF token for a phone sending what it kept offline: only with a session.
     "/offline/token": P(200, anonymous=401),
 }
-# Not pages of their own: the login form, the language switch (a redirect back), static files.
-NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>"}
+# Not pages of their own: the login form and LINE Login's start and return, the language switch (a redirect back), static files.
+NOT_PAGES = {"/login", "/lang/<code>", "/static/<path:filename>", "/login/line", "/login/line/callback"}
 PAGE_ROUNDS = {"/rounds/<int:round_id>/order": "open", "/rounds/<int:round_id>/order/withdraw": "open"}
 
 
@@ -643,6 +645,10 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/notifications/<int:notification_id>/read": {LEADER},
         "/notifications/read-all": set(ROLES) - {ANON},
         "/notifications/settings": set(ROLES) - {ANON},
+        "/notifications/line-link": set(ROLES) - {ANON},
+        "/notifications/line/connect": set(ROLES) - {ANON},
+        # LINE's signature is its only credential (and without LINE_CHANNEL_SECRET it does not exist).
+        "/line/webhook": set(),
         "/admin/notifications/deliveries/<int:delivery_id>/retry": {ADMIN},
     }
     rules = set(page_rules(app, "POST")) | {"/login"}

@@ -27,7 +27,7 @@ EXAMPLES = 12
 # --- hostile values, by the kind of field ------------------------------------------------------------
 
 HUGE_INTS = [2**31, 2**63, 10**20, 10**400]
-INT_BAD = [*HUGE_INTS, -1, 1.5, "1e3", "NaN", "Infinity", "1\x00", "", None, [], {}]
+INT_BAD: list[object] = [*HUGE_INTS, -1, 1.5, "1e3", "NaN", "Infinity", "1\x00", "", None, [], {}]
 MONEY_BAD = ["1e3", "1E5", "NaN", "nan", "Infinity", "-Infinity", "-1", "1.001", "0.005", "99999999999",
              "1" * 40, "1\x00", "", "1,0,0", "0x10", "١٢", 1e400, [], {}, True]
 TEXT_BAD = ["a\x00b", "x" * 10_000, "\x00"]

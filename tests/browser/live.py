@@ -35,11 +35,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database: str, log: Path) -> Iterator[str]:
+def live_server(database: str, log: Path, extra_env: dict[str, str] | None = None,
+                queue: str | None = None) -> Iterator[str]:
     h = harness()
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=database, REDIS_URL=h.REDIS_URL, CELERY_QUEUE=h.QUEUE,
-               RUAMSUE_INSTANCE=h._instance, RATELIMIT_ENABLED="false", SECRET_KEY="browser-test-secret")
+    env = dict(os.environ, DATABASE_URL=database, REDIS_URL=h.REDIS_URL, CELERY_QUEUE=queue or h.QUEUE,
+               RUAMSUE_INSTANCE=h._instance, RATELIMIT_ENABLED="false", SECRET_KEY="browser-test-secret",
+               **(extra_env or {}))
     out = open(log, "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2",
                              "--threads", "4", "--timeout", "60", "wsgi:app"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any
 
@@ -175,7 +176,7 @@ def test_order_placed_offline_is_sent_once_when_the_signal_returns(browser, serv
     phone.shot("rounds-as-of")
     _go_offline(phone, order_path)
     as_of = page.locator("#as-of").inner_text()
-    assert "ข้อมูล ณ" in as_of and str(datetime.now().year + 543) in as_of, as_of
+    assert "ข้อมูล ณ" in as_of and str(datetime.now(ZoneInfo("Asia/Bangkok")).year + 543) in as_of, as_of
     phone.shot("order-as-of")
 
     page.fill(f"#q_{fert.id}", "15")

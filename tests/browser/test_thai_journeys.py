@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any
 
@@ -284,7 +285,7 @@ def test_committee_on_a_phone(browser, server, world, worker_app, committed):  #
     # The phone's date picker may write the day its own way (12/02/2026): the hint says it in Thai words.
     page.fill("#meeting_date", "2027-01-15")
     assert _text(page, "[data-date-for=meeting_date]") == "วันที่เลือกไว้: 15 มกราคม 2570"
-    page.fill("#meeting_date", date.today().isoformat())
+    page.fill("#meeting_date", datetime.now(ZoneInfo("Asia/Bangkok")).date().isoformat())
     assert re.fullmatch(r"วันที่เลือกไว้: \d+ [ก-๙]+ 25\d\d", _text(page, "[data-date-for=meeting_date]"))
     page.fill("#attendance", "12")
     page.click("#sign-off")

@@ -57,7 +57,7 @@ def start_worker(database: str, queue: str, log: Path, *, concurrency: int = 1,
                  extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     out = open(log, "ab")  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "-Q", queue, "-c", str(concurrency),
+        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", queue, "-c", str(concurrency),
          "--pool", "prefork", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
          "-n", f"faults-{uuid.uuid4().hex[:6]}@%h"],
         cwd=ROOT, env=_env(database, queue, extra_env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -67,7 +67,7 @@ def start_beat(database: str, queue: str, log: Path, schedule: Path, *,
                extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     out = open(log, "ab")  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wsgi.celery", "beat", "-s", str(schedule), "-l", "INFO",
+        [sys.executable, "-m", "celery", "-A", "tasks", "beat", "-s", str(schedule), "-l", "INFO",
          "--pidfile", ""],
         cwd=ROOT, env=_env(database, queue, extra_env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 

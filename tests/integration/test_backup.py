@@ -72,9 +72,15 @@ def backup(databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     assert received is not None and received[0] is not None, "the demo has no delivery"
     local = received[0].astimezone(ZoneInfo("Asia/Bangkok"))
     month = f"{local.year:04d}-{local.month:02d}"
+    # Reading never stores, whatever the day: the demo summarises last month as the month-end job does,
+    # so the delivery month may be stored already or not; a read must leave the stored months as they were.
+    stored = rows(source, "monthly_summaries")
     summary = client.get(f"/api/v1/summaries/{month}", headers=committee)
     assert summary.status_code == 200, summary.get_data(as_text=True)
-    assert summary.json["provisional"] is True  # reading never stores: the month-end job does
+    assert rows(source, "monthly_summaries") == stored
+    with psycopg.connect(source) as conn:
+        kept = conn.execute("SELECT count(*) FROM monthly_summaries WHERE month = %s", (month,)).fetchone()
+    assert kept is not None and summary.json["provisional"] is (kept[0] == 0)
     with app.app_context():
         from network.models import Network
         from reports.services import build_summary

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.errors import Conflict, Forbidden, InvalidInput
-from orders import combine
+from orders import combine, delivery
+from orders.invoices import record_payment
 from orders.models import Allocation, BuyingRound, Invoice, PurchaseOrder, PurchaseOrderLine
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=timezone.utc)
@@ -137,7 +138,7 @@ def test_delivery_shortage_reallocates_and_keeps_prices(db_session, fertiliser_r
     received_at = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
     po.created_at = received_at - timedelta(days=2)  # the order went out before the goods came
     db_session.flush()
-    combine.record_receipt(fertiliser_round["committee"], po.id,
+    delivery.record_receipt(fertiliser_round["committee"], po.id,
                            [{"offer_id": fertiliser_round["offer"].id, "received_quantity": 90}], received_at)
     groups = fertiliser_round["groups"]
     # 90 of 100 re-shared over 19/42/39: 17.1, 37.8, 35.1 -> 17, 37, 35 and the last unit to b (.8).
@@ -155,14 +156,14 @@ def test_delivery_shortage_reallocates_and_keeps_prices(db_session, fertiliser_r
     assert rnd.state == "delivered"
     assert po.received_at == received_at
     with pytest.raises(Conflict):
-        combine.record_receipt(fertiliser_round["committee"], po.id, [], received_at)
+        delivery.record_receipt(fertiliser_round["committee"], po.id, [], received_at)
 
 
 def test_receipt_refuses_more_than_ordered(db_session, fertiliser_round):
     combine.combine_round(fertiliser_round["round"].id)
     po = db_session.scalar(select(PurchaseOrder))
     with pytest.raises(InvalidInput):
-        combine.record_receipt(fertiliser_round["committee"], po.id,
+        delivery.record_receipt(fertiliser_round["committee"], po.id,
                                [{"offer_id": fertiliser_round["offer"].id, "received_quantity": 101}])
     assert db_session.get(PurchaseOrder, po.id).received_at is None
 
@@ -171,18 +172,18 @@ def test_payments_settle_the_round_and_overpayment_is_refused(db_session, fertil
     combine.combine_round(fertiliser_round["round"].id)
     po = db_session.scalar(select(PurchaseOrder))
     committee = fertiliser_round["committee"]
-    combine.record_receipt(committee, po.id, [])
+    delivery.record_receipt(committee, po.id, [])
     invoices = db_session.scalars(select(Invoice).order_by(Invoice.id)).all()
     leader = make_user(fertiliser_round["network"], "leader", fertiliser_round["groups"]["a"])
     with pytest.raises(Forbidden):
-        combine.record_payment(leader, invoices[0].id, Decimal("1.00"))
+        record_payment(leader, invoices[0].id, Decimal("1.00"))
     with pytest.raises(InvalidInput):
-        combine.record_payment(committee, invoices[0].id, invoices[0].total + Decimal("0.01"))
-    combine.record_payment(committee, invoices[0].id, Decimal("10000.00"))
+        record_payment(committee, invoices[0].id, invoices[0].total + Decimal("0.01"))
+    record_payment(committee, invoices[0].id, Decimal("10000.00"))
     for invoice in invoices:
         db_session.refresh(invoice)
         remaining = invoice.total - invoice.paid
-        combine.record_payment(committee, invoice.id, remaining)
+        record_payment(committee, invoice.id, remaining)
     assert db_session.get(BuyingRound, fertiliser_round["round"].id).state == "settled"
 
 

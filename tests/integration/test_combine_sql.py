@@ -92,11 +92,11 @@ def build(session: Any, spec: RoundSpec) -> int:
     session.add_all([*suppliers, product, rnd])
     session.flush()
     offers = []
-    for o in spec.offers:
-        offer = Offer(round_id=rnd.id, product_id=product.id, supplier_id=suppliers[o.supplier].id,
-                      pack_size=o.pack_size, min_quantity=o.min_quantity, reference_price=o.reference_price,
-                      delivery_fee=o.delivery_fee)
-        offer.tiers = [PriceTier(min_quantity=m, unit_price=p) for m, p in o.tiers]
+    for terms in spec.offers:
+        offer = Offer(round_id=rnd.id, product_id=product.id, supplier_id=suppliers[terms.supplier].id,
+                      pack_size=terms.pack_size, min_quantity=terms.min_quantity,
+                      reference_price=terms.reference_price, delivery_fee=terms.delivery_fee)
+        offer.tiers = [PriceTier(min_quantity=m, unit_price=p) for m, p in terms.tiers]
         session.add(offer)
         offers.append(offer)
     groups: dict[int, Any] = {}
@@ -144,8 +144,8 @@ def reference(session: Any, round_id: int) -> dict[str, Any]:
             terms, [pricing.Line(ln.id, ln.quantity, ln.tolerance, ln.placed_at) for ln, _ in lines])
         by_supplier[o.supplier_id].append(offer_id)
     for supplier_id, offer_ids in by_supplier.items():
-        value = sum((results[i].pack.ordered_quantity * results[i].unit_price
-                     for i in offer_ids if results[i].pack.is_ordered), Decimal("0.00"))
+        value = sum((results[i].pack.ordered_quantity * price
+                     for i in offer_ids if (price := results[i].unit_price) is not None), Decimal("0.00"))
         delivery = sum((offers[i].delivery_fee for i in offer_ids if results[i].pack.is_ordered), Decimal("0.00"))
         network_fee = pricing.network_fee(value, fee_percent)
         out["pos"][supplier_id] = (value, delivery, network_fee, value + delivery + network_fee)
@@ -203,7 +203,7 @@ def check_round(session: Any, spec: RoundSpec, parts: bool = False) -> None:
     round_id = build(session, spec)
     expected = reference(session, round_id)
     result = combine_round(round_id, parts=parts)
-    assert result["lines"] == len(spec.lines)
+    assert result is not None and result["lines"] == len(spec.lines)
     got = actual(session, round_id)
     for key in ("po_lines", "pos", "allocations", "invoices"):
         assert got[key] == expected[key], key

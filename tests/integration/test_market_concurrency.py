@@ -90,7 +90,7 @@ def _fire(app: Any, calls: list[tuple[str, dict[str, Any] | None, dict[str, str]
 
 
 def _race(app: Any, world: dict[str, Any]) -> list[Any]:
-    calls = []
+    calls: list[tuple[str, dict[str, Any] | None, dict[str, str]]] = []
     for i in range(REQUESTS):
         group_id, headers = world["buyers"][i % BUYERS]
         calls.append((f"/api/v1/listings/{world['listing_id']}/purchases",

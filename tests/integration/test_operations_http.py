@@ -253,7 +253,7 @@ def test_requests_are_counted_per_endpoint_and_status(ops_app: Any) -> None:
 
 
 def test_jobs_are_counted_per_kind_and_outcome_and_waiting_jobs_are_shown(ops_app: Any) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import delete, func, select
 
     from core import jobs
     from core.db import db
@@ -281,7 +281,7 @@ def test_jobs_are_counted_per_kind_and_outcome_and_waiting_jobs_are_shown(ops_ap
             jobs.enqueue("ops_test_ok", {})  # never run: one pending job at least
             db.session.commit()
             assert [jobs.run_job(j) for j in done] == ["succeeded", "succeeded", "failed"]
-            pending = db.session.scalar(select(func.count()).select_from(Job).where(Job.state == "pending"))
+            pending = db.session.execute(select(func.count()).select_from(Job).where(Job.state == "pending")).scalar_one()
             db.session.rollback()
             values = scrape(client)
         assert calls == ["ok", "ok", "broken"]
@@ -296,7 +296,7 @@ def test_jobs_are_counted_per_kind_and_outcome_and_waiting_jobs_are_shown(ops_ap
         jobs.HANDLERS.pop("ops_test_ok", None)
         jobs.HANDLERS.pop("ops_test_broken", None)
         with ops_app.app_context():
-            db.session.execute(Job.__table__.delete().where(Job.kind.in_(("ops_test_ok", "ops_test_broken"))))
+            db.session.execute(delete(Job).where(Job.kind.in_(("ops_test_ok", "ops_test_broken"))))
             db.session.commit()
 
 

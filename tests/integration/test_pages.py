@@ -237,9 +237,10 @@ def test_results_receipt_invoice_payment(client, world, place_order):  # type: i
     login(client, world["users"]["committee"])
     pos_page = client.get(f"/rounds/{rnd.id}/purchase-orders")
     assert pos_page.status_code == 200
-    from orders import combine
+    from orders.invoices import list_invoices
+    from orders.reads import purchase_orders
 
-    po = combine.purchase_orders(world["users"]["committee"], rnd.id)[0]
+    po = purchase_orders(world["users"]["committee"], rnd.id)[0]
     assert client.get(f"/purchase-orders/{po['id']}").status_code == 200
     csv_resp = client.get(f"/purchase-orders/{po['id']}.csv")
     assert csv_resp.status_code == 200 and csv_resp.mimetype == "text/csv"
@@ -251,7 +252,7 @@ def test_results_receipt_invoice_payment(client, world, place_order):  # type: i
     assert bad.status_code == 422 and "99999" in bad.get_data(as_text=True)
     ok = post_form(client, url, url, fields)
     assert ok.status_code == 302
-    invoices = combine.list_invoices(world["users"]["committee"], rnd.id)
+    invoices = list_invoices(world["users"]["committee"], rnd.id)
     inv = next(i for i in invoices if i.group_id == world["a"].id)
     url = f"/invoices/{inv.id}"
     too_much = post_form(client, url, url, {"amount": str(inv.total + Decimal("1"))})

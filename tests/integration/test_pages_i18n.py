@@ -18,12 +18,13 @@ def _catalog(locale: str):  # type: ignore[no-untyped-def]
         return read_po(f, locale=locale)
 
 
-def _extracted(tmp_path: Path) -> set[str]:
+def _extracted(tmp_path: Path) -> set[str | tuple[str, ...]]:
+    """The message ids the pages use (a plural message's id is its (singular, plural) pair)."""
     pot = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
                     "-k", "lazy_gettext", "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
     with pot.open("rb") as f:
-        return {m.id for m in read_po(f) if m.id}
+        return {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_po(f) if m.id}
 
 
 def test_every_message_of_the_pages_is_in_both_catalogues(tmp_path):  # type: ignore[no-untyped-def]

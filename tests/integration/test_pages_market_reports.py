@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any
 
@@ -174,7 +175,8 @@ def test_summary_pages_and_review(client, market, lang):  # type: ignore[no-unty
     bad = post_form(client, url, url, {"meeting_date": "2026-13-40", "attendance": "-1", "notes": "ประชุมประจำเดือน"})
     text = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "ประชุมประจำเดือน" in text and 'value="-1"' in text
-    ok = post_form(client, url, url, {"meeting_date": datetime.now().strftime("%Y-%m-%d"), "attendance": "9",
+    today = datetime.now(ZoneInfo("Asia/Bangkok")).date().isoformat()  # the network's today
+    ok = post_form(client, url, url, {"meeting_date": today, "attendance": "9",
                                       "notes": "ประชุมประจำเดือน"})
     assert ok.status_code == 302
     assert 'id="reviewed"' in client.get(url).get_data(as_text=True)

@@ -2,7 +2,8 @@
 explained in a Thai sentence with its numbers; destructive actions ask first, with or without JS."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import re
 from typing import Any
@@ -155,7 +156,7 @@ def _purchase_state(purchase_id: int) -> str:
     from market.models import Purchase
 
     db.session.expire_all()
-    return db.session.get(Purchase, purchase_id).state
+    return db.session.get_one(Purchase, purchase_id).state
 
 
 def test_cancelling_a_purchase_asks_first_without_javascript(client, world):  # type: ignore[no-untyped-def]
@@ -192,14 +193,14 @@ def test_closing_a_round_early_asks_first(client, world):  # type: ignore[no-unt
 
 
 def test_rebuilding_a_signed_summary_asks_and_keeps_the_signed_version_official(client, world):  # type: ignore[no-untyped-def]
-    from datetime import date
 
     from core import jobs
 
     month = world["month"]
     url = f"/summaries/{month}"
     login(client, world["users"]["committee"])
-    signed = post_form(client, url, url, {"meeting_date": date.today().isoformat(), "attendance": "12", "notes": ""})
+    today = datetime.now(ZoneInfo("Asia/Bangkok")).date().isoformat()  # the network's today
+    signed = post_form(client, url, url, {"meeting_date": today, "attendance": "12", "notes": ""})
     assert signed.status_code == 302
     asked = post_form(client, url, f"{url}/rebuild", {})
     assert asked.status_code == 200

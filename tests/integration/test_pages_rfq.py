@@ -62,6 +62,18 @@ def test_committee_asks_suppliers_quote_and_the_committee_awards(client, committ
     created, links = _create(client, s)
     assert "ระบบแสดงลิงก์นี้ครั้งเดียว" in created.get_data(as_text=True)
     assert set(links) == {str(a.id), str(b.id)}
+    # Each link also goes out by LINE: LINE's share link with a Thai message that carries the supplier's link.
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    shares = dict((supplier, unescape(url)) for supplier, url in re.findall(
+        r'class="button line share-line" data-supplier="(\d+)" rel="noopener" href="([^"]+)"', created.get_data(as_text=True)))
+    assert set(shares) == set(links)
+    share = urlsplit(shares[str(a.id)])
+    assert (share.scheme, share.netloc, share.path) == ("https", "line.me", "/R/share")
+    text = parse_qs(share.query)["text"][0]
+    assert text.startswith("ขอใบเสนอราคา: ข้าวและน้ำมัน กรุณาเสนอราคาภายใน 10 ม.ค. 2642 17:00")
+    assert text.endswith(f"/q/{links[str(a.id)]}")
 
     # A supplier on its link, logged out: a Thai page with the products and the tier rows.
     client.post("/logout", data={"csrf_token": csrf(client.get("/rfqs").get_data(as_text=True))})

@@ -49,7 +49,7 @@ MAX_STATEMENTS = {"PUT group order": 6}
 
 def _world(db_session: Any, n: int, make: dict[str, Any]) -> dict[str, Any]:
     from market.models import Listing
-    from orders import combine
+    from orders import combine, delivery
     from orders.models import GroupOrder, OrderLine, PurchaseOrder, Supplier
 
     network = make["network"](fee_percent="1")
@@ -82,7 +82,7 @@ def _world(db_session: Any, n: int, make: dict[str, Any]) -> dict[str, Any]:
     done_round, _ = round_with_orders("closed")
     combine.combine_round(done_round.id)
     for po in db_session.query(PurchaseOrder).filter_by(round_id=done_round.id).all():
-        combine.record_receipt(committee, po.id, [])
+        delivery.record_receipt(committee, po.id, [])
     for i in range(n):
         db_session.add(Listing(network_id=network.id, group_id=groups[i].id, name=f"Listing {i}", unit="kg",
                                price=Decimal("20.00"), outside_price=Decimal("15.00"), stock=10))

@@ -20,8 +20,7 @@ from sqlalchemy import select
 
 import pricing
 from tests.integration.test_combine_sql import EDGE_CASES, build, random_round
-
-ZERO = Decimal("0.00")
+from pricing.money import ZERO
 
 
 def _committee(session: Any, round_id: int) -> Any:

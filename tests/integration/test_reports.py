@@ -41,7 +41,8 @@ import pytest
 from sqlalchemy import func, select
 
 from market.models import Listing, Purchase
-from orders.combine import combine_round, record_receipt
+from orders.combine import combine_round
+from orders.delivery import record_receipt
 from orders.models import Product, PurchaseOrder, Supplier
 from reports import services
 from reports.models import MonthlySummary

@@ -11,7 +11,8 @@ def test_summary_on_sqlite(tmp_path):
     from core.db import db
     from market.models import Listing, Purchase
     from network.models import Group, Network, User
-    from orders.combine import combine_round, record_receipt
+    from orders.combine import combine_round
+    from orders.delivery import record_receipt
     from orders.models import BuyingRound, GroupOrder, Offer, OrderLine, PriceTier, Product, PurchaseOrder, Supplier
     from reports import services
 

@@ -101,7 +101,8 @@ def test_a_month_in_progress_is_live_then_final_then_changed_after_sign_off(app,
 
     # 4. The committee signs version 1 off.
     signed = client.post(f"{url}/review", headers=committee,
-                         json={"meeting_date": (after_end + timedelta(days=3)).date().isoformat(), "attendance": 9})
+                         json={"meeting_date": after_end.astimezone(ZoneInfo(m["network"].timezone)).date().isoformat(),
+                               "attendance": 9})
     assert signed.status_code == 200, signed.json
     v1_row = _stored(db_session, m["network"].id)[0]
     v1_bytes = json.dumps(v1_row.data, sort_keys=True).encode()

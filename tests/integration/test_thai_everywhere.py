@@ -37,7 +37,7 @@ PARAMS: dict[str, Any] = {
     "supplier_id": lambda w: w["supplier"], "rfq_id": lambda w: w["rfq"], "token": lambda w: w["quote_token"],
 }
 # Pages worth seeing in more than one state (the rule's own parameter is replaced by each of these).
-VARIANTS = {
+VARIANTS: dict[str, list[Any]] = {
     "/rounds/<int:round_id>": [lambda w, state=state: w["rounds"][state] for state in ("draft", "open", "combined", "delivered")],
     "/rounds/<int:round_id>/order": [lambda w: w["rounds"]["open"], lambda w: w["rounds"]["combined"]],
     "/purchase-orders/<int:po_id>/receipt": [lambda w: w["po"]],

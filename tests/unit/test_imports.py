@@ -1,4 +1,5 @@
-"""Imports run one way (DESIGN.md "Architecture"), read from the source with ``ast``.
+"""Imports run one way (docs/architecture.md, "The layers, and which way imports run"), read from the
+source with ``ast``.
 
 Every ``import`` and ``from ... import`` of every .py file outside tests/ and migrations/ counts, including
 those inside functions (a lazy import is still a dependency).
@@ -33,13 +34,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     "network": KERNEL,
     "orders": KERNEL | {"network"},
     "market": KERNEL | {"network"},
-    "reports": KERNEL | {"network", "orders", "market", "quotes"},
+    # quotes/ adds its part of the summary through core.summary_parts: reports/ never imports it.
+    "reports": KERNEL | {"network", "orders", "market"},
     # Requests for quotation: reads products and suppliers, builds a draft round (orders.drafts).
     "quotes": KERNEL | {"network", "orders"},
     # Hooks in by core.notify (domains emit events; it subscribes): nothing below imports it.
     "notifications": KERNEL | {"network"},
     # Edges: they import the domains; nothing imports them.
     "demo": KERNEL | {"network", "orders", "market", "reports"},
+    # The Celery edge: the Celery app, the beat schedule and every task, each a call into a domain's service.
+    "tasks": KERNEL | {"orders", "reports", "quotes", "notifications"},
     "wsgi": frozenset({"core"}),
     "bench": KERNEL | {"network", "orders", "market", "reports"},
     "translations": frozenset(),
@@ -84,6 +88,8 @@ def forbidden_rules(owner: str, target: str, domains: set[str]) -> str | None:
         return None
     if owner == "pricing":
         return "pricing/ is pure: it imports nothing of the project"
+    if target == "tasks":
+        return "tasks/ is the Celery edge: the app factory loads it by name (config.TASKS); nothing imports it"
     if owner == "core" and target in domains:
         return "the kernel (core/) never imports a domain: the domain registers with the kernel"
     if owner == "network" and target in {"orders", "market", "reports"}:
@@ -94,6 +100,8 @@ def forbidden_rules(owner: str, target: str, domains: set[str]) -> str | None:
         return "a domain never imports reports/"
     if owner in {"network", "orders", "market"} and target == "quotes":
         return "quotes/ sits above orders/ and network/: they never import it"
+    if owner == "reports" and target == "quotes":
+        return "reports/ never imports quotes/: quotes/ adds its part of the summary by core.summary_parts"
     return None
 
 
@@ -147,6 +155,13 @@ def test_every_domain_is_loaded_by_the_app_factory_from_config() -> None:
     assert missing == set()
 
 
+def test_only_the_celery_edge_imports_celery() -> None:
+    """Neither the kernel nor a domain imports Celery: its app and every task live in tasks/."""
+    importers = {str(path.relative_to(ROOT)) for owner, path in source_files() if owner != "tasks"
+                 and "celery" in imported_top_levels(path.read_text(encoding="utf-8"))}
+    assert importers == set()
+
+
 @pytest.mark.parametrize(("owner", "source", "expected"), [
     ("core", "def f():\n    from orders.models import Offer\n", "never imports a domain"),
     ("core", "import quotes.services\n", "never imports a domain"),  # a future domain, not in any table
@@ -156,10 +171,13 @@ def test_every_domain_is_loaded_by_the_app_factory_from_config() -> None:
     ("orders", "import market.services\n", "never import each other"),
     ("orders", "from reports.services import x\n", "never imports reports/"),
     ("network", "from demo.seed import seed\n", "may not import"),
+    ("orders", "from tasks.orders import close_due_rounds\n", "tasks/ is the Celery edge"),
+    ("reports", "from quotes.award import awarded_between\n", "reports/ never imports quotes/"),
+    ("core", "import tasks\n", "tasks/ is the Celery edge"),
 ])
 def test_a_forbidden_edge_is_caught(tmp_path: Path, owner: str, source: str, expected: str) -> None:
     """The checker fails on each kind of forbidden edge (in a scratch tree, so the real one stays clean)."""
-    for name in ("core", "pricing", "network", "orders", "market", "reports", "demo", "quotes"):
+    for name in ("core", "pricing", "network", "orders", "market", "reports", "demo", "quotes", "tasks"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "__init__.py").write_text("")
     (tmp_path / owner / "bad.py").write_text(source)

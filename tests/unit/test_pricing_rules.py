@@ -1,4 +1,5 @@
-"""The rules moved into pricing/: tier problems (structured), the marketplace formulas, tier attainment."""
+"""The rules moved into pricing/: tier problems (structured), the marketplace formulas, tier attainment,
+the registered-poor share of a group's savings, and where the pooled quantity stands on the tiers."""
 from __future__ import annotations
 
 from decimal import Decimal as D
@@ -8,7 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing import Tier, attainment_fraction, buyer_saving, income_gain, tier_attainment, tier_problems, weighted
+from pricing import (
+    Tier,
+    attainment_fraction,
+    buyer_saving,
+    income_gain,
+    registered_poor_share,
+    tier_attainment,
+    tier_for,
+    tier_problems,
+    tier_progress,
+    weighted,
+)
 
 prices = st.integers(min_value=0, max_value=10_000_000).map(lambda n: D(n).scaleb(-2))
 
@@ -67,3 +79,32 @@ def test_weighting_rounds_once() -> None:
         == D("0.3333")
     assert weighted([(Fraction(2, 3), D(1)), (Fraction(1), D(2))]) == D("0.8889")
     assert weighted([]) is None
+
+
+def test_registered_poor_share_is_savings_times_poor_over_members_rounded_once() -> None:
+    # 1,000.00 baht saved by a group of 30 with 7 registered-poor households: 233.333… -> 233.33.
+    assert registered_poor_share(D("1000.00"), 30, 7) == D("233.33")
+    # Half a satang rounds up (0.05 x 1 / 10 = 0.005), and a loss is shared as a loss.
+    assert registered_poor_share(D("0.05"), 10, 1) == D("0.01")
+    assert registered_poor_share(D("-10.00"), 3, 1) == D("-3.33")
+    assert registered_poor_share(D("500.00"), 0, 0) == D("0.00")  # no members on record: nothing
+    assert registered_poor_share(D("500.00"), 20, 20) == D("500.00")
+
+
+@given(st.lists(st.integers(min_value=1, max_value=5000), min_size=0, max_size=5, unique=True),
+       st.integers(min_value=0, max_value=10_000))
+def test_tier_progress_reaches_the_tier_for_and_names_the_next(steps: list[int], so_far: int) -> None:
+    tiers = [Tier(q, D(100 - i).scaleb(-1)) for i, q in enumerate(sorted({0, *steps}))]
+    progress = tier_progress(list(reversed(tiers)), so_far)  # in any order
+    assert progress.reached == tier_for(tiers, so_far)
+    above = [t for t in tiers if t.min_quantity > so_far]
+    assert progress.next == (above[0] if above else None)
+    assert progress.more == (above[0].min_quantity - so_far if above else 0)
+    assert progress.more >= 0 and (progress.next is None) == (progress.more == 0)
+
+
+def test_tier_progress_without_tiers_and_before_the_first() -> None:
+    assert (tier_progress([], 5).reached, tier_progress([], 5).next, tier_progress([], 5).more) == (None, None, 0)
+    # Not a valid offer (the first tier starts at 0), but the page still shows the list price and the gap.
+    progress = tier_progress([Tier(10, D("9.00")), Tier(20, D("8.00"))], 4)
+    assert (progress.reached, progress.next, progress.more) == (Tier(10, D("9.00")), Tier(10, D("9.00")), 6)

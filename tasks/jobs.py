@@ -1,4 +1,4 @@
-"""The kernel's Celery tasks: run a job, re-send stale jobs. Each domain keeps its own in its tasks.py."""
+"""The kernel's Celery tasks: run a job of the outbox, re-send stale jobs. Each is one call into core.jobs."""
 from __future__ import annotations
 
 from celery import Task, shared_task
