@@ -11,7 +11,7 @@ from core.pages import COMMITTEE, apply_domain_error, roles_required
 from network import services as network_services
 from orders import services
 from orders.forms import PaymentForm, form_money
-from orders.invoices import invoice_lines, list_invoices, record_payment
+from orders.invoices import invoice_lines, invoice_payments, list_invoices, record_payment
 from orders.views import bp
 
 
@@ -57,4 +57,5 @@ def invoice(invoice_id: int) -> ResponseReturnValue:
                 flash(_("บันทึกการชำระเงินแล้ว"), "ok")
                 return redirect(url_for("orders_views.invoice", invoice_id=invoice_id))
         inv, lines = invoice_lines(current_user, invoice_id)
-    return render_template("orders/invoice.html", inv=inv, lines=lines, rnd=rnd, group=group, form=form), status
+    return render_template("orders/invoice.html", inv=inv, lines=lines, rnd=rnd, group=group, form=form,
+                           payments=invoice_payments(current_user, invoice_id)), status

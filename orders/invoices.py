@@ -82,6 +82,13 @@ def invoice_lines(actor: User, invoice_id: int) -> tuple[Invoice, list[Any]]:
     return invoice, list(rows)
 
 
+def invoice_payments(actor: User, invoice_id: int) -> list[Payment]:
+    """The payments made on an invoice, oldest first (who may see the invoice sees them)."""
+    invoice = _get_invoice(actor, invoice_id)
+    return list(db.session.scalars(select(Payment).where(Payment.invoice_id == invoice.id)
+                                   .order_by(Payment.paid_at, Payment.id)))
+
+
 def _get_invoice(actor: User, invoice_id: int) -> Invoice:
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None:

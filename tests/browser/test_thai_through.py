@@ -38,8 +38,10 @@ def test_committee_and_admin_pages_speak_thai_dates_and_roles(browser, server, w
     page.click("#dialog-yes")
     page.wait_for_selector("#links")
     link = page.locator("#links input").first.input_value()
+    from playwright.sync_api import expect
+
     page.locator("#links [data-copy]").first.click()
-    assert _text(page, "#links [data-copy]") == "คัดลอกแล้ว"
+    expect(page.locator("#links [data-copy]").first).to_have_text("คัดลอกแล้ว")  # the clipboard answers later
     assert page.evaluate("() => navigator.clipboard.readText()") == link
     committee.shot("copy-link")
     committee.close()
