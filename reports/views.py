@@ -133,7 +133,7 @@ def summary(month: str) -> ResponseReturnValue:
     signed = [v for v in (data["versions"] if data else []) if v.get("reviewed_at")]
     official = signed[-1] if signed else None
     return render_template("reports/summary.html", month=month, data=shown, latest=data, form=form, job=job,
-                           official=official, charts={k: Markup(v) for k, v in svgs.items()},
+                           official=official, charts={k: Markup(svgchart.inline(v)) for k, v in svgs.items()},
                            in_progress=services.month_in_progress(current_user, month)), status
 
 
