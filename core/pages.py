@@ -258,7 +258,16 @@ def _collect_errors(sender: Flask, template: Any, context: dict[str, Any], **ext
     for value in context.values():  # forms kept in a tuple or list (a page with several forms)
         if isinstance(value, (list, tuple)):
             forms += [f for f in value if isinstance(f, FlaskForm) and (f.errors or getattr(f, "form_errors", None))]
-    context["page_errors"] = error_summary(forms)
+    items = error_summary(forms)
+    # Pages that check fields of their own (the request for quotation, the supplier's quote) pass
+    # ``errors`` {input id: message} and ``error_labels`` {input id: label}: listed too, in page order.
+    own = context.get("errors")
+    if isinstance(own, dict):
+        labels = context.get("error_labels") or {}
+        for key, message in own.items():
+            label = labels.get(key)
+            items.append(ErrorItem(key if label else "", str(label or ""), str(message)))
+    context["page_errors"] = items
 
 
 def page_error_handlers(blueprint: Blueprint) -> None:
