@@ -52,4 +52,13 @@ def test_versions_after_a_rebuild_and_the_lone_chart(browser, server, world, wor
     committee.go(f"/summaries/{month}/charts/savings.svg")
     words = page.evaluate("() => [...document.querySelectorAll('text')].map(t => t.textContent).join(' ')")
     assert "เปลี่ยนหลังรับรอง" in words, words
+    # Rebuilt again with nothing new: the page says so in words.
+    committee.go(f"/summaries/{month}")
+    page.click("#rebuild")
+    page.click("dialog[open] #dialog-yes")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#rebuild-outcome")).to_be_visible(timeout=60_000)
+    assert "ไม่มีตัวเลขใดเปลี่ยน" in _text(page, "#rebuild-outcome"), _text(page, "#rebuild-outcome")
+    committee.shot("rebuilt-unchanged")
     committee.close()
