@@ -242,3 +242,13 @@ class Quantity(fields.Integer):
         kwargs.setdefault("strict", True)
         kwargs.setdefault("validate", validate.Range(min=0, max=MAX_QUANTITY))
         super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str):
+            # Text is refused, never read as nothing; say what to send (the pages read Thai digits).
+            try:
+                example = f"{parse_int(value, minimum=-MAX_INT, maximum=MAX_INT, grouping=True):d}"
+            except FieldError:
+                example = "30"
+            raise ValidationError(f"Send a whole number as a JSON number, such as {example}, not text.")
+        return int(super()._deserialize(value, attr, data, **kwargs))

@@ -108,3 +108,18 @@ def test_thai_digits_in_the_order_form_are_read(client, world, db_session, token
                                   f"t_{oil.id}": "", "csrf_token": csrf(page)})
     assert done.status_code == 302
     assert _lines(db_session, world["round"], world["group"]) == [(rice.id, 30), (oil.id, 1200)]
+
+
+def test_the_api_refuses_text_quantities_clearly_and_reads_thai_money(client, world, db_session, token_for):  # type: ignore[no-untyped-def]
+    headers = token_for(world["leader"])
+    path = f"/api/v1/rounds/{world['round'].id}/orders/{world['group'].id}"
+    refused = client.put(path, json={"lines": [{"offer_id": world["rice"].id, "quantity": "๓๐"}]}, headers=headers)
+    assert refused.status_code == 422
+    message = str(refused.json["error"]["fields"])
+    assert "JSON number" in message and "30" in message, message
+    assert _lines(db_session, world["round"], world["group"]) == []
+    # Money is read by the one rule (core.fields.parse_thai_digits): Thai digits in a decimal string.
+    from core.fields import parse_money, parse_thai_digits
+
+    assert parse_thai_digits(" ๑,๒๕๐.๕๐ ") == "1,250.50"
+    assert str(parse_money("๑๒๕๐.๕๐")) == "1250.50"
