@@ -11,7 +11,7 @@ from pathlib import Path
 
 # The packages the app factory loads, in order (each has an ``app.py`` with ``init_app(app)``). The kernel
 # (core/) and the rules (pricing/) are not listed: they are always there. A new domain adds itself here.
-DOMAINS: tuple[str, ...] = ("network", "orders", "market", "reports", "quotes", "notifications", "demo")
+DOMAINS: tuple[str, ...] = ("network", "orders", "market", "households", "reports", "quotes", "notifications", "demo")
 
 # The Celery edge: the app factory calls its ``celery_init_app(app)`` after the domains (``tasks/``: the
 # Celery app, the beat schedule and every task), so that neither the kernel nor a domain imports Celery.

@@ -1,4 +1,5 @@
-"""One entry point for the benchmarks: ``python -m bench [combine|receipt|summary|order|load|rfq|mobile|all] [options]``.
+"""One entry point for the benchmarks: ``python -m bench NAME [options]``, NAME one of
+combine, receipt, summary, order, load, rfq, households, mobile, all.
 
 ``all`` runs them at the sizes of the README's table; each prints its floor beside its figure.
 """
@@ -8,7 +9,7 @@ import sys
 
 from bench import combine_bench, load, order_bench, receipt_bench, rfq_bench, summary_bench
 
-USAGE = "usage: python -m bench {combine|receipt|summary|order|load|rfq|mobile|all} [options of that benchmark]"
+USAGE = "usage: python -m bench {combine|receipt|summary|order|load|rfq|households|mobile|all} [options of that benchmark]"
 
 
 def main(argv: list[str]) -> int:
@@ -29,6 +30,10 @@ def main(argv: list[str]) -> int:
         return load.main(rest) or 0
     if name == "rfq":
         return rfq_bench.main(rest)
+    if name == "households":
+        from bench import household_bench
+
+        return household_bench.main(rest)
     if name == "mobile":
         from bench import mobile  # needs Playwright and Chromium
 

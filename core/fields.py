@@ -189,6 +189,21 @@ def require_text(field: str, value: Any, *, max_length: int, required: bool = Fa
         raise _invalid(field, exc) from exc
 
 
+def require_promptpay_id(field: str, value: Any) -> str | None:
+    """A PromptPay id as digits (pricing.promptpay says which are valid), or None to clear it ("" or null)."""
+    from pricing.promptpay import PromptPayIdError, parse_promptpay_id
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(Msg(f"{field}: must be text.", "field_invalid", field=field),
+                           {field: [Msg("Must be text.", "field_text")]})
+    try:
+        return parse_promptpay_id(value)
+    except PromptPayIdError as exc:
+        raise InvalidInput(Msg(str(exc), exc.code), {field: [Msg(str(exc), exc.code)]}) from exc
+
+
 # --- marshmallow fields of the API contract (the same rules) ------------------------------------
 class Money(fields.Field[Decimal]):
     """Baht as a decimal string with two places; refuses floats' cousins: NaN, >2 places, negatives."""
@@ -252,3 +267,30 @@ class Quantity(fields.Integer):
                 example = "30"
             raise ValidationError(f"Send a whole number as a JSON number, such as {example}, not text.")
         return int(super()._deserialize(value, attr, data, **kwargs))
+
+# --- a phone number kept for a household (PDPA: optional, and only this) --------------------------
+
+_PHONE_RE = re.compile(r"^0[0-9]{8,9}$")
+
+
+def parse_phone(value: Any) -> str | None:
+    """A Thai phone number as digits only ("081-234-5678", "+66 81 234 5678", Thai digits); None when blank."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError("text", "Must be text.")
+    digits = "".join(normalize_digits(value).replace("-", " ").split())
+    if not digits:
+        return None
+    if digits.startswith("+66"):
+        digits = "0" + digits[3:]
+    if not _PHONE_RE.match(digits):
+        raise FieldError("phone", "A Thai phone number: 9 or 10 digits starting with 0.")
+    return digits
+
+
+def require_phone(field: str, value: Any) -> str | None:
+    try:
+        return parse_phone(value)
+    except FieldError as exc:
+        raise _invalid(field, exc) from exc

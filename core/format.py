@@ -150,7 +150,15 @@ def month_short(value: str | date, lang: str | None = None) -> str:
     return month(value, lang, full=False)
 
 
+def promptpay(value: str | None) -> str:
+    """A PromptPay id with its dashes (081-234-5678), or "–" for none."""
+    from pricing.promptpay import format_promptpay_id
+
+    return format_promptpay_id(value) if value else "–"
+
+
 FILTERS = {
+    "promptpay": promptpay,
     "baht": baht, "num": number, "percent": percent, "thai_date": moment, "day": day,
     "month_label": month, "month_short": month_short,
 }

@@ -166,6 +166,13 @@ def seed(timezone: str = "Asia/Bangkok") -> bool:
     order(current, "phon_phisai", [(seed_o, 650, 25)], at + span * 2)
     order(current, "fish", [(feed, 60, 5)], at + span * 3)
     order(current, "fao_rai", [(seed_o, 300, 0)], at + span * 4)
+    # The demo leader's group orders for its households: urea 120 (118 asked, 2 for the group's own store),
+    # NPK 60; this month seed 400 (390 asked) and fish feed 20.
+    from demo.households import seed_households
+
+    seed_households(groups["tha_bo"], past, [(urea, [20, 12, 15, 10, 8, 14, 11, 9, 12, 7]),
+                                             (npk, [10, 5, 8, 4, 6, 7, 5, 6, 5, 4])],
+                    current, [(seed_o, [60, 30, 45, 25, 40, 50, 35, 30, 45, 30]), (feed, [4, 0, 3, 2, 0, 5, 0, 2, 4, 0])])
     db.session.commit()
 
     past.state = "closed"

@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     from network.api import blp
     from network.audit_api import blp as audit_blp
     from network.views import bp, register_pages
+    import network.settings_views  # noqa: F401  (the network settings page: a route on the same blueprint)
 
     auth.init_app()
     get_api(app).register_blueprint(blp)

@@ -17,12 +17,15 @@ subject_label("group", _l("กลุ่ม"))
 
 FIELDS: dict[str, Any] = {"name": _l("ชื่อ"), "kind": _l("ประเภทกลุ่ม"), "district": _l("อำเภอ"), "subdistrict": _l("ตำบล"),
                           "members": _l("จำนวนสมาชิก"), "registered_poor_members": _l("สมาชิกผู้มีบัตรสวัสดิการแห่งรัฐ"),
-                          "timezone": _l("เขตเวลา"), "fee_percent": _l("ค่าบริการเครือข่าย")}
+                          "timezone": _l("เขตเวลา"), "fee_percent": _l("ค่าบริการเครือข่าย"),
+                          "promptpay_id": _l("พร้อมเพย์")}
 
 
 def _value(key: str, value: Any) -> str:
-    if value in (None, ""):
+    if value in (None, "", "None"):  # the network's "before" is kept as text: str(None)
         return "–"
+    if key == "promptpay_id":
+        return fmt.promptpay(str(value))
     if key == "fee_percent":
         return f"{fmt.baht(value)}%"
     if key in ("members", "registered_poor_members"):

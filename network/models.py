@@ -22,6 +22,8 @@ class Network(Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Bangkok")
     fee_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
+    # Where groups pay the network's invoices (pricing.promptpay.parse_promptpay_id says what is valid).
+    promptpay_id: Mapped[str | None] = mapped_column(String(15))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (CheckConstraint("fee_percent >= 0 AND fee_percent <= 100", name="fee_percent_range"),)
@@ -38,6 +40,8 @@ class Group(Model):
     subdistrict: Mapped[str] = mapped_column(String(100), default="")
     members: Mapped[int] = mapped_column(Integer, default=0)
     registered_poor_members: Mapped[int] = mapped_column(Integer, default=0)
+    # Where the group's households pay their bills (to the group's treasurer).
+    promptpay_id: Mapped[str | None] = mapped_column(String(15))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     network: Mapped[Network] = relationship()

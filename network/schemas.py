@@ -31,6 +31,9 @@ class NetworkSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     timezone = fields.String(validate=_timezone)
     fee_percent = Percent()
+    promptpay_id = fields.String(allow_none=True, validate=validate.Length(max=40), metadata={
+        "description": "Where groups pay the network's invoices: a mobile number (10 digits, 0...), a national "
+                       "or tax id (13, check digit verified) or an e-wallet id (15); null or \"\" clears it"})
 
 
 class NetworkUpdateSchema(NetworkSchema):
@@ -75,6 +78,8 @@ class GroupSchema(Schema):
     members = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
     registered_poor_members = fields.Integer(load_default=0, strict=True,
                                              validate=validate.Range(min=0, max=1_000_000))
+    promptpay_id = fields.String(allow_none=True, validate=validate.Length(max=40), metadata={
+        "description": "Where the group's households pay their bills (same rules as the network's)"})
 
     @validates_schema
     def _poor_within_members(self, data: dict[str, Any], partial: bool | None = None, **kwargs: object) -> None:
@@ -90,3 +95,4 @@ class GroupPatchArgs(Schema):
     subdistrict = fields.String(validate=validate.Length(max=100))
     members = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
     registered_poor_members = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
+    promptpay_id = fields.String(allow_none=True, validate=validate.Length(max=40))

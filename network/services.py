@@ -15,7 +15,7 @@ from core.auth import hash_token, new_token
 from core.clock import utcnow
 from core.db import db
 from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from core.fields import require_int, require_text
+from core.fields import require_int, require_promptpay_id, require_text
 from network import permissions
 from network.models import GROUP_KINDS, ApiToken, Group, Network, User
 
@@ -95,6 +95,8 @@ def update_network(actor: User, changes: dict[str, Any]) -> Network:
     if not permissions.can_manage_network(actor):
         raise Forbidden("Only the network admin changes the network's settings.")
     network = get_network(actor)
+    if "promptpay_id" in changes:
+        changes = {**changes, "promptpay_id": require_promptpay_id("promptpay_id", changes["promptpay_id"])}
     before = {k: str(getattr(network, k)) for k in changes}
     for key, value in changes.items():
         setattr(network, key, value)
@@ -154,6 +156,8 @@ def _group_values(data: dict[str, Any], current: Group | None = None) -> dict[st
     for key in ("members", "registered_poor_members"):
         if key in data or current is None:
             values[key] = require_int(key, data.get(key, 0), maximum=1_000_000)
+    if "promptpay_id" in data:
+        values["promptpay_id"] = require_promptpay_id("promptpay_id", data["promptpay_id"])
     members = values.get("members", current.members if current is not None else 0)
     poor = values.get("registered_poor_members", current.registered_poor_members if current is not None else 0)
     if poor > members:

@@ -111,11 +111,13 @@ class GroupForm(FlaskForm):
     registered_poor_members = IntField(_l("สมาชิกผู้มีบัตรสวัสดิการแห่งรัฐ"), default=0,
                                            validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
                                                        NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
+    promptpay_id = StringField(_l("พร้อมเพย์ของกลุ่ม (ให้สมาชิกโอนค่าสินค้า)"), validators=[Optional(), Length(max=40)])
 
     def values(self) -> dict[str, Any]:
         return {"name": filled(self.name.data).strip(), "kind": self.kind.data, "district": self.district.data or "",
                 "subdistrict": self.subdistrict.data or "", "members": self.members.data,
-                "registered_poor_members": self.registered_poor_members.data}
+                "registered_poor_members": self.registered_poor_members.data,
+                "promptpay_id": self.promptpay_id.data or ""}
 
 
 @bp.route("/groups", methods=["GET", "POST"])
@@ -150,7 +152,8 @@ def edit_group(group_id: int) -> ResponseReturnValue:
         del form.name, form.kind  # a leader keeps the counts and place of the group up to date
     if form.validate_on_submit():
         values = {k: getattr(form, k).data for k in ("district", "subdistrict", "members",
-                                                     "registered_poor_members")}
+                                                     "registered_poor_members", "promptpay_id")}
+        values["promptpay_id"] = values["promptpay_id"] or ""
         values["district"] = values["district"] or ""
         values["subdistrict"] = values["subdistrict"] or ""
         if current_user.role == "admin":
@@ -251,3 +254,6 @@ def register_pages() -> None:
         "email_used": _l("อีเมลนี้ถูกใช้แล้ว"),
         "poor_exceed_members": _l("จำนวนสมาชิกผู้มีบัตรสวัสดิการต้องไม่มากกว่าจำนวนสมาชิก"),
     })
+    from network import settings_views
+
+    settings_views.register_pages()

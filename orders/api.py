@@ -3,17 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.api import ApiResult
 from core.auth import api_actor
+from core.errors import NotFound
 from core.idempotency import idempotent
-from orders import delivery, reads, services
+from orders import cancellations, delivery, paying, reads, services
 from orders.invoices import list_invoices, record_payment
 from orders.schemas import (
+    CancellationInSchema,
+    CancellationSchema,
     GroupOrderInSchema,
     GroupOrderOutSchema,
+    InvoiceDetailSchema,
     InvoiceSchema,
     JobStartedSchema,
     ListArgs,
@@ -165,4 +170,32 @@ def invoices(round_id: int) -> ApiResult:
 @blp.arguments(PaymentInSchema)
 @blp.response(201, PaymentSchema)
 def payments(data: dict[str, Any], invoice_id: int) -> ApiResult:
-    return record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""))
+    return record_payment(api_actor(), invoice_id, data["amount"], data.get("note", ""), data.get("method"),
+                          data.get("slip"))
+
+
+@blp.route("/payments/<int:payment_id>/cancel", methods=["POST"])
+@idempotent
+@blp.arguments(CancellationInSchema)
+@blp.response(201, CancellationSchema)
+def cancel_payment(data: dict[str, Any], payment_id: int) -> ApiResult:
+    """Cancel a receipt by a new numbered document (committee); the invoice is owed the amount again."""
+    return cancellations.cancel_payment(api_actor(), payment_id, data["reason"])
+
+
+@blp.route("/invoices/<int:invoice_id>")
+@blp.response(200, InvoiceDetailSchema)
+def invoice(invoice_id: int) -> ApiResult:
+    """An invoice: what is due (also in Thai words), the PromptPay payload to pay it, and its receipts."""
+    return paying.invoice_detail(api_actor(), invoice_id)
+
+
+@blp.route("/invoices/<int:invoice_id>/promptpay.svg", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The PromptPay QR of the amount due, drawn as SVG on the server",
+                            "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+                    "404": {"description": "No such invoice, nothing due, or the network has no PromptPay id"}})
+def invoice_qr(invoice_id: int):  # type: ignore[no-untyped-def]
+    svg = paying.invoice_qr(api_actor(), invoice_id)
+    if svg is None:
+        raise NotFound("Nothing to pay by PromptPay: the invoice is paid or the network has no PromptPay id.")
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-cache"})

@@ -26,6 +26,12 @@ def init_app(app: Flask) -> None:
     csrf.exempt(blp)
     app.register_blueprint(bp)
     register_pages()
+    from markupsafe import Markup
+
+    from orders import paying
+
+    # A bill's PromptPay QR drawn on the server as inline SVG (invoices, household bills, the sheet).
+    app.jinja_env.filters["promptpay_qr"] = lambda payload: Markup(paying.qr_svg(payload, inline=True))
     from core.pwa import keep_offline
     from orders.offline_views import bp as offline_bp
 

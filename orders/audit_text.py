@@ -166,3 +166,14 @@ def _payment(events: list[Event]) -> dict[int, str]:
                          amount=fmt.baht(after.get("amount")), paid=fmt.baht(after.get("paid")),
                          total=fmt.baht(before.get("total")))
     return out
+
+
+@describer("payment.cancel")
+def _payment_cancel(events: list[Event]) -> dict[int, str]:
+    out = {}
+    for e in events:
+        after, before = e.get("after") or {}, e.get("before") or {}
+        out[e["id"]] = _("ยกเลิกใบเสร็จเลขที่ %(receipt)s จำนวน %(amount)s บาท ด้วยใบยกเลิกเลขที่ %(number)s เหตุผล: %(reason)s",
+                         receipt=before.get("receipt_number") or "–", amount=fmt.baht(after.get("amount")),
+                         number=after.get("cancellation_number") or "–", reason=quoted(after.get("reason")))
+    return out

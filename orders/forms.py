@@ -82,9 +82,25 @@ def receipt_form_class(lines: Sequence[Mapping[str, Any]]) -> type[FlaskForm]:
     return type("ReceiptForm", (FlaskForm,), attrs)
 
 
+METHOD_LABELS = {"cash": _l("เงินสด"), "promptpay": _l("พร้อมเพย์"), "transfer": _l("โอนเงินเข้าบัญชี")}
+
+
 class PaymentForm(FlaskForm):
     amount = StringField(_l("จำนวนเงินที่ชำระ (บาท)"), validators=[DataRequired(_l("กรุณากรอกจำนวนเงิน")), money_check])
+    method = SelectField(_l("ชำระโดย"), choices=list(METHOD_LABELS.items()), default="cash")
+    slip = FileField(_l("รูปสลิปโอนเงิน (ถ้ามี)"))
     note = StringField(_l("หมายเหตุ"), validators=[Optional(), Length(max=500)])
+
+    def slip_bytes(self) -> bytes | None:
+        """The uploaded slip's bytes, or None when no file was chosen."""
+        upload = self.slip.data
+        if upload is None or not getattr(upload, "filename", ""):
+            return None
+        return bytes(upload.read())
+
+
+class CancelReceiptForm(FlaskForm):
+    reason = StringField(_l("เหตุผลที่ยกเลิก"), validators=[DataRequired(_l("กรุณาบอกเหตุผลที่ยกเลิก")), Length(max=500)])
 
 
 class SupplierForm(FlaskForm):

@@ -5,17 +5,20 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 import pricing
 from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, db, is_postgres
-from core.errors import Forbidden, InvalidInput, Msg, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from core.fields import require_money, require_text
-from network.models import User
+from network.models import Network, User
 from orders import events, permissions
-from orders.models import Allocation, BuyingRound, Invoice, Offer, Payment
+from orders.models import PAYMENT_METHODS, Allocation, BuyingRound, Invoice, Offer, Payment, PaymentSlip
+from orders.receipt_numbers import next_receipt_number
+from orders.slips import Slip, read_slip
 from orders.reads import combined_round
 
 
@@ -82,13 +85,6 @@ def invoice_lines(actor: User, invoice_id: int) -> tuple[Invoice, list[Any]]:
     return invoice, list(rows)
 
 
-def invoice_payments(actor: User, invoice_id: int) -> list[Payment]:
-    """The payments made on an invoice, oldest first (who may see the invoice sees them)."""
-    invoice = _get_invoice(actor, invoice_id)
-    return list(db.session.scalars(select(Payment).where(Payment.invoice_id == invoice.id)
-                                   .order_by(Payment.paid_at, Payment.id)))
-
-
 def _get_invoice(actor: User, invoice_id: int) -> Invoice:
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None:
@@ -101,7 +97,36 @@ def _get_invoice(actor: User, invoice_id: int) -> Invoice:
     return invoice
 
 
-def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = "") -> Payment:
+def get_invoice(actor: User, invoice_id: int) -> Invoice:
+    """An invoice the actor may see (the committee: any of the network's; a group: its own), else 404."""
+    return _get_invoice(actor, invoice_id)
+
+
+def _method(method: str | None, slip: Slip | None) -> str:
+    if method is None:
+        return "transfer" if slip is not None else "cash"
+    if method not in PAYMENT_METHODS:
+        raise InvalidInput(Msg("Pay by cash, promptpay or transfer.", "payment_method_unknown"),
+                           {"method": [Msg("One of cash, promptpay, transfer.", "payment_method_unknown")]})
+    if method == "cash" and slip is not None:
+        raise InvalidInput(Msg("A transfer slip goes with a PromptPay payment or a transfer, not cash.", "slip_with_cash"),
+                           {"slip": [Msg("Not with cash.", "slip_with_cash")]})
+    return method
+
+
+def _slip_used(network_id: int, bank_ref: str) -> Conflict:
+    earlier = db.session.scalar(select(Payment.receipt_number).where(
+        Payment.network_id == network_id, Payment.bank_ref == bank_ref))
+    return Conflict(Msg(f"This slip was already used for receipt {earlier}.", "slip_used", receipt=earlier),
+                    {"slip": [Msg("Already used.", "used")]}, bank_ref=bank_ref, receipt_number=earlier)
+
+
+def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = "", method: str | None = None,
+                   slip: bytes | None = None) -> Payment:
+    """Record a payment and issue its numbered receipt, in one transaction.
+
+    A slip's photo is read before anything is locked; a slip whose bank reference was already used on
+    this network is refused (409) and nothing is written."""
     invoice = _get_invoice(actor, invoice_id)
     if not permissions.can_record_payment(actor):
         raise Forbidden("Only the committee records payments.")
@@ -110,6 +135,13 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
     if amount <= 0:
         raise InvalidInput(Msg("A payment is more than 0 baht.", "payment_not_positive"),
                            {"amount": [Msg("Must be more than 0.", "must_be_positive")]})
+    read = read_slip(slip) if slip is not None else None
+    method = _method(method, read)
+    rnd = db.session.get_one(BuyingRound, invoice.round_id)
+    network = db.session.get_one(Network, rnd.network_id)
+    if read is not None and read.bank_ref is not None and db.session.scalar(select(Payment.id).where(
+            Payment.network_id == network.id, Payment.bank_ref == read.bank_ref)) is not None:
+        raise _slip_used(network.id, read.bank_ref)
     # One conditional UPDATE: two payments racing can never together pay more than the total.
     paid_after = db.session.execute(
         update(Invoice).where(Invoice.id == invoice.id, Invoice.paid + amount <= Invoice.total)
@@ -122,13 +154,28 @@ def record_payment(actor: User, invoice_id: int, amount: Decimal, note: str = ""
         raise InvalidInput(f"That is more than the {outstanding} baht still owed.",
                            {"amount": [Msg(f"At most {outstanding}.", "at_most", amount=outstanding)]},
                            outstanding=str(outstanding))
-    payment = Payment(invoice_id=invoice.id, amount=amount, recorded_by_id=actor.id, paid_at=utcnow(), note=note)
+    paid_at = utcnow()
+    payment = Payment(invoice_id=invoice.id, network_id=network.id, amount=amount, method=method,
+                      receipt_number=next_receipt_number(network.id, paid_at, network.timezone),
+                      bank_ref=read.bank_ref if read else None,
+                      slip_state=None if read is None else ("read" if read.bank_ref else "check_by_eye"),
+                      recorded_by_id=actor.id, paid_at=paid_at, note=note)
     db.session.add(payment)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        # The same slip sent twice at once: the unique (network_id, bank_ref) guarantees one wins.
+        db.session.rollback()
+        if read is None or read.bank_ref is None or "bank_ref" not in str(exc.orig):
+            raise
+        raise _slip_used(network.id, read.bank_ref) from exc
+    if read is not None:
+        db.session.add(PaymentSlip(payment_id=payment.id, content_type=read.content_type, data=read.data))
     paid_after = pricing.money(Decimal(str(paid_after)))
     record(actor, "invoice.payment", "invoice", invoice.id, {"paid": paid_after - amount, "total": invoice.total},
-           {"paid": paid_after, "amount": amount, "payment_id": payment.id, "note": note})
-    rnd = db.session.get_one(BuyingRound, invoice.round_id)
+           {"paid": paid_after, "amount": amount, "payment_id": payment.id, "note": note,
+            "receipt_number": payment.receipt_number, "method": method})
     db.session.refresh(invoice)
     settle_if_paid(rnd)
     data_changed(rnd.network_id, payment.paid_at)

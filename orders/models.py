@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.db import Model, Money, UTCDateTime
+from pricing.baht_words import baht_words
 
 ROUND_STATES = ("draft", "open", "closed", "combined", "delivered", "settled")
 
@@ -242,17 +243,91 @@ class Invoice(Model):
     )
 
 
+PAYMENT_METHODS = ("cash", "promptpay", "transfer")
+SLIP_STATES = ("read", "check_by_eye")
+
+
 class Payment(Model):
+    """A payment on an invoice, and its receipt (ใบเสร็จรับเงิน): never changed once written."""
+
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
+    method: Mapped[str] = mapped_column(String(16), default="cash", server_default="cash")
+    # "<Buddhist-era year>/<six digits>", per network, without gaps (orders/receipt_numbers.py).
+    receipt_number: Mapped[str] = mapped_column(String(16))
+    # The bank's reference read from the transfer slip's QR: one payment per reference (a slip used twice).
+    bank_ref: Mapped[str | None] = mapped_column(String(80))
+    slip_state: Mapped[str | None] = mapped_column(String(16))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    cancellation: Mapped[PaymentCancellation | None] = relationship(viewonly=True, lazy="selectin")
+
+    @property
+    def amount_words(self) -> str:
+        return baht_words(self.amount)
+
+    @property
+    def cancellation_number(self) -> str | None:
+        return self.cancellation.number if self.cancellation is not None else None
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("method IN ('cash','promptpay','transfer')", name="method_known"),
+        CheckConstraint("slip_state IS NULL OR slip_state IN ('read','check_by_eye')", name="slip_state_known"),
+        UniqueConstraint("network_id", "receipt_number"),
+        UniqueConstraint("network_id", "bank_ref"),
+    )
+
+
+class PaymentSlip(Model):
+    """The photo of a bank transfer slip sent with a payment, kept as it came."""
+
+    __tablename__ = "payment_slips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PaymentCancellation(Model):
+    """The document that cancels a receipt (ใบยกเลิกใบเสร็จรับเงิน): the receipt itself is never changed.
+
+    Numbered in its own series per network and Buddhist-era year, so receipt numbers keep no gaps."""
+
+    __tablename__ = "payment_cancellations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    number: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    payment: Mapped[Payment] = relationship(viewonly=True)
+
+    __table_args__ = (UniqueConstraint("network_id", "number"),)
+
+
+class ReceiptCounter(Model):
+    """The last number a network issued in a Buddhist-era year in a series (receipts, cancellations): one row,
+    locked while a payment is written, so that numbers are issued in order without gaps or duplicates."""
+
+    __tablename__ = "receipt_counters"
+
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series: Mapped[str] = mapped_column(String(16), primary_key=True, default="receipt", server_default="receipt")
+    last_number: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("last_number >= 1", name="last_number_positive"),)
 
 
 class RoundSupplierFee(Model):

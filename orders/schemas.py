@@ -1,10 +1,13 @@
 """marshmallow schemas of buying rounds, offers, orders, purchase orders, invoices."""
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from orders.models import PAYMENT_METHODS
 from orders.tiers import tier_error
 from core.fields import ID_RANGE, Money, Quantity
 
@@ -185,8 +188,27 @@ class InvoiceSchema(Schema):
     savings = Money(allow_negative=True)
 
 
+class SlipField(fields.Field[bytes]):
+    """A photo as base64 (a data: URL prefix is accepted), at most 5 MB once decoded."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bytes:
+        if not isinstance(value, str) or len(value) > 7_000_000:
+            raise ValidationError("A photo as base64, at most 5 MB.")
+        text = value.split(",", 1)[1] if value.startswith("data:") else value
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValidationError("Not base64.") from exc
+
+
 class PaymentInSchema(Schema):
     amount = Money(required=True)
+    method = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_METHODS), metadata={
+        "description": "cash (default), promptpay or transfer; transfer when only a slip is sent"})
+    slip = SlipField(load_default=None, metadata={
+        "description": "photo of the bank's transfer slip, base64: its QR's reference is read and kept; the same "
+                       "reference on a second payment is refused with 409; a slip without a readable QR is "
+                       "kept and marked for the treasurer to check by eye"})
     note = fields.String(load_default="", validate=validate.Length(max=500))
 
 
@@ -194,7 +216,51 @@ class PaymentSchema(Schema):
     id = fields.Integer()
     invoice_id = fields.Integer()
     amount = Money()
+    amount_words = fields.String(metadata={"description": "the amount in Thai words, as on the receipt"})
+    method = fields.String()
+    receipt_number = fields.String(metadata={"description": "<Buddhist-era year>/<six digits>, per network"})
+    bank_ref = fields.String(allow_none=True)
+    slip_state = fields.String(allow_none=True, metadata={
+        "description": "null without a slip; read (its QR gave bank_ref) or check_by_eye"})
     paid_at = fields.AwareDateTime(format="iso")
+    cancellation_number = fields.String(allow_none=True, metadata={
+        "description": "the number of the document that cancelled this receipt, or null"})
+
+
+class CancellationInSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class CancellationSchema(Schema):
+    id = fields.Integer()
+    number = fields.String(metadata={"description": "<Buddhist-era year>/<six digits>, the network's cancellations"})
+    payment_id = fields.Integer()
+    receipt_number = fields.String(attribute="payment.receipt_number")
+    amount = Money(attribute="payment.amount")
+    amount_words = fields.String(attribute="payment.amount_words")
+    reason = fields.String()
+    cancelled_at = fields.AwareDateTime(format="iso")
+
+
+class PaymentRequestSchema(Schema):
+    promptpay_id = fields.String()
+    amount = Money()
+    payload = fields.String(metadata={"description": "EMVCo merchant-presented PromptPay payload, CRC-16 last"})
+
+
+class InvoiceDetailSchema(Schema):
+    id = fields.Integer()
+    group_id = fields.Integer()
+    round_id = fields.Integer()
+    total = Money()
+    paid = Money()
+    due = Money(metadata={"description": "still to pay: total - paid, or 0"})
+    due_words = fields.String(metadata={"description": "due in Thai words"})
+    credit = Money()
+    savings = Money(allow_negative=True)
+    payment = fields.Nested(PaymentRequestSchema, allow_none=True, metadata={
+        "description": "how to pay what is due by PromptPay (the network's id); null without an id or when paid"})
+    payments = fields.List(fields.Nested(PaymentSchema))
 
 
 class ListArgs(Schema):

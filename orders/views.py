@@ -404,6 +404,14 @@ def register_pages() -> None:
     from core.pages import FIELD_MESSAGES
 
     FIELD_MESSAGES["before_order"] = _l("ก่อนวันที่สั่งซื้อ")
+    paying = {
+        "slip_used": _l("สลิปนี้เคยใช้บันทึกการชำระเงินไปแล้ว (เลขอ้างอิงธนาคารซ้ำ) จึงบันทึกซ้ำไม่ได้"),
+        "slip_not_image": _l("สลิปต้องเป็นรูปภาพ (JPEG, PNG หรือ WebP) ขนาดไม่เกิน 5 MB"),
+        "slip_with_cash": _l("สลิปโอนเงินใช้กับการชำระด้วยพร้อมเพย์หรือโอนเงินเท่านั้น ไม่ใช่เงินสด"),
+        "payment_method_unknown": _l("เลือกวิธีชำระ: เงินสด พร้อมเพย์ หรือโอนเงิน"),
+        "receipt_cancelled": _l("ใบเสร็จนี้ถูกยกเลิกไปแล้ว"),
+    }
+    FIELD_MESSAGES.update(paying)
     messages({
         "deadline_in_past": _l("กำหนดปิดรับต้องเป็นเวลาในอนาคต"),
         "round_without_offers": _l("เพิ่มข้อเสนออย่างน้อยหนึ่งรายการก่อนเปิดรอบ"),
@@ -420,4 +428,5 @@ def register_pages() -> None:
         "round_not_combined": _l("รอบนี้ยังไม่ได้รวมยอด"),
         "blank_order": _l("ทุกช่องว่างอยู่ จึงไม่ได้บันทึก ถ้าต้องการถอนคำสั่งซื้อทั้งหมด "
                           "กด \"ถอนคำสั่งซื้อของกลุ่มทั้งหมด\" ด้านล่าง"),
+        **paying,
     })

@@ -19,6 +19,7 @@ from pricing.bargaining import (
     weighted,
 )
 from pricing.fees import network_fee, purchase_order_delivery_fee, split_fee
+from pricing.households import GroupLine, HouseholdShare, split_bill, split_line
 from pricing.marketplace import buyer_saving, income_gain
 from pricing.money import CENT, RATIO, ZERO, from_satang, money, ratio, to_satang
 from pricing.offer import OfferResult, OfferTerms, combine_offer
@@ -37,6 +38,8 @@ from pricing.tiers import (
 
 __all__ = [
     "CENT",
+    "GroupLine",
+    "HouseholdShare",
     "RATIO",
     "ZERO",
     "Line",
@@ -69,7 +72,9 @@ __all__ = [
     "reallocate_shortage",
     "registered_poor_share",
     "round_to_packs",
+    "split_bill",
     "split_fee",
+    "split_line",
     "tier_attainment",
     "tier_for",
     "tier_problems",

@@ -10,8 +10,8 @@ from typing import Any
 NETWORK_FIELDS = ("spend", "baseline", "savings", "savings_percent", "fees", "income_gain",
                   "registered_poor_savings", "price_reduction", "tier_attainment", "pooling_gain")
 GROUP_FIELDS = ("group_id", "name", "district", "members", "registered_poor_members", "spend", "baseline",
-                "savings", "savings_percent", "fees", "income_gain", "registered_poor_savings", "pooling_gain",
-                "rounds_joined", "purchases", "sales")
+                "savings", "savings_percent", "fees", "income_gain", "registered_poor_savings",
+                "registered_poor_basis", "households_reached", "pooling_gain", "rounds_joined", "purchases", "sales")
 PRODUCT_FIELDS = ("offer_id", "round_id", "product_id", "product", "unit", "supplier_id", "supplier",
                   "ordered_quantity", "received_quantity", "tier_min_quantity", "unit_price", "list_price",
                   "best_price", "price_reduction", "tier_attainment", "pooling_gain", "groups_pooled",

@@ -32,6 +32,7 @@ from orders.models import (
     PurchaseOrderLine,
     Supplier,
 )
+from households.bills import measured_reach
 from pricing.money import RATIO, ZERO, round_half_up
 from reports import periods
 
@@ -161,6 +162,25 @@ class _Totals:
 
     def tier_attainment(self) -> Decimal | None:
         return pricing.weighted(self.tier_attainment_parts)
+
+
+def _poor_reach(t: _Totals, g: Any, measured: dict[str, Any] | None) -> tuple[Decimal, str, int]:
+    """Savings reaching registered-poor households: measured where the group's households have bills (the
+    registered-poor households' own savings), the proportional estimate for the rest of its savings."""
+    if measured is None:
+        return pricing.registered_poor_share(t.savings, g.members, g.registered_poor_members), "proportion", 0
+    rest = t.savings - measured["savings"]
+    estimated = pricing.registered_poor_share(rest, g.members, g.registered_poor_members)
+    whole = measured["rounds"] >= t.rounds and not t.purchases
+    return measured["poor_savings"] + estimated, "households" if whole else "mixed", int(measured["households"])
+
+
+def _basis(bases: set[str]) -> str:
+    if bases == {"households"}:
+        return "households"
+    if not bases or bases == {"proportion"}:
+        return "proportion"
+    return "mixed"
 
 
 def _offers(network_id: int, months: list[tuple[str, datetime, datetime]]) -> list[Any]:
@@ -359,15 +379,20 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
         .where(Group.network_id == network_id).order_by(Group.name, Group.id)
     ).all()
     poor: dict[str, Decimal] = {label: ZERO, previous_label: ZERO}
+    reach = {name: measured_reach(network_id, start, end) for name, start, end in trend_months[-2:]}
     groups: list[dict[str, Any]] = []
+    bases: set[str] = set()
     for g in group_rows:
         for name in (previous_label, label):
             t = groups_totals[name].get(g.id) or _Totals()
-            share = pricing.registered_poor_share(t.savings, g.members, g.registered_poor_members)
+            share, basis, reached = _poor_reach(t, g, reach[name].get(g.id))
             poor[name] += share
             if name == label:
+                if t.rounds or t.purchases:
+                    bases.add(basis)
                 line = {"group_id": g.id, "name": g.name, "district": g.district, "members": g.members,
-                        "registered_poor_members": g.registered_poor_members}
+                        "registered_poor_members": g.registered_poor_members,
+                        "registered_poor_basis": basis, "households_reached": reached}
                 line.update({k: v for k, v in _headline(t, share).items()
                              if k not in ("price_reduction", "tier_attainment")})
                 line.update({"joint_buying_spend": _baht(t.joint_spend), "marketplace_spend": _baht(t.market_spend),
@@ -385,6 +410,7 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
                         "savings": _baht(current.market_savings), "purchases": current.purchases},
         "rounds": len(rounds[label]), "purchase_orders": len(purchase_orders[label]),
         "groups_active": sum(1 for line in groups if line["spend"] != "0.00" or line["sales"]),
+        "registered_poor_basis": _basis(bases), "households_reached": sum(line["households_reached"] for line in groups),
     })
     previous_line = _headline(by_month[previous_label], poor[previous_label])
     trend = []

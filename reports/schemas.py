@@ -45,6 +45,9 @@ class NetworkFiguresSchema(_Headline):
     rounds = fields.Integer()
     purchase_orders = fields.Integer()
     groups_active = fields.Integer()
+    registered_poor_basis = fields.String(metadata={
+        "description": "households: every active group's reach measured; proportion: all estimated; mixed"})
+    households_reached = fields.Integer()
 
 
 class GroupLineSchema(_Headline):
@@ -53,6 +56,9 @@ class GroupLineSchema(_Headline):
     district = fields.String()
     members = fields.Integer()
     registered_poor_members = fields.Integer()
+    registered_poor_basis = fields.String(metadata={
+        "description": "households: measured from household bills; proportion: estimated; mixed: both"})
+    households_reached = fields.Integer(metadata={"description": "households with an allocation this month"})
     pooling_gain = Money(allow_negative=True)
     joint_buying_spend = Money()
     marketplace_spend = Money()

@@ -56,9 +56,15 @@ FIGURE_LABELS = {"spend": _l("ยอดซื้อ"), "baseline": _l("ถ้า
                  "tier_attainment": _l("ขั้นราคาที่ได้"), "pooling_gain": _l("ประโยชน์จากการรวมซื้อ")}
 
 
+# How the registered-poor reach of a group (or the network) was found (reports/figures.py, _poor_reach).
+POOR_BASIS_LABELS = {"households": _l("วัดจากบิลครัวเรือน"), "proportion": _l("ประมาณตามสัดส่วน"),
+                     "mixed": _l("บางส่วนวัด บางส่วนประมาณ")}
+
+
 @bp.app_context_processor
 def _report_helpers() -> dict[str, Any]:
-    return {"figure_label": lambda key: str(FIGURE_LABELS.get(key, key))}
+    return {"figure_label": lambda key: str(FIGURE_LABELS.get(key, key)),
+            "poor_basis_label": lambda key: str(POOR_BASIS_LABELS.get(key, key))}
 
 
 class ReviewForm(FlaskForm):

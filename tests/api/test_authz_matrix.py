@@ -78,6 +78,15 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
     combine.combine_round(done.id)
     po = db_session.scalar(select(PurchaseOrder).where(PurchaseOrder.round_id == done.id))
     invoices = {inv.group_id: inv for inv in db_session.scalars(select(Invoice).where(Invoice.round_id == done.id))}
+    # Paying (issue 25): the network takes PromptPay, and g1 paid part of its invoice (its receipt).
+    from orders.models import Payment, ReceiptCounter
+
+    net.promptpay_id = "0812345678"
+    invoices[g1.id].paid = Decimal("10.00")
+    payment = Payment(invoice_id=invoices[g1.id].id, network_id=net.id, amount=Decimal("10.00"), method="cash",
+                      receipt_number="2569/000001", recorded_by_id=users[COMMITTEE].id, note="")
+    db_session.add_all([payment, ReceiptCounter(network_id=net.id, year=2569, last_number=1)])
+    db_session.commit()
 
     listing = Listing(network_id=net.id, group_id=g3.id, created_by_id=users[SELLER].id,
                       name=f"Jasmine rice {MARK}", unit="kg", category="rice", price=Decimal("35.00"),
@@ -128,17 +137,38 @@ def build_world(db_session: Any, make_network: Callable[..., Any], make_group: C
         {"product_id": rfq_product.id, "pack_size": 1, "min_quantity": 0,
          "tiers": [{"min_quantity": 0, "unit_price": Decimal("35.00")}]}]})
 
+    # A household of this group. And a sheet link: like a supplier's, its token is a credential of its own and
+    # what it shows is what any holder of the link may see, so it is another group's, in a round of unmarked
+    # names, with one household's lines on it.
+    from households import services as household_services
+    from households import sheets as household_sheets
+
+    household = household_services.create_household(users[LEADER], g1.id, {"name": f"House {tag}",
+                                                                           "registered_poor": True})
+    # A live link of this group (to revoke), with this household's lines on it (to adopt as the order).
+    g1_token = household_sheets.open_sheet(users[LEADER], open_round.id, g1.id)
+    household_sheets.replace_household_lines(g1_token, household["id"], [{"offer_id": open_offer.id, "quantity": 4}])
+    g4 = make_group(net, name=f"Neighbours {tag}")
+    g4_leader = make_user(net, "leader", g4)
+    sheet_round = make_round(net, state="open", name=f"Sheet round {tag}")
+    sheet_offer = make_offer(sheet_round, supplier=rfq_supplier, product=rfq_product)
+    sheet_household = household_services.create_household(g4_leader, g4.id, {"name": f"Neighbour house {tag}"})
+    sheet_token = household_sheets.open_sheet(g4_leader, sheet_round.id, g4.id)
+    household_sheets.replace_household_lines(sheet_token, sheet_household["id"],
+                                             [{"offer_id": sheet_offer.id, "quantity": 3}])
+
     headers = {role: token_for(user) for role, user in users.items()}
     headers[ANON] = {}
     secrets = [MARK] + [u.email for role, u in users.items() if role != OUTSIDER]
     return {
         "network": net, "g1": g1, "g2": g2, "g3": g3, "users": users, "headers": headers, "secrets": secrets,
         "supplier": supplier, "product": product, "draft": draft, "open": open_round, "open_offer": open_offer,
-        "done": done, "done_offer": done_offer, "po": po, "invoice": invoices[g1.id],
+        "done": done, "done_offer": done_offer, "po": po, "invoice": invoices[g1.id], "payment": payment,
         "invoice_g2": invoices[g2.id], "listing": listing, "purchase": purchase, "month": month, "job": job,
         "rfq": rfq, "rfq_token": rfq_token, "rfq_supplier": rfq_supplier, "rfq_product": rfq_product,
         "b_supplier": b_supplier, "b_product": b_product,
-        "notification": notification, "delivery": delivery,
+        "notification": notification, "delivery": delivery, "household": household, "sheet_token": sheet_token,
+        "sheet_household": sheet_household, "sheet_offer": sheet_offer,
     }
 
 
@@ -173,6 +203,7 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "group_id": lambda w: w["g1"].id,
     "purchase_order_id": lambda w: w["po"].id,
     "invoice_id": lambda w: w["invoice"].id,
+    "payment_id": lambda w: w["payment"].id,
     "listing_id": lambda w: w["listing"].id,
     "purchase_id": lambda w: w["purchase"].id,
     "month": lambda w: w["month"],
@@ -180,6 +211,8 @@ PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "token": lambda w: w["rfq_token"],
     "kind": lambda w: "groups",
     "notification_id": lambda w: w["notification"].id,
+    "household_id": lambda w: w["household"]["id"],
+    "sheet_token": lambda w: w["sheet_token"],
 }
 ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}": "open",
@@ -190,6 +223,10 @@ ROUND_FOR = {  # the round state each round endpoint needs to succeed
     "/api/v1/rounds/{round_id}/orders/{group_id}": "open",
     "/api/v1/rounds/{round_id}/purchase-orders": "done",
     "/api/v1/rounds/{round_id}/invoices": "done",
+    "/api/v1/rounds/{round_id}/groups/{group_id}/sheet": "open",
+    "/api/v1/rounds/{round_id}/groups/{group_id}/households": "open",
+    "/api/v1/rounds/{round_id}/orders/{group_id}/from-households": "open",
+    "/api/v1/rounds/{round_id}/groups/{group_id}/household-bills": "done",
 }
 
 
@@ -297,6 +334,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/rounds/{round_id}/invoices"): (everyone_in_network(), None, _no_g1_invoice),
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): (
         expect(404, admin=201, committee=201, leader=403), {"amount": "1.00"}, None),
+    ("GET", "/api/v1/invoices/{invoice_id}"): (expect(404, admin=200, committee=200, leader=200), None, None),
+    ("POST", "/api/v1/payments/{payment_id}/cancel"): (
+        expect(404, admin=201, committee=201, leader=403), {"reason": "recorded twice"}, None),
+    ("GET", "/api/v1/invoices/{invoice_id}/promptpay.svg"): (
+        expect(404, admin=200, committee=200, leader=200), None, None),
     ("GET", "/api/v1/listings"): (everyone_in_network(outsider=200), None, None),
     ("POST", "/api/v1/listings"): (
         expect(201, admin=403, committee=403, outsider=403),
@@ -334,6 +376,32 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/quotes/{token}"): (expect(200, outsider=200, anonymous=200), None, None),
     ("PUT", "/api/v1/quotes/{token}"): (expect(200, outsider=200, anonymous=200),
                                         {"delivery_fee": "7.00", "lines": []}, None),
+    # Households: the group's own leader, the committee and the admin; others learn nothing (404).
+    ("GET", "/api/v1/groups/{group_id}/households"): (
+        expect(404, admin=200, committee=200, leader=200), None, None),
+    ("POST", "/api/v1/groups/{group_id}/households"): (
+        expect(404, admin=201, committee=201, leader=201), {"name": "บ้านเลขที่ 99", "registered_poor": False}, None),
+    ("PATCH", "/api/v1/households/{household_id}"): (
+        expect(404, admin=200, committee=200, leader=200), {"registered_poor": False}, None),
+    ("DELETE", "/api/v1/households/{household_id}"): (
+        expect(404, admin=204, committee=204, leader=204), None, None),
+    # The round's sheet link: the group's own leader shares it.
+    ("POST", "/api/v1/rounds/{round_id}/groups/{group_id}/sheet"): (expect(403, leader=201, outsider=404), None, None),
+    ("DELETE", "/api/v1/rounds/{round_id}/groups/{group_id}/sheet"): (
+        expect(403, leader=204, outsider=404), None, None),
+    ("GET", "/api/v1/rounds/{round_id}/groups/{group_id}/households"): (
+        expect(403, admin=200, committee=200, leader=200, outsider=404), None, None),
+    ("POST", "/api/v1/rounds/{round_id}/orders/{group_id}/from-households"): (
+        expect(403, leader=200, outsider=404), {}, None),
+    ("GET", "/api/v1/rounds/{round_id}/groups/{group_id}/household-bills"): (
+        expect(403, admin=200, committee=200, leader=200, outsider=404), None, None),
+    # The sheet's link is the credential, like a supplier's: a bearer token neither adds nor takes away.
+    ("GET", "/api/v1/sheets/{sheet_token}"): (expect(200, outsider=200, anonymous=200), None, None),
+    ("GET", "/api/v1/sheets/{sheet_token}/households/{household_id}"): (
+        expect(200, outsider=200, anonymous=200), None, None),
+    ("PUT", "/api/v1/sheets/{sheet_token}/households/{household_id}"): (
+        expect(200, outsider=200, anonymous=200),
+        lambda w, role: {"lines": [{"offer_id": w["sheet_offer"].id, "quantity": 2}]}, None),
     # Everyone has their own notifications and settings; a notification is its recipient's alone.
     ("GET", "/api/v1/notifications"): (everyone_in_network(outsider=200), None, None),
     ("POST", "/api/v1/notifications/{notification_id}/read"): (expect(404, leader=200), None, None),
@@ -366,6 +434,8 @@ def _url(path: str, w: dict[str, Any]) -> str:
     values = {name: fn(w) for name, fn in PARAMS.items()}
     if "{round_id}" in path:
         values["round_id"] = w[ROUND_FOR[path]].id
+    if path.startswith("/api/v1/sheets/"):
+        values["household_id"] = w["sheet_household"]["id"]
     return path.format(**values)
 
 
@@ -437,7 +507,7 @@ def test_revoked_token_is_refused_everywhere(app, world_factory):  # type: ignor
     assert client.get("/api/v1/rounds", headers=h).status_code == 200
     assert client.delete("/api/v1/tokens/current", headers=h).status_code == 204
     for method, path in sorted(MATRIX):
-        if path == "/api/v1/tokens" or path.startswith("/api/v1/quotes/"):
+        if path == "/api/v1/tokens" or path.startswith(("/api/v1/quotes/", "/api/v1/sheets/")):
             continue  # no bearer token needed: the e-mail and password, or the link's own token
         response = client.open(_url(path, w), method=method, headers=h, json={})
         assert response.status_code == 401, (method, path, response.status_code)
@@ -462,6 +532,8 @@ PAGE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "purchase_id": lambda w: w["purchase"].id, "action": lambda w: "confirm", "code": lambda w: "en",
     "rfq_id": lambda w: w["rfq"].id, "token": lambda w: w["rfq_token"], "supplier_id": lambda w: w["rfq_supplier"].id,
     "notification_id": lambda w: w["notification"].id, "delivery_id": lambda w: w["delivery"].id,
+    "sheet_token": lambda w: w["sheet_token"],
+    "payment_id": lambda w: w["payment"].id,
 }
 PAGES: dict[str, dict[str, int]] = {
     "/": P(200),
@@ -481,6 +553,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/rounds/<int:round_id>/invoices": P(200, outsider=404),
     "/invoices": PAGE_GROUP_ROLES,
     "/invoices/<int:invoice_id>": P(404, admin=200, committee=200, leader=200),
+    "/payments/<int:payment_id>/receipt": P(404, admin=200, committee=200, leader=200),
+    "/payments/<int:payment_id>/cancellation": P(404),
+    "/network/settings": P(403, admin=200, outsider=200),
     "/suppliers": P(403, admin=200, committee=200, outsider=200),
     "/market": P(200),
     "/market/listings/<int:listing_id>": P(200, outsider=404),
@@ -500,6 +575,13 @@ PAGES: dict[str, dict[str, int]] = {
     "/rfqs/<int:rfq_id>": P(403, admin=200, committee=200, outsider=404),
     # A supplier's private link: the token is the credential, whoever is logged in (or nobody).
     "/q/<string:token>": P(200, anonymous=200),
+    # A group's households: the sheet by its link (anyone holding it), the leader's pages.
+    "/h/<string:sheet_token>": P(200, anonymous=200),
+    "/groups/<int:group_id>/households": P(404, admin=200, committee=200, leader=200),
+    "/rounds/<int:round_id>/groups/<int:group_id>/households": P(403, admin=200, committee=200, leader=200,
+                                                                   outsider=404),
+    "/rounds/<int:round_id>/groups/<int:group_id>/household-bills": P(403, admin=200, committee=200, leader=200,
+                                                                        outsider=404),
     "/notifications": P(200),
     "/notifications/settings": P(200),
     "/admin/notifications/failed": P(403, admin=200, outsider=200),
@@ -618,6 +700,8 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/logout": set(ROLES) - {ANON},
         "/groups": {ADMIN, OUTSIDER},
         "/groups/<int:group_id>/edit": {ADMIN, LEADER},
+        "/network/settings": {ADMIN, OUTSIDER},
+        "/payments/<int:payment_id>/receipt": {ADMIN, COMMITTEE},
         "/users": {ADMIN, OUTSIDER},
         "/rounds": {ADMIN, COMMITTEE, OUTSIDER},
         "/rounds/<int:round_id>/offers": {ADMIN, COMMITTEE},
@@ -642,6 +726,9 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/rfqs/<int:rfq_id>": {ADMIN, COMMITTEE},
         "/rfqs/<int:rfq_id>/links/<int:supplier_id>": {ADMIN, COMMITTEE},
         "/q/<string:token>": set(ROLES),
+        "/h/<string:sheet_token>": set(ROLES),
+        "/groups/<int:group_id>/households": {ADMIN, COMMITTEE, LEADER},
+        "/rounds/<int:round_id>/groups/<int:group_id>/households": {ADMIN, COMMITTEE, LEADER},
         "/notifications/<int:notification_id>/read": {LEADER},
         "/notifications/read-all": set(ROLES) - {ANON},
         "/notifications/settings": set(ROLES) - {ANON},

@@ -44,11 +44,13 @@ def world(db_session, make_network, make_group, make_user, token_for, make_round
 
 def real_ids(w: dict[str, Any], path: str) -> dict[str, Any]:
     rounds = {"/offers": "draft", "/open": "draft", "/close": "open", "/orders/": "open",
-              "/purchase-orders": "done", "/invoices": "done", "/combine": "done"}
+              "/purchase-orders": "done", "/invoices": "done", "/combine": "done", "/household-bills": "done"}
     round_key = next((key for part, key in rounds.items() if part in path), "open")
     return {"job_id": w["job"].id, "group_id": w["g1"].id, "purchase_order_id": w["po"].id,
             "invoice_id": w["invoice"].id, "listing_id": w["listing"].id, "purchase_id": w["purchase"].id,
-            "month": w["month"], "round_id": w[round_key].id, "rfq_id": w["rfq"].id, "token": w["rfq_token"]}
+            "month": w["month"], "round_id": w[round_key].id, "rfq_id": w["rfq"].id, "token": w["rfq_token"],
+            "sheet_token": w["sheet_token"],
+            "household_id": w["sheet_household" if path.startswith("/api/v1/sheets/") else "household"]["id"]}
 
 
 MODES = [(COMMITTEE, "real"), (COMMITTEE, "generated"), (LEADER, "real"), (LEADER, "generated")]

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from tests.api.test_authz_matrix import ADMIN, COMMITTEE, LEADER, SELLER, build_world
+from tests.api.test_authz_matrix import ADMIN, ANON, COMMITTEE, LEADER, SELLER, build_world
 from tests.integration.pages_helpers import csrf, login
 
 EXAMPLES = 12
@@ -100,6 +100,13 @@ API_OPS = [
        [Field("price", "money"), Field("stock", "int"), Field("name", "text")]),
     Op("purchase", LEADER, "POST", lambda w: f"/api/v1/listings/{w['listing'].id}/purchases",
        lambda w: {"group_id": w["g1"].id, "quantity": 2}, [Field("group_id", "int", 1), Field("quantity", "int", 1)]),
+    Op("household", LEADER, "POST", lambda w: f"/api/v1/groups/{w['g1'].id}/households",
+       lambda w: {"name": "บ้านเลขที่ 77", "registered_poor": True, "phone": "081-234-5678"},
+       [Field("name", "text"), Field("phone", "text")]),
+    Op("sheet", ANON, "PUT",
+       lambda w: f"/api/v1/sheets/{w['sheet_token']}/households/{w['sheet_household']['id']}",
+       lambda w: {"lines": [{"offer_id": w["sheet_offer"].id, "quantity": 2}]},
+       [Field("lines.0.offer_id", "int", 1), Field("lines.0.quantity", "int")]),
     Op("review", COMMITTEE, "POST", lambda w: f"/api/v1/summaries/{w['month']}/review",
        lambda w: {"meeting_date": datetime.now(UTC).date().isoformat(), "attendance": 9, "notes": "ok"},
        [Field("attendance", "int"), Field("notes", "text")]),
@@ -260,6 +267,8 @@ FORM_OPS = [
     FormOp("supplier", COMMITTEE, lambda w: "/suppliers", lambda w: "/suppliers",
            lambda w: {"supplier-name": "ผู้ขายใหม่", "supplier-phone": ""},
            {"supplier-name": "text", "supplier-phone": "text"}),
+    FormOp("household", LEADER, lambda w: f"/groups/{w['g1'].id}/households", lambda w: f"/groups/{w['g1'].id}/households",
+           lambda w: {"name": "บ้านเลขที่ 88", "phone": "", "registered_poor": "1"}, {"name": "text", "phone": "text"}),
     FormOp("review", COMMITTEE, lambda w: f"/summaries/{w['month']}", lambda w: f"/summaries/{w['month']}",
            lambda w: {"meeting_date": datetime.now(UTC).date().isoformat(), "attendance": "9", "notes": ""},
            {"attendance": "int", "notes": "text"}),

@@ -45,8 +45,8 @@ def test_a_short_delivery_is_explained_on_the_order_and_the_invoice(browser, ser
     explained = _text(page, "#invoice-lines")
     assert "ส่งของขาด" in explained, explained
     assert "ไม่ถึงขั้นต่ำ" in explained and "ไม่ต้องจ่าย" in explained, explained  # the oil: 400 of 1,000 litres
-    payments = _text(page, "#payments")
-    assert "1,000.00" in payments and "เงินสด" in payments, payments
-    assert "ค้างชำระ" in _text(page, "#invoice-summary")
+    payments = _text(page, "#receipts")
+    assert "1,000.00" in payments, payments
+    assert "ค้างชำระ" in _text(page, "#left-to-pay")
     committee.shot("invoice-explained")
     committee.close()

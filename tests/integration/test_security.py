@@ -352,7 +352,8 @@ def test_every_change_of_money_prices_and_orders_is_in_the_audit_trail(client, w
 
     payment = _events(client, h[COMMITTEE], subject="invoice", subject_id=str(invoice_id))[0]
     assert payment["after"]["amount"] == "10.00" and payment["user_id"] == committee.id
-    assert payment["before"]["paid"] == "0.00" and payment["after"]["paid"] == "10.00"
+    # The world's g1 has paid 10.00 already (its first receipt): this payment takes it to 20.00.
+    assert payment["before"]["paid"] == "10.00" and payment["after"]["paid"] == "20.00"
     offer_event = _events(client, h[COMMITTEE], subject="offer", subject_id=str(offer.get_json()["id"]))[0]
     assert offer_event["before"] is None and offer_event["after"]["tiers"][0]["unit_price"] == "95.00"
     reviewed = _events(client, h[COMMITTEE], action="summary.review")[0]

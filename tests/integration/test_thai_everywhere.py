@@ -35,6 +35,8 @@ PARAMS: dict[str, Any] = {
     "listing_id": lambda w: w["listing"], "purchase_id": lambda w: w["purchase"], "month": lambda w: w["month"],
     "group_id": lambda w: w["groups"]["coop"].id, "job_id": lambda w: "none", "kind": lambda w: "savings",
     "supplier_id": lambda w: w["supplier"], "rfq_id": lambda w: w["rfq"], "token": lambda w: w["quote_token"],
+    "sheet_token": lambda w: w["sheet_token"],
+    "payment_id": lambda w: w["payment"],
 }
 # Pages worth seeing in more than one state (the rule's own parameter is replaced by each of these).
 VARIANTS: dict[str, list[Any]] = {

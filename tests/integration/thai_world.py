@@ -91,6 +91,15 @@ def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token
         _ok(client.put(f"/api/v1/rounds/{done_id}/orders/{groups[group].id}", headers=h[key], json={"lines": [
             {"offer_id": done_offers[0], "quantity": qty, "tolerance": 0},
             {"offer_id": done_offers[1], "quantity": oil_qty, "tolerance": 0}]}))
+    # The cooperative's households ordered by the round's link; their bills exist once it is combined.
+    houses = [_ok(client.post(f"/api/v1/groups/{groups['coop'].id}/households", headers=h["leader"],
+                              json={"name": name, "registered_poor": poor}), 201)["id"]
+              for name, poor in (("บ้านเลขที่ ๑๒ นายมา", True), ("บ้านเลขที่ ๑๕ นางมี", False))]
+    sheet_token = _ok(client.post(f"/api/v1/rounds/{done_id}/groups/{groups['coop'].id}/sheet",
+                                  headers=h["leader"]), 201)["token"]
+    for house, qty in zip(houses, (35, 20)):
+        _ok(client.put(f"/api/v1/sheets/{sheet_token}/households/{house}",
+                       json={"lines": [{"offer_id": done_offers[0], "quantity": qty}]}))
     run(client, h["committee"], client.post(f"/api/v1/rounds/{done_id}/close", headers=h["committee"]))
 
     # Delivered and paid: a second combined round whose goods were received, one invoice paid.
@@ -103,8 +112,9 @@ def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token
     _ok(client.post(f"/api/v1/purchase-orders/{po['id']}/receipt", headers=h["committee"],
                     json={"lines": [{"offer_id": paid_offers[0], "received_quantity": 120}]}))
     invoices = _ok(client.get(f"/api/v1/rounds/{paid_id}/invoices", headers=h["committee"]))
-    _ok(client.post(f"/api/v1/invoices/{invoices[0]['id']}/payments", headers=h["committee"],
-                    json={"amount": "10000.00"}))
+    _ok(client.patch("/api/v1/network", headers=h["admin"], json={"promptpay_id": "081-234-5678"}))
+    paid = _ok(client.post(f"/api/v1/invoices/{invoices[0]['id']}/payments", headers=h["committee"],
+                           json={"amount": "10000.00"}))
     done_pos = _ok(client.get(f"/api/v1/rounds/{done_id}/purchase-orders", headers=h["committee"]))
     done_invoices = _ok(client.get(f"/api/v1/rounds/{done_id}/invoices", headers=h["committee"]))
 
@@ -142,6 +152,6 @@ def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token
     run(client, h["committee"], client.post(f"/api/v1/summaries/{month}", headers=h["committee"]))
     return {"network": net, "groups": groups, "users": users, "h": h, "month": month,
             "rounds": {"draft": draft, "open": open_id, "combined": done_id, "delivered": paid_id},
-            "po": done_pos[0]["id"], "po_received": po["id"], "invoice": done_invoices[0]["id"],
+            "po": done_pos[0]["id"], "po_received": po["id"], "invoice": done_invoices[0]["id"], "payment": paid["id"],
             "listing": listing["id"], "purchase": placed["id"], "supplier": supplier["id"],
-            "rfq": rfq["id"], "quote_token": rfq["invitations"][0]["token"]}
+            "rfq": rfq["id"], "quote_token": rfq["invitations"][0]["token"], "sheet_token": sheet_token}
