@@ -141,10 +141,13 @@ def apply_domain_error(form: FlaskForm, exc: DomainError, field_map: dict[str, s
 
     The form keeps what the user typed (it is re-rendered from the request)."""
     placed = False
+    # A conflict with a sentence of its own ("that slip was used already") says it on the field itself.
+    specific = isinstance(exc, (Conflict, DeadlinePassed)) and message_code(exc.message) in MESSAGES
     for name, found in (exc.fields or {}).items():
         target = getattr(form, (field_map or {}).get(name, name), None)
         if target is not None and hasattr(target, "errors") and isinstance(found, list):
-            target.errors = list(target.errors or []) + [field_text(m) for m in found]
+            said = [error_text(exc)] if specific else [field_text(m) for m in found]
+            target.errors = list(target.errors or []) + said
             placed = True
     # One message per problem: the field's own, or (about no field) one at the top, never both.
     if not placed:
