@@ -47,9 +47,14 @@ class FieldError(ValueError):
         self.params = params
 
 
-def normalize_digits(text: str) -> str:
-    """Thai digits read as digits; surrounding spaces dropped."""
+def parse_thai_digits(text: str) -> str:
+    """The one rule for Thai digits: ๐-๙ read as 0-9, surrounding spaces dropped. Every numeric field of
+    every entry point (pages, API money, CSV, the supplier's link) reads its text through this; the
+    pages' script mirrors it (``core/static/app.js`` ``readNumber``), and a test runs both."""
     return text.translate(_THAI_DIGITS).strip()
+
+
+normalize_digits = parse_thai_digits  # the older name
 
 
 def _ungroup(text: str, grouping: bool) -> str:
@@ -73,7 +78,7 @@ def parse_money(value: Any, *, allow_negative: bool = False, grouping: bool = Fa
         if value != value.quantize(CENT):
             raise FieldError("decimals", "At most two decimal places (satang).")
         value = format(value, "f")
-    text = normalize_digits(str(value))
+    text = parse_thai_digits(str(value))
     if "\x00" in text:
         raise FieldError("money", MONEY_MESSAGE)
     match = _MONEY_RE.match(_ungroup(text, grouping))
@@ -106,7 +111,7 @@ def parse_int(value: Any, *, minimum: int = 0, maximum: int = MAX_INT, grouping:
     if isinstance(value, int):
         number = value
     elif isinstance(value, str):
-        text = _ungroup(normalize_digits(value), grouping)
+        text = _ungroup(parse_thai_digits(value), grouping)
         if not _INT_RE.match(text):
             if re.match(r"^-?[0-9]{31,}$", text):
                 raise FieldError("too_big", f"Must be at most {maximum:,}.", n=f"{maximum:,}")
@@ -285,6 +290,15 @@ class Quantity(fields.Integer):
         kwargs.setdefault("validate", validate.Range(min=0, max=MAX_QUANTITY))
         super().__init__(**kwargs)
 
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str):
+            # Text is refused, never read as nothing; say what to send (the pages read Thai digits).
+            try:
+                example = f"{parse_int(value, minimum=-MAX_INT, maximum=MAX_INT, grouping=True):d}"
+            except FieldError:
+                example = "30"
+            raise ValidationError(f"Send a whole number as a JSON number, such as {example}, not text.")
+        return int(super()._deserialize(value, attr, data, **kwargs))
 
 # --- a phone number kept for a household (PDPA: optional, and only this) --------------------------
 

@@ -156,9 +156,9 @@ def _existing(user_id: int, key: str, request_hash: str) -> Response | str:
             return _replay(record)
         if record.created_at < utcnow() - abandoned_after:
             # Longer than any request may run: the first one died (worker killed, database lost) after
-            # its effect committed and before its answer was stored. A PUT sets the same state again,
+            # its effect committed and before its answer was stored. A PUT or DELETE sets the same state again,
             # so this request takes the key over and runs; a POST must not run twice.
-            if request.method != "PUT":
+            if request.method not in ("PUT", "DELETE"):
                 raise Conflict("The first request with this Idempotency-Key was saved, but its answer was "
                                "lost; look up the result instead of sending it again.")
             took = affected(db.session.execute(

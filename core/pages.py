@@ -23,6 +23,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import DateTimeLocalField, IntegerField
 from wtforms.validators import StopValidation
+from wtforms.widgets import TextInput
 
 from core.errors import Conflict, DeadlinePassed, DomainError, Forbidden, InvalidInput, NotFound, OutOfStock, message_code
 from core.fields import MAX_INT, MAX_QUANTITY, FieldError, parse_int
@@ -150,14 +151,17 @@ def apply_domain_error(form: FlaskForm, exc: DomainError, field_map: dict[str, s
 
     The form keeps what the user typed (it is re-rendered from the request)."""
     placed = False
+    # A conflict with a sentence of its own ("that slip was used already") says it on the field itself.
+    specific = isinstance(exc, (Conflict, DeadlinePassed)) and message_code(exc.message) in MESSAGES
     for name, found in (exc.fields or {}).items():
         target = getattr(form, (field_map or {}).get(name, name), None)
         if target is not None and hasattr(target, "errors") and isinstance(found, list):
-            target.errors = list(target.errors or []) + [field_text(m) for m in found]
+            said = [error_text(exc)] if specific else [field_text(m) for m in found]
+            target.errors = list(target.errors or []) + said
             placed = True
-    top = error_text(exc)
-    if not placed or isinstance(exc, (Conflict, DeadlinePassed)):
-        form.form_errors.append(top)
+    # One message per problem: the field's own, or (about no field) one at the top, never both.
+    if not placed:
+        form.form_errors.append(error_text(exc))
 
 
 def filled(value: T | None) -> T:
@@ -185,9 +189,16 @@ class IntField(IntegerField):
     """A whole number read by the one field module (Thai digits, thousands commas), bounded to what its
     column holds, with messages in our catalogues (WTForms has no Thai)."""
 
+    # A text box, not <input type=number>: a number input refuses Thai digits (๓๐ leaves it empty, and an
+    # empty box reads as "nothing"). The phone still shows its number pad (inputmode).
+    widget = TextInput()
+
     def __init__(self, *args: Any, maximum: int = MAX_QUANTITY, **kwargs: Any) -> None:
         self.maximum = maximum
-        super().__init__(*args, **kwargs)
+        render_kw = dict(kwargs.pop("render_kw", None) or {})
+        render_kw.setdefault("inputmode", "numeric")
+        render_kw.setdefault("autocomplete", "off")
+        super().__init__(*args, render_kw=render_kw, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:
@@ -260,7 +271,16 @@ def _collect_errors(sender: Flask, template: Any, context: dict[str, Any], **ext
     for value in context.values():  # forms kept in a tuple or list (a page with several forms)
         if isinstance(value, (list, tuple)):
             forms += [f for f in value if isinstance(f, FlaskForm) and (f.errors or getattr(f, "form_errors", None))]
-    context["page_errors"] = error_summary(forms)
+    items = error_summary(forms)
+    # Pages that check fields of their own (the request for quotation, the supplier's quote) pass
+    # ``errors`` {input id: message} and ``error_labels`` {input id: label}: listed too, in page order.
+    own = context.get("errors")
+    if isinstance(own, dict):
+        labels = context.get("error_labels") or {}
+        for key, message in own.items():
+            label = labels.get(key)
+            items.append(ErrorItem(key if label else "", str(label or ""), str(message)))
+    context["page_errors"] = items
 
 
 def page_error_handlers(blueprint: Blueprint) -> None:

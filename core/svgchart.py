@@ -9,6 +9,8 @@ Knows no domain: callers pass rows of labels, exact values (``Decimal``) and the
 """
 from __future__ import annotations
 
+import re
+
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +27,9 @@ ROW_GAP = 10
 FONTS = "Sarabun, 'Noto Sans Thai', 'Noto Sans Thai UI', Loma, Tahoma, system-ui, sans-serif"
 # An SVG answer's own policy: nothing loaded, no script, only its own <style> (the size when opened alone).
 CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+# Only for the SVG opened alone (its own CSP allows it); a page drawing the chart inline drops it
+# (``inline``): the pages' CSP allows no inline style.
+STANDALONE_STYLE = "<style>svg:root{max-width:980px;height:auto}</style>"
 GREEN, LIGHT_GREEN, BLUE, ORANGE, RED, AXIS, INK, MUTED = (
     "#2f6b3f", "#8fb89a", "#1f5a8f", "#c77c0e", "#a01818", "#556666", "#1d2a22", "#556")
 
@@ -106,6 +111,28 @@ def _text(x: float, y: float, text: str, size: int, *, anchor: str = "start", we
             f'{bold}{extra}>{escape(text)}</text>')
 
 
+def inline(svg: str) -> str:
+    """The chart to draw inside a page: without the style only a lone SVG document needs."""
+    return svg.replace(STANDALONE_STYLE, "")
+
+
+def with_note(svg: str, note: str) -> str:
+    """A chart with a note above it (e.g. "changed since sign-off"), still one standalone SVG document."""
+    found = re.search(r'viewBox="0 0 ([0-9]+) ([0-9]+)"', svg)
+    if found is None or not note:
+        return svg
+    width, height = int(found[1]), int(found[2])
+    y, texts = float(PAD), []
+    for line in wrap(note, VALUE_SIZE, width - 2 * PAD):
+        y += VALUE_SIZE * 1.4
+        texts.append(_text(PAD, y, line, VALUE_SIZE, weight="bold", fill=RED, fit=width - 2 * PAD))
+    top = int(y + 4)
+    inner = svg.replace(STANDALONE_STYLE, "").replace('width="100%"', f'y="{top}" width="{width}" height="{height}"', 1)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + top}" width="100%" '
+            f'role="img" font-family="{escape(FONTS)}" class="svg-chart">' + STANDALONE_STYLE
+            + f'<rect width="{width}" height="{height + top}" fill="#fff"/>' + "".join(texts) + inner + "</svg>")
+
+
 def render(chart: Chart) -> str:
     """The chart as a standalone SVG document (also fine inline in HTML)."""
     body: list[str] = []
@@ -136,7 +163,7 @@ def render(chart: Chart) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
             f'role="img" aria-labelledby="{title_id}" font-family="{escape(FONTS)}" class="svg-chart">'
             f'<title id="{title_id}">{escape(chart.title)}</title>'
-            '<style>svg:root{max-width:980px;height:auto}</style>'
+            + STANDALONE_STYLE +
             f'<rect width="{WIDTH}" height="{height}" fill="#fff"/>' + "".join(body) + "</svg>")
 
 

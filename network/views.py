@@ -178,7 +178,8 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("รหัสผ่าน"), validators=[DataRequired(_l("กรุณากรอกรหัสผ่าน")),
                                                          Length(min=8, message=_l("อย่างน้อย 8 ตัวอักษร"))])
     phone = StringField(_l("เบอร์โทรศัพท์"), validators=[Optional(), Length(max=32)])
-    role = SelectField(_l("บทบาท"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    # The least powerful role first and chosen: an admin is made on purpose, never by a missed select.
+    role = SelectField(_l("บทบาท"), choices=[(r, ROLE_LABELS[r]) for r in reversed(ROLES)], default="seller")
     group_id = SelectField(_l("กลุ่ม"), coerce=int, choices=[])
 
     def validate_group_id(self, field: Any) -> None:

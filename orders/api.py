@@ -132,7 +132,15 @@ class GroupOrderResource(MethodView):
     @blp.arguments(GroupOrderInSchema)
     @blp.response(200, GroupOrderOutSchema)
     def put(self, data: dict[str, Any], round_id: int, group_id: int) -> ApiResult:
+        """Replace the group's order with these lines. No lines over an order that has lines is refused
+        (422): withdrawing the whole order is its own action, ``DELETE``."""
         return services.replace_group_order(api_actor(), round_id, group_id, data["lines"])
+
+    @idempotent
+    @blp.response(200, GroupOrderOutSchema)
+    def delete(self, round_id: int, group_id: int) -> ApiResult:
+        """Withdraw the group's whole order in this round (until the deadline). Repeating it changes nothing."""
+        return services.withdraw_group_order(api_actor(), round_id, group_id)
 
 
 @blp.route("/rounds/<int:round_id>/purchase-orders")

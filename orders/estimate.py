@@ -36,6 +36,17 @@ def group_estimate(actor: User, rnd: BuyingRound, group_id: int) -> OrderEstimat
     return estimate_order(offers, mine, network.fee_percent)
 
 
+def tolerance_so_far(actor: User, round_id: int) -> dict[int, int]:
+    """The extra units all groups accept per offer so far (the order form's estimate fills packs with them)."""
+    rnd = services.get_round(actor, round_id)
+    rows = db.session.execute(
+        select(OrderLine.offer_id, func.sum(OrderLine.tolerance))
+        .join(Offer, Offer.id == OrderLine.offer_id).where(Offer.round_id == rnd.id)
+        .group_by(OrderLine.offer_id)
+    ).all()
+    return {offer_id: int(total or 0) for offer_id, total in rows}
+
+
 def tier_status(offer: Any, so_far: int) -> dict[str, Any]:
     """For the pages: the tier the network's pooled quantity has reached, and how much more reaches the
     next one (``pricing.tier_progress``), with the tiers as the order page's script reads them."""

@@ -219,10 +219,13 @@ def close_due_rounds() -> int:
 # --- group orders ----------------------------------------------------------------------------------
 
 def _check_open_state(state: str, closes_at: datetime) -> None:
+    # ``reason`` tells a phone why: the committee closed the round ("closed") or its deadline passed.
     if state != "open":
-        raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state)
+        raise DeadlinePassed(f"The round is {state}; orders can no longer change.", state=state,
+                             reason="deadline" if utcnow() >= closes_at else "closed")
     if utcnow() >= closes_at:
-        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"), state="closed")
+        raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"),
+                             state="closed", reason="deadline")
 
 
 def _check_still_open(round_id: int) -> None:
@@ -231,8 +234,17 @@ def _check_still_open(round_id: int) -> None:
     _check_open_state(state, closes_at)
 
 
-def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]]) -> GroupOrderView:
+BLANK_ORDER = Msg("An order with no lines would withdraw the group's whole order; nothing was saved. "
+                  "To withdraw it, DELETE the order (the pages: \"withdraw the whole order\").", "blank_order")
+
+
+def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[dict[str, Any]], *,
+                        withdraw: bool = False) -> GroupOrderView:
     """PUT: the group's order becomes exactly these lines. Refused as a whole after the deadline.
+
+    No lines never withdraws an order that has lines (a blank form, a script that read nothing): that
+    is refused (422 ``blank_order``) whatever the entry point; only :func:`withdraw_group_order`, the
+    pages' confirmed action and the API's ``DELETE``, passes ``withdraw=True``.
 
     On PostgreSQL this is two statements: one reads the round, the group and the offers named while
     taking the round's gate (shared) and the group's lock; one writes the order, its lines and the
@@ -250,6 +262,9 @@ def replace_group_order(actor: User, round_id: int, group_id: int, lines: list[d
     if not permissions.can_order_for(actor, _GroupRef(rnd_row.group_id, rnd_row.group_network_id)):
         raise Forbidden("You can order only for your own group.")
     _check_open_state(rnd_row.state, rnd_row.closes_at)
+    if not wanted and not withdraw and _has_lines(round_id, group_id):
+        # Read under the group's lock (PostgreSQL) or our write lock to come (SQLite): no writer between.
+        raise InvalidInput(BLANK_ORDER, {"lines": [BLANK_ORDER]})
     if rnd_row.known != len(wanted):
         offer_ids = set(db.session.scalars(select(Offer.id).where(Offer.round_id == round_id)))
         bad = {str(i): {"offer_id": [Msg("Not an offer of this round.", "not_in_round")]}
@@ -278,6 +293,12 @@ class _GroupRef:
 
     def __init__(self, group_id: int, network_id: int) -> None:
         self.id, self.network_id = group_id, network_id
+
+
+def _has_lines(round_id: int, group_id: int) -> bool:
+    return db.session.scalar(
+        select(func.count()).select_from(OrderLine).join(GroupOrder, GroupOrder.id == OrderLine.group_order_id)
+        .where(GroupOrder.round_id == round_id, GroupOrder.group_id == group_id)) != 0
 
 
 def _order_context(round_id: int, group_id: int, offer_ids: list[int]) -> Any:
@@ -357,7 +378,7 @@ def _write_order_pg(actor: User, round_id: int, group_id: int, wanted: dict[int,
         # Closed (or past its deadline) after the first look: nothing was written.
         _check_open_state(row.state, row.closes_at)
         raise DeadlinePassed(Msg("The deadline has passed; orders can no longer change.", "orders_closed"),
-                             state="closed")
+                             state="closed", reason="deadline")
 
 
 def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int, dict[str, Any]],
@@ -388,8 +409,9 @@ def _write_order_orm(actor: User, round_id: int, group_id: int, wanted: dict[int
 
 
 def withdraw_group_order(actor: User, round_id: int, group_id: int) -> GroupOrderView:
-    """The group takes back its whole order in this round (the pages ask for confirmation first)."""
-    return replace_group_order(actor, round_id, group_id, [])
+    """The group takes back its whole order in this round: its own action (the pages ask for confirmation
+    first; the API's ``DELETE``). Withdrawing an order that has no lines changes nothing and is no error."""
+    return replace_group_order(actor, round_id, group_id, [], withdraw=True)
 
 
 def order_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

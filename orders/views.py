@@ -204,8 +204,15 @@ def purchase_order(po_id: int) -> ResponseReturnValue:
     po = reads.purchase_order(current_user, po_id)
     rnd = services.get_round(current_user, po["round_id"])
     suppliers, products = _names()
+    # After a short delivery: what the received goods come to (unit prices stay; the fees are as ordered).
+    after = None
+    if po["received_at"] is not None and any((ln["received_quantity"] or 0) < ln["ordered_quantity"]
+                                             for ln in po["lines"]):
+        value = sum((min(ln["received_quantity"] or 0, ln["ordered_quantity"]) * ln["unit_price"]
+                     for ln in po["lines"] if ln["unit_price"] is not None), Decimal("0.00"))
+        after = {"value": value, "total": value + po["delivery_fee"] + po["network_fee"]}
     return render_template("orders/purchase_order.html", rnd=rnd, po=po, supplier=suppliers.get(po["supplier_id"]),
-                           products=products)
+                           products=products, after=after)
 
 
 @bp.route("/purchase-orders/<int:po_id>.csv")
@@ -421,5 +428,7 @@ def register_pages() -> None:
         "receipt_in_future": _l("วันที่รับของต้องไม่เป็นวันในอนาคต"),
         "receipt_before_order": _l("วันที่รับของต้องไม่ก่อนวันที่สั่งซื้อ"),
         "round_not_combined": _l("รอบนี้ยังไม่ได้รวมยอด"),
+        "blank_order": _l("ทุกช่องว่างอยู่ จึงไม่ได้บันทึก ถ้าต้องการถอนคำสั่งซื้อทั้งหมด "
+                          "กด \"ถอนคำสั่งซื้อของกลุ่มทั้งหมด\" ด้านล่าง"),
         **paying,
     })

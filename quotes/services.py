@@ -146,6 +146,8 @@ class SupplierRfq:
     state: str
     supplier_name: str
     items: list[SupplierItem]
+    id: int = 0
+    awarded_at: datetime | None = None  # once awarded, the pages say when
 
 
 @dataclass(frozen=True)
@@ -330,7 +332,8 @@ def _invitation(token: str, *, lock: bool = False) -> tuple[Invitation, Rfq]:
 def supplier_view(token: str) -> SupplierView:
     invitation, rfq = _invitation(token)
     items = [SupplierItem(i.product_id, i.product.name, i.product.unit, i.quantity) for i in rfq.items]
-    return SupplierView(SupplierRfq(rfq.name, rfq.closes_at, state_of(rfq), invitation.supplier.name, items),
+    return SupplierView(SupplierRfq(rfq.name, rfq.closes_at, state_of(rfq), invitation.supplier.name, items,
+                                    id=rfq.id, awarded_at=rfq.awarded_at),
                         quote_view(invitation.quote) if invitation.quote else None)
 
 

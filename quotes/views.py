@@ -113,8 +113,12 @@ def new_rfq() -> ResponseReturnValue:
             s = suggested.get(p.id)
             rows[p.id] = {"on": False, "qty": str(s.quantity) if s and s.quantity else "",
                           "ref": str(s.reference_price) if s and s.reference_price is not None else ""}
+    labels = {}
+    for p in products:  # the summary at the top names each box it lists
+        labels[f"p{p.id}-qty"] = _("%(product)s: จำนวน", product=p.name)
+        labels[f"p{p.id}-ref"] = _("%(product)s: ราคาอ้างอิง", product=p.name)
     return render_template("quotes/new.html", form=form, products=products, suppliers=suppliers, rows=rows,
-                           errors=errors, suggested=suggested,
+                           errors=errors, error_labels=labels, suggested=suggested,
                            chosen={s.id for s in suppliers if request.form.get(f"s{s.id}") == "1"}), status
 
 
@@ -292,7 +296,16 @@ def supplier_quote(token: str) -> ResponseReturnValue:
                         flash(_("บันทึกใบเสนอราคาแล้ว แก้ไขได้จนถึงเวลาปิดรับ"), "ok")
                         return redirect(url_for("quotes_views.supplier_quote", token=token))
         status = 422 if errors else 200
-    return render_template("quotes/supplier.html", view=view, rows=rows, errors=errors, fee=fee, form=form,
+    labels = {"delivery_fee": _("ค่าขนส่ง")}
+    for item in view.rfq.items:  # the summary at the top names each box it lists
+        pid, name = item.product_id, item.product_name
+        labels[f"p{pid}-pack"] = _("%(product)s: ขนาดบรรจุ", product=name)
+        labels[f"p{pid}-min"] = _("%(product)s: จำนวนสั่งขั้นต่ำ", product=name)
+        for i in range(TIER_ROWS):
+            labels[f"p{pid}-t{i}-min"] = _("%(product)s: ขั้นราคา %(n)s จำนวน", product=name, n=i + 1)
+            labels[f"p{pid}-t{i}-price"] = _("%(product)s: ขั้นราคา %(n)s ราคา", product=name, n=i + 1)
+    return render_template("quotes/supplier.html", view=view, rows=rows, errors=errors, error_labels=labels,
+                           fee=fee, form=form,
                            amounts=_amounts(view), tier_rows=range(TIER_ROWS), token=token,
                            open=view.rfq.state == "open"), status
 

@@ -16,7 +16,7 @@ from flask_babel import gettext
 from core import format as fmt
 from core.glossary import known
 from core.errors import DomainError, NotFound
-from core.svgchart import BLUE, GREEN, LIGHT_GREEN, ORANGE, Chart, Row, Series, render
+from core.svgchart import BLUE, GREEN, LIGHT_GREEN, ORANGE, Chart, Row, Series, render, with_note
 from network.models import User
 from network.permissions import is_committee
 from reports import services
@@ -146,6 +146,15 @@ def chart_for(actor: User, month: str, kind: str) -> str:
     if kind not in KINDS:
         raise NotFound(f"No chart called {kind!r}; one of {', '.join(KINDS)}.")
     summary = services.get_summary(actor, month)
+    svg = _chart_of(actor, summary, kind)
+    if summary.get("changed_since_sign_off"):
+        # Opened alone, the chart says what the page says: these figures are not the signed ones.
+        svg = with_note(svg, _("เปลี่ยนหลังรับรอง: ฉบับที่ %(v)s นี้ต่างจากฉบับที่ %(o)s ที่คณะกรรมการรับรองแล้ว",
+                                        v=summary.get("version"), o=summary.get("signed_version")))
+    return svg
+
+
+def _chart_of(actor: User, summary: Mapping[str, Any], kind: str) -> str:
     committee = is_committee(actor)
     if kind == "bargaining":
         return bargaining_chart(summary)

@@ -2,6 +2,8 @@
 form) and a group's savings and income gain month by month."""
 from __future__ import annotations
 
+import re
+
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -91,6 +93,10 @@ def summaries() -> ResponseReturnValue:
 @bp.route("/summaries/<month>", methods=["GET", "POST"])
 @login_required
 def summary(month: str) -> ResponseReturnValue:
+    buddhist = re.fullmatch(r"(2[5-9][0-9]{2})-([0-9]{2})", month)
+    if buddhist:  # "2569-11" in the address, as a Thai reader writes it: November 2026
+        query: dict[str, Any] = dict(request.args.items())
+        return redirect(url_for("reports_views.summary", month=f"{int(buddhist[1]) - 543}-{buddhist[2]}", **query))
     month = _month_or_404(month)
     if current_user.role not in COMMITTEE:
         return redirect(url_for("reports_views.group_savings"))
@@ -134,7 +140,7 @@ def summary(month: str) -> ResponseReturnValue:
     signed = [v for v in (data["versions"] if data else []) if v.get("reviewed_at")]
     official = signed[-1] if signed else None
     return render_template("reports/summary.html", month=month, data=shown, latest=data, form=form, job=job,
-                           official=official, charts={k: Markup(v) for k, v in svgs.items()},
+                           official=official, charts={k: Markup(svgchart.inline(v)) for k, v in svgs.items()},
                            in_progress=services.month_in_progress(current_user, month)), status
 
 
@@ -214,7 +220,8 @@ def group_savings() -> ResponseReturnValue:
         if rnd.state in ("combined", "delivered", "settled"):
             for inv in list_invoices(current_user, rnd.id):
                 rounds.append((rnd, inv))
-    return render_template("reports/savings.html", months=months, rounds=rounds, total=running,
+    income = sum((Decimal(m["group"].get("income_gain") or 0) for m in months), Decimal(0))
+    return render_template("reports/savings.html", months=months, rounds=rounds, total=running, income=income,
                            chart=Markup(chart_svg) if months else None)
 
 

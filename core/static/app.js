@@ -4,6 +4,59 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
+  /* The server's field rule (core/fields.py parse_thai_digits, parse_int with grouping), mirrored:
+     Thai digits read as digits, spaces around dropped, "1,200" grouped by thousands. "" for a blank
+     box, NaN for text that is not a whole number (never 0: what cannot be read is an error). */
+  var THAI = "\u0e50\u0e51\u0e52\u0e53\u0e54\u0e55\u0e56\u0e57\u0e58\u0e59";
+  function digits(text) {
+    return String(text == null ? "" : text).replace(/[\u0e50-\u0e59]/g, function (c) {
+      return String(THAI.indexOf(c));
+    }).replace(/^\s+|\s+$/g, "");
+  }
+  function readWhole(text) {
+    var v = digits(text);
+    if (v === "") { return ""; }
+    if (/^-?[0-9]{1,3}(,[0-9]{3})+$/.test(v)) { v = v.replace(/,/g, ""); }
+    if (!/^-?[0-9]{1,15}$/.test(v)) { return NaN; }
+    return parseInt(v, 10);
+  }
+  /* Money: the same digits, at most two decimals; "" blank, NaN unreadable, else the text in plain digits. */
+  function readMoney(text) {
+    var v = digits(text);
+    if (v === "") { return ""; }
+    if (/^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$/.test(v)) { v = v.replace(/,/g, ""); }
+    if (!/^-?[0-9]{1,10}(\.[0-9]{1,2})?$/.test(v)) { return NaN; }
+    return v;
+  }
+  window.RuamsueFields = { digits: digits, readWhole: readWhole, readMoney: readMoney };
+  function grouped(text) {
+    var parts = String(text).split(".");
+    return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (parts.length > 1 ? "." + parts[1] : "");
+  }
+
+  /* Every numeric box shows back what was understood when that is not plain digits ("๓๐" -> 30),
+     and says so when it cannot be read, before the form is sent. */
+  function understood() {
+    var say = document.body.getAttribute("data-t-understood"), bad = document.body.getAttribute("data-t-unreadable");
+    if (!say) { return; }
+    document.querySelectorAll("input[inputmode=numeric], input[inputmode=decimal]").forEach(function (input) {
+      var hint = document.createElement("small");
+      hint.className = "hint understood";
+      hint.setAttribute("data-understood-for", input.id || "");
+      hint.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", hint);
+      function show() {
+        var money = input.getAttribute("inputmode") === "decimal";
+        var value = money ? readMoney(input.value) : readWhole(input.value);
+        var plain = /^\s*-?[0-9]*(\.[0-9]*)?\s*$/.test(input.value);
+        if (value === "" || (plain && value === value)) { hint.textContent = ""; return; }
+        hint.textContent = value !== value ? bad : say.split("{n}").join(grouped(value));
+      }
+      input.addEventListener("input", show);
+      show();
+    });
+  }
+
   /* Deadlines counting down: <span data-deadline="ISO" data-days="วัน" data-closed="ปิดรับแล้ว"> */
   function countdowns() {
     var nodes = document.querySelectorAll("[data-deadline]");
@@ -44,6 +97,37 @@
     return price;
   }
 
+  /* One offer if the round closed now, by the server's rule (pricing/estimate.py over pricing/offer.py):
+     the group's line and the other groups' lines taken together, pack rounding (a pack is never filled by
+     tolerance alone), the minimum (not reached: nothing ordered, nothing to pay), the tier the ordered
+     quantity reaches, and the largest-remainder share of the ordered quantity (ties to the group's line).
+     o = {pack, min, tiers: "0:90.00,100:85.00", othersQ, othersT}; returns {ordered, allocated, price, value}
+     with money in satang. tests/browser/test_estimate_agrees.py runs it against pricing/ on the same inputs. */
+  function shares(total, weights) {
+    var sum = weights[0] + weights[1];
+    if (!sum) { return [0, 0]; }
+    var out = [Math.floor(total * weights[0] / sum), Math.floor(total * weights[1] / sum)];
+    var rem = [total * weights[0] % sum, total * weights[1] % sum];
+    var left = total - out[0] - out[1];
+    var order = rem[1] > rem[0] ? [1, 0] : [0, 1];  /* ties: the group's line (placed first, lower id) */
+    for (var i = 0; i < left; i++) { out[order[i]] += 1; }
+    return out;
+  }
+  function estimateLine(o, q, t) {
+    var none = { ordered: false, allocated: 0, price: null, value: 0 };
+    if (!(q > 0)) { return none; }
+    var oq = o.othersQ > 0 ? o.othersQ : 0, ot = oq > 0 ? (o.othersT || 0) : 0;
+    var total = q + oq, tol = t + ot, pack = o.pack || 1;
+    var packs = Math.floor(total / pack), r = total % pack;
+    if (r > 0 && tol >= pack - r) { packs += 1; }
+    var ordered = packs * pack;
+    if (ordered === 0 || ordered < (o.min || 0)) { return none; }
+    var price = tierPrice(o.tiers, ordered);
+    var mine = ordered <= total ? shares(ordered, [q, oq])[0] : q + shares(ordered - total, [t, ot])[0];
+    return { ordered: true, allocated: mine, price: price, value: mine * price };
+  }
+  window.RuamsueEstimate = { line: estimateLine };
+
   /* The order form: live line amounts and total at the tier the network would reach. */
   function orderForm() {
     var form = document.querySelector("form[data-order-form]");
@@ -52,15 +136,21 @@
     function update() {
       var sum = 0;
       form.querySelectorAll("[data-offer]").forEach(function (row) {
-        var qInput = row.querySelector("input[data-qty]");
-        var q = parseInt(qInput.value, 10);
-        if (isNaN(q) || q < 0) { q = 0; }
-        var others = parseInt(row.getAttribute("data-others"), 10) || 0;
-        var price = tierPrice(row.getAttribute("data-tiers"), others + q);
-        var amount = q * (price || 0);
-        sum += amount;
+        var inputs = row.querySelectorAll("input");
+        var qInput = row.querySelector("input[data-qty]"), tInput = inputs[inputs.length - 1];
+        var q = readWhole(qInput.value), t = tInput === qInput ? 0 : readWhole(tInput.value);
+        if (q === "" || isNaN(q) || q < 0) { q = 0; }
+        if (t === "" || isNaN(t) || t < 0) { t = 0; }
+        var line = estimateLine({ pack: parseInt(row.getAttribute("data-pack"), 10) || 1,
+                                  min: parseInt(row.getAttribute("data-min"), 10) || 0,
+                                  tiers: row.getAttribute("data-tiers"),
+                                  othersQ: parseInt(row.getAttribute("data-others"), 10) || 0,
+                                  othersT: parseInt(row.getAttribute("data-others-tol"), 10) || 0 }, q, t);
+        sum += line.value;
         var out = row.querySelector("[data-line-amount]");
-        if (out) { out.textContent = baht(amount); }
+        if (out) { out.textContent = baht(line.value); }
+        var below = row.querySelector("[data-below-minimum]");
+        if (below) { below.hidden = !(q > 0 && !line.ordered); }
       });
       if (total) { total.textContent = baht(sum); }
     }
@@ -94,6 +184,24 @@
       var initial = box.getAttribute("data-state");
       if (initial === "succeeded" || initial === "failed") { return; }
       poll();
+    });
+  }
+
+  /* Copy buttons: <button data-copy="id of the input" data-copied="copied">; says so when done. */
+  function copyButtons() {
+    document.querySelectorAll("[data-copy]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var input = document.getElementById(b.getAttribute("data-copy"));
+        if (!input) { return; }
+        function done() { b.textContent = b.getAttribute("data-copied"); }
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(input.value).then(done, function () {
+            input.select(); if (document.execCommand("copy")) { done(); }
+          });
+        } else {
+          input.select(); if (document.execCommand("copy")) { done(); }
+        }
+      });
     });
   }
 
@@ -209,7 +317,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    errorSummary(); dateHints();
+    errorSummary(); dateHints(); understood();
     countdowns(); orderForm(); jobs(); printButtons(); copyButtons(); confirms();
   });
 })();

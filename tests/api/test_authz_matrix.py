@@ -337,6 +337,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/api/v1/rounds/{round_id}/orders/{group_id}"): (
         expect(403, leader=200, outsider=404),
         lambda w, role: {"lines": [{"offer_id": w["open_offer"].id, "quantity": 9, "tolerance": 1}]}, None),
+    ("DELETE", "/api/v1/rounds/{round_id}/orders/{group_id}"): (expect(403, leader=200, outsider=404), None, None),
     ("GET", "/api/v1/rounds/{round_id}/purchase-orders"): (committee_only(200, outsider=404), None, None),
     ("POST", "/api/v1/purchase-orders/{purchase_order_id}/receipt"): (
         committee_only(200, outsider=404), {"lines": []}, None),

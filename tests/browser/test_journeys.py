@@ -135,16 +135,17 @@ def test_journey_1_order_close_deliver_savings(browser, server, committed):  # t
     page.fill(f"#q_{fert.id}", "15")
     page.fill(f"#t_{fert.id}", "5")
     page.fill(f"#q_{oil.id}", "24")
-    # live total: 15 x 900 + 24 x 48 = 14,652.00 (45 pooled, the 860 tier not reached yet)
-    expect(page.locator("#order-total")).to_have_text("14,652.00")
+    # live total by the combine's rule (issue 22): 45 pooled, 5 short of a pack of 10 and this group accepts
+    # 5 more, so 50 are bought at the 860 tier and this group gets 20: 20 x 860 + 24 x 48 = 18,352.00
+    expect(page.locator("#order-total")).to_have_text("18,352.00")
     leader.shot("order-filled")
     page.click("#save-order")
     page.wait_for_selector(".flash.ok")
     assert page.input_value(f"#q_{fert.id}") == "15"
     leader.shot("order-saved")
-    # change the order: 25 sacks reaches the 860 tier for the whole network (55 pooled)
+    # change the order: 25 sacks (55 pooled; the 5 this group accepts fill the sixth pack, so it gets 30)
     page.fill(f"#q_{fert.id}", "25")
-    expect(page.locator("#order-total")).to_have_text(f"{25 * 860 + 24 * 48:,}.00")
+    expect(page.locator("#order-total")).to_have_text(f"{30 * 860 + 24 * 48:,}.00")
     page.click("#save-order")
     page.wait_for_selector(".flash.ok")
     assert "ทั้งเครือข่ายสั่งแล้ว 55" in page.locator("#order-form").inner_text()

@@ -154,7 +154,7 @@ def test_leader_on_a_phone(browser, server, world, worker_app):  # type: ignore[
     leader.go(f"/rounds/{world['rounds']['open']}/order")
     page.click("#withdraw-order")
     page.wait_for_selector("#confirm-withdraw")
-    assert "ปุ๋ยยูเรีย 46-0-0 40 กระสอบ (รับเพิ่มได้ 5)" in _text(page, "#withdrawn-lines")
+    assert "ปุ๋ยยูเรีย 46-0-0 · 40 กระสอบ (รับเพิ่มได้ 5)" in _text(page, "#withdrawn-lines")
     leader.shot("withdraw-asks")
     page.click("text=กลับ ไม่ถอน")
     page.wait_for_selector("#estimate")

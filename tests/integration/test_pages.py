@@ -313,7 +313,7 @@ def test_admin_creates_group_and_user_errors_kept(client, world):  # type: ignor
     dup = post_form(client, "/groups", "/groups", {"name": world["a"].name, "kind": "cooperative",
                                                    "members": "10", "registered_poor_members": "2",
                                                    "district": "เมือง"})
-    assert dup.status_code == 422 and "มีชื่อนี้อยู่แล้ว" in dup.get_data(as_text=True)
+    assert dup.status_code == 422 and "มีกลุ่มชื่อนี้อยู่แล้ว" in dup.get_data(as_text=True)  # on the field, once
     ok = post_form(client, "/groups", "/groups", {"name": "กลุ่มใหม่", "kind": "farmers_group", "members": "10",
                                                   "registered_poor_members": "2"})
     assert ok.status_code == 302

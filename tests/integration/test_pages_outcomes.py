@@ -83,7 +83,7 @@ def test_the_estimate_before_the_deadline_includes_the_fee_share(client, world):
     assert box, "no estimate"
     text = text_of(box.group(1))
     # 40 sacks (+5) in packs of 5 at 820.00 = 32,800.00; 1% network fee 328.00; no delivery fee.
-    assert "ปุ๋ยยูเรีย 46-0-0 40 กระสอบ × 820.00 บาท = 32,800.00 บาท" in text
+    assert "ปุ๋ยยูเรีย 46-0-0 · 40 กระสอบ × 820.00 บาท = 32,800.00 บาท" in text
     assert re.search(r'id="estimate-fees">328.00<', box.group(1)) and re.search(r'id="estimate-total">33,128.00<', box.group(1))
     # 40 × (850.00 - 820.00) - 328.00 = 872.00
     assert re.search(r'id="estimate-savings">872.00<', box.group(1))

@@ -82,8 +82,10 @@ def test_put_replaces_lines_keeps_placed_at_and_audits(client, db_session, make_
     assert events[1].after == [{"offer_id": c.id, "quantity": 9, "tolerance": 0},
                                {"offer_id": b.id, "quantity": 6, "tolerance": 2}]
     assert events[1].user_id == leader.id and events[1].network_id == leader.network_id
-    # An empty order withdraws every line.
-    assert client.put(path, json={"lines": []}, headers=headers).status_code == 200
+    # An empty order never withdraws (issue 22); withdrawing is its own action, DELETE.
+    assert client.put(path, json={"lines": []}, headers=headers).status_code == 422
+    assert len(_lines(client, rnd, group, headers)) == 2
+    assert client.delete(path, headers=headers).status_code == 200
     assert _lines(client, rnd, group, headers) == {}
 
 
