@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,7 @@ def seed_open_round(terms: RoundTerms) -> tuple[Any, Any, list[Any]]:
     products = [Product(network_id=network.id, name=terms.product.format(i=i), unit=terms.unit)
                 for i in range(terms.offers)]
     db.session.add_all([*suppliers, *products])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rnd = BuyingRound(network_id=network.id, name=terms.round, state="open", opened_at=now,
                       closes_at=now + timedelta(days=2))
     db.session.add(rnd)

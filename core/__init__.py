@@ -19,8 +19,11 @@ __all__ = ["create_app"]
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     import config
     from core import api as api_module
-    from core import audit  # noqa: F401  (the audit trail's read-only guard)
-    from core import jobs, pages
+    from core import (
+        audit,  # noqa: F401  (the audit trail's read-only guard)
+        jobs,
+        pages,
+    )
     from core.auth import login_manager
     from core.db import db
     from core.migrate import migrate

@@ -245,10 +245,9 @@ def init_app(app: Flask) -> None:
     api.register_converter(IdConverter, _id_param_schema)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
+    from core.imports_api import blp as imports_blp
     from core.jobs_api import blp as jobs_blp
     from core.web import csrf
-
-    from core.imports_api import blp as imports_blp
 
     api.register_blueprint(jobs_blp)
     csrf.exempt(jobs_blp)

@@ -1,8 +1,8 @@
 """One place to ask the time, so tests can freeze it and every module agrees."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import gettext
 
+
 def N_(text: str) -> str:
     """Marks a name for the catalogue (translated where it is shown)."""
     return text

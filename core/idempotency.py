@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 

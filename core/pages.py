@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Flask, abort, current_app, render_template
+from flask import Blueprint, Flask, abort, current_app, flash, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -162,6 +162,25 @@ def apply_domain_error(form: FlaskForm, exc: DomainError, field_map: dict[str, s
     # One message per problem: the field's own, or (about no field) one at the top, never both.
     if not placed:
         form.form_errors.append(error_text(exc))
+
+
+def refused(exc: DomainError) -> None:
+    """Who may not see a thing gets the error page (403/404, raised again); any other refusal is for the page
+    to show. Called first in every view's ``except DomainError``."""
+    if exc.status in (403, 404):
+        raise exc
+
+
+def flash_refusal(exc: DomainError) -> None:
+    """A refused action told at the top of the next page (after a redirect); 403/404 stay error pages."""
+    refused(exc)
+    flash(error_text(exc), "error")
+
+
+def show_refusal(form: FlaskForm, exc: DomainError, field_map: dict[str, str] | None = None) -> None:
+    """A refused form shown again with its messages beside their fields; 403/404 stay error pages."""
+    refused(exc)
+    apply_domain_error(form, exc, field_map)
 
 
 def filled(value: T | None) -> T:

@@ -10,7 +10,6 @@ Knows no domain: callers pass rows of labels, exact values (``Decimal``) and the
 from __future__ import annotations
 
 import re
-
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal

@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from core.clock import utcnow
 from core.db import db
 from market.models import Listing, Purchase
+from network.models import Group, Network, User
 from pricing.marketplace import buyer_saving, income_gain
 from pricing.money import CENT
-from network.models import Group, Network, User
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 
 from core.db import UTCDateTime, db
-from orders import paying
-from pricing.baht_words import baht_words
 from core.errors import Conflict, Forbidden, Msg, NotFound
 from households import permissions
 from households.models import Household, HouseholdLine
 from households.split_sql import SPLIT_SQL
 from network.models import Group, User
+from orders import paying
 from orders.models import Allocation, BuyingRound, Invoice, PurchaseOrder
+from pricing.baht_words import baht_words
 from pricing.households import GroupLine, HouseholdShare, split_bill
 
 ZERO = Decimal("0.00")

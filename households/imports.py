@@ -17,8 +17,8 @@ from core.imports import ImportKind, ImportResult, ImportRow, count, finish, reg
 from core.tables import Column, Table
 from households.models import Household
 from households.services import MAX_HOUSEHOLDS, NAME_LENGTH, _values
-from network.permissions import is_admin
 from network.models import Group
+from network.permissions import is_admin
 
 COLUMNS = (
     Column("group", ("กลุ่ม", "ชื่อกลุ่ม", "group name"), True,

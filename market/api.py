@@ -1,10 +1,9 @@
 """JSON API of the marketplace. Parse -> service -> dump; the services check permissions."""
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import math
+from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint

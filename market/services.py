@@ -15,17 +15,17 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import UnaryExpression
 
-from core.events import data_changed
-from pricing.marketplace import buyer_saving, income_gain
 from core.audit import record
 from core.clock import utcnow
 from core.db import affected, db
-from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound, OutOfStock
+from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound, OutOfStock
+from core.events import data_changed
 from core.fields import require_money, require_quantity, require_text
 from market import events, permissions
 from market.models import Listing, Purchase
 from network.models import User
 from network.services import get_group
+from pricing.marketplace import buyer_saving, income_gain
 from pricing.money import CENT
 
 MAX_AMOUNT = Decimal(10_000_000_000)  # Numeric(12, 2)

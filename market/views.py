@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask.typing import ResponseReturnValue
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -14,13 +14,21 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from core.errors import DomainError
-from market import permissions, services
 from core import format as fmt
+from core.errors import DomainError
 from core.fields import money_or_none
 from core.glossary import known
-from core.pages import (IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
-                        roles_required)
+from core.pages import (
+    IntField,
+    apply_domain_error,
+    confirmation,
+    filled,
+    flash_refusal,
+    page_error_handlers,
+    roles_required,
+    show_refusal,
+)
+from market import permissions, services
 
 bp = Blueprint("market_views", __name__, template_folder="templates")
 
@@ -142,9 +150,7 @@ def my_listings() -> ResponseReturnValue:
             try:
                 item = services.create_listing(current_user, form.values())
             except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                apply_domain_error(form, exc)
+                show_refusal(form, exc)
             else:
                 flash(_("ลงขาย %(name)s แล้ว", name=item.name), "ok")
                 return redirect(url_for("market_views.my_listings"))
@@ -167,9 +173,7 @@ def edit_listing(listing_id: int) -> ResponseReturnValue:
             try:
                 services.update_listing(current_user, listing_id, form.values())
             except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                apply_domain_error(form, exc)
+                show_refusal(form, exc)
             else:
                 flash(_("บันทึกแล้ว"), "ok")
                 return redirect(url_for("market_views.my_listings"))
@@ -185,9 +189,7 @@ def listing_state(listing_id: int) -> ResponseReturnValue:
     try:
         services.update_listing(current_user, listing_id, {"state": state})
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(error_text(exc), "error")
+        flash_refusal(exc)
     else:
         flash(_("หยุดขายชั่วคราวแล้ว") if state == "paused" else (_("เปิดขายแล้ว") if state == "active"
                                                                     else _("ปิดรายการแล้ว")), "ok")
@@ -225,9 +227,7 @@ def purchase_action(purchase_id: int, action: str) -> ResponseReturnValue:
     try:
         purchase = fn(current_user, purchase_id)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(error_text(exc), "error")
+        flash_refusal(exc)
         purchase = None
     else:
         flash({"confirm": _("ยืนยันคำสั่งซื้อแล้ว"), "deliver": _("บันทึกการส่งของแล้ว"),

@@ -18,7 +18,6 @@ from network.models import ApiToken, User
 from network.passwords import require_password
 
 
-
 def _end_everything_else(user: User, keep_token_id: int | None = None) -> None:
     """Every session cookie of the user stops working (the version in it is old) and every API token is
     revoked, but the one the caller is using (``keep_token_id``)."""

@@ -12,12 +12,12 @@ from core.auth import api_actor
 from core.web import limiter
 from network import accounts, services
 from network.schemas import (
-    PasswordChangeSchema,
-    PasswordResetSchema,
     GroupPatchArgs,
     GroupSchema,
     NetworkSchema,
     NetworkUpdateSchema,
+    PasswordChangeSchema,
+    PasswordResetSchema,
     TokenRequestSchema,
     TokenSchema,
     UserCreateSchema,

@@ -31,12 +31,12 @@ def create_network_command(name: str, admin_email: str, admin_password: str, adm
 
 def init_app(app: Flask) -> None:
     import network.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
+    import network.settings_views  # noqa: F401  (the network settings page: a route on the same blueprint)
     from network import auth
     from network.api import blp
     from network.audit_api import blp as audit_blp
     from network.import_views import register_import_pages
     from network.views import bp, register_pages
-    import network.settings_views  # noqa: F401  (the network settings page: a route on the same blueprint)
 
     auth.init_app()
     from network import imports

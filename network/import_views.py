@@ -23,8 +23,16 @@ from wtforms.validators import DataRequired, EqualTo
 
 from core.errors import DomainError, InvalidInput, NotFound
 from core.imports import KINDS, ImportResult, run_import
-from core.pages import (apply_domain_error, error_text, field_messages, field_text, line_share_url, messages, nav_link,
-                        roles_required)
+from core.pages import (
+    apply_domain_error,
+    error_text,
+    field_messages,
+    field_text,
+    line_share_url,
+    messages,
+    nav_link,
+    roles_required,
+)
 from core.web import limiter
 from network import access, services
 from network.views import bp

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.fields import ID_RANGE, PatchSchema, Percent
 from network.models import GROUP_KINDS, ROLES

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import re
-
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +14,11 @@ from core.audit import record
 from core.auth import hash_token, new_token
 from core.clock import utcnow
 from core.db import db
-from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotAuthenticated, NotFound
 from core.fields import normalize_digits, require_int, require_promptpay_id, require_text
 from network import permissions
-from network.passwords import require_password
 from network.models import GROUP_KINDS, ApiToken, Group, Network, User
+from network.passwords import require_password
 
 # Checked against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")

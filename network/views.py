@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask.typing import ResponseReturnValue
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -16,9 +16,20 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from core.errors import DomainError, NotAuthenticated, NotFound
-from core.pages import (COMMITTEE, EMAIL_RE, KIND_LABELS, ROLE_LABELS, IntField, apply_domain_error, filled, home_html,
-                        messages,
-                        nav_link, page_error_handlers, roles_required)
+from core.pages import (
+    COMMITTEE,
+    EMAIL_RE,
+    KIND_LABELS,
+    ROLE_LABELS,
+    IntField,
+    apply_domain_error,
+    filled,
+    home_html,
+    messages,
+    nav_link,
+    page_error_handlers,
+    roles_required,
+)
 from core.web import LOCALES, limiter, same_site_path
 from network import permissions, services
 from network.models import GROUP_KINDS, ROLES

@@ -9,7 +9,6 @@ channels' own errors become these outcomes (the LINE SDK's ``ApiException``, url
 from __future__ import annotations
 
 import smtplib
-import socket
 import threading
 import uuid
 from typing import Any
@@ -45,8 +44,7 @@ def retry_key(delivery_id: int) -> str:
 
 def send_line(delivery_id: int, to: str, text: str) -> None:
     import urllib3
-    from linebot.v3.messaging import (ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest,
-                                      TextMessage)
+    from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest, TextMessage
 
     config = current_app.config
     configuration = Configuration(access_token=config["LINE_CHANNEL_ACCESS_TOKEN"])
@@ -67,7 +65,7 @@ def send_line(delivery_id: int, to: str, text: str) -> None:
         if status == 429 or status >= 500 or status in (0, 401):
             raise Transient(f"LINE {status}: {body[:300]}") from exc
         raise Permanent(f"LINE {status}: {body[:300]}") from exc
-    except (OSError, socket.timeout, urllib3.exceptions.HTTPError) as exc:
+    except (TimeoutError, OSError, urllib3.exceptions.HTTPError) as exc:
         # The connection: refused, reset, timed out (urllib3's own errors, the HTTP client the SDK uses).
         raise Transient(f"LINE: {exc.__class__.__name__}: {exc}") from exc
 

@@ -9,7 +9,6 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from notifications.models import DEFAULT_QUIET_FROM, DEFAULT_QUIET_UNTIL, KINDS
 
-
 HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 

@@ -20,8 +20,7 @@ from core.clock import utcnow
 from core.db import db
 from network.models import Network, User
 from notifications import channels
-from notifications.models import (DEFAULT_QUIET_FROM, DEFAULT_QUIET_UNTIL, Delivery, Notification,
-                                  NotificationSettings)
+from notifications.models import DEFAULT_QUIET_FROM, DEFAULT_QUIET_UNTIL, Delivery, Notification, NotificationSettings
 from notifications.quiet import release_time
 
 log = logging.getLogger(__name__)

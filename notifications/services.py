@@ -14,8 +14,7 @@ from core.db import db
 from core.errors import Forbidden, InvalidInput, NotFound
 from network.models import User
 from notifications import permissions
-from notifications.models import (DEFAULT_QUIET_FROM, DEFAULT_QUIET_UNTIL, Delivery, Notification,
-                                  NotificationSettings)
+from notifications.models import DEFAULT_QUIET_FROM, DEFAULT_QUIET_UNTIL, Delivery, Notification, NotificationSettings
 
 LINE_USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 MAX_LIST = 500

@@ -22,10 +22,10 @@ def init_app(app: Flask) -> None:
     from orders.events import remind_closing_rounds
 
     periodic("remind_closing_rounds", remind_closing_rounds, task="ruamsue.remind_closing_rounds", every=300.0)
-    from orders.api import blp
-    from orders.views import bp, register_pages
     import orders.invoice_views  # noqa: F401  (invoice and payment pages: routes on the same blueprint)
     import orders.order_views  # noqa: F401  (the group's order pages, on the same blueprint)
+    from orders.api import blp
+    from orders.views import bp, register_pages
 
     get_api(app).register_blueprint(blp)
     csrf.exempt(blp)

@@ -1,24 +1,22 @@
 """The network's catalogue: suppliers and products (use cases of the orders domain)."""
 from __future__ import annotations
 
-import pricing
-from core.errors import InvalidInput
-from core.fields import MAX_ID, require_int, require_money, require_quantity, require_text
-from orders.tiers import tier_error
-
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+import pricing
 from core.db import db
-from core.errors import Conflict, Forbidden, Msg
+from core.errors import Conflict, Forbidden, InvalidInput, Msg
+from core.fields import MAX_ID, require_int, require_money, require_quantity, require_text
 from network.models import User
 from orders import permissions
 from orders.models import (
     Product,
     Supplier,
 )
+from orders.tiers import tier_error
 
 COMBINE_JOB = "combine_round"
 

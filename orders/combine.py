@@ -35,6 +35,7 @@ from core.db import db, is_postgres
 from core.errors import Conflict
 from network.models import Network
 from orders import events
+from orders.invoices import insert_invoices
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -45,7 +46,6 @@ from orders.models import (
     PurchaseOrderLine,
     RoundSupplierFee,
 )
-from orders.invoices import insert_invoices
 from orders.services import COMBINE_JOB
 from pricing.money import ZERO
 

@@ -6,11 +6,11 @@ from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 
-from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from core.events import data_changed
 from network.models import User
 from orders import events, permissions
 from orders.invoices import settle_if_paid, write_invoices

@@ -12,9 +12,9 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from core.fields import money_or_none
 from core.pages import IntField, LocalDateTimeField
 from orders import price_list
-from core.fields import money_or_none
 
 
 def money_check(form: Any, field: Any) -> None:

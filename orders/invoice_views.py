@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from core.errors import DomainError
-from core.pages import COMMITTEE, apply_domain_error, roles_required
+from core.pages import COMMITTEE, roles_required, show_refusal
 from network import services as network_services
 from orders import paying, services
 from orders.cancellations import cancel_payment
@@ -53,9 +53,7 @@ def invoice(invoice_id: int) -> ResponseReturnValue:
                 payment = record_payment(current_user, invoice_id, form_money(form.amount.data), form.note.data or "",
                                          form.method.data, form.slip_bytes())
             except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                apply_domain_error(form, exc)
+                show_refusal(form, exc)
             else:
                 flash(_("บันทึกการชำระเงินแล้ว ออกใบเสร็จเลขที่ %(number)s", number=payment.receipt_number), "ok")
                 if payment.slip_state == "check_by_eye":
@@ -84,9 +82,7 @@ def payment_receipt(payment_id: int) -> ResponseReturnValue:
             try:
                 cancellation = cancel_payment(current_user, payment_id, form.reason.data or "")
             except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                apply_domain_error(form, exc)
+                show_refusal(form, exc)
             else:
                 flash(_("ยกเลิกใบเสร็จแล้ว ด้วยใบยกเลิกเลขที่ %(number)s ยอดนี้กลับไปเป็นยอดค้างชำระของใบแจ้งหนี้",
                         number=cancellation.number), "ok")

@@ -8,18 +8,18 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 import pricing
-from core.events import data_changed
 from core.audit import record
 from core.clock import utcnow
 from core.db import UTCDateTime, db, is_postgres
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from core.events import data_changed
 from core.fields import require_money, require_text
 from network.models import Network, User
 from orders import events, permissions
 from orders.models import PAYMENT_METHODS, Allocation, BuyingRound, Invoice, Offer, Payment, PaymentSlip
+from orders.reads import combined_round
 from orders.receipt_numbers import next_receipt_number
 from orders.slips import Slip, read_slip
-from orders.reads import combined_round
 
 
 def satang_sum(column: str) -> str:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.errors import DomainError
 from core import format as fmt
-from core.pages import apply_domain_error, confirmation, error_text, roles_required
+from core.errors import DomainError
+from core.pages import confirmation, flash_refusal, roles_required, show_refusal
 from orders import services
 from orders.estimate import group_estimate, tolerance_so_far
 from orders.forms import ActionForm, order_form_class
@@ -59,9 +59,7 @@ def order(round_id: int) -> ResponseReturnValue:
                 try:
                     services.replace_group_order(current_user, rnd.id, group_id, lines)
                 except DomainError as exc:
-                    if exc.status in (403, 404):
-                        raise
-                    apply_domain_error(form, exc)
+                    show_refusal(form, exc)
                 else:
                     flash(_("บันทึกคำสั่งซื้อของกลุ่มแล้ว"), "ok")
                     return redirect(url_for("orders_views.order", round_id=rnd.id))
@@ -86,9 +84,7 @@ def withdraw_order(round_id: int) -> ResponseReturnValue:
         try:
             services.withdraw_group_order(current_user, rnd.id, current_user.group_id)
         except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            flash(error_text(exc), "error")
+            flash_refusal(exc)
         else:
             flash(_("ถอนคำสั่งซื้อของกลุ่มในรอบนี้แล้ว"), "ok")
         return redirect(url_for("orders_views.order", round_id=rnd.id))

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from sqlalchemy import select
 import pricing
 from core.audit import record
 from core.db import db
-from core.errors import Msg, Conflict, Forbidden, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput, Msg
 from core.fields import (
     MAX_QUANTITY,
     FieldError,

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from datetime import datetime
+from decimal import Decimal
 from typing import TypedDict
 
 from sqlalchemy import select

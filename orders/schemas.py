@@ -7,9 +7,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.fields import ID_RANGE, Money, Quantity
 from orders.models import PAYMENT_METHODS
 from orders.tiers import tier_error
-from core.fields import ID_RANGE, Money, Quantity
 
 _MAX_QTY = 100_000_000
 

@@ -19,6 +19,12 @@ from core.models import Job
 from network.models import User
 from network.services import get_group
 from orders import events, permissions
+from orders.catalogue import _in_network as _in_network
+from orders.catalogue import create_product as create_product
+from orders.catalogue import create_supplier as create_supplier
+from orders.catalogue import list_products as list_products
+from orders.catalogue import list_suppliers as list_suppliers
+from orders.catalogue import offer_values as offer_values
 from orders.models import (
     Allocation,
     BuyingRound,
@@ -29,10 +35,8 @@ from orders.models import (
     Product,
     Supplier,
 )
-from orders.catalogue import _in_network as _in_network, create_product as create_product
-from orders.catalogue import create_supplier as create_supplier, list_products as list_products
-from orders.catalogue import list_suppliers as list_suppliers, offer_values as offer_values
-from orders.order_types import GroupOrderView as GroupOrderView, OrderLineView as OrderLineView
+from orders.order_types import GroupOrderView as GroupOrderView
+from orders.order_types import OrderLineView as OrderLineView
 
 COMBINE_JOB = "combine_round"
 

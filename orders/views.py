@@ -7,23 +7,40 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask.typing import ResponseReturnValue
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from core.clock import utcnow
-from core.errors import DomainError
 from core import format as fmt
+from core.clock import utcnow
 from core.csv_export import csv_response
-from core.pages import (COMMITTEE, apply_domain_error, confirmation, error_text, field_text, filled, page_error_handlers,
-                        roles_required)
-from orders.estimate import group_estimate, tier_status
+from core.errors import DomainError
+from core.pages import (
+    COMMITTEE,
+    apply_domain_error,
+    confirmation,
+    field_text,
+    filled,
+    flash_refusal,
+    page_error_handlers,
+    roles_required,
+    show_refusal,
+)
 from orders import price_list, reads, services
 from orders.delivery import record_receipt
-from orders.forms import (ActionForm, OfferForm, PriceListForm, ProductForm, RoundForm, SupplierForm, form_money,
-                          receipt_form_class)
+from orders.estimate import group_estimate, tier_status
+from orders.forms import (
+    ActionForm,
+    OfferForm,
+    PriceListForm,
+    ProductForm,
+    RoundForm,
+    SupplierForm,
+    form_money,
+    receipt_form_class,
+)
 from orders.invoices import list_invoices
 
 bp = Blueprint("orders_views", __name__, template_folder="templates")
@@ -141,9 +158,7 @@ def open_round(round_id: int) -> ResponseReturnValue:
     try:
         services.open_round(current_user, round_id)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(error_text(exc), "error")
+        flash_refusal(exc)
     else:
         flash(_("เปิดรับคำสั่งซื้อแล้ว"), "ok")
     return redirect(url_for("orders_views.round_detail", round_id=round_id))
@@ -164,9 +179,7 @@ def close_round(round_id: int) -> ResponseReturnValue:
     try:
         job = services.close_round(current_user, round_id)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(error_text(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("orders_views.round_detail", round_id=round_id))
     flash(_("ปิดรับแล้ว กำลังรวมยอดคำสั่งซื้อ"), "ok")
     return redirect(url_for("orders_views.round_detail", round_id=round_id, job=job.id))
@@ -178,9 +191,7 @@ def retry_combine(round_id: int) -> ResponseReturnValue:
     try:
         job = services.retry_combine(current_user, round_id)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(error_text(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("orders_views.round_detail", round_id=round_id))
     flash(_("เริ่มรวมยอดอีกครั้งแล้ว"), "ok")
     return redirect(url_for("orders_views.round_detail", round_id=round_id, job=job.id))
@@ -257,9 +268,7 @@ def receipt(po_id: int) -> ResponseReturnValue:
             try:
                 record_receipt(current_user, po_id, data, received_at)
             except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                apply_domain_error(form, exc)
+                show_refusal(form, exc)
             else:
                 flash(_("บันทึกการรับของแล้ว"), "ok")
                 return redirect(url_for("orders_views.purchase_orders", round_id=rnd.id))
@@ -376,9 +385,7 @@ def import_price_list() -> ResponseReturnValue:
         counts, errors = price_list.import_price_list(current_user, form.supplier_id.data, content,
                                                       form.round_id.data or None)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        apply_domain_error(form, exc)
+        show_refusal(form, exc)
         return _catalogue(422, forms)
     if errors:
         shown = [{"line": e.line, "column": e.column,

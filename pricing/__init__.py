@@ -10,9 +10,9 @@ from pricing.allocation import (
 )
 from pricing.bargaining import (
     PriceReduction,
-    attainment_fraction,
     TierAttainment,
     alone_price,
+    attainment_fraction,
     pooling_gain,
     price_reduction,
     tier_attainment,

@@ -1,7 +1,6 @@
 """The quotes domain's audit events as sentences (registered with ``core.audit_text``)."""
 from __future__ import annotations
 
-
 from flask_babel import lazy_gettext as _l
 
 from core import format as fmt

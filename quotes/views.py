@@ -2,8 +2,8 @@
 supplier's page behind its private link (no account, Thai, a 360 px phone)."""
 from __future__ import annotations
 
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,10 +18,10 @@ from wtforms.validators import DataRequired, Length
 
 from core.clock import utcnow
 from core.errors import DomainError
+from core.fields import MAX_ID, FieldError, field_message, int_or_none, read_form_money, read_form_quantity
 from core.pages import COMMITTEE, LocalDateTimeField, error_text, field_text, page_error_handlers, roles_required
 from core.web import limiter
 from orders import services as order_services
-from core.fields import MAX_ID, FieldError, field_message, int_or_none, read_form_money, read_form_quantity
 from pricing.quotes import QuoteLine, price_line
 from pricing.tiers import Tier
 from quotes import award, services
@@ -313,7 +313,6 @@ def supplier_quote(token: str) -> ResponseReturnValue:
 def register_pages() -> None:
     """What the quotes domain adds to the shared page registries (core.pages)."""
     from core.pages import home_item, nav_link
-
     from quotes import home
 
     nav_link("quotes_views.rfqs", _l("ขอใบเสนอราคา"), COMMITTEE, 24)

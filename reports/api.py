@@ -10,9 +10,9 @@ from flask_smorest import Blueprint
 from core import svgchart
 from core.api import ApiResult
 from core.auth import api_actor
+from core.csv_export import CONTENT_TYPE as CSV_TYPE
 from core.idempotency import idempotent
 from reports import charts, services
-from core.csv_export import CONTENT_TYPE as CSV_TYPE
 from reports.export import summary_csv
 from reports.schemas import ReviewSchema, SummaryArgs, SummaryJobSchema, SummarySchema
 

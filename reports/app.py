@@ -11,10 +11,9 @@ def init_app(app: Flask) -> None:
     import reports.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import reports.models
     import reports.services
+    from core.jobs import periodic
     from reports.api import blp
     from reports.views import bp, register_pages
-
-    from core.jobs import periodic
 
     # Hourly, so each network's own "early on the 1st" (00:05 local) is caught in its time zone.
     periodic("build_due_summaries", reports.services.enqueue_due_summaries, task="ruamsue.build_due_summaries",

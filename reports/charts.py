@@ -7,15 +7,15 @@ what it would have paid alone. Permissions are those of ``services.get_summary``
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext
 
 from core import format as fmt
-from core.glossary import known
 from core.errors import DomainError, NotFound
+from core.glossary import known
 from core.svgchart import BLUE, GREEN, LIGHT_GREEN, ORANGE, Chart, Row, Series, render, with_note
 from network.models import User
 from network.permissions import is_committee

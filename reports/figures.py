@@ -20,6 +20,7 @@ import pricing
 from core.db import db
 from core.errors import NotFound
 from core.summary_parts import summary_parts
+from households.bills import measured_reach
 from market.models import Purchase
 from network.models import Group, Network
 from orders.models import (
@@ -32,7 +33,6 @@ from orders.models import (
     PurchaseOrderLine,
     Supplier,
 )
-from households.bills import measured_reach
 from pricing.money import RATIO, ZERO, round_half_up
 from reports import periods
 

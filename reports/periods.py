@@ -1,11 +1,11 @@
 """Calendar months in a network's time zone, as UTC instants the database can compare."""
 from __future__ import annotations
 
-from werkzeug.routing import BaseConverter
-
 import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from werkzeug.routing import BaseConverter
 
 from core.errors import InvalidInput
 

@@ -13,8 +13,8 @@ The figures themselves are computed by ``reports.figures`` (set-based, in the da
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any, TypedDict, cast
 
 from sqlalchemy import select, update
@@ -24,7 +24,7 @@ from core import jobs
 from core.audit import record
 from core.clock import utcnow
 from core.db import affected, db
-from core.errors import Msg, Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from core.fields import require_int, require_text
 from core.models import Job
 from network.models import Network, User

@@ -3,13 +3,12 @@ form) and a group's savings and income gain month by month."""
 from __future__ import annotations
 
 import re
-
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask.typing import ResponseReturnValue
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,13 +17,21 @@ from markupsafe import Markup
 from wtforms import DateField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from core.clock import utcnow
-from core.errors import DomainError, NotFound
 from core import format as fmt
 from core import svgchart
-from core.pages import (COMMITTEE, IntField, apply_domain_error, confirmation, error_text, filled, page_error_handlers,
-                        roles_required)
+from core.clock import utcnow
 from core.csv_export import CONTENT_TYPE as CSV_TYPE
+from core.errors import DomainError, NotFound
+from core.pages import (
+    COMMITTEE,
+    IntField,
+    confirmation,
+    filled,
+    flash_refusal,
+    page_error_handlers,
+    roles_required,
+    show_refusal,
+)
 from reports import charts, export, periods, services
 
 bp = Blueprint("reports_views", __name__, template_folder="templates")
@@ -119,9 +126,7 @@ def summary(month: str) -> ResponseReturnValue:
                 services.review(current_user, month, filled(form.meeting_date.data), filled(form.attendance.data),
                                 form.notes.data or "")
             except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                apply_domain_error(form, exc)
+                show_refusal(form, exc)
             else:
                 flash(_("ลงนามรับรองสรุปเดือนนี้แล้ว"), "ok")
                 return redirect(url_for("reports_views.summary", month=month))
@@ -161,9 +166,7 @@ def rebuild(month: str) -> ResponseReturnValue:
     try:
         job = services.rebuild(current_user, month)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(error_text(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("reports_views.summary", month=month))
     flash(_("กำลังสร้างสรุปรายเดือน"), "ok")
     return redirect(url_for("reports_views.summary", month=month, job=job.id))
@@ -198,8 +201,8 @@ def chart(month: str, kind: str) -> ResponseReturnValue:
 def group_savings() -> ResponseReturnValue:
     """The group's savings (and income gain) month by month, from the monthly summaries, and the
     savings of each buying round from its invoices (known as soon as a round is combined)."""
-    from orders.invoices import list_invoices
     from orders import services as orders_services
+    from orders.invoices import list_invoices
 
     months: list[dict[str, Any]] = []
     running = Decimal(0)

@@ -10,7 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -239,7 +239,7 @@ def make_round(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-def
 
     def make(network: Any, *, state: str = "open", closes_in: timedelta = timedelta(days=3),
              name: str | None = None) -> BuyingRound:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         rnd = BuyingRound(network_id=network.id, name=name or "Round", state=state, closes_at=now + closes_in,
                           opened_at=now if state != "draft" else None)
         db_session.add(rnd)
@@ -258,7 +258,7 @@ def place_order(db_session) -> Callable[..., Any]:  # type: ignore[no-untyped-de
         order = GroupOrder(round_id=rnd.id, group_id=group.id)
         db_session.add(order)
         db_session.flush()
-        when = placed_at or datetime.now(timezone.utc)
+        when = placed_at or datetime.now(UTC)
         for offer, quantity, tolerance in lines:
             db_session.add(OrderLine(group_order_id=order.id, offer_id=offer.id, quantity=quantity,
                                      tolerance=tolerance, placed_at=when))

@@ -3,7 +3,7 @@ that ``pricing/`` says they must get."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,8 +34,8 @@ def seed_round(session: Any, *, groups: int, offers: int, suppliers: int = 2, wi
     prod = Product(network_id=network.id, name=f"P {tag}", unit="kg")
     session.add_all([*sups, prod])
     rnd = BuyingRound(network_id=network.id, name=f"R {tag}", state="open",
-                      closes_at=closes_at or datetime.now(timezone.utc) + timedelta(days=1),
-                      opened_at=datetime.now(timezone.utc) - timedelta(days=1))
+                      closes_at=closes_at or datetime.now(UTC) + timedelta(days=1),
+                      opened_at=datetime.now(UTC) - timedelta(days=1))
     session.add(rnd)
     session.flush()
     offer_rows = []
@@ -51,7 +51,7 @@ def seed_round(session: Any, *, groups: int, offers: int, suppliers: int = 2, wi
         {"network_id": network.id, "name": f"G{i} {tag}", "members": 10, "registered_poor_members": 3,
          "kind": "other", "district": "", "subdistrict": ""} for i in range(groups)])]
     if with_orders:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         order_ids = [r[0] for r in session.execute(insert(GroupOrder).returning(GroupOrder.id), [
             {"round_id": rnd.id, "group_id": gid, "created_at": now, "updated_at": now} for gid in group_ids])]
         session.execute(insert(OrderLine), [

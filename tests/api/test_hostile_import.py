@@ -9,8 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api.test_authz_matrix import COMMITTEE
-from tests.api.test_hostile_input import EXAMPLES, FORM_BAD, fingerprint
-from tests.api.test_hostile_input import world  # noqa: F401 - the fixture
+from tests.api.test_hostile_input import (
+    EXAMPLES,
+    FORM_BAD,
+    fingerprint,
+    world,  # noqa: F401 - the fixture
+)
 from tests.integration.pages_helpers import csrf, login
 
 # --- the price-list CSV import ------------------------------------------------------------------------

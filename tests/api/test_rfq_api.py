@@ -1,7 +1,7 @@
 """Requests for quotation over the API: create, suppliers quote by token, comparison, refusals, permissions."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,7 @@ BKK = timezone(timedelta(hours=7))
 
 
 def _future(days: float = 3) -> str:
-    return (datetime.now(timezone.utc) + timedelta(days=days)).astimezone(BKK).isoformat()
+    return (datetime.now(UTC) + timedelta(days=days)).astimezone(BKK).isoformat()
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_quotes_are_refused_after_the_closing_time(client, rfq_setup, db_session
     created = _create(client, s).json
     token = created["invitations"][0]["token"]
     rfq = db_session.get(Rfq, created["id"])
-    rfq.closes_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    rfq.closes_at = datetime.now(UTC) - timedelta(minutes=1)
     db_session.commit()
     late = client.put(f"/api/v1/quotes/{token}", json={"lines": []})
     assert late.status_code == 409 and late.json["error"]["state"] == "closed"
@@ -148,7 +148,7 @@ def test_committee_input_is_checked(client, rfq_setup, make_network):  # type: i
     from orders.models import Product
 
     s = rfq_setup
-    past = _create(client, s, closes_at=(datetime.now(timezone.utc) - timedelta(hours=1)).isoformat())
+    past = _create(client, s, closes_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat())
     assert past.status_code == 422 and "closes_at" in past.json["error"]["fields"]
     twice = _create(client, s, items=[{"product_id": s["products"][0], "quantity": 1, "reference_price": "1.00"}] * 2)
     assert twice.status_code == 422 and "items" in twice.json["error"]["fields"]
@@ -203,8 +203,8 @@ def test_openapi_documents_the_rfq_api(client):  # type: ignore[no-untyped-def]
 
 def test_suggested_quantities_come_from_the_last_rounds(client, rfq_setup, make_round, make_offer, make_group,
                                                         place_order):  # type: ignore[no-untyped-def]
-    from orders.models import Product, Supplier
     from core.db import db
+    from orders.models import Product, Supplier
 
     s = rfq_setup
     product = db.session.get(Product, s["products"][0])

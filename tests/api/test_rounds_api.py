@@ -1,7 +1,7 @@
 """Over the API alone: tokens, a round with tiered offers, two leaders ordering, refusals, close."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import time_machine
 
@@ -34,7 +34,7 @@ def test_walk_through_round_over_the_api(client, make_network, make_group, make_
     product = client.post("/api/v1/products", json={"name": "ปุ๋ย 16-16-8", "unit": "กระสอบ",
                                                     "category": "fertiliser"}, headers=admin_h)
     assert product.status_code == 201
-    closes_at = (datetime.now(timezone.utc) + timedelta(days=2)).astimezone(timezone(timedelta(hours=7)))
+    closes_at = (datetime.now(UTC) + timedelta(days=2)).astimezone(timezone(timedelta(hours=7)))
     rnd = client.post("/api/v1/rounds", json={"name": "รอบปุ๋ย ธ.ค.", "closes_at": closes_at.isoformat()},
                       headers=committee_h)
     assert rnd.status_code == 201 and rnd.json["state"] == "draft"

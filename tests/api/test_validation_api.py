@@ -1,7 +1,7 @@
 """Bad input gets 422 naming the field, and nothing is written."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -148,7 +148,7 @@ def test_roles_are_enforced_for_setup(client, committee_round):
     assert client.get("/api/v1/users", headers=leader).status_code == 403
     assert client.post("/api/v1/suppliers", headers=leader, json={"name": "X"}).status_code == 403
     assert client.post("/api/v1/rounds", headers=leader, json={
-        "name": "R", "closes_at": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()}).status_code == 403
+        "name": "R", "closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}).status_code == 403
     assert client.patch("/api/v1/network", headers=committee_round["h"], json={"fee_percent": "2"}).status_code == 403
     ok = client.patch("/api/v1/network", headers=committee_round["admin"], json={"fee_percent": "2.5"})
     assert ok.status_code == 200 and ok.json["fee_percent"] == "2.50"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.live import Journey, harness
-from tests.browser.test_thai_journeys import browser, server, world  # noqa: F401  (the fixtures)
+from tests.browser.test_thai_journeys import world  # noqa: F401  (the fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 

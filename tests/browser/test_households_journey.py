@@ -9,32 +9,15 @@ import json
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
+from tests.browser.live import Journey, harness
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(database, celery_worker, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with live_server(database, tmp_path / "gunicorn.log") as url:
-        yield url
 
 
 def _world(session: Any) -> dict[str, Any]:
@@ -61,7 +44,7 @@ def _world(session: Any) -> dict[str, Any]:
     rice = Product(network_id=network.id, name="ข้าวหอมมะลิ", unit="กก.", category="อาหาร")
     session.add_all([supplier, rice])
     session.flush()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rnd = BuyingRound(network_id=network.id, name="รอบข้าว ธ.ค.", state="open", closes_at=now + timedelta(days=2),
                       opened_at=now)
     session.add(rnd)
@@ -199,7 +182,7 @@ def test_households_order_by_link_and_get_their_bills(browser, server, committed
     # the committee's page says so.
     from zoneinfo import ZoneInfo
 
-    month = datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
+    month = datetime.now(UTC).astimezone(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
     summary = _api(server, "GET", f"/api/v1/summaries/{month}", w["committee_api"])
     line = next(g for g in summary["groups"] if g["group_id"] == group.id)
     poor = sum(Decimal(r["savings"]) for r in bills["rows"] if r["registered_poor"])

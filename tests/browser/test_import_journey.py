@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -16,28 +15,12 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
+from tests.browser.live import Journey, harness
 
 pytestmark = [pytest.mark.browser]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DISTRICTS = ("เมือง", "หนองบัว", "ดอนแก้ว", "บ้านนา", "โนนสูง")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(database, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with live_server(database, tmp_path / "gunicorn.log") as url:
-        yield url
 
 
 @pytest.fixture

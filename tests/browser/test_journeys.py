@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
+from tests.browser.live import Journey, harness
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -31,22 +30,6 @@ def _until(check: Any, timeout: float = 20.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(database, celery_worker, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with live_server(database, tmp_path / "gunicorn.log") as url:
-        yield url
 
 
 def _people(session: Any) -> dict[str, Any]:
@@ -89,7 +72,7 @@ def _open_round(session: Any, network: Any) -> Any:
     oil = Product(network_id=network.id, name="น้ำมันพืช", unit="ขวด", category="อาหาร")
     session.add_all([supplier, fert, oil])
     session.flush()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rnd = BuyingRound(network_id=network.id, name="รอบปุ๋ยต้นฤดู", state="open", closes_at=now + timedelta(days=2),
                       opened_at=now)
     session.add(rnd)
@@ -282,7 +265,7 @@ def test_journey_3_committee_builds_and_signs_off_the_month(browser, server, com
 
     world = _people(committed)
     pw = world["password"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     groups = world["groups"]
     listing = Listing(network_id=world["network"].id, group_id=groups["mill"].id, name="ข้าวสาร", unit="กก.",
                       category="ข้าว", price=Decimal("30.00"), outside_price=Decimal("24.00"),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
+from tests.browser.live import Journey, harness, live_server
 from tests.integration.test_line_webhook import SECRET, event, sign
 from tests.notify_support import LINE_TOKEN, LineStandIn, line_stand_in
 from tests.oidc_support import Provider, line_login_provider, settings
@@ -31,16 +31,6 @@ def _until(check: Any, timeout: float = 30.0) -> Any:
             return value
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

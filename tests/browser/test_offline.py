@@ -5,36 +5,19 @@ Screenshots: test-artifacts/screenshots/offline-*.png."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
+from tests.browser.live import Journey, harness
 
 pytestmark = [pytest.mark.browser]
 WAIT = 20_000  # ms: the shared machine can be slow; a real failure still fails
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(database, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with live_server(database, tmp_path / "gunicorn.log") as url:
-        yield url
 
 
 @pytest.fixture
@@ -62,7 +45,7 @@ def world(committed) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     oil = Product(network_id=network.id, name="น้ำมันพืช", unit="ขวด", category="อาหาร")
     s.add_all([leader, deputy, supplier, fert, oil])
     s.flush()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rnd = BuyingRound(network_id=network.id, name="รอบปุ๋ยต้นฤดู", state="open", opened_at=now,
                       closes_at=now + timedelta(days=2))
     s.add(rnd)
@@ -255,9 +238,9 @@ def test_deadline_passed_while_offline(browser, server, world):  # type: ignore[
     from orders.models import BuyingRound
 
     closing = s.get(BuyingRound, rnd.id)
-    closing.closes_at = datetime.now(timezone.utc) - timedelta(minutes=5)
+    closing.closes_at = datetime.now(UTC) - timedelta(minutes=5)
     closing.state = "closed"
-    closing.closed_at = datetime.now(timezone.utc) - timedelta(minutes=5)
+    closing.closed_at = datetime.now(UTC) - timedelta(minutes=5)
     s.commit()
 
     phone.context.set_offline(False)

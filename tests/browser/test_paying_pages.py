@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import re
 import tempfile
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,11 @@ import pytest
 
 from pricing.baht_words import baht_words
 from pricing.promptpay import promptpay_payload
-from tests.browser.live import Journey, harness, live_server
-from tests.browser.test_thai_journeys import browser, world  # noqa: F401 - the same Thai world and Chromium
+from tests.browser.live import Journey, harness
+from tests.browser.test_thai_journeys import world  # noqa: F401 - the same Thai world and Chromium
 from tests.paying_support import decode_svg_qr, slip_payload, slip_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
-
-
-@pytest.fixture
-def server(database, celery_worker, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with live_server(database, tmp_path / "gunicorn.log") as url:
-        yield url
 
 
 def _text(page: Any, selector: str) -> str:

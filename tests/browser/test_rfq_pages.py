@@ -3,7 +3,6 @@ suppliers quote on their phones by their links, the committee compares, prices i
 awards. Every page must fit the phone (no sideways scrolling). Screenshots: tests/browser/screenshots/."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.live import CHROMIUM_ARGS, Journey, harness, live_server
+from tests.browser.live import Journey, harness
 
 pytestmark = [pytest.mark.browser]
 SHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -27,22 +26,6 @@ class Phone(Journey):
         self.assert_fits()
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SHOTS / f"{self.name}-{self.step:02d}-{label}.png"), full_page=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(database, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with live_server(database, tmp_path / "gunicorn.log") as url:
-        yield url
 
 
 def _world(session: Any) -> dict[str, Any]:

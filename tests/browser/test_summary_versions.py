@@ -11,8 +11,6 @@ import pytest
 from tests.browser.live import Journey, harness
 from tests.browser.test_thai_journeys import (  # noqa: F401  (the fixtures)
     _delivered_on_the_last_day_of,
-    browser,
-    server,
     world,
 )
 from tests.conftest import wait_for_job

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.live import CHROMIUM_ARGS, PHONE, Journey, harness, live_server
+from tests.browser.live import PHONE, Journey, harness
 from tests.conftest import wait_for_job
 from tests.integration import thai_world
 
@@ -46,22 +45,6 @@ LINE_ENDS_AT_WORDS = """(el) => {
   }
   return {lines, bad};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(database, celery_worker, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with live_server(database, tmp_path / "gunicorn.log") as url:
-        yield url
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-
 from tests.conftest import REDIS_URL, ROOT, _instance
 from tests.support import expected_allocations, seed_round  # noqa: F401  (re-exported for the fault tests)
 

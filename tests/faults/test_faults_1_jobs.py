@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -109,11 +109,11 @@ def test_two_beat_processes_for_two_intervals_do_each_scheduled_thing_once(datab
     interval = 3
     env = {"RUAMSUE_BEAT_INTERVAL": str(interval)}
     app = fault_app(database, queue, env)
-    past = datetime.now(timezone.utc) - timedelta(minutes=5)
+    past = datetime.now(UTC) - timedelta(minutes=5)
     first = seed_round(committed, groups=40, offers=4, suppliers=2, closes_at=past)
     network = committed.get(Network, first["network_id"])
     # The network existed last month, so last month's summary is due on every beat.
-    network.created_at = datetime.now(timezone.utc) - timedelta(days=70)
+    network.created_at = datetime.now(UTC) - timedelta(days=70)
     committed.commit()
     others = [seed_round(committed, groups=20, offers=3, suppliers=2, closes_at=past, network=network)
               for _ in range(2)]

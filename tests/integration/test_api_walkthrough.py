@@ -13,7 +13,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "api.md"

@@ -82,10 +82,9 @@ def backup(databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
         kept = conn.execute("SELECT count(*) FROM monthly_summaries WHERE month = %s", (month,)).fetchone()
     assert kept is not None and summary.json["provisional"] is (kept[0] == 0)
     with app.app_context():
+        from core.db import db as database
         from network.models import Network
         from reports.services import build_summary
-
-        from core.db import db as database
 
         network = database.session.scalars(select(Network)).one()
         build_summary(network.id, month)

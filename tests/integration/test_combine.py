@@ -1,7 +1,7 @@
 """Combining demand on the real PostgreSQL: the worked example, figure by figure, and the rules."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from orders import combine, delivery
 from orders.invoices import record_payment
 from orders.models import Allocation, BuyingRound, Invoice, PurchaseOrder, PurchaseOrderLine
 
-T0 = datetime(2026, 11, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 
 
 def _close(db_session, rnd):
@@ -135,7 +135,7 @@ def test_delivery_shortage_reallocates_and_keeps_prices(db_session, fertiliser_r
 
     combine.combine_round(fertiliser_round["round"].id)
     po = db_session.scalar(select(PurchaseOrder))
-    received_at = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+    received_at = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     po.created_at = received_at - timedelta(days=2)  # the order went out before the goods came
     db_session.flush()
     delivery.record_receipt(fertiliser_round["committee"], po.id,

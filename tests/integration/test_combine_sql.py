@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 import pricing
 
-T0 = datetime(2026, 11, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 
 
 @dataclass

@@ -7,8 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from orders import combine
-from orders.models import Allocation, PurchaseOrder, RoundSupplierFee
-from orders.models import Supplier
+from orders.models import Allocation, PurchaseOrder, RoundSupplierFee, Supplier
 
 
 def test_supplier_fee_is_charged_once_and_shared_by_value(db_session, make_network, make_group, make_round,

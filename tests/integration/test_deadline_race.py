@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,8 +16,6 @@ from network.models import ApiToken, Group, Network, User
 from orders.models import Allocation, BuyingRound, GroupOrder, Offer, OrderLine, PriceTier, Product, Supplier
 from tests.conftest import wait_for_job
 
-
-
 pytestmark = pytest.mark.worker
 LEADERS = 12
 
@@ -28,7 +26,7 @@ def _seed(session):
     session.flush()
     supplier, product = Supplier(network_id=network.id, name="S"), Product(network_id=network.id, name="P", unit="kg")
     rnd = BuyingRound(network_id=network.id, name="R", state="open",
-                      closes_at=datetime.now(timezone.utc) + timedelta(days=1))
+                      closes_at=datetime.now(UTC) + timedelta(days=1))
     session.add_all([supplier, product, rnd])
     session.flush()
     offer = Offer(round_id=rnd.id, product_id=product.id, supplier_id=supplier.id, pack_size=1, min_quantity=0,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,7 @@ def _seed(session: Any) -> tuple[int, int, int, str]:
     supplier, product = Supplier(network_id=network.id, name="S"), Product(network_id=network.id, name="P", unit="kg")
     group = Group(network_id=network.id, name="G", members=1, registered_poor_members=0)
     rnd = BuyingRound(network_id=network.id, name="R", state="open",
-                      closes_at=datetime.now(timezone.utc) + timedelta(days=1))
+                      closes_at=datetime.now(UTC) + timedelta(days=1))
     session.add_all([supplier, product, group, rnd])
     session.flush()
     offer = Offer(round_id=rnd.id, product_id=product.id, supplier_id=supplier.id, pack_size=1, min_quantity=0,

@@ -9,7 +9,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -85,7 +85,7 @@ def test_a_code_sent_to_the_bot_links_that_line_user(client, line, leader):  # t
     code = made.json["code"]
     assert len(code) == 8 and code.isdigit()
     expires = datetime.fromisoformat(made.json["expires_at"])
-    assert timedelta(minutes=14, seconds=50) < expires - datetime.now(timezone.utc) <= timedelta(minutes=15)
+    assert timedelta(minutes=14, seconds=50) < expires - datetime.now(UTC) <= timedelta(minutes=15)
     assert made.json["add_friend_url"] == "https://line.me/R/ti/p/%40ruamsue"
     assert made.json["send_code_url"] == f"https://line.me/R/oaMessage/%40ruamsue/?{code}"
     assert settings_of(client, headers)["line"] is False
@@ -133,7 +133,7 @@ def test_wrong_and_expired_codes_are_answered_in_thai_and_link_nobody(client, li
     wrong = f"{(int(code) + 1) % 10 ** 8:08d}"
     call(client, event("message", LINE_A, wrong))
     assert said(line)[-1].startswith("ไม่พบรหัสนี้")
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=15, seconds=1), tick=False):
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=15, seconds=1), tick=False):
         call(client, event("message", LINE_A, code))
     assert said(line)[-1].startswith("รหัสนี้หมดอายุแล้ว")
     assert settings_of(client, headers)["line"] is False
@@ -151,7 +151,7 @@ def test_wrong_and_expired_codes_are_answered_in_thai_and_link_nobody(client, li
 
 def test_many_wrong_codes_from_one_line_user_are_slowed_down(client, line, leader):  # type: ignore[no-untyped-def]
     user, headers = leader
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     with time_machine.travel(start, tick=False):
         code = client.post("/api/v1/me/line-link", headers=headers).json["code"]
         wrongs = [f"{(int(code) + k) % 10 ** 8:08d}" for k in range(1, 6)]

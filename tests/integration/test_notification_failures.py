@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 from tests.notify_support import smtp_server
 
 # 10:00 in Bangkok: outside the default quiet hours.
-START = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 
 
 def _sample(name: str, channel: str) -> float:

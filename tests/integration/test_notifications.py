@@ -4,7 +4,7 @@ retries with back-off, a user who blocked the LINE account; the API and its perm
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from tests.notify_support import LINE_TOKEN, Mailbox, LineStandIn, line_stand_in, smtp_server
+from tests.notify_support import LINE_TOKEN, LineStandIn, Mailbox, line_stand_in, smtp_server
 
 LINE_A = "U" + "a" * 32
 LINE_B = "U" + "b" * 32
@@ -128,7 +128,7 @@ def test_sending_line_and_email_exactly_once(outside, make_network, make_group, 
 
     line, box = outside
     w = _world(make_network, make_group, make_user, db_session)
-    with time_machine.travel(datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc), tick=False):  # 10:00 Bangkok
+    with time_machine.travel(datetime(2026, 12, 2, 3, 0, tzinfo=UTC), tick=False):  # 10:00 Bangkok
         _emit(w)
         db_session.commit()
         first = send_event("payment_recorded:1")
@@ -164,14 +164,14 @@ def test_quiet_hours_hold_line_and_email_until_morning_in_the_networks_zone(outs
 
     line, box = outside
     w = _world(make_network, make_group, make_user, db_session)
-    night = datetime(2026, 12, 2, 15, 30, tzinfo=timezone.utc)  # 22:30 in Bangkok
+    night = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # 22:30 in Bangkok
     with time_machine.travel(night, tick=False):
         _emit(w)
         db_session.commit()
         assert send_event("payment_recorded:1")["deferred"] == 2
         assert _rows(db_session, Notification, event_key="payment_recorded:1")  # in-app at once
     assert line.requests == [] and box.received() == []
-    morning = datetime(2026, 12, 3, 0, 0, tzinfo=timezone.utc)  # 07:00 Bangkok
+    morning = datetime(2026, 12, 3, 0, 0, tzinfo=UTC)  # 07:00 Bangkok
     deliveries = _rows(db_session, Delivery, event_key="payment_recorded:1")
     assert {d.next_attempt_at for d in deliveries} == {morning}
     with time_machine.travel(morning - timedelta(minutes=1), tick=False):
@@ -193,7 +193,7 @@ def test_own_quiet_hours_of_a_user(outside, make_network, make_group, make_user,
     settings = db_session.get(NotificationSettings, w["leader1"].id)
     settings.quiet_from, settings.quiet_until = time(9, 0), time(12, 0)
     db_session.commit()
-    with time_machine.travel(datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc), tick=False):  # 10:00 Bangkok
+    with time_machine.travel(datetime(2026, 12, 2, 3, 0, tzinfo=UTC), tick=False):  # 10:00 Bangkok
         _emit(w)
         db_session.commit()
         assert send_event("payment_recorded:1")["deferred"] == 2
@@ -210,7 +210,7 @@ def test_retries_back_off_then_fail_and_the_admin_sees_it(outside, make_network,
     w = _world(make_network, make_group, make_user, db_session)
     failing = {"message": "Internal error"}
     line.answer(LINE_A, (500, failing), (503, failing), (500, failing))
-    start = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         _emit(w)
         db_session.commit()
@@ -249,7 +249,7 @@ def test_a_user_who_blocked_the_line_account_is_switched_to_in_app(outside, make
     line, box = outside
     w = _world(make_network, make_group, make_user, db_session)
     line.answer(LINE_A, (403, {"message": "The user has blocked the account or is not a friend"}))
-    with time_machine.travel(datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 12, 2, 3, 0, tzinfo=UTC), tick=False):
         _emit(w)
         db_session.commit()
         report = send_event("payment_recorded:1")
@@ -322,7 +322,8 @@ def test_settings_api_validates_and_round_trips(client, make_network, make_group
 
 
 def test_pages_bell_list_read_and_settings(outside, make_network, make_group, make_user, db_session, client):
-    from tests.integration.pages_helpers import csrf as csrf_of, login
+    from tests.integration.pages_helpers import csrf as csrf_of
+    from tests.integration.pages_helpers import login
 
     w = _world(make_network, make_group, make_user, db_session)
     _emit(w)

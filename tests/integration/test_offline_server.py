@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -148,7 +148,7 @@ def test_after_the_deadline_nothing_is_taken(client, world, db_session):  # type
     login(client, world["leader"])
     rnd = world["round"]
     token = _token(client)
-    rnd.closes_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    rnd.closes_at = datetime.now(UTC) - timedelta(minutes=1)
     db_session.commit()
     response = _put(client, rnd, [{"offer_id": world["rice"].id, "quantity": 5, "tolerance": 0}], "late-1", token)
     assert response.status_code == 409 and response.json["error"]["code"] == "deadline_passed"

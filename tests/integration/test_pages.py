@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -167,9 +167,9 @@ def test_order_after_deadline_is_refused_readably(client, world, db_session):  #
     rnd, rice = world["round"], world["rice"]
     url = f"/rounds/{rnd.id}/order"
     page = client.get(url)
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    rnd.closes_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    rnd.closes_at = datetime.now(UTC) - timedelta(minutes=1)
     db_session.flush()
     response = client.post(url, data={f"q_{rice.id}": "33", "csrf_token": csrf(page.get_data(as_text=True))})
     body = response.get_data(as_text=True)
@@ -178,8 +178,8 @@ def test_order_after_deadline_is_refused_readably(client, world, db_session):  #
 
 
 def test_committee_creates_round_and_offer(client, world):  # type: ignore[no-untyped-def]
-    from orders.models import Product, Supplier
     from core.db import db
+    from orders.models import Product, Supplier
 
     login(client, world["users"]["committee"])
     response = post_form(client, "/rounds", "/rounds", {"name": "รอบข้าวสาร", "closes_at": "2099-01-31T17:00"})
@@ -274,9 +274,10 @@ def test_results_receipt_invoice_payment(client, world, place_order):  # type: i
 
 
 def test_price_list_import_all_or_nothing(client, world):  # type: ignore[no-untyped-def]
-    from orders.models import Supplier, Offer
+    from sqlalchemy import func, select
+
     from core.db import db
-    from sqlalchemy import select, func
+    from orders.models import Offer, Supplier
 
     supplier = Supplier(network_id=world["network"].id, name="ร้านปุ๋ยศรีเชียงใหม่")
     db.session.add(supplier)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -141,7 +141,7 @@ def test_seller_cannot_buy(client, market, make_group, make_user):  # type: igno
 def _month_now() -> str:
     from zoneinfo import ZoneInfo
 
-    local = datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Bangkok"))
+    local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Bangkok"))
     return f"{local.year:04d}-{local.month:02d}"
 
 
@@ -150,7 +150,7 @@ def _last_month() -> str:
 
     from reports import periods
 
-    local = datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Bangkok"))
+    local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Bangkok"))
     return periods.label(*periods.add_months(local.year, local.month, -1))
 
 

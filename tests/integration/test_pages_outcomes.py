@@ -2,11 +2,10 @@
 explained in a Thai sentence with its numbers; destructive actions ask first, with or without JS."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import re
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -95,7 +95,7 @@ def test_put_refused_after_close_writes_nothing(client, db_session, make_network
     headers = token_for(leader)
     path = f"/api/v1/rounds/{rnd.id}/orders/{group.id}"
     assert client.put(path, json={"lines": [{"offer_id": a.id, "quantity": 3}]}, headers=headers).status_code == 200
-    rnd.closes_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    rnd.closes_at = datetime.now(UTC) - timedelta(seconds=1)
     db_session.commit()
     refused = client.put(path, json={"lines": [{"offer_id": a.id, "quantity": 8}]}, headers=headers)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "deadline_passed"
@@ -109,7 +109,7 @@ def _seed_one_group(session: Any, offers: int) -> tuple[int, int, list[int], dic
     session.flush()
     supplier, product = Supplier(network_id=network.id, name="S"), Product(network_id=network.id, name="P", unit="kg")
     rnd = BuyingRound(network_id=network.id, name="R", state="open",
-                      closes_at=datetime.now(timezone.utc) + timedelta(days=1))
+                      closes_at=datetime.now(UTC) + timedelta(days=1))
     session.add_all([supplier, product, rnd])
     session.flush()
     offer_ids = []

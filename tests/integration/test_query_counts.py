@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import flask
+import pytest
 from sqlalchemy import event
 
 from tests.integration.pages_helpers import login
@@ -62,7 +62,7 @@ def _world(db_session: Any, n: int, make: dict[str, Any]) -> dict[str, Any]:
         db_session.add(supplier)
         suppliers.append(supplier)
     db_session.flush()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def round_with_orders(state: str) -> tuple[Any, list[Any]]:
         rnd = make["round"](network, state=state)

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import pricing
-from tests.integration.test_combine_sql import EDGE_CASES, build, random_round
 from pricing.money import ZERO
+from tests.integration.test_combine_sql import EDGE_CASES, build, random_round
 
 
 def _committee(session: Any, round_id: int) -> Any:

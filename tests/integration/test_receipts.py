@@ -79,9 +79,9 @@ def test_a_short_delivery_after_full_payment_is_recorded_and_leaves_a_credit(cli
     more = client.post(f"/api/v1/invoices/{g1['id']}/payments", headers=c["h"], json={"amount": "1.00"})
     assert more.status_code == 422 and "amount" in more.json["error"]["fields"]
     # The invoice page says it in words.
-    from tests.integration.pages_helpers import login
-
     from flask import current_app
+
+    from tests.integration.pages_helpers import login
 
     pages = current_app.test_client()
     login(pages, c["committee"])

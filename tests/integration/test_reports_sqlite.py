@@ -8,6 +8,8 @@ from tests.conftest import _make_app
 
 
 def test_summary_on_sqlite(tmp_path):
+    import flask_migrate
+
     from core.db import db
     from market.models import Listing, Purchase
     from network.models import Group, Network, User
@@ -15,8 +17,6 @@ def test_summary_on_sqlite(tmp_path):
     from orders.delivery import record_receipt
     from orders.models import BuyingRound, GroupOrder, Offer, OrderLine, PriceTier, Product, PurchaseOrder, Supplier
     from reports import services
-
-    import flask_migrate
 
     app = _make_app(f"sqlite:///{tmp_path / 'ruamsue.sqlite3'}")
     with app.app_context():

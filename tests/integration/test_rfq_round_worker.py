@@ -5,7 +5,7 @@ said (the network fee of 1 % on top, accounted for)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -55,7 +55,7 @@ def test_request_quotes_award_round_purchase_orders(worker_app, committed, celer
                        for name, unit in (("ข้าวสาร", "กก."), ("น้ำมันพืช", "ขวด"), ("ปุ๋ยยูเรีย", "กระสอบ")))
 
     # 1. The committee asks the three suppliers.
-    closes_at = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    closes_at = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     rfq = client.post("/api/v1/rfqs", headers=committee, json={
         "name": "ของใช้ประจำเดือน", "closes_at": closes_at, "supplier_ids": [a, b, c],
         "items": [{"product_id": rice, "quantity": 100, "reference_price": "32.00"},

@@ -3,7 +3,7 @@ the "no signal" page has no English."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import time_machine
 
@@ -16,7 +16,7 @@ def test_the_meeting_date_defaults_to_today_in_bangkok(client, make_network, mak
     network = make_network()
     committee = make_user(network, "committee")
     # 20:00 UTC on 4 December is 03:00 on 5 December in Bangkok.
-    with time_machine.travel(datetime(2026, 12, 4, 20, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 12, 4, 20, 0, tzinfo=UTC), tick=False):
         services.build_summary(network.id, "2026-11")
         login(client, committee)
         page = client.get("/summaries/2026-11").get_data(as_text=True)

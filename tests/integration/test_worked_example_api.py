@@ -3,7 +3,7 @@ every figure asserted: three groups that alone would each pay the list price rea
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -46,7 +46,7 @@ def test_worked_example_over_the_api(worker_app, committed, celery_worker):
     supplier = client.post("/api/v1/suppliers", headers=committee, json={"name": "หนองคายเกษตรภัณฑ์"}).json
     product = client.post("/api/v1/products", headers=committee,
                           json={"name": "ปุ๋ยยูเรีย 46-0-0", "unit": "กระสอบ", "category": "fertiliser"}).json
-    closes_at = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    closes_at = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     round_id = client.post("/api/v1/rounds", headers=committee, json={"name": "รอบปุ๋ย", "closes_at": closes_at}).json["id"]
     offer = client.post(f"/api/v1/rounds/{round_id}/offers", headers=committee, json={
         "product_id": product["id"], "supplier_id": supplier["id"], "pack_size": 5, "min_quantity": 0,

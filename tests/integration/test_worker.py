@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -48,7 +48,7 @@ def test_close_runs_the_combine_on_a_real_worker(worker_app, committed, celery_w
 def test_beat_task_closes_due_rounds_and_combines(worker_app, committed, celery_worker):
     round_id, _ = _network_with_round(committed, groups=5, offers=2)
     rnd = committed.get(BuyingRound, round_id)
-    rnd.closes_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    rnd.closes_at = datetime.now(UTC) - timedelta(seconds=1)
     committed.commit()
     # The beat entry's task, sent through the broker exactly as beat sends it.
     celery = worker_app.extensions["celery"]

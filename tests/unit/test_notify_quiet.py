@@ -1,7 +1,7 @@
 """Quiet hours: pure times in, a time out."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 from notifications.quiet import in_quiet_hours, release_time
 
@@ -24,11 +24,11 @@ def test_window_within_a_day_and_no_window():
 
 
 def test_release_is_the_next_morning_in_the_networks_zone():
-    evening = datetime(2026, 12, 2, 15, 30, tzinfo=timezone.utc)  # 22:30 Bangkok
-    assert release_time(evening, "Asia/Bangkok", *NIGHT) == datetime(2026, 12, 3, 0, 0, tzinfo=timezone.utc)
-    small_hours = datetime(2026, 12, 2, 20, 0, tzinfo=timezone.utc)  # 03:00 Bangkok, the 3rd
-    assert release_time(small_hours, "Asia/Bangkok", *NIGHT) == datetime(2026, 12, 3, 0, 0, tzinfo=timezone.utc)
-    day = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)  # 10:00 Bangkok
+    evening = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # 22:30 Bangkok
+    assert release_time(evening, "Asia/Bangkok", *NIGHT) == datetime(2026, 12, 3, 0, 0, tzinfo=UTC)
+    small_hours = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)  # 03:00 Bangkok, the 3rd
+    assert release_time(small_hours, "Asia/Bangkok", *NIGHT) == datetime(2026, 12, 3, 0, 0, tzinfo=UTC)
+    day = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 10:00 Bangkok
     assert release_time(day, "Asia/Bangkok", *NIGHT) == day
     # The same moment is night in Bangkok but daytime in London.
     assert release_time(evening, "Europe/London", *NIGHT) == evening
