@@ -377,3 +377,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_report_header(config: pytest.Config) -> list[str]:
     instant = config.getoption("--clock", default=None)
     return [_hypothesis_header(config), *([f"clock: as if it were {instant}"] if instant else [])]
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_off() -> None:
+    """Flask-Limiter is one object for every app of the process, and an app built without
+    ``RATELIMIT_ENABLED`` keeps whatever the last one set: each test starts with limits off, and the tests
+    of limits switch them on in their own fixtures (which restore the limiter afterwards)."""
+    from core.web import limiter
+
+    limiter.enabled = False
