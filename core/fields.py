@@ -15,8 +15,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.errors import InvalidInput, Msg
+from pricing.money import CENT
 
-CENT = Decimal("0.01")
 # Numeric(12, 2): ten digits before the point.
 MAX_MONEY = Decimal("9999999999.99")
 # Ids are PostgreSQL integers: a larger number names nothing and is refused (422), not sent to the database.
