@@ -57,6 +57,8 @@ def _hypothesis_header(config: pytest.Config) -> str:
     return f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, seed {seed if seed is not None else 'random per test'}{again}"
 
 
+# The browser journeys' live server finds this module (its queue, database and worker) by this name.
+sys.modules["ruamsue_test_harness"] = sys.modules[__name__]
 _instance = tempfile.mkdtemp(prefix="ruamsue-test-")
 os.environ["RUAMSUE_INSTANCE"] = _instance
 os.environ.pop("DATABASE_URL", None)

@@ -21,10 +21,11 @@ PHONE = {"width": 360, "height": 740}
 
 def harness() -> Any:
     """The loaded tests/conftest.py module (its queue name and instance dir are per run)."""
-    for name in ("conftest", "tests.conftest"):
-        module = sys.modules.get(name)
-        if module is not None and hasattr(module, "QUEUE") and hasattr(module, "start_worker"):
-            return module
+    # pytest imports every conftest.py as "conftest" (tests/ is no package), so with tests/browser/conftest.py
+    # loaded the name finds the wrong one: tests/conftest.py registers itself under a name of its own.
+    module = sys.modules.get("ruamsue_test_harness")
+    if module is not None:
+        return module
     raise RuntimeError("tests/conftest.py is not loaded")
 
 
