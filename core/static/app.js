@@ -193,7 +193,11 @@
       b.addEventListener("click", function () {
         var input = document.getElementById(b.getAttribute("data-copy"));
         if (!input) { return; }
-        function done() { b.textContent = b.getAttribute("data-copied"); }
+        var status = document.querySelector("[data-copy-status]");
+        function done() {
+          b.textContent = b.getAttribute("data-copied");
+          if (status) { status.textContent = b.getAttribute("data-copied"); }
+        }
         if (navigator.clipboard && navigator.clipboard.writeText) {
           navigator.clipboard.writeText(input.value).then(done, function () {
             input.select(); if (document.execCommand("copy")) { done(); }
@@ -209,25 +213,6 @@
   function printButtons() {
     document.querySelectorAll("[data-print]").forEach(function (b) {
       b.addEventListener("click", function () { window.print(); });
-    });
-  }
-
-  /* Copy buttons: <button data-copy="#input" data-copied="copied">; the input stays selectable without JS. */
-  function copyButtons() {
-    document.querySelectorAll("[data-copy]").forEach(function (b) {
-      b.addEventListener("click", function () {
-        var input = document.querySelector(b.getAttribute("data-copy"));
-        var status = document.querySelector("[data-copy-status]");
-        if (!input) { return; }
-        input.select();
-        var done = function () { if (status) { status.textContent = b.getAttribute("data-copied"); } };
-        if (navigator.clipboard && window.isSecureContext) {
-          navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
-        } else {
-          document.execCommand("copy");
-          done();
-        }
-      });
     });
   }
 

@@ -137,7 +137,7 @@ def test_the_admin_page_shows_the_link_with_line_and_copy_buttons(client, ctx):
     from urllib.parse import unquote
 
     assert url in unquote(line)
-    assert 'data-copy="#invitation-url"' in page
+    assert 'data-copy="invitation-url"' in page
     assert client.application.test_client().get(path_of(url)).status_code == 200
 
 
