@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 
 from bench.combine_bench import ADMIN, INSTANCE, ROOT
+from orders.models import allocation_amount_sql, allocation_savings_sql
 
 FILL = """
 INSERT INTO networks (name, timezone, fee_percent, created_at) VALUES ('Bench households', 'Asia/Bangkok', 1, now());
@@ -41,9 +42,9 @@ INSERT INTO households (network_id, group_id, name, registered_poor, created_at)
 INSERT INTO household_lines (round_id, group_id, household_id, offer_id, quantity, updated_at)
   SELECT o.round_id, h.group_id, h.id, o.id, 1 + (h.id * 7 + o.id * 3) %% 9, now() FROM households h, offers o;
 INSERT INTO allocations (round_id, group_id, order_line_id, offer_id, purchase_order_id, quantity, ordered_allocation,
-                         allocated, unit_price, reference_price, alone_price, fee_share, amount, savings)
-  SELECT t.round_id, t.group_id, row_number() OVER (), t.offer_id, 1, t.r, t.a, t.a, 45.00, 50.00, 47.00,
-         (t.group_id %% 97) + 0.37, 0, 0
+                         allocated, unit_price_satang, reference_price_satang, alone_price_satang, fee_share_satang)
+  SELECT t.round_id, t.group_id, row_number() OVER (), t.offer_id, 1, t.r, t.a, t.a, 4500, 5000, 4700,
+         (t.group_id %% 97) * 100 + 37
   FROM (SELECT round_id, group_id, offer_id, sum(quantity) AS r,
                CASE WHEN (group_id + offer_id) %% 3 = 0 THEN sum(quantity) * 9 / 10 ELSE sum(quantity) + 2 END AS a
         FROM household_lines GROUP BY round_id, group_id, offer_id) t;
@@ -51,12 +52,12 @@ INSERT INTO allocations (round_id, group_id, order_line_id, offer_id, purchase_o
 
 FLOOR = """CREATE TABLE bench_bill_rows AS
 SELECT h.round_id, h.group_id, h.offer_id, a.purchase_order_id, h.household_id, h.quantity AS requested,
-       h.quantity AS allocated, a.fee_share, a.amount, a.savings
+       h.quantity AS allocated, a.fee_share_satang, {amount} AS amount, {savings} AS savings
 FROM household_lines h JOIN allocations a ON a.round_id = h.round_id AND a.group_id = h.group_id
      AND a.offer_id = h.offer_id WHERE h.round_id = %(r)s
 UNION ALL
-SELECT round_id, group_id, offer_id, purchase_order_id, NULL, 0, allocated, fee_share, amount, savings
-FROM allocations WHERE round_id = %(r)s"""
+SELECT round_id, group_id, offer_id, purchase_order_id, NULL, 0, allocated, fee_share_satang, {amount}, {savings}
+FROM allocations a WHERE round_id = %(r)s""".format(amount=allocation_amount_sql("a"), savings=allocation_savings_sql("a"))
 
 
 def _time(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any]) -> tuple[float, int]:

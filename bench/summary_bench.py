@@ -30,7 +30,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pricing.money import CENT
+from orders.models import allocation_amount_sql
+from pricing.money import CENT, to_satang
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -146,13 +147,13 @@ def generate(conn: Any, rows: int, purchases: int) -> dict[str, int]:
             price = price_of[oid][1]
             alone = _tier_for(o[4], qty)[1]
             fee = (qty * price * Decimal("0.015")).quantize(CENT)
-            amount = qty * price + fee
-            yield (lid, r, g, oid, po_of[(r, o[2])], qty, qty, qty, price, o[3], alone, fee, amount,
-                   qty * o[3] - amount)
+            # Money in satang; amount and savings follow from these (orders.models.Allocation).
+            yield (lid, r, g, oid, po_of[(r, o[2])], qty, qty, qty, to_satang(price), to_satang(o[3]),
+                   to_satang(alone), to_satang(fee))
 
     n_alloc = copy("allocations", "order_line_id, round_id, group_id, offer_id, purchase_order_id, quantity, "
-                   "ordered_allocation, allocated, unit_price, reference_price, alone_price, fee_share, amount, "
-                   "savings", allocations())
+                   "ordered_allocation, allocated, unit_price_satang, reference_price_satang, alone_price_satang, "
+                   "fee_share_satang", allocations())
 
     listings = 500
     copy("listings", "id, network_id, group_id, name, unit, category, price, outside_price, reference_price, stock, "
@@ -193,8 +194,8 @@ def generate(conn: Any, rows: int, purchases: int) -> dict[str, int]:
 
 
 BARE_SQL = [
-    """SELECT a.group_id, sum(a.amount), sum(a.allocated * a.reference_price), sum(a.fee_share),
-              sum(a.allocated * (a.alone_price - coalesce(a.unit_price, 0)))
+    f"""SELECT a.group_id, sum({allocation_amount_sql('a')}), sum(a.allocated * a.reference_price_satang),
+              sum(a.fee_share_satang), sum(a.allocated * (a.alone_price_satang - coalesce(a.unit_price_satang, 0)))
        FROM allocations a JOIN purchase_orders po ON po.round_id = a.round_id AND po.id = a.purchase_order_id
        JOIN buying_rounds r ON r.id = po.round_id
        WHERE r.network_id = 1 AND po.received_at >= %(start)s AND po.received_at < %(end)s

@@ -6,8 +6,20 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Connection, CursorResult, DateTime, Engine, MetaData, Numeric, Result, TypeDecorator
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    Numeric,
+    Result,
+    TypeDecorator,
+    literal_column,
+    type_coerce,
+)
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.elements import ColumnElement
 
 # Named constraints so Alembic can alter and drop them on PostgreSQL and SQLite alike.
 NAMING_CONVENTION = {
@@ -55,6 +67,12 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def satang_to_baht(satang: Any) -> ColumnElement[Decimal]:
+    """An integer count of satang read back as baht: exact ``numeric`` on PostgreSQL (bigint × 0.01),
+    on SQLite the double nearest it, which ``Money`` rounds to the satang it came from."""
+    return type_coerce(satang * literal_column("0.01", Numeric(12, 2)), Money())
 
 
 class Base(DeclarativeBase):

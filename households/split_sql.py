@@ -21,8 +21,8 @@ WITH tot AS (
   WHERE round_id = ANY(:round_ids) GROUP BY round_id, group_id, offer_id
 ), alloc AS (
   SELECT a.round_id, a.group_id, a.offer_id, a.purchase_order_id, CAST(a.allocated AS BIGINT) AS a,
-         coalesce(a.unit_price, 0) AS unit_price, a.reference_price,
-         CAST(round(a.fee_share * 100) AS NUMERIC) AS fee, coalesce(t.rsum, 0) AS rsum
+         coalesce(a.unit_price_satang, 0) * 0.01 AS unit_price, a.reference_price_satang * 0.01 AS reference_price,
+         CAST(a.fee_share_satang AS NUMERIC) AS fee, coalesce(t.rsum, 0) AS rsum
   FROM allocations a LEFT JOIN tot t ON t.round_id = a.round_id AND t.group_id = a.group_id
        AND t.offer_id = a.offer_id
   WHERE a.round_id = ANY(:round_ids)

@@ -341,7 +341,6 @@ def _allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: 
     Each named step below is headed by the rule it applies and the ``pricing`` function it must equal;
     ``tests/integration/test_combine_sql.py`` checks the whole against those functions on random rounds.
     """
-    postgres = is_postgres()
     values = ",\n".join("(" + ", ".join("NULL" if v is None else str(int(v)) for v in row) + ")"
                          for row in constants)
     tier_columns = "".join(f", lo{i}, p{i}" for i in range(depth))
@@ -354,8 +353,6 @@ def _allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: 
     else:
         fee_floor = "fee * fee_weight / fee_w"
         fee_rem = "fee * fee_weight % fee_w"
-    # Satang to money: exact NUMERIC on PostgreSQL; on SQLite the double nearest the decimal.
-    money = "({}) * 0.01" if postgres else "({}) / 100.0"
     # A line's weight in its offer's share: its tolerance when there is a surplus, else its quantity.
     weight = "CASE WHEN offer.surplus = 1 THEN order_line.tolerance ELSE order_line.quantity END"
     sql = f"""
@@ -427,16 +424,14 @@ line_fees AS (
                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
 
--- Each line's allocation: amount = allocated × price + fee share (pricing.line_amount); savings =
--- allocated × (reference price − price) − fee share (pricing.line_savings).
+-- Each line's allocation, its money in satang. The amount (pricing.line_amount: allocated × price + fee
+-- share) and the savings (pricing.line_savings: allocated × (reference price − price) − fee share) are
+-- computed when read (orders.models.Allocation).
 INSERT INTO allocations (round_id, group_id, order_line_id, offer_id, purchase_order_id, quantity,
-                         ordered_allocation, allocated, unit_price, reference_price, alone_price,
-                         fee_share, amount, savings)
+                         ordered_allocation, allocated, unit_price_satang, reference_price_satang,
+                         alone_price_satang, fee_share_satang)
 SELECT :round_id, group_id, id, offer_id, po_id, quantity, alloc, alloc,
-       CASE WHEN ordered = 1 THEN {money.format("price_s")} END, {money.format("ref_s")},
-       {money.format("alone_s")},
-       {money.format("fee_s")}, {money.format("alloc * price_s + fee_s")},
-       {money.format("alloc * (ref_s - price_s) - fee_s")}
+       CASE WHEN ordered = 1 THEN price_s END, ref_s, alone_s, fee_s
 FROM line_fees
 """
     return text(sql)

@@ -16,24 +16,41 @@ from core.events import data_changed
 from core.fields import require_money, require_text
 from network.models import Network, User
 from orders import events, permissions
-from orders.models import PAYMENT_METHODS, Allocation, BuyingRound, Invoice, Offer, Payment, PaymentSlip
+from orders.models import (
+    PAYMENT_METHODS,
+    Allocation,
+    BuyingRound,
+    Invoice,
+    Offer,
+    Payment,
+    PaymentSlip,
+    allocation_amount_sql,
+    allocation_savings_sql,
+)
 from orders.reads import combined_round
 from orders.receipt_numbers import next_receipt_number
 from orders.slips import Slip, read_slip
 
 
-def satang_sum(column: str) -> str:
-    # Exact on both: NUMERIC sums on PostgreSQL, integer satang on SQLite (which stores REAL).
+def satang_sum(satang: str) -> str:
+    """The sum of an integer satang expression, in baht: exact NUMERIC on PostgreSQL; on SQLite (which
+    stores REAL) the double nearest it, which the Money column rounds back to the satang."""
     if is_postgres():
-        return f"sum({column})"
-    return f"sum(CAST(round({column} * 100) AS INTEGER)) / 100.0"
+        return f"sum({satang}) * 0.01"
+    return f"sum({satang}) / 100.0"
+
+
+def _sums() -> tuple[str, str]:
+    """An invoice's total and savings: the sums of its allocations' amounts and savings (satang, to baht)."""
+    return satang_sum(allocation_amount_sql("a")), satang_sum(allocation_savings_sql("a"))
 
 
 def insert_invoices(round_id: int) -> None:
     """One invoice per group of the round: Σ amount and Σ savings of its lines."""
+    total, savings = _sums()
     db.session.execute(text(
         f"INSERT INTO invoices (round_id, group_id, total, paid, savings, created_at) "
-        f"SELECT :round_id, a.group_id, {satang_sum('a.amount')}, 0, {satang_sum('a.savings')}, :now "
+        f"SELECT :round_id, a.group_id, {total}, 0, {savings}, :now "
         f"FROM allocations a WHERE a.round_id = :round_id GROUP BY a.group_id"
     ).bindparams(bindparam("now", type_=UTCDateTime())), {"round_id": round_id, "now": utcnow()})
 
@@ -49,7 +66,8 @@ def write_invoices(round_id: int, purchase_order_id: int | None = None) -> None:
         which = (" AND a.group_id IN (SELECT p.group_id FROM allocations p WHERE p.round_id = :round_id"
                  " AND p.purchase_order_id = :po_id)")
         params["po_id"] = purchase_order_id
-    totals = (f"(SELECT a.group_id, {satang_sum('a.amount')} AS total, {satang_sum('a.savings')} AS savings "
+    total, savings = _sums()
+    totals = (f"(SELECT a.group_id, {total} AS total, {savings} AS savings "
               f"FROM allocations a WHERE a.round_id = :round_id{which} GROUP BY a.group_id) t")
     # A group that paid before a short delivery may now have paid more than its new total: the receipt is
     # still recorded (the goods did come short) and the invoice shows the difference as the group's credit.

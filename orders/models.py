@@ -4,11 +4,22 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Model, Money, UTCDateTime
+from core.db import Model, Money, UTCDateTime, satang_to_baht
 from pricing.baht_words import baht_words
 
 ROUND_STATES = ("draft", "open", "closed", "combined", "delivered", "settled")
@@ -188,6 +199,13 @@ class Allocation(Model):
     own), in the order the reads use. No foreign keys and no other index: every id is taken from
     the rows the same transaction reads or writes, so they hold by construction, and each would
     cost a lookup or an index insert per row (docs/performance.md).
+
+    Money is stored as integer satang (``*_satang``, exact, and several times cheaper to write and to
+    add up than ``numeric``); the amount and the savings are not stored at all, they follow from the
+    rest (``pricing.line_amount``, ``pricing.line_savings``). The attributes ``unit_price``,
+    ``reference_price``, ``alone_price``, ``fee_share``, ``amount`` and ``savings`` read them back as
+    baht (``Decimal``), computed by the database in the same SELECT, so every reader of an allocation
+    sees the figures it always did. SQL written by hand reads the satang columns (``satang_to_baht``).
     """
 
     __tablename__ = "allocations"
@@ -202,17 +220,38 @@ class Allocation(Model):
     ordered_allocation: Mapped[int] = mapped_column(Integer)
     allocated: Mapped[int] = mapped_column(Integer)
     # None where the offer was not ordered (minimum not met): no price was reached.
-    unit_price: Mapped[Decimal | None] = mapped_column(Money())
-    reference_price: Mapped[Decimal] = mapped_column(Money())
-    alone_price: Mapped[Decimal] = mapped_column(Money())
-    fee_share: Mapped[Decimal] = mapped_column(Money())
-    amount: Mapped[Decimal] = mapped_column(Money())
-    savings: Mapped[Decimal] = mapped_column(Money())
+    unit_price_satang: Mapped[int | None] = mapped_column(BigInteger)
+    reference_price_satang: Mapped[int] = mapped_column(BigInteger)
+    alone_price_satang: Mapped[int] = mapped_column(BigInteger)
+    fee_share_satang: Mapped[int] = mapped_column(BigInteger)
+
+    # The same figures in baht, and the two derived ones, as the database computes them on read.
+    unit_price: Mapped[Decimal | None] = column_property(satang_to_baht(unit_price_satang))
+    reference_price: Mapped[Decimal] = column_property(satang_to_baht(reference_price_satang))
+    alone_price: Mapped[Decimal] = column_property(satang_to_baht(alone_price_satang))
+    fee_share: Mapped[Decimal] = column_property(satang_to_baht(fee_share_satang))
+    # pricing.line_amount: allocated × price + fee share (no price reached: the fee share alone).
+    amount: Mapped[Decimal] = column_property(satang_to_baht(
+        func.coalesce(allocated * unit_price_satang, 0) + fee_share_satang))
+    # pricing.line_savings: allocated × (reference price − price) − fee share.
+    savings: Mapped[Decimal] = column_property(satang_to_baht(
+        allocated * (reference_price_satang - func.coalesce(unit_price_satang, 0)) - fee_share_satang))
 
     __table_args__ = (
         CheckConstraint("allocated >= 0 AND ordered_allocation >= 0", name="allocated_nonnegative"),
-        CheckConstraint("fee_share >= 0", name="fee_share_nonnegative"),
+        CheckConstraint("fee_share_satang >= 0", name="fee_share_nonnegative"),
     )
+
+
+def allocation_amount_sql(alias: str) -> str:
+    """``Allocation.amount`` in satang, for SQL written by hand over ``allocations {alias}``."""
+    return f"(coalesce({alias}.allocated * {alias}.unit_price_satang, 0) + {alias}.fee_share_satang)"
+
+
+def allocation_savings_sql(alias: str) -> str:
+    """``Allocation.savings`` in satang, for SQL written by hand over ``allocations {alias}``."""
+    return (f"({alias}.allocated * ({alias}.reference_price_satang - coalesce({alias}.unit_price_satang, 0))"
+            f" - {alias}.fee_share_satang)")
 
 
 class Invoice(Model):

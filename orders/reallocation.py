@@ -60,8 +60,6 @@ def _statement(values: str, postgres: bool, wide: bool, split: str) -> Any:
     def mod(a: str, b: str) -> str:
         return f"mod({a}, {b})" if wide else f"({a}) % ({b})"
 
-    money = "({}) * 0.01" if postgres else "({}) / 100.0"
-    satang = "CAST(round(({}) * 100) AS BIGINT)" if postgres else "CAST(round(({}) * 100) AS INTEGER)"
     share = div(f"CAST(x.received AS {big}) * x.w", "x.w_total")
     rem = mod(f"CAST(x.received AS {big}) * x.w", "x.w_total")
     if split == "none":
@@ -76,24 +74,22 @@ def _statement(values: str, postgres: bool, wide: bool, split: str) -> Any:
     return text(f"""
 WITH r (offer_id, received, w_total, price_s) AS (VALUES {values})
 UPDATE allocations
-SET allocated = s.alloc, fee_share = {money.format("s.fee_s")},
-    amount = {money.format("s.alloc * s.price_s + s.fee_s")},
-    savings = {money.format("s.alloc * (s.ref_s - s.price_s) - s.fee_s")}
+SET allocated = s.alloc, fee_share_satang = s.fee_s
 FROM (
-  SELECT z.group_id, z.order_line_id, z.alloc, z.price_s, z.ref_s, {fee_s} AS fee_s
+  SELECT z.group_id, z.order_line_id, z.alloc, {fee_s} AS fee_s
   FROM (
-    SELECT y.group_id, y.order_line_id, y.placed_at, y.price_s, y.ref_s,
+    SELECT y.group_id, y.order_line_id, y.placed_at, y.price_s,
            CASE WHEN y.short = 0 THEN y.w
                 ELSE y.share + CASE WHEN row_number() OVER a <= y.received - sum(y.share) OVER a THEN 1 ELSE 0 END
            END AS alloc
     FROM (
-      SELECT x.group_id, x.order_line_id, x.offer_id, x.placed_at, x.w, x.received, x.price_s, x.ref_s,
+      SELECT x.group_id, x.order_line_id, x.offer_id, x.placed_at, x.w, x.received, x.price_s,
              CASE WHEN x.received < x.w_total THEN 1 ELSE 0 END AS short,
              CASE WHEN x.received < x.w_total THEN {share} ELSE 0 END AS share,
              CASE WHEN x.received < x.w_total THEN {rem} ELSE 0 END AS rem
       FROM (
         SELECT a.group_id, a.order_line_id, a.offer_id, l.placed_at, a.ordered_allocation AS w, r.received,
-               r.w_total, r.price_s, {satang.format("a.reference_price")} AS ref_s
+               r.w_total, r.price_s
         FROM allocations a
         JOIN r ON r.offer_id = a.offer_id
         JOIN order_lines l ON l.id = a.order_line_id AND l.offer_id = a.offer_id
@@ -107,5 +103,5 @@ FROM (
 ) s
 WHERE allocations.round_id = :round_id AND allocations.group_id = s.group_id
   AND allocations.order_line_id = s.order_line_id
-  AND (allocations.allocated <> s.alloc OR {satang.format("allocations.fee_share")} <> s.fee_s)
+  AND (allocations.allocated <> s.alloc OR allocations.fee_share_satang <> s.fee_s)
 """)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NotRequired, TypedDict, cast
 
-from sqlalchemy import Numeric, and_, case, func, literal, select, type_coerce
+from sqlalchemy import Numeric, and_, case, func, literal, literal_column, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 import pricing
@@ -107,12 +107,18 @@ def _allocation_sums() -> list[ColumnElement[Any]]:
     at the price reached, at the reference price, the fees, what was paid, and the pooling gain
     (``pricing.pooling_gain``: allocated × (alone price − price reached); test_reports_rules)."""
     a = Allocation
+    price = func.coalesce(a.unit_price_satang, 0)
+
+    def baht(satang: Any) -> ColumnElement[Any]:
+        # Allocations hold integer satang: bigint sums, turned into baht once per group.
+        return _exact_sum(func.sum(satang) * literal_column("0.01"))
+
     return [
-        _exact_sum(func.sum(a.allocated * func.coalesce(a.unit_price, 0))).label("actual"),
-        _exact_sum(func.sum(a.allocated * a.reference_price)).label("baseline"),
-        _exact_sum(func.sum(a.fee_share)).label("fees"),
-        _exact_sum(func.sum(a.amount)).label("spend"),
-        _exact_sum(func.sum(a.allocated * (a.alone_price - func.coalesce(a.unit_price, 0)))).label("pooling"),
+        baht(a.allocated * price).label("actual"),
+        baht(a.allocated * a.reference_price_satang).label("baseline"),
+        baht(a.fee_share_satang).label("fees"),
+        baht(a.allocated * price + a.fee_share_satang).label("spend"),  # Allocation.amount
+        baht(a.allocated * (a.alone_price_satang - price)).label("pooling"),
     ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+import pricing
 from pricing.households import GroupLine, split_bill
 
 Expected = dict[tuple[int, int, int | None], tuple[int, int, Decimal, Decimal, Decimal]]
@@ -55,9 +56,10 @@ def _random_round(db_session: Any, make_network: Any, make_group: Any, make_roun
             line_id += 1
             db_session.execute(insert(Allocation).values(
                 round_id=rnd.id, group_id=group.id, order_line_id=line_id, offer_id=offer.id, purchase_order_id=po.id,
-                quantity=total or 1, ordered_allocation=allocated, allocated=allocated, unit_price=unit_price,
-                reference_price=max(reference, Decimal("0.00")), alone_price=price, fee_share=fee,
-                amount=allocated * (unit_price or 0) + fee, savings=0))
+                quantity=total or 1, ordered_allocation=allocated, allocated=allocated,
+                unit_price_satang=None if unit_price is None else pricing.to_satang(unit_price),
+                reference_price_satang=pricing.to_satang(max(reference, Decimal("0.00"))),
+                alone_price_satang=pricing.to_satang(price), fee_share_satang=pricing.to_satang(fee)))
             lines.append(GroupLine(offer.id, allocated, unit_price, max(reference, Decimal("0.00")), fee))
         for offer_id, shares in split_bill(lines, requested).items():
             for s in shares:
