@@ -35,6 +35,7 @@ from core.db import db, is_postgres
 from core.errors import Conflict
 from network.models import Network
 from orders import events
+from orders.combine_sql import allocation_sql
 from orders.invoices import insert_invoices
 from orders.models import (
     Allocation,
@@ -326,115 +327,8 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
                 *(None, None) * (depth - len(tiers[o]))))
     if wide and not is_postgres():
         raise jobs.PermanentJobError("fees times line values exceed 64-bit integers; combine on PostgreSQL")
-    db.session.execute(_allocation_sql(constants, wide, depth), {"round_id": round_id})
+    db.session.execute(allocation_sql(constants, wide, depth), {"round_id": round_id})
     return len(po_rows), sum(counts.values())
-
-
-def _allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: int) -> Any:
-    """One INSERT ... SELECT: allocation by largest remainder per offer, then the fee split per order.
-
-    Per line with weight w of W (quantity of Σ quantity when short, tolerance of Σ tolerance when
-    there is a surplus), of A units to share: floor(A*w/W), plus one for the lines ranked within the
-    A - Σ floor left over by remainder (A*w) mod W descending, placed_at, id. The fee (F satang)
-    follows the same rule over line values in satang per purchase order.
-
-    Each named step below is headed by the rule it applies and the ``pricing`` function it must equal;
-    ``tests/integration/test_combine_sql.py`` checks the whole against those functions on random rounds.
-    """
-    values = ",\n".join("(" + ", ".join("NULL" if v is None else str(int(v)) for v in row) + ")"
-                         for row in constants)
-    tier_columns = "".join(f", lo{i}, p{i}" for i in range(depth))
-    # The tier with the largest minimum the line's own quantity reaches (pricing.alone_price).
-    alone = "CASE " + " ".join(f"WHEN order_line.quantity >= offer.lo{i} THEN offer.p{i}"
-                               for i in reversed(range(depth))) + " END"
-    if wide:  # PostgreSQL only: exact NUMERIC for products beyond 64 bits
-        fee_floor = "div(CAST(fee AS NUMERIC) * fee_weight, fee_w)"
-        fee_rem = "mod(CAST(fee AS NUMERIC) * fee_weight, fee_w)"
-    else:
-        fee_floor = "fee * fee_weight / fee_w"
-        fee_rem = "fee * fee_weight % fee_w"
-    # A line's weight in its offer's share: its tolerance when there is a surplus, else its quantity.
-    weight = "CASE WHEN offer.surplus = 1 THEN order_line.tolerance ELSE order_line.quantity END"
-    sql = f"""
--- Per offer, what Python worked out with pricing.round_to_packs, pricing.tier_for and the fees
--- (pricing.network_fee, pricing.purchase_order_delivery_fee), in units and satang; then its tiers.
-WITH offer_constants (offer_id, po_id, surplus, share_units, share_weight, price_s, ref_s, fee, fee_w, even,
-                      ordered{tier_columns})
-AS (VALUES {values}),
-
--- Largest remainder, first step (pricing.allocate, pricing.largest_remainder): per offer, the units left
--- over after every line's floor. A hash aggregate, so the window below only numbers the lines (it
--- streams) instead of also summing its whole partition.
-offer_units_left AS (
-  SELECT order_line.offer_id,
-         max(offer.share_units) - sum(CAST(offer.share_units AS BIGINT) * {weight} / offer.share_weight) AS units_left
-  FROM order_lines order_line JOIN offer_constants offer ON offer.offer_id = order_line.offer_id
-  GROUP BY order_line.offer_id
-),
-
--- Each line's floor and remainder of the units shared (pricing.allocate: short, the ordered quantity is
--- shared by quantity; surplus, every line gets its quantity and the extra is shared by tolerance), and
--- the price its own quantity reaches buying alone (pricing.alone_price).
-line_floors AS (
-  SELECT order_line.id, group_order.group_id, order_line.offer_id, order_line.quantity, order_line.placed_at,
-         offer_units_left.units_left, {alone} AS alone_s,
-         CASE WHEN offer.surplus = 1 THEN order_line.quantity ELSE 0 END AS base,
-         CAST(offer.share_units AS BIGINT) * {weight} / offer.share_weight AS share,
-         CAST(offer.share_units AS BIGINT) * {weight} % offer.share_weight AS rem
-  FROM order_lines order_line
-  JOIN offer_constants offer ON offer.offer_id = order_line.offer_id
-  JOIN offer_units_left ON offer_units_left.offer_id = order_line.offer_id
-  JOIN group_orders group_order ON group_order.id = order_line.group_order_id
-),
-
--- Largest remainder, second step (pricing.largest_remainder): one more unit for the lines ranked within
--- the units left, by remainder descending, then the earlier placed_at, then the lower id.
-line_allocations AS (
-  SELECT id, group_id, offer_id, quantity, placed_at, alone_s,
-         base + share + CASE WHEN row_number() OVER (PARTITION BY offer_id ORDER BY rem DESC, placed_at, id)
-                                  <= units_left THEN 1 ELSE 0 END AS alloc
-  FROM line_floors
-),
-
--- The fees are split by line value in satang (pricing.split_fee): a line's weight is its value,
--- allocated × price, or 1 for every line when the purchase order's value is 0 (``even``).
-line_fee_weights AS (
-  SELECT line.id, line.group_id, line.offer_id, offer.po_id, line.quantity, line.placed_at, offer.price_s,
-         offer.ref_s, offer.fee, offer.fee_w, offer.ordered, line.alloc, line.alone_s,
-         CASE WHEN offer.even = 1 THEN 1 ELSE line.alloc * offer.price_s END AS fee_weight
-  FROM line_allocations line JOIN offer_constants offer ON offer.offer_id = line.offer_id
-),
-
--- Largest remainder over the purchase order, first step (pricing.split_fee): each line's floor of the fee
--- and its remainder.
-line_fee_floors AS (
-  SELECT id, group_id, offer_id, po_id, quantity, alloc, price_s, ref_s, ordered, alone_s, placed_at, fee,
-         {fee_floor} AS fee_floor, {fee_rem} AS fee_rem
-  FROM line_fee_weights
-),
-
--- Second step (pricing.split_fee): one more satang for the lines ranked within the satang left over, by
--- remainder descending, then the earlier placed_at, then the lower id; the shares add up to the fee.
-line_fees AS (
-  SELECT id, group_id, offer_id, po_id, quantity, alloc, price_s, ref_s, ordered, alone_s,
-         fee_floor + CASE WHEN row_number() OVER w <= fee - sum(fee_floor) OVER w THEN 1 ELSE 0 END AS fee_s
-  FROM line_fee_floors
-  -- One window node for both: the number and the purchase order's whole sum of floors.
-  WINDOW w AS (PARTITION BY po_id ORDER BY fee_rem DESC, placed_at, id
-               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-)
-
--- Each line's allocation, its money in satang. The amount (pricing.line_amount: allocated × price + fee
--- share) and the savings (pricing.line_savings: allocated × (reference price − price) − fee share) are
--- computed when read (orders.models.Allocation).
-INSERT INTO allocations (round_id, group_id, order_line_id, offer_id, purchase_order_id, quantity,
-                         ordered_allocation, allocated, unit_price_satang, reference_price_satang,
-                         alone_price_satang, fee_share_satang)
-SELECT :round_id, group_id, id, offer_id, po_id, quantity, alloc, alloc,
-       CASE WHEN ordered = 1 THEN price_s END, ref_s, alone_s, fee_s
-FROM line_fees
-"""
-    return text(sql)
 
 
 def _combine_summary(round_id: int) -> dict[str, Any]:
