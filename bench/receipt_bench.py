@@ -30,7 +30,8 @@ from typing import Any
 import psycopg
 
 from bench import combine_bench
-from bench.combine_bench import ADMIN, FLOOR_TABLE, INSTANCE, ROOT
+from bench.combine_bench import ADMIN, FLOOR_TABLE, FLOOR_TABLE_NOW, INSTANCE, ROOT
+from orders.models import allocation_amount_sql, allocation_savings_sql
 
 
 def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
     app = create_app({"JOBS_MODE": "manual"})
     conn = psycopg.connect(url, autocommit=True)
     conn.execute(FLOOR_TABLE)
+    conn.execute(FLOOR_TABLE_NOW)
     with app.app_context():
         combine_round(rnd, parts=False)
         db.session.remove()
@@ -64,8 +66,8 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
     conn.execute("CREATE TABLE bench_invoices AS SELECT * FROM invoices")
 
     def reset() -> None:
-        conn.execute("UPDATE allocations a SET allocated = b.allocated, fee_share = b.fee_share, amount = b.amount, "
-                     "savings = b.savings FROM bench_allocations b WHERE a.round_id = b.round_id "
+        conn.execute("UPDATE allocations a SET allocated = b.allocated, fee_share_satang = b.fee_share_satang "
+                     "FROM bench_allocations b WHERE a.round_id = b.round_id "
                      "AND a.group_id = b.group_id AND a.order_line_id = b.order_line_id")
         conn.execute("UPDATE invoices i SET total = b.total, savings = b.savings FROM bench_invoices b "
                      "WHERE i.id = b.id")
@@ -76,12 +78,26 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
         conn.execute("CHECKPOINT")
 
     def physical() -> float:
+        # The floor: the allocation's 14 columns as they were (numeric money, amount and savings).
         conn.execute("TRUNCATE bench_floor")
         conn.execute("CHECKPOINT")
         start = time.perf_counter()
         conn.execute("INSERT INTO bench_floor SELECT order_line_id, round_id, group_id, offer_id, purchase_order_id, "
-                     "quantity, ordered_allocation, allocated, unit_price, reference_price, alone_price, fee_share, "
-                     "amount, savings FROM allocations WHERE round_id = %s AND purchase_order_id = %s", (rnd, po_id))
+                     "quantity, ordered_allocation, allocated, unit_price_satang * 0.01, reference_price_satang * 0.01, "
+                     "alone_price_satang * 0.01, fee_share_satang * 0.01, "
+                     f"{allocation_amount_sql('a')} * 0.01, {allocation_savings_sql('a')} * 0.01 "
+                     "FROM allocations a WHERE round_id = %s AND purchase_order_id = %s", (rnd, po_id))
+        return time.perf_counter() - start
+
+    def physical_now() -> float:
+        # The same rows as they are stored now (12 columns, satang).
+        conn.execute("TRUNCATE bench_floor_now")
+        conn.execute("CHECKPOINT")
+        start = time.perf_counter()
+        conn.execute("INSERT INTO bench_floor_now SELECT order_line_id, round_id, group_id, offer_id, "
+                     "purchase_order_id, quantity, ordered_allocation, allocated, unit_price_satang, "
+                     "reference_price_satang, alone_price_satang, fee_share_satang "
+                     "FROM allocations WHERE round_id = %s AND purchase_order_id = %s", (rnd, po_id))
         return time.perf_counter() - start
 
     def receipt() -> float:
@@ -102,10 +118,11 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
 
     reset()
     receipt()  # warm-up
-    out: dict[str, list[float]] = {"physical": [], "receipt": []}
+    out: dict[str, list[float]] = {"physical": [], "physical_now": [], "receipt": []}
     for _ in range(runs):
         reset()
         out["physical"].append(physical())
+        out["physical_now"].append(physical_now())
         reset()
         out["receipt"].append(receipt())
     return {**out, "lines": lines, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
@@ -148,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{[round(x, 3) for x in r['physical']]}")
     print(f"  record_receipt (re-allocation, fee split, invoices):             {t:7.3f} s  "
           f"{[round(x, 3) for x in r['receipt']]}")
-    print(f"  ratio: {t / p:.2f}x (target <= 3.0); peak RSS of the process: {r['rss_kb'] / 1024:.0f} MB")
+    pn = statistics.median(r["physical_now"])
+    print(f"  PHYSICAL floor, today's 12 columns (satang):                   {pn:7.3f} s  "
+          f"{[round(x, 3) for x in r['physical_now']]}")
+    print(f"  ratio: {t / p:.2f}x (target <= 3.0); against today's columns {t / pn:.2f}x; "
+          f"peak RSS of the process: {r['rss_kb'] / 1024:.0f} MB")
     return 0
 
 
