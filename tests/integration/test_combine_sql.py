@@ -255,6 +255,27 @@ EDGE_CASES = {
         _offer(2, pack=2, minimum=4, tiers=[(0, "5.55")], ref="6.00"),
         _offer(1, pack=1, tiers=[(0, "0.01")], ref="0.02")],
         [(g, o, 1 + (g * 5 + o * 3) % 11, (g + o) % 3, g % 3) for g in range(8) for o in range(4) if (g + o) % 5]),
+    # The statement ranks classes of lines, not lines (orders/combine_sql.py). Every line the same weight: the
+    # class at the cut is the whole offer, and 2 of the 6 lines get the units left, by placed_at then id.
+    "one weight, the whole offer at the cut": RoundSpec(Decimal("0"), 1, [_offer(pack=10)],
+                                                        [(g, 0, 4, 0, (5 - g) % 3) for g in range(6)]),
+    # Weights 1 and 5 of 8, 6 units: both have remainder 6, so they are one class at the cut (3 units left
+    # for 4 lines); the weight-5 line is placed last and is the one left without.
+    "equal remainders, different weights": RoundSpec(Decimal("0"), 1, [_offer(pack=3)],
+                                                     [(0, 0, 1, 0, 1), (1, 0, 5, 0, 2), (2, 0, 1, 0, 0),
+                                                      (3, 0, 1, 0, 1)]),
+    # ... and the same with the weight-5 line placed first: it gets its unit, a weight-1 line does not.
+    "equal remainders, the heavy line first": RoundSpec(Decimal("0"), 1, [_offer(pack=3)],
+                                                        [(0, 0, 1, 0, 1), (1, 0, 5, 0, 0), (2, 0, 1, 0, 1),
+                                                         (3, 0, 1, 0, 1)]),
+    # A surplus shared by tolerance where every line has the same tolerance: one class at the cut.
+    "surplus, one tolerance": RoundSpec(Decimal("0"), 1, [_offer(pack=12)],
+                                        [(g, 0, 1 + g, 2, g % 2) for g in range(4)]),
+    # Two offers of one order whose lines are worth the same (3 × 2.00 = 2 × 3.00): one fee class across
+    # offers; the one satang left goes to the earliest line, an offer-B line, then the lower id.
+    "fee cut across offers": RoundSpec(Decimal("0"), 1, [_offer(fee="0.05", tiers=[(0, "2.00")]),
+                                                         _offer(tiers=[(0, "3.00")])],
+                                       [(0, 0, 3, 0, 1), (1, 0, 3, 0, 1), (2, 1, 2, 0, 0), (3, 1, 2, 0, 0)]),
     # Fees times line values beyond 64-bit integers (10^9 satang of fee x 10^10 satang of value): the
     # fee split takes the exact NUMERIC path on PostgreSQL, and must still equal pricing.split_fee.
     "wide numbers": RoundSpec(Decimal("1.5"), 1, [_offer(fee="9999999.99", ref="1100.00",
