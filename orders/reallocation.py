@@ -56,14 +56,15 @@ def reallocate_shortage(po: PurchaseOrder, received: dict[int, int]) -> None:
 
 
 def _statement(values: str, wide: bool, split: str) -> Any:
-    """One UPDATE of the order's allocations that change, each computed from its own row.
+    """One UPDATE of the order's allocations that change, each computed from its own row and its class.
 
     As in the combine (``orders.combine_sql``), the largest-remainder ranking is decided on classes of
-    lines: per offer the lines counted by their combined allocation (their weight), the remainder where
-    the units received run out (the cut) and, numbered by ``placed_at`` then id, only the lines at the
-    cut; the fee split likewise over the classes of new line values. The UPDATE then scans the order's
-    allocations once and computes each row's new figures from its offer's constants and the two short
-    lists of lines at a cut that get one more: no sort of every line, no second pass to match the rows.
+    lines, not lines: per offer the lines counted by their combined allocation (their weight); the
+    remainder where the units received run out (the cut); whether a class gets one more unit (all its
+    lines, none, or line by line at the cut: only those lines are numbered, by ``placed_at`` then id).
+    The fee split the same way over the classes of new line values, each class's fee floor and remainder
+    worked out for both of its possible allocations. The UPDATE then scans the order's allocations once,
+    each row joined to its class: no sort of every line, no second pass to match the rows to update.
     """
     big = "NUMERIC" if wide else "BIGINT"
 
@@ -73,46 +74,37 @@ def _statement(values: str, wide: bool, split: str) -> Any:
     def mod(a: str, b: str) -> str:
         return f"mod({a}, {b})" if wide else f"({a}) % ({b})"
 
-    def share(w: str) -> str:  # pricing.reallocate_shortage: floor of received × w / Σ w ...
-        return div(f"CAST(r.received AS {big}) * {w}", "r.w_total")
-
-    def rem(w: str) -> str:  # ... and its remainder
-        return mod(f"CAST(r.received AS {big}) * {w}", "r.w_total")
+    def standing(rem: str, cut: str) -> str:  # 1: one more for every line, 0: for none, 2: line by line
+        return f"CASE WHEN {cut} IS NULL OR {rem} < {cut} THEN 0 WHEN {rem} > {cut} THEN 1 ELSE 2 END"
 
     mine = "a.round_id = :round_id AND a.purchase_order_id = :po_id"
-    # A line's new allocation, for a row ``t`` of allocations joined to its offer's ``r`` and cut ``c``: its
-    # combined allocation when the offer came in full, else its floor, plus one above the cut or among the
-    # lines at the cut that win one.
-    def new_alloc(t: str) -> str:
-        w = f"{t}.ordered_allocation"
-        return (f"(CASE WHEN r.received < r.w_total THEN {share(w)} + CASE WHEN {rem(w)} > c.cut_rem "
-                f"OR {t}.order_line_id IN (SELECT order_line_id FROM winners) THEN 1 ELSE 0 END ELSE {w} END)")
-
-    def fee_weight(t: str) -> str:  # pricing.split_fee weighs a line by its value in satang (or 1 each)
-        return "1" if split == "even" else f"({new_alloc(t)} * r.price_s)"
-
-    fee_floor = div(f"CAST(:fee AS {big}) * {{}}", ":value")
-    fee_rem = mod(f"CAST(:fee AS {big}) * {{}}", ":value")
     if split == "none":
-        fee_steps = ""
-        new_fee = "0"
+        fee_steps, fee_columns = "", "0 AS ff0, 0 AS fs0, 0 AS ff1, 0 AS fs1"
     else:
+        def fee_weight(alloc: str) -> str:  # pricing.split_fee weighs a line by its value in satang (or 1 each)
+            return "1" if split == "even" else f"({alloc}) * r.price_s"
+
+        def fee_floor(weight: str) -> str:
+            return div(f"CAST(:fee AS {big}) * {weight}", ":value")
+
+        def fee_rem(weight: str) -> str:
+            return mod(f"CAST(:fee AS {big}) * {weight}", ":value")
+
+        cut = "(SELECT cut_rem FROM fee_cut)"
+        fee_columns = ", ".join(
+            f"{fee_floor(fee_weight(alloc))} AS ff{b}, {standing(fee_rem(fee_weight(alloc)), cut)} AS fs{b}"
+            for b, alloc in ((0, "k.share"), (1, "k.share + 1")))
         fee_steps = f"""
--- The fee split over the new line values (pricing.split_fee), the same way: the lines counted by value, from the
--- classes above; the remainder where the satang left run out; only the lines at that cut numbered.
-allocation_classes AS (
-  SELECT w.offer_id, w.share + CASE WHEN w.rem > c.cut_rem THEN 1 ELSE 0 END AS alloc, w.n
-  FROM weight_classes w LEFT JOIN remainder_cuts c ON c.offer_id = w.offer_id
-  WHERE c.cut_rem IS NULL OR w.rem <> c.cut_rem
-  UNION ALL
-  SELECT offer_id, share + CASE WHEN k <= take THEN 1 ELSE 0 END, 1 FROM cut_lines
-),
+-- The fee split over the new line values (pricing.split_fee), the same way: the lines counted by value, from
+-- the classes (the lines at the cut one by one); the remainder where the satang left run out.
 fee_classes AS (
-  SELECT fee_floor, fee_rem, sum(n) AS n
-  FROM (SELECT {fee_floor.format("fw")} AS fee_floor, {fee_rem.format("fw")} AS fee_rem, n
-        FROM (SELECT {"1" if split == "even" else "x.alloc * r.price_s"} AS fw, x.n
-              FROM allocation_classes x JOIN r ON r.offer_id = x.offer_id) y) z
-  GROUP BY fee_floor, fee_rem
+  SELECT {fee_floor("fw")} AS fee_floor, {fee_rem("fw")} AS fee_rem, sum(n) AS n
+  FROM (SELECT {fee_weight("x.alloc")} AS fw, x.n
+        FROM (SELECT offer_id, share + standing AS alloc, n FROM classes WHERE standing < 2
+              UNION ALL
+              SELECT offer_id, share + CASE WHEN k <= take THEN 1 ELSE 0 END, 1 FROM cut_lines) x
+        JOIN r ON r.offer_id = x.offer_id) y
+  GROUP BY fw
 ),
 fee_ranks AS (
   SELECT fee_rem, n,
@@ -123,29 +115,41 @@ fee_ranks AS (
 fee_cut AS (
   SELECT fee_rem AS cut_rem, satang_left - ranked_before AS take
   FROM fee_ranks WHERE ranked_before < satang_left AND satang_left <= ranked_before + n
-),
+),"""
+    # A row's extra unit: its class's standing, or at the cut whether it is among the winners.
+    bonus = ("CASE WHEN k.standing = 2 THEN CASE WHEN {t}.order_line_id IN (SELECT order_line_id FROM winners) "
+             "THEN 1 ELSE 0 END ELSE k.standing END")
+    # A row's fee share: its class's fee floor for that allocation, plus one above the fee cut or among its winners.
+    fee = ("CASE WHEN {bonus} = 1 THEN k.ff1 + {extra1} ELSE k.ff0 + {extra0} END")
+    extra = ("CASE WHEN k.fs{b} = 2 THEN CASE WHEN {t}.order_line_id IN (SELECT order_line_id FROM fee_winners) "
+             "THEN 1 ELSE 0 END ELSE k.fs{b} END")
+
+    def row_fee(t: str) -> str:
+        return fee.format(bonus=bonus.format(t=t), extra0=extra.format(b=0, t=t), extra1=extra.format(b=1, t=t))
+
+    fee_cut_lines = "" if split == "none" else f"""
+-- Only the lines at the fee cut are numbered: the earlier placed_at, then the lower line id.
 fee_cut_lines AS (
-  SELECT x.order_line_id, f.take, row_number() OVER (ORDER BY l.placed_at, x.order_line_id) AS k
-  FROM (SELECT a.order_line_id, a.offer_id, {fee_weight("a")} AS fw
-        FROM allocations a JOIN r ON r.offer_id = a.offer_id LEFT JOIN remainder_cuts c ON c.offer_id = a.offer_id
-        WHERE {mine}) x
-  JOIN fee_cut f ON {fee_rem.format("x.fw")} = f.cut_rem
-  JOIN order_lines l ON l.id = x.order_line_id AND l.offer_id = x.offer_id
+  SELECT a.order_line_id, row_number() OVER (ORDER BY l.placed_at, a.order_line_id) AS k
+  FROM class_fees k JOIN allocations a ON a.offer_id = k.offer_id AND a.ordered_allocation = k.w
+  JOIN order_lines l ON l.id = a.order_line_id AND l.offer_id = a.offer_id
+  WHERE {mine} AND (k.fs0 = 2 OR k.fs1 = 2)
+    AND CASE WHEN {bonus.format(t="a")} = 1 THEN k.fs1 ELSE k.fs0 END = 2
 ),
-fee_winners AS (SELECT order_line_id FROM fee_cut_lines WHERE k <= take),"""
-        weight = fee_weight("allocations")
-        new_fee = (f"({fee_floor.format(weight)} + CASE WHEN {fee_rem.format(weight)} > (SELECT cut_rem FROM fee_cut) "
-                   "OR allocations.order_line_id IN (SELECT order_line_id FROM fee_winners) THEN 1 ELSE 0 END)")
-    alloc = new_alloc("allocations")
+fee_winners AS (SELECT order_line_id FROM fee_cut_lines WHERE k <= (SELECT take FROM fee_cut)),"""
+    alloc = f"k.share + {bonus.format(t='allocations')}"
+    new_fee = "0" if split == "none" else row_fee("allocations")
     return text(f"""
 WITH r (offer_id, received, w_total, price_s) AS (VALUES {values}),
 
 -- pricing.reallocate_shortage per offer short (largest remainder over the allocations as combined): the order's
 -- allocations counted by weight per offer, each class's floor and remainder (an offer in full keeps its own).
 weight_classes AS (
-  SELECT x.offer_id, x.n,
-         CASE WHEN r.received < r.w_total THEN {share("x.w")} ELSE x.w END AS share,
-         CASE WHEN r.received < r.w_total THEN {rem("x.w")} ELSE 0 END AS rem
+  SELECT x.offer_id, x.w, x.n,
+         CASE WHEN r.received < r.w_total THEN {div(f"CAST(r.received AS {big}) * x.w", "r.w_total")}
+              ELSE x.w END AS share,
+         CASE WHEN r.received < r.w_total THEN {mod(f"CAST(r.received AS {big}) * x.w", "r.w_total")}
+              ELSE 0 END AS rem
   FROM (SELECT a.offer_id, a.ordered_allocation AS w, count(*) AS n FROM allocations a WHERE {mine}
         GROUP BY a.offer_id, a.ordered_allocation) x
   JOIN r ON r.offer_id = x.offer_id
@@ -164,22 +168,31 @@ remainder_cuts AS (
   SELECT offer_id, rem AS cut_rem, units_left - ranked_before AS take
   FROM remainder_ranks WHERE ranked_before < units_left AND units_left <= ranked_before + n
 ),
+classes AS (
+  SELECT w.offer_id, w.w, w.n, w.share, {standing("w.rem", "c.cut_rem")} AS standing, c.take
+  FROM weight_classes w LEFT JOIN remainder_cuts c ON c.offer_id = w.offer_id
+),
 -- Only the lines at the cut are numbered: the earlier placed_at, then the lower line id.
 cut_lines AS (
-  SELECT a.offer_id, a.order_line_id, {share("a.ordered_allocation")} AS share, c.take,
+  SELECT a.offer_id, a.order_line_id, k.share, k.take,
          row_number() OVER (PARTITION BY a.offer_id ORDER BY l.placed_at, a.order_line_id) AS k
-  FROM allocations a JOIN r ON r.offer_id = a.offer_id JOIN remainder_cuts c ON c.offer_id = a.offer_id
+  FROM classes k JOIN allocations a ON a.offer_id = k.offer_id AND a.ordered_allocation = k.w
   JOIN order_lines l ON l.id = a.order_line_id AND l.offer_id = a.offer_id
-  WHERE {mine} AND {rem("a.ordered_allocation")} = c.cut_rem
+  WHERE k.standing = 2 AND {mine}
 ),
 winners AS (SELECT order_line_id FROM cut_lines WHERE k <= take),{fee_steps}
+-- Per class: its allocation's floor and standing, and for either allocation its fee floor and fee standing.
+class_fees AS (
+  SELECT k.offer_id, k.w, k.share, k.standing, {fee_columns}
+  FROM classes k JOIN r ON r.offer_id = k.offer_id
+),{fee_cut_lines}
 done AS (SELECT 1)
 
--- Each allocation of the order computed from its own row; only the lines whose figures change are written.
+-- Each allocation of the order from its own row and its class; only the lines whose figures change are written.
 UPDATE allocations
 SET allocated = {alloc}, fee_share_satang = {new_fee}
-FROM r LEFT JOIN remainder_cuts c ON c.offer_id = r.offer_id
+FROM class_fees k
 WHERE allocations.round_id = :round_id AND allocations.purchase_order_id = :po_id
-  AND r.offer_id = allocations.offer_id
+  AND k.offer_id = allocations.offer_id AND k.w = allocations.ordered_allocation
   AND (allocations.allocated <> {alloc} OR allocations.fee_share_satang <> {new_fee})
 """)
