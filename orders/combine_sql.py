@@ -42,33 +42,36 @@ def allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: i
                          for row in constants)
     tier_columns = "".join(f", lo{i}, p{i}" for i in range(depth))
     # The tier with the largest minimum the line's own quantity reaches (pricing.alone_price).
-    alone = "CASE " + " ".join(f"WHEN l.quantity >= o.lo{i} THEN o.p{i}" for i in reversed(range(depth))) + " END"
-    if wide:
-        fee_floor = "div(CAST(fee AS NUMERIC) * fee_weight, fee_w)"
-        fee_rem = "mod(CAST(fee AS NUMERIC) * fee_weight, fee_w)"
-    else:
-        fee_floor = "fee * fee_weight / fee_w"
-        fee_rem = "fee * fee_weight % fee_w"
+    alone = "CASE " + " ".join(f"WHEN c.quantity >= o.lo{i} THEN o.p{i}" for i in reversed(range(depth))) + " END"
+
+    def fee_floor(weight: str) -> str:
+        return f"div(CAST(fee AS NUMERIC) * {weight}, fee_w)" if wide else f"fee * {weight} / fee_w"
+
+    def fee_rem(weight: str) -> str:
+        return f"mod(CAST(fee AS NUMERIC) * {weight}, fee_w)" if wide else f"fee * {weight} % fee_w"
+
+    def fee_weight(alloc: str) -> str:
+        return f"CASE WHEN even = 1 THEN 1 ELSE ({alloc}) * price_s END"
+
+    def standing(rem: str, cut: str) -> str:  # 1: one more for every line of the class, 0: none, 2: line by line
+        return f"CASE WHEN {cut} IS NULL OR {rem} < {cut} THEN 0 WHEN {rem} > {cut} THEN 1 ELSE 2 END"
+
     # A line's weight in its offer's share: its tolerance when there is a surplus, else its quantity; with a
     # surplus every line first gets its quantity (its base).
-    weight = "CASE WHEN o.surplus = 1 THEN l.tolerance ELSE l.quantity END"
-    base = "CASE WHEN o.surplus = 1 THEN l.quantity ELSE 0 END"
-    share = f"CAST(o.share_units AS BIGINT) * {weight} / o.share_weight"
-    rem = f"CAST(o.share_units AS BIGINT) * {weight} % o.share_weight"
-    # Ranked before the last line at the cut to get one more (or that line): earlier placed_at, then lower id.
-    before_offer_cut = "(l.placed_at < o.cut_at OR (l.placed_at = o.cut_at AND l.id <= o.cut_id))"
-    # Each line's allocation (pricing.allocate), given its offer's cut (offer_cuts below).
-    line_alloc = f"""
-    SELECT l.id, l.group_order_id, l.offer_id, l.quantity, l.placed_at, o.po_id, o.price_s, o.ref_s, o.ordered,
-           o.fee, o.fee_w, o.even, {alone} AS alone_s,
-           {base} + {share} + CASE WHEN {rem} > o.cut_rem OR ({rem} = o.cut_rem AND {before_offer_cut})
-                                   THEN 1 ELSE 0 END AS alloc
-    FROM order_lines l JOIN offer_cuts o ON o.offer_id = l.offer_id"""
-    # ... and its fee weight, floor and remainder (pricing.split_fee).
-    line_fee = f"""
-    SELECT w.*, {fee_floor} AS fee_floor, {fee_rem} AS fee_rem
-    FROM (SELECT z.*, CASE WHEN z.even = 1 THEN 1 ELSE z.alloc * z.price_s END AS fee_weight
-          FROM ({line_alloc}) z) w"""
+    weight = "CASE WHEN o.surplus = 1 THEN c.tolerance ELSE c.quantity END"
+    base = "CASE WHEN o.surplus = 1 THEN c.quantity ELSE 0 END"
+    same_class = "k.offer_id = l.offer_id AND k.quantity = l.quantity AND k.tolerance = l.tolerance"
+
+    def ranked_before(at: str, line_id: str) -> str:  # the earlier placed_at, then the lower id
+        return f"(l.placed_at < {at} OR (l.placed_at = {at} AND l.id <= {line_id}))"
+
+    bonus = f"CASE WHEN k.standing = 2 THEN CASE WHEN {ranked_before('k.cut_at', 'k.cut_id')} THEN 1 ELSE 0 END " \
+            "ELSE k.standing END"
+
+    def fee_extra(b: int) -> str:
+        return (f"CASE WHEN k.fs{b} = 2 THEN CASE WHEN {ranked_before('k.fee_cut_at', 'k.fee_cut_id')} THEN 1 ELSE 0 END "
+                f"ELSE k.fs{b} END")
+
     sql = f"""
 -- Per offer, what Python worked out with pricing.round_to_packs, pricing.tier_for and the fees
 -- (pricing.network_fee, pricing.purchase_order_delivery_fee), in units and satang; then its tiers.
@@ -76,72 +79,64 @@ WITH offer_constants (offer_id, po_id, surplus, share_units, share_weight, price
                       ordered{tier_columns})
 AS (VALUES {values}),
 
--- Largest remainder (pricing.allocate, pricing.largest_remainder), first step: per offer, its lines counted
--- by base and weight (one hash aggregate over the lines), each class's floor and remainder.
-weight_classes AS (
-  SELECT c.offer_id, c.base, c.w, c.n,
-         CAST(o.share_units AS BIGINT) * c.w / o.share_weight AS share,
-         CAST(o.share_units AS BIGINT) * c.w % o.share_weight AS rem
-  FROM (SELECT l.offer_id, {base} AS base, {weight} AS w, count(*) AS n
+-- Classes of lines: per offer, the lines counted by quantity and tolerance (one hash aggregate over the lines).
+-- Everything a line's allocation depends on but its placed_at and id is its class's: its base and its share of
+-- the units (pricing.allocate: short, the ordered quantity is shared by quantity; surplus, every line gets its
+-- quantity and the extra is shared by tolerance), the remainder of that share, and the price its own quantity
+-- reaches buying alone (pricing.alone_price).
+line_classes AS (
+  SELECT c.offer_id, c.quantity, c.tolerance, c.n, o.po_id, o.price_s, o.ref_s, o.ordered, o.fee, o.fee_w, o.even,
+         o.share_units, {base} AS base, {alone} AS alone_s,
+         CAST(o.share_units AS BIGINT) * {weight} / o.share_weight AS share,
+         CAST(o.share_units AS BIGINT) * {weight} % o.share_weight AS rem
+  FROM (SELECT l.offer_id, l.quantity, l.tolerance, count(*) AS n
         FROM order_lines l JOIN offer_constants o ON o.offer_id = l.offer_id
-        GROUP BY l.offer_id, {base}, {weight}) c
+        GROUP BY l.offer_id, l.quantity, l.tolerance) c
   JOIN offer_constants o ON o.offer_id = c.offer_id
 ),
 
--- Second step: the remainders ranked per offer, largest first; the cut is the remainder at which the
--- units left after every floor run out, and ``take`` how many of its lines still get one more.
+-- Largest remainder (pricing.largest_remainder): the remainders ranked per offer, largest first; the cut is the
+-- remainder at which the units left after every floor run out, ``take`` how many of its lines still get one.
 remainder_ranks AS (
   SELECT offer_id, rem, n,
          sum(n) OVER (PARTITION BY offer_id ORDER BY rem DESC ROWS UNBOUNDED PRECEDING) - n AS ranked_before,
          max(share_units) OVER (PARTITION BY offer_id) - sum(floors) OVER (PARTITION BY offer_id) AS units_left
-  FROM (SELECT w.offer_id, w.rem, sum(w.n) AS n, sum(w.n * w.share) AS floors, max(o.share_units) AS share_units
-        FROM weight_classes w JOIN offer_constants o ON o.offer_id = w.offer_id
-        GROUP BY w.offer_id, w.rem) r
+  FROM (SELECT offer_id, rem, sum(n) AS n, sum(n * share) AS floors, max(share_units) AS share_units
+        FROM line_classes GROUP BY offer_id, rem) r
 ),
 remainder_cuts AS (
   SELECT offer_id, rem AS cut_rem, units_left - ranked_before AS take
   FROM remainder_ranks WHERE ranked_before < units_left AND units_left <= ranked_before + n
 ),
+classes AS (
+  SELECT k.*, {standing("k.rem", "c.cut_rem")} AS standing, c.take
+  FROM line_classes k LEFT JOIN remainder_cuts c ON c.offer_id = k.offer_id
+),
 
--- Third step: only the lines at the cut are numbered, by the earlier placed_at, then the lower id.
+-- Only the lines at the cut are numbered, by the earlier placed_at, then the lower id; the last of them to get
+-- one more unit is the offer's threshold.
 cut_lines AS (
-  SELECT l.offer_id, l.id, l.placed_at, {base} AS base, {share} AS share, c.take,
+  SELECT l.offer_id, l.id, l.placed_at, k.po_id, k.base + k.share AS floor_alloc, k.take,
          row_number() OVER (PARTITION BY l.offer_id ORDER BY l.placed_at, l.id) AS k
-  FROM order_lines l JOIN offer_constants o ON o.offer_id = l.offer_id
-  JOIN remainder_cuts c ON c.offer_id = l.offer_id
-  WHERE {rem} = c.cut_rem
+  FROM order_lines l JOIN classes k ON {same_class}
+  WHERE k.standing = 2
 ),
 
--- Per offer: its constants and its cut (remainder, and the last line there to get one more unit).
-offer_cuts AS (
-  SELECT o.*, c.cut_rem, t.placed_at AS cut_at, t.id AS cut_id
-  FROM offer_constants o
-  LEFT JOIN remainder_cuts c ON c.offer_id = o.offer_id
-  LEFT JOIN cut_lines t ON t.offer_id = o.offer_id AND t.k = t.take
-),
-
--- The fee split (pricing.split_fee) by line value in satang per purchase order: a line's weight is
--- allocated × price, or 1 for every line when the order's value is 0 (``even``). First step: the lines
--- counted by allocation, from the classes (a class away from the cut gets one more unit or none as a
--- whole; the lines at the cut one by one), then by fee weight per purchase order.
-allocation_classes AS (
-  SELECT w.offer_id, w.base + w.share + CASE WHEN w.rem > c.cut_rem THEN 1 ELSE 0 END AS alloc, w.n
-  FROM weight_classes w LEFT JOIN remainder_cuts c ON c.offer_id = w.offer_id
-  WHERE c.cut_rem IS NULL OR w.rem <> c.cut_rem
-  UNION ALL
-  SELECT offer_id, base + share + CASE WHEN k <= take THEN 1 ELSE 0 END, 1 FROM cut_lines
-),
+-- The fees are split by line value in satang (pricing.split_fee): a line's weight is allocated × price, or 1
+-- for every line when the purchase order's value is 0 (``even``). The lines counted by value per purchase
+-- order, from the classes (a class away from the cut gets one more unit or none as a whole; the lines at the
+-- cut one by one); the fee remainders ranked; the fee's cut.
 fee_classes AS (
-  SELECT po_id, n, fee, {fee_floor} AS fee_floor, {fee_rem} AS fee_rem
+  SELECT po_id, n, fee, {fee_floor("fee_weight")} AS fee_floor, {fee_rem("fee_weight")} AS fee_rem
   FROM (SELECT po_id, fee_weight, max(fee) AS fee, max(fee_w) AS fee_w, sum(n) AS n
-        FROM (SELECT o.po_id, o.fee, o.fee_w, a.n,
-                     CASE WHEN o.even = 1 THEN 1 ELSE a.alloc * o.price_s END AS fee_weight
-              FROM allocation_classes a JOIN offer_constants o ON o.offer_id = a.offer_id) y
+        FROM (SELECT po_id, fee, fee_w, n, {fee_weight("base + share + standing")} AS fee_weight
+              FROM classes WHERE standing < 2
+              UNION ALL
+              SELECT k.po_id, k.fee, k.fee_w, 1, {fee_weight("t.floor_alloc + CASE WHEN t.k <= t.take THEN 1 ELSE 0 END")}
+              FROM cut_lines t JOIN (SELECT DISTINCT po_id, fee, fee_w, even, price_s, offer_id FROM classes) k
+                ON k.offer_id = t.offer_id) y
         GROUP BY po_id, fee_weight) f
 ),
-
--- Second step: the fee remainders ranked per purchase order; the cut, and how many of its lines take one
--- more satang.
 fee_ranks AS (
   SELECT po_id, fee_rem, n,
          sum(n) OVER (PARTITION BY po_id ORDER BY fee_rem DESC ROWS UNBOUNDED PRECEDING) - n AS ranked_before,
@@ -154,32 +149,42 @@ fee_cuts AS (
   FROM fee_ranks WHERE ranked_before < satang_left AND satang_left <= ranked_before + n
 ),
 
--- Third step: only the lines at the fee cut are numbered, by the earlier placed_at, then the lower id.
-fee_cut_lines AS (
-  SELECT x.po_id, x.id, x.placed_at, c.take,
-         row_number() OVER (PARTITION BY x.po_id ORDER BY x.placed_at, x.id) AS k
-  FROM ({line_fee}) x JOIN fee_cuts c ON c.po_id = x.po_id
-  WHERE x.fee_rem = c.cut_rem
+-- Per class, for either of its allocations (floor, floor + 1): the fee floor and its standing against the
+-- fee's cut; and the offer's threshold.
+class_fees AS (
+  SELECT x.*, {fee_floor(fee_weight("x.alloc0"))} AS ff0, {fee_floor(fee_weight("x.alloc0 + 1"))} AS ff1,
+         {standing(fee_rem(fee_weight("x.alloc0")), "f.cut_rem")} AS fs0,
+         {standing(fee_rem(fee_weight("x.alloc0 + 1")), "f.cut_rem")} AS fs1, f.take AS fee_take
+  FROM (SELECT k.*, k.base + k.share AS alloc0, t.placed_at AS cut_at, t.id AS cut_id
+        FROM classes k LEFT JOIN cut_lines t ON t.offer_id = k.offer_id AND t.k = t.take) x
+  LEFT JOIN fee_cuts f ON f.po_id = x.po_id
 ),
-po_cuts AS (
-  SELECT c.po_id, c.cut_rem, t.placed_at AS cut_at, t.id AS cut_id
-  FROM fee_cuts c JOIN fee_cut_lines t ON t.po_id = c.po_id AND t.k = c.take
+
+-- Only the lines at the fee's cut are numbered, by the earlier placed_at, then the lower id; the last of them
+-- to get one more satang is the purchase order's threshold.
+fee_cut_lines AS (
+  SELECT k.po_id, l.id, l.placed_at, k.fee_take,
+         row_number() OVER (PARTITION BY k.po_id ORDER BY l.placed_at, l.id) AS r
+  FROM order_lines l JOIN class_fees k ON {same_class}
+  WHERE (k.fs0 = 2 OR k.fs1 = 2) AND CASE WHEN {bonus} = 1 THEN k.fs1 ELSE k.fs0 END = 2
+),
+class_final AS (
+  SELECT k.*, t.placed_at AS fee_cut_at, t.id AS fee_cut_id
+  FROM class_fees k LEFT JOIN fee_cut_lines t ON t.po_id = k.po_id AND t.r = t.fee_take
 )
 
--- Each line's allocation, its money in satang, in the order the lines are read. The amount
--- (pricing.line_amount: allocated × price + fee share) and the savings (pricing.line_savings: allocated ×
--- (reference price − price) − fee share) are computed when read (orders.models.Allocation).
+-- Each line's allocation from its class and, at a cut, its place against the threshold; its money in satang,
+-- in the order the lines are read. The amount (pricing.line_amount: allocated × price + fee share) and the
+-- savings (pricing.line_savings: allocated × (reference price − price) − fee share) are computed when read
+-- (orders.models.Allocation).
 INSERT INTO allocations (round_id, group_id, order_line_id, offer_id, purchase_order_id, quantity,
                          ordered_allocation, allocated, unit_price_satang, reference_price_satang,
                          alone_price_satang, fee_share_satang)
-SELECT :round_id, g.group_id, x.id, x.offer_id, x.po_id, x.quantity, x.alloc, x.alloc,
-       CASE WHEN x.ordered = 1 THEN x.price_s END, x.ref_s, x.alone_s,
-       x.fee_floor + CASE WHEN x.fee_rem > p.cut_rem
-                            OR (x.fee_rem = p.cut_rem AND (x.placed_at < p.cut_at
-                                                           OR (x.placed_at = p.cut_at AND x.id <= p.cut_id)))
-                          THEN 1 ELSE 0 END
-FROM ({line_fee}) x
-JOIN group_orders g ON g.id = x.group_order_id
-LEFT JOIN po_cuts p ON p.po_id = x.po_id
+SELECT :round_id, g.group_id, l.id, l.offer_id, k.po_id, l.quantity, k.alloc0 + {bonus}, k.alloc0 + {bonus},
+       CASE WHEN k.ordered = 1 THEN k.price_s END, k.ref_s, k.alone_s,
+       CASE WHEN {bonus} = 1 THEN k.ff1 + {fee_extra(1)} ELSE k.ff0 + {fee_extra(0)} END
+FROM order_lines l
+JOIN class_final k ON {same_class}
+JOIN group_orders g ON g.id = l.group_order_id
 """
     return text(sql)
