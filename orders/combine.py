@@ -74,10 +74,10 @@ def _parts_min_lines() -> int:
 
 
 def _demand(round_id: int, supplier_id: int | None = None) -> list[Any]:
-    """Per offer with lines: Σ quantity, Σ tolerance, line count (one GROUP BY in the database)."""
+    """Per offer with lines: Σ quantity, Σ tolerance, line count, largest quantity and tolerance (one GROUP BY)."""
     query = (
         select(OrderLine.offer_id, Offer.supplier_id, func.sum(OrderLine.quantity), func.sum(OrderLine.tolerance),
-               func.count())
+               func.count(), func.max(OrderLine.quantity), func.max(OrderLine.tolerance))
         .join(Offer, Offer.id == OrderLine.offer_id).where(Offer.round_id == round_id)
         .group_by(OrderLine.offer_id, Offer.supplier_id).order_by(OrderLine.offer_id)
     )
@@ -249,7 +249,7 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
     prices: dict[int, pricing.Tier | None] = {}
     by_supplier: dict[int, list[int]] = defaultdict(list)
     counts: dict[int, int] = {}
-    for offer_id, supplier_id, total, tolerance, count in demand:
+    for offer_id, supplier_id, total, tolerance, count, _, _ in demand:
         offer = offers[offer_id]
         problems = pricing.validate_tiers(tiers.get(offer_id, ()))
         if problems:
@@ -327,7 +327,13 @@ def _combine_offers(round_id: int, fee_percent: Decimal, demand: list[Any], *, s
                 *(None, None) * (depth - len(tiers[o]))))
     if wide and not is_postgres():
         raise jobs.PermanentJobError("fees times line values exceed 64-bit integers; combine on PostgreSQL")
-    db.session.execute(allocation_sql(constants, wide, depth), {"round_id": round_id})
+    # A line's class (offer, quantity, tolerance) as one integer, when it fits in 64 bits: the planner then
+    # knows the classes are distinct and joins the lines to them by hash (orders/combine_sql.py).
+    tolerances = max(int(d[6]) for d in demand) + 1
+    per_offer = (max(int(d[5]) for d in demand) + 1) * tolerances
+    key = (per_offer, tolerances) if max(results) * per_offer + per_offer <= _INT64 else None
+    for statement in allocation_sql(constants, wide, depth, is_postgres(), key):
+        db.session.execute(statement, {"round_id": round_id})
     return len(po_rows), sum(counts.values())
 
 

@@ -30,13 +30,21 @@ from typing import Any
 from sqlalchemy import text
 
 
-def allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: int) -> Any:
-    """The INSERT ... SELECT of every allocation; bind ``round_id``.
+def allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: int, postgres: bool,
+                   key: tuple[int, int] | None = None) -> list[Any]:
+    """The statements, in order, that insert every allocation (bind ``round_id``).
+
+    The classes are two small temporary tables, analysed on PostgreSQL so the planner knows their size and
+    joins the million lines to them by hash (a common table expression has no statistics: it took the
+    classes for a handful of rows and hashed the lines instead). They are dropped at the end.
 
     ``constants``: per offer (offer id, purchase order id, surplus, units to share, their weight, price,
     reference price, fee of its order, the order's fee weight, even, ordered, then ``depth`` pairs of
     tier minimum and price, NULL-padded), all in units and satang. ``wide``: the fee times a line's
-    value may exceed 64 bits (PostgreSQL only: exact NUMERIC for those products).
+    value may exceed 64 bits (PostgreSQL only: exact NUMERIC for those products). ``key``: (per offer, per
+    quantity) when offer id × per offer + quantity × per quantity + tolerance numbers the classes within 64
+    bits: the lines are then joined to their class on that one number, which the planner, knowing it is
+    distinct among the classes, hashes on the classes' side (on three columns it hashed the million lines).
     """
     values = ",\n".join("(" + ", ".join("NULL" if v is None else str(int(v)) for v in row) + ")"
                          for row in constants)
@@ -60,7 +68,13 @@ def allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: i
     # surplus every line first gets its quantity (its base).
     weight = "CASE WHEN o.surplus = 1 THEN c.tolerance ELSE c.quantity END"
     base = "CASE WHEN o.surplus = 1 THEN c.quantity ELSE 0 END"
-    same_class = "k.offer_id = l.offer_id AND k.quantity = l.quantity AND k.tolerance = l.tolerance"
+    if key is not None:
+        class_key = f"CAST({{t}}.offer_id AS BIGINT) * {key[0]} + {{t}}.quantity * {key[1]} + {{t}}.tolerance"
+        # The offer too: a line of another round or part is not bounded by this part's largest quantity.
+        same_class = f"k.class_key = {class_key.format(t='l')} AND k.offer_id = l.offer_id"
+    else:
+        class_key = "0"
+        same_class = "k.offer_id = l.offer_id AND k.quantity = l.quantity AND k.tolerance = l.tolerance"
 
     def ranked_before(at: str, line_id: str) -> str:  # the earlier placed_at, then the lower id
         return f"(l.placed_at < {at} OR (l.placed_at = {at} AND l.id <= {line_id}))"
@@ -72,7 +86,8 @@ def allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: i
         return (f"CASE WHEN k.fs{b} = 2 THEN CASE WHEN {ranked_before('k.fee_cut_at', 'k.fee_cut_id')} THEN 1 ELSE 0 END "
                 f"ELSE k.fs{b} END")
 
-    sql = f"""
+    classes_sql = f"""
+CREATE TEMPORARY TABLE combine_classes AS
 -- Per offer, what Python worked out with pricing.round_to_packs, pricing.tier_for and the fees
 -- (pricing.network_fee, pricing.purchase_order_delivery_fee), in units and satang; then its tiers.
 WITH offer_constants (offer_id, po_id, surplus, share_units, share_weight, price_s, ref_s, fee, fee_w, even,
@@ -86,7 +101,7 @@ AS (VALUES {values}),
 -- reaches buying alone (pricing.alone_price).
 line_classes AS (
   SELECT c.offer_id, c.quantity, c.tolerance, c.n, o.po_id, o.price_s, o.ref_s, o.ordered, o.fee, o.fee_w, o.even,
-         o.share_units, {base} AS base, {alone} AS alone_s,
+         o.share_units, {base} AS base, {alone} AS alone_s, {class_key.format(t="c")} AS class_key,
          CAST(o.share_units AS BIGINT) * {weight} / o.share_weight AS share,
          CAST(o.share_units AS BIGINT) * {weight} % o.share_weight AS rem
   FROM (SELECT l.offer_id, l.quantity, l.tolerance, count(*) AS n
@@ -107,18 +122,18 @@ remainder_ranks AS (
 remainder_cuts AS (
   SELECT offer_id, rem AS cut_rem, units_left - ranked_before AS take
   FROM remainder_ranks WHERE ranked_before < units_left AND units_left <= ranked_before + n
-),
-classes AS (
-  SELECT k.*, {standing("k.rem", "c.cut_rem")} AS standing, c.take
-  FROM line_classes k LEFT JOIN remainder_cuts c ON c.offer_id = k.offer_id
-),
-
+)
+SELECT k.*, {standing("k.rem", "c.cut_rem")} AS standing, c.take
+FROM line_classes k LEFT JOIN remainder_cuts c ON c.offer_id = k.offer_id
+"""
+    class_fees_sql = f"""
+CREATE TEMPORARY TABLE combine_class_fees AS
 -- Only the lines at the cut are numbered, by the earlier placed_at, then the lower id; the last of them to get
 -- one more unit is the offer's threshold.
-cut_lines AS (
+WITH cut_lines AS (
   SELECT l.offer_id, l.id, l.placed_at, k.po_id, k.base + k.share AS floor_alloc, k.take,
          row_number() OVER (PARTITION BY l.offer_id ORDER BY l.placed_at, l.id) AS k
-  FROM order_lines l JOIN classes k ON {same_class}
+  FROM order_lines l JOIN combine_classes k ON {same_class}
   WHERE k.standing = 2
 ),
 
@@ -130,10 +145,10 @@ fee_classes AS (
   SELECT po_id, n, fee, {fee_floor("fee_weight")} AS fee_floor, {fee_rem("fee_weight")} AS fee_rem
   FROM (SELECT po_id, fee_weight, max(fee) AS fee, max(fee_w) AS fee_w, sum(n) AS n
         FROM (SELECT po_id, fee, fee_w, n, {fee_weight("base + share + standing")} AS fee_weight
-              FROM classes WHERE standing < 2
+              FROM combine_classes WHERE standing < 2
               UNION ALL
               SELECT k.po_id, k.fee, k.fee_w, 1, {fee_weight("t.floor_alloc + CASE WHEN t.k <= t.take THEN 1 ELSE 0 END")}
-              FROM cut_lines t JOIN (SELECT DISTINCT po_id, fee, fee_w, even, price_s, offer_id FROM classes) k
+              FROM cut_lines t JOIN (SELECT DISTINCT po_id, fee, fee_w, even, price_s, offer_id FROM combine_classes) k
                 ON k.offer_id = t.offer_id) y
         GROUP BY po_id, fee_weight) f
 ),
@@ -147,32 +162,31 @@ fee_ranks AS (
 fee_cuts AS (
   SELECT po_id, fee_rem AS cut_rem, satang_left - ranked_before AS take
   FROM fee_ranks WHERE ranked_before < satang_left AND satang_left <= ranked_before + n
-),
-
--- Per class, for either of its allocations (floor, floor + 1): the fee floor and its standing against the
--- fee's cut; and the offer's threshold.
-class_fees AS (
-  SELECT x.*, {fee_floor(fee_weight("x.alloc0"))} AS ff0, {fee_floor(fee_weight("x.alloc0 + 1"))} AS ff1,
-         {standing(fee_rem(fee_weight("x.alloc0")), "f.cut_rem")} AS fs0,
-         {standing(fee_rem(fee_weight("x.alloc0 + 1")), "f.cut_rem")} AS fs1, f.take AS fee_take
-  FROM (SELECT k.*, k.base + k.share AS alloc0, t.placed_at AS cut_at, t.id AS cut_id
-        FROM classes k LEFT JOIN cut_lines t ON t.offer_id = k.offer_id AND t.k = t.take) x
-  LEFT JOIN fee_cuts f ON f.po_id = x.po_id
-),
-
--- Only the lines at the fee's cut are numbered, by the earlier placed_at, then the lower id; the last of them
--- to get one more satang is the purchase order's threshold.
-fee_cut_lines AS (
-  SELECT k.po_id, l.id, l.placed_at, k.fee_take,
-         row_number() OVER (PARTITION BY k.po_id ORDER BY l.placed_at, l.id) AS r
-  FROM order_lines l JOIN class_fees k ON {same_class}
-  WHERE (k.fs0 = 2 OR k.fs1 = 2) AND CASE WHEN {bonus} = 1 THEN k.fs1 ELSE k.fs0 END = 2
-),
-class_final AS (
-  SELECT k.*, t.placed_at AS fee_cut_at, t.id AS fee_cut_id
-  FROM class_fees k LEFT JOIN fee_cut_lines t ON t.po_id = k.po_id AND t.r = t.fee_take
 )
 
+-- Per class, for either of its allocations (floor, floor + 1): the fee floor and its standing against the
+-- fee's cut; and the offer's threshold. The order's threshold is filled in next.
+SELECT x.*, {fee_floor(fee_weight("x.alloc0"))} AS ff0, {fee_floor(fee_weight("x.alloc0 + 1"))} AS ff1,
+       {standing(fee_rem(fee_weight("x.alloc0")), "f.cut_rem")} AS fs0,
+       {standing(fee_rem(fee_weight("x.alloc0 + 1")), "f.cut_rem")} AS fs1, f.take AS fee_take,
+       CASE WHEN 1 = 0 THEN x.cut_at END AS fee_cut_at, CASE WHEN 1 = 0 THEN x.cut_id END AS fee_cut_id
+FROM (SELECT k.*, k.base + k.share AS alloc0, t.placed_at AS cut_at, t.id AS cut_id
+      FROM combine_classes k LEFT JOIN cut_lines t ON t.offer_id = k.offer_id AND t.k = t.take) x
+LEFT JOIN fee_cuts f ON f.po_id = x.po_id
+"""
+    # Only the lines at the fee's cut are numbered, by the earlier placed_at, then the lower id; the last of them
+    # to get one more satang is the purchase order's threshold.
+    fee_threshold_sql = f"""
+UPDATE combine_class_fees SET fee_cut_at = t.placed_at, fee_cut_id = t.id
+FROM (SELECT po_id, placed_at, id, fee_take, r FROM (
+        SELECT k.po_id, l.id, l.placed_at, k.fee_take,
+               row_number() OVER (PARTITION BY k.po_id ORDER BY l.placed_at, l.id) AS r
+        FROM order_lines l JOIN combine_class_fees k ON {same_class}
+        WHERE (k.fs0 = 2 OR k.fs1 = 2) AND CASE WHEN {bonus} = 1 THEN k.fs1 ELSE k.fs0 END = 2) n
+      WHERE r = fee_take) t
+WHERE combine_class_fees.po_id = t.po_id
+"""
+    insert_sql = f"""
 -- Each line's allocation from its class and, at a cut, its place against the threshold; its money in satang,
 -- in the order the lines are read. The amount (pricing.line_amount: allocated × price + fee share) and the
 -- savings (pricing.line_savings: allocated × (reference price − price) − fee share) are computed when read
@@ -184,7 +198,14 @@ SELECT :round_id, g.group_id, l.id, l.offer_id, k.po_id, l.quantity, k.alloc0 + 
        CASE WHEN k.ordered = 1 THEN k.price_s END, k.ref_s, k.alone_s,
        CASE WHEN {bonus} = 1 THEN k.ff1 + {fee_extra(1)} ELSE k.ff0 + {fee_extra(0)} END
 FROM order_lines l
-JOIN class_final k ON {same_class}
+JOIN combine_class_fees k ON {same_class}
 JOIN group_orders g ON g.id = l.group_order_id
 """
-    return text(sql)
+    statements = ["DROP TABLE IF EXISTS combine_classes", "DROP TABLE IF EXISTS combine_class_fees", classes_sql]
+    if postgres:
+        statements.append("ANALYZE combine_classes")
+    statements.append(class_fees_sql)
+    if postgres:
+        statements.append("ANALYZE combine_class_fees")
+    statements += [fee_threshold_sql, insert_sql, "DROP TABLE combine_classes", "DROP TABLE combine_class_fees"]
+    return [text(sql) for sql in statements]

@@ -276,6 +276,11 @@ EDGE_CASES = {
     "fee cut across offers": RoundSpec(Decimal("0"), 1, [_offer(fee="0.05", tiers=[(0, "2.00")]),
                                                          _offer(tiers=[(0, "3.00")])],
                                        [(0, 0, 3, 0, 1), (1, 0, 3, 0, 1), (2, 1, 2, 0, 0), (3, 1, 2, 0, 0)]),
+    # A part numbers its classes by offer, quantity and tolerance up to its own largest quantity: a line of
+    # another supplier's offer (5, beyond this part's 3) must not pass for one of this part's classes.
+    "parts: another supplier's larger quantities": RoundSpec(Decimal("0"), 2, [_offer(0), _offer(1), _offer(0)],
+                                                             [(0, 0, 2, 0, 0), (0, 1, 5, 0, 0), (0, 2, 1, 0, 0),
+                                                              (1, 2, 3, 0, 0)]),
     # Fees times line values beyond 64-bit integers (10^9 satang of fee x 10^10 satang of value): the
     # fee split takes the exact NUMERIC path on PostgreSQL, and must still equal pricing.split_fee.
     "wide numbers": RoundSpec(Decimal("1.5"), 1, [_offer(fee="9999999.99", ref="1100.00",
