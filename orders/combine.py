@@ -3,11 +3,11 @@
 The arithmetic is specified by ``pricing`` (pure functions). Combining a round works on offers,
 not lines: PostgreSQL (or SQLite) sums each offer's quantities and tolerances, Python applies
 ``pricing.round_to_packs``, the tier and the network fee per offer and purchase order, and then
-one ``INSERT INTO allocations ... SELECT`` computes every line's allocation, fee share, amount and
-savings with window functions (largest remainder, ties to the earlier ``placed_at``, then the
-lower id), in integer units and satang so SQLite stays exact too. Invoices are one
-``INSERT ... SELECT ... GROUP BY``. ``tests/integration/test_combine_sql.py`` proves the result
-equal to the ``pricing`` functions.
+the statements of ``orders.combine_sql`` compute every line's allocation and fee share (largest
+remainder, ties to the earlier ``placed_at``, then the lower id) on classes of lines and insert the
+allocations in one ``INSERT ... SELECT``, in integer units and satang so SQLite stays exact too.
+Invoices are one ``INSERT ... SELECT ... GROUP BY``. ``tests/integration/test_combine_sql.py``
+proves the result equal to the ``pricing`` functions.
 
 A large round can be combined as one part per supplier (``combine_round_part`` jobs that several
 workers share); the coordinating ``combine_round`` job runs parts itself too, waits for the rest
@@ -128,8 +128,8 @@ def combine_round(round_id: int, parts: bool | None = None) -> dict[str, Any]:
 
 
 def _tune_session() -> None:
-    # The two window sorts of a large round fit in memory instead of spilling to disk; JIT compiling
-    # the expressions costs more than it saves on this one statement.
+    # The hash tables and the numbering at the cuts of a large round fit in memory instead of spilling
+    # to disk; JIT compiling the expressions costs more than it saves on these statements.
     if is_postgres():
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
         db.session.execute(text("SET LOCAL jit = off"))

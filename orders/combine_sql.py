@@ -69,7 +69,8 @@ def allocation_sql(constants: list[tuple[int | None, ...]], wide: bool, depth: i
     weight = "CASE WHEN o.surplus = 1 THEN c.tolerance ELSE c.quantity END"
     base = "CASE WHEN o.surplus = 1 THEN c.quantity ELSE 0 END"
     if key is not None:
-        class_key = f"CAST({{t}}.offer_id AS BIGINT) * {key[0]} + {{t}}.quantity * {key[1]} + {{t}}.tolerance"
+        class_key = (f"CAST({{t}}.offer_id AS BIGINT) * {key[0]} + CAST({{t}}.quantity AS BIGINT) * {key[1]}"
+                     " + {t}.tolerance")
         # The offer too: a line of another round or part is not bounded by this part's largest quantity.
         same_class = f"k.class_key = {class_key.format(t='l')} AND k.offer_id = l.offer_id"
     else:
