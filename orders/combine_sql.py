@@ -148,8 +148,10 @@ fee_classes AS (
         FROM (SELECT po_id, fee, fee_w, n, {fee_weight("base + share + standing")} AS fee_weight
               FROM combine_classes WHERE standing < 2
               UNION ALL
-              SELECT k.po_id, k.fee, k.fee_w, 1, {fee_weight("t.floor_alloc + CASE WHEN t.k <= t.take THEN 1 ELSE 0 END")}
-              FROM cut_lines t JOIN (SELECT DISTINCT po_id, fee, fee_w, even, price_s, offer_id FROM combine_classes) k
+              SELECT k.po_id, k.fee, k.fee_w, t.n, {fee_weight("t.alloc")}
+              FROM (SELECT offer_id, floor_alloc + CASE WHEN k <= take THEN 1 ELSE 0 END AS alloc, count(*) AS n
+                    FROM cut_lines GROUP BY offer_id, floor_alloc + CASE WHEN k <= take THEN 1 ELSE 0 END) t
+              JOIN (SELECT DISTINCT po_id, fee, fee_w, even, price_s, offer_id FROM combine_classes) k
                 ON k.offer_id = t.offer_id) y
         GROUP BY po_id, fee_weight) f
 ),
