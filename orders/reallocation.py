@@ -2,10 +2,10 @@
 
 ``pricing.reallocate_shortage`` per offer (largest remainder over the combined allocations, ties to
 the earlier ``placed_at``, then the lower line id), then ``pricing.split_fee`` of the purchase
-order's fees over the new line values, then ``pricing.line_amount`` and ``line_savings``: the same
-rules, computed by the database for every line at once in integer units and satang (exact on
-SQLite too) and written with one ``UPDATE ... FROM``. Only lines whose figures change are
-written. ``tests/integration/test_reallocation_sql.py`` compares it with ``pricing`` on random
+order's fees over the new line values: the same rules, computed by the database for every line at
+once in integer units and satang (exact on SQLite too) and written with one ``UPDATE ... FROM``
+(the amount and savings follow from those, ``orders.models.Allocation``). Only lines whose figures
+change are written. ``tests/integration/test_reallocation_sql.py`` compares it with ``pricing`` on random
 receipts, on PostgreSQL and SQLite.
 """
 from __future__ import annotations
@@ -127,7 +127,7 @@ fee_cut AS (
     def row_fee(t: str) -> str:
         return fee.format(bonus=bonus.format(t=t), extra0=extra.format(b=0, t=t), extra1=extra.format(b=1, t=t))
 
-    fee_cut_lines = "" if split == "none" else f"""
+    fee_cut_lines = "" if split == "none" else f""",
 -- Only the lines at the fee cut are numbered: the earlier placed_at, then the lower line id.
 fee_cut_lines AS (
   SELECT a.order_line_id, row_number() OVER (ORDER BY l.placed_at, a.order_line_id) AS k
@@ -136,7 +136,7 @@ fee_cut_lines AS (
   WHERE {mine} AND (k.fs0 = 2 OR k.fs1 = 2)
     AND CASE WHEN {bonus.format(t="a")} = 1 THEN k.fs1 ELSE k.fs0 END = 2
 ),
-fee_winners AS (SELECT order_line_id FROM fee_cut_lines WHERE k <= (SELECT take FROM fee_cut)),"""
+fee_winners AS (SELECT order_line_id FROM fee_cut_lines WHERE k <= (SELECT take FROM fee_cut))"""
     alloc = f"k.share + {bonus.format(t='allocations')}"
     new_fee = "0" if split == "none" else row_fee("allocations")
     return text(f"""
@@ -185,8 +185,7 @@ winners AS (SELECT order_line_id FROM cut_lines WHERE k <= take),{fee_steps}
 class_fees AS (
   SELECT k.offer_id, k.w, k.share, k.standing, {fee_columns}
   FROM classes k JOIN r ON r.offer_id = k.offer_id
-),{fee_cut_lines}
-done AS (SELECT 1)
+){fee_cut_lines}
 
 -- Each allocation of the order from its own row and its class; only the lines whose figures change are written.
 UPDATE allocations
