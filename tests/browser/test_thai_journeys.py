@@ -230,8 +230,6 @@ def _delivered_on_the_last_day_of(month: str, purchase_id: int, session: Any) ->
     session.commit()
 
 
-@pytest.mark.xfail(strict=False, reason="a summary rebuild sent by the live server sometimes never reaches the worker "
-                   "(the job stays pending); under investigation, see the closing note of this stop")
 def test_committee_on_a_phone(browser, server, world, worker_app, committed):  # type: ignore[no-untyped-def]
     committee = Journey(browser, server, "thai-committee")
     committee.login(world["users"]["committee"].email, harness().PASSWORD)
