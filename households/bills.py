@@ -3,7 +3,8 @@
 Bills are read from the allocations as they are now, so after a receipt (a short delivery re-allocates) the
 bills follow at once; the households' rows plus the group's own row add up to the invoice to the satang.
 
-``payment`` on a household's bill is a PromptPay request to the group's id for the bill's amount (docs/paying.md), the same payload an invoice carries; ``total_words`` is the amount in Thai words.
+``payment`` on a household's bill is a PromptPay request to the group's id for the bill's amount
+(docs/paying.md), the same payload an invoice carries; ``total_words`` is the amount in Thai words.
 """
 from __future__ import annotations
 
