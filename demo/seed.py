@@ -7,9 +7,9 @@ An edge package: it imports the domains (nothing imports it); ``demo.app`` adds 
 from __future__ import annotations
 
 import os
-import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import click
 from flask import current_app
@@ -244,7 +244,25 @@ def serve_command(host: str, port: int) -> None:
 
     upgrade(directory=os.path.join(current_app.root_path, "migrations"))
     seed()
+    db.engine.dispose()  # the worker opens its own connections
     click.echo(f"Ruamsue demo on http://{host}:{port}/  — log in as {DEMO_USERS['leader'][0]} / {DEMO_PASSWORD}")
-    env = dict(os.environ, RUAMSUE_SCHEDULER="1")
-    os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b",
-                               f"{host}:{port}", "wsgi:app"], env)
+    os.environ["RUAMSUE_SCHEDULER"] = "1"  # the embedded beat: a thread of the web worker
+    _serve({"bind": f"{host}:{port}", "workers": 1, "threads": 4})
+
+
+def _serve(options: dict[str, Any]) -> None:
+    """gunicorn in this process: its worker forks from it with every module already imported, instead of a
+    new interpreter importing the whole app again (seconds of a fresh clone's first start)."""
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+    class DemoServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from core import create_app
+
+            return create_app()
+
+    DemoServer().run()
