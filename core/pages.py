@@ -67,7 +67,6 @@ FIELD_MESSAGES: dict[str, Any] = {
     "too_large": _l("มากเกินไป"),
     "must_not_be_future": _l("ต้องไม่เป็นวันในอนาคต"),
     "must_not_be_negative": _l("ต้องไม่ติดลบ"),
-    "phone_invalid": _l("ใช้ได้เฉพาะตัวเลข ช่องว่าง + และ - เช่น 081-234-5678"),
 }
 # The one field module's messages (core.fields), whatever the domain.
 FIELD_MESSAGES.update({
@@ -80,6 +79,7 @@ FIELD_MESSAGES.update({
     "field_control": _l("มีอักขระที่ใช้ไม่ได้"),
     "field_required": _l("กรุณากรอกช่องนี้"),
     "field_formula": _l("ขึ้นต้นด้วย = + - หรือ @ ไม่ได้ (ตารางคำนวณจะอ่านเป็นสูตร) ให้ใส่เป็นค่าแทน"),
+    "field_phone": _l("เบอร์โทรไทย 9 หรือ 10 หลัก ขึ้นต้นด้วย 0 เช่น 081-234-5678"),  # core.fields.parse_phone
 })
 # Field messages with parameters: rendered at request time (the parameter is formatted in).
 _FIELD_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
