@@ -9,6 +9,7 @@ Business rules (tiers, pack rounding, ...) are in ``pricing/``; this module know
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -139,6 +140,24 @@ def int_or_none(value: Any, **kwargs: Any) -> int | None:
 FORMULA_START = ("=", "+", "-", "@")
 
 
+# Sara am (ำ) typed as nikhahit + sara aa (ํ + า), as some keyboards and fonts do, and the tone mark typed after it.
+_SARA_AM = re.compile("\u0e4d([\u0e48-\u0e4b]?)\u0e32")
+_AM_THEN_TONE = re.compile("\u0e33([\u0e48-\u0e4b])")
+# The same, as SQL over a stored column (PostgreSQL and SQLite): the common spelling ํา.
+SARA_AM_TYPED = "\u0e4d\u0e32"
+
+
+def thai_text(text: str) -> str:
+    """One spelling for Thai text that looks the same on the screen, so that names typed two ways match: Unicode
+    NFC, sara am typed as two characters (ํา, with or without a tone mark between) written as the one character ำ,
+    and a tone mark typed after sara am put before it (น้ำ). Every text the field module reads goes through it."""
+    text = unicodedata.normalize("NFC", text)
+    if "\u0e4d" in text or "\u0e33" in text:
+        text = _SARA_AM.sub(lambda m: m.group(1) + "\u0e33", text)
+        text = _AM_THEN_TONE.sub(lambda m: m.group(1) + "\u0e33", text)
+    return text
+
+
 def clean_text(value: Any, *, max_length: int, required: bool = False, formula: bool = True) -> str:
     """Text as stored: stripped, no NUL or other control characters but newline and tab, within its length.
 
@@ -151,7 +170,7 @@ def clean_text(value: Any, *, max_length: int, required: bool = False, formula: 
         raise FieldError("text", "Must be text.")
     if any(ord(c) < 32 and c not in "\n\t\r" for c in value) or "\x7f" in value:
         raise FieldError("control", "Must not contain control characters.")
-    text = value.strip()
+    text = thai_text(value.strip())
     if required and not text:
         raise FieldError("required", "Must not be empty.")
     if len(text) > max_length:

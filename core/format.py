@@ -157,8 +157,20 @@ def promptpay(value: str | None) -> str:
     return format_promptpay_id(value) if value else "–"
 
 
+def phone(value: str | None) -> str:
+    """A phone kept as digits (core.fields.parse_phone, the one phone rule) as people write it: 081-234-5678,
+    042-411-234, 02-123-4567; anything stored before the rule as it was."""
+    if not value or not value.isdigit() or len(value) not in (9, 10):
+        return value or ""
+    if len(value) == 10:
+        return f"{value[:3]}-{value[3:6]}-{value[6:]}"
+    if value.startswith("02"):
+        return f"{value[:2]}-{value[2:5]}-{value[5:]}"
+    return f"{value[:3]}-{value[3:6]}-{value[6:]}"
+
+
 FILTERS = {
-    "promptpay": promptpay,
+    "promptpay": promptpay, "phone": phone,
     "baht": baht, "num": number, "percent": percent, "thai_date": moment, "day": day,
     "month_label": month, "month_short": month_short,
 }

@@ -67,7 +67,6 @@ FIELD_MESSAGES: dict[str, Any] = {
     "too_large": _l("มากเกินไป"),
     "must_not_be_future": _l("ต้องไม่เป็นวันในอนาคต"),
     "must_not_be_negative": _l("ต้องไม่ติดลบ"),
-    "phone_invalid": _l("ใช้ได้เฉพาะตัวเลข ช่องว่าง + และ - เช่น 081-234-5678"),
 }
 # The one field module's messages (core.fields), whatever the domain.
 FIELD_MESSAGES.update({
@@ -80,6 +79,7 @@ FIELD_MESSAGES.update({
     "field_control": _l("มีอักขระที่ใช้ไม่ได้"),
     "field_required": _l("กรุณากรอกช่องนี้"),
     "field_formula": _l("ขึ้นต้นด้วย = + - หรือ @ ไม่ได้ (ตารางคำนวณจะอ่านเป็นสูตร) ให้ใส่เป็นค่าแทน"),
+    "field_phone": _l("เบอร์โทรไทย 9 หรือ 10 หลัก ขึ้นต้นด้วย 0 เช่น 081-234-5678"),  # core.fields.parse_phone
 })
 # Field messages with parameters: rendered at request time (the parameter is formatted in).
 _FIELD_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -415,6 +415,20 @@ def login_options_html() -> list[Markup]:
     return [Markup(html) for html in (render() for render in LOGIN_OPTIONS.values()) if html and html.strip()]
 
 
+# key -> render(token): another way than a password to open an invitation (notifications/ adds LINE Login).
+WELCOME_OPTIONS: dict[str, Callable[[str], str]] = {}
+
+
+def welcome_option(key: str, render: Callable[[str], str]) -> None:
+    """Add a way to open an invitation or reset link besides setting a password: ``render(token)`` returns
+    HTML (a button posting to the domain's own route), or "" when it is switched off."""
+    WELCOME_OPTIONS[key] = render
+
+
+def welcome_options_html(token: str) -> list[Markup]:
+    return [Markup(html) for html in (render(token) for render in WELCOME_OPTIONS.values()) if html and html.strip()]
+
+
 # --- wiring ----------------------------------------------------------------------------------------
 
 def line_share_url(text: str) -> str:
@@ -429,6 +443,7 @@ def _page_helpers() -> dict[str, Any]:
         "nav_links": nav_links,
         "header_items": header_html,
         "login_options": login_options_html,
+        "welcome_options": welcome_options_html,
         "line_share_url": line_share_url,
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "kind_label": lambda kind: KIND_LABELS.get(kind, kind),

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, InvalidInput, Msg, NotFound
-from core.fields import require_phone, require_text
+from core.fields import SARA_AM_TYPED, require_phone, require_text
 from households import permissions
 from households.models import Household, HouseholdLine
 from network.models import Group, User
@@ -73,7 +73,9 @@ def _values(data: dict[str, Any], partial: bool) -> dict[str, Any]:
 
 
 def _name_taken(group_id: int, name: str, except_id: int | None = None) -> bool:
-    query = select(Household.id).where(Household.group_id == group_id, Household.name == name)
+    # A name stored before the one spelling (core.fields.thai_text) is compared as it reads, too.
+    query = select(Household.id).where(Household.group_id == group_id,
+                                       func.replace(Household.name, SARA_AM_TYPED, "\u0e33") == name)
     if except_id is not None:
         query = query.where(Household.id != except_id)
     return db.session.scalar(query.limit(1)) is not None

@@ -192,6 +192,5 @@ def register_pages() -> None:
     })
     FIELD_MESSAGES.update({
         "household_name_taken": _l("มีชื่อนี้ในกลุ่มแล้ว เพิ่มบ้านเลขที่ต่อท้าย"),
-        "field_phone": _l("เบอร์โทรไทย 9 หรือ 10 หลัก ขึ้นต้นด้วย 0 เช่น 081-234-5678"),
         "field_boolean": _l("ต้องเป็นใช่หรือไม่ใช่"),
     })

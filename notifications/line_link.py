@@ -208,6 +208,19 @@ def connect_by_login(actor: User, line_user_id: str) -> None:
     db.session.commit()
 
 
+def accept_invitation(token_hash: str, line_user_id: str) -> User:
+    """An invitation (or reset) link opened with LINE Login instead of a password: the link is used once
+    (network.access: its other links, older sessions and API tokens end) and this LINE account is connected
+    to the link's user, in one transaction. Returns the user to log in; NotFound if the link no longer works."""
+    from network import access
+
+    user = access.use_by_hash(token_hash, "line")
+    connect(user.id, line_user_id)
+    db.session.commit()
+    db.session.refresh(user)
+    return user
+
+
 def is_live(actor: User, code: str) -> bool:
     """Whether the caller's code can still be used (not used, not expired, not replaced)."""
     live = db.session.scalar(select(LineLinkCode.id).where(

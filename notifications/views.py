@@ -164,9 +164,10 @@ page_error_handlers(bp)
 
 def register_pages() -> None:
     """What notifications add to the shared page registries (core.pages): the bell, the admin's page."""
-    from core.pages import header_item, login_option, nav_link
-    from notifications.line_login import login_button
+    from core.pages import header_item, login_option, nav_link, welcome_option
+    from notifications.line_login import login_button, welcome_button
 
     header_item("notifications", bell)
     login_option("line", login_button)
+    welcome_option("line", welcome_button)  # an invitation opened by connecting LINE instead of a password
     nav_link("notifications_views.failed", _l("การแจ้งเตือนที่ส่งไม่สำเร็จ"), ("admin",), 90)

@@ -19,8 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 import pricing
 from core.db import db
 from core.errors import NotFound
-from core.summary_parts import summary_parts
-from households.bills import measured_reach
+from core.summary_parts import group_figures, summary_parts
 from market.models import Purchase
 from network.models import Group, Network
 from orders.models import (
@@ -379,7 +378,8 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
         .where(Group.network_id == network_id).order_by(Group.name, Group.id)
     ).all()
     poor: dict[str, Decimal] = {label: ZERO, previous_label: ZERO}
-    reach = {name: measured_reach(network_id, start, end) for name, start, end in trend_months[-2:]}
+    # households/ registers its measured reach (core.summary_parts.group_figure): reports/ never imports it.
+    reach = {name: group_figures("measured_reach", network_id, start, end) for name, start, end in trend_months[-2:]}
     groups: list[dict[str, Any]] = []
     bases: set[str] = set()
     for g in group_rows:

@@ -435,7 +435,10 @@
     if (!self.indexedDB) { return; }
     if (!user) {
       /* logged out: the copies of pages kept for the last person go */
-      if (!cachedAt && self.caches) { self.caches["delete"]("ruamsue-pages-v1")["catch"](function () {}); }
+      /* (not on a page reached by its own link, such as a household's sheet: offline_link.js, no login) */
+      if (!cachedAt && self.caches && !document.getElementById("link-offline")) {
+        self.caches["delete"]("ruamsue-pages-v1")["catch"](function () {});
+      }
       return;
     }
     orderForm().then(render).then(otherPhone).then(function () {
