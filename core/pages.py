@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import DateTimeLocalField, IntegerField
+from wtforms import IntegerField
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
@@ -237,18 +237,6 @@ class IntField(IntegerField):
     def pre_validate(self, form: Any) -> None:
         # "abc" is one mistake with one message: the range checks have no number to check. (A blank
         # field goes on to Optional/InputRequired, which clear the "not a number" and decide.)
-        if self.process_errors and _typed(self):
-            raise StopValidation()
-
-
-class LocalDateTimeField(DateTimeLocalField):
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(_l("วันเวลาไม่ถูกต้อง")) from exc
-
-    def pre_validate(self, form: Any) -> None:
         if self.process_errors and _typed(self):
             raise StopValidation()
 

@@ -19,7 +19,8 @@ from wtforms.validators import DataRequired, Length
 from core.clock import utcnow
 from core.errors import DomainError
 from core.fields import MAX_ID, FieldError, field_message, int_or_none, read_form_money, read_form_quantity
-from core.pages import COMMITTEE, LocalDateTimeField, error_text, field_text, page_error_handlers, roles_required
+from core.datefields import ThaiDateTimeField
+from core.pages import COMMITTEE, error_text, field_text, page_error_handlers, roles_required
 from core.web import limiter
 from orders import services as order_services
 from pricing.quotes import QuoteLine, price_line
@@ -35,8 +36,7 @@ TIER_ROWS = 4
 
 class RfqForm(FlaskForm):
     name = StringField(_l("ชื่อคำขอ"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
-    closes_at = LocalDateTimeField(_l("ปิดรับใบเสนอราคา"), format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired(_l("กรุณาเลือกวันและเวลา"))])
+    closes_at = ThaiDateTimeField(_l("ปิดรับใบเสนอราคา"), validators=[DataRequired(_l("กรุณากรอกวันและเวลา"))])
 
 
 class ActionForm(FlaskForm):
