@@ -9,6 +9,7 @@ Business rules (tiers, pack rounding, ...) are in ``pricing/``; this module know
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -186,6 +187,27 @@ def read_form_money(text: Any) -> Decimal:
     return parse_money(text if text is not None else "", grouping=True)
 
 
+class Checks:
+    """A service's checks of several fields, refused once naming every wrong field (not only the first):
+    ``value = checks.take(lambda: require_text("name", ...))`` for each, then ``checks.done()``."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+        self.first: InvalidInput | None = None
+
+    def take(self, check: Callable[[], Any]) -> Any:
+        try:
+            return check()
+        except InvalidInput as exc:
+            self.first = self.first or exc
+            self.fields.update(exc.fields or {})
+            return None
+
+    def done(self) -> None:
+        if self.first is not None:
+            raise InvalidInput(self.first.message, self.fields, **self.first.extra)
+
+
 def require_money(field: str, value: Any, *, allow_negative: bool = False, optional: bool = False) -> Any:
     if value is None and optional:
         return None
@@ -229,6 +251,19 @@ def require_promptpay_id(field: str, value: Any) -> str | None:
         return parse_promptpay_id(value)
     except PromptPayIdError as exc:
         raise InvalidInput(Msg(str(exc), exc.code), {field: [Msg(str(exc), exc.code)]}) from exc
+
+
+def promptpay_problem(value: Any) -> Msg | None:
+    """Why a PromptPay id would be refused (for a page listing it with its other mistakes), or None."""
+    from pricing.promptpay import PromptPayIdError, parse_promptpay_id
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        parse_promptpay_id(str(value))
+    except PromptPayIdError as exc:
+        return Msg(str(exc), exc.code)
+    return None
 
 
 # --- marshmallow fields of the API contract (the same rules) ------------------------------------

@@ -190,6 +190,16 @@ def filled(value: T | None) -> T:
     return value
 
 
+def field_check(problem: object | None) -> None:
+    """In a form's ``validate_<field>``: a service's pure check of that box (``Msg`` or None), run with the
+    form's other checks, so a refused page lists every box that is wrong at once, not only those the form
+    knows and then, on the next try, the service's (the service stays the judge)."""
+    from wtforms.validators import ValidationError
+
+    if problem is not None:
+        raise ValidationError(field_text(problem))
+
+
 def roles_required(*roles: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @wraps(fn)

@@ -12,8 +12,8 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from core.fields import money_or_none
 from core.datefields import ThaiDateTimeField
+from core.fields import money_or_none
 from core.pages import IntField
 from orders import price_list
 

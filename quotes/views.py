@@ -17,9 +17,9 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from core.clock import utcnow
+from core.datefields import ThaiDateTimeField
 from core.errors import DomainError
 from core.fields import MAX_ID, FieldError, field_message, int_or_none, read_form_money, read_form_quantity
-from core.datefields import ThaiDateTimeField
 from core.pages import COMMITTEE, error_text, field_text, page_error_handlers, roles_required
 from core.web import limiter
 from orders import services as order_services
@@ -138,7 +138,7 @@ def rfq_detail(rfq_id: int) -> ResponseReturnValue:
     comparison = award.comparison(current_user, rfq_id)
     chosen = {ln.product_id: ln.supplier_id for ln in comparison.best.lines}
     preview: award.AwardView | None = None
-    problem: str | None = None
+    errors: dict[str, str] = {}  # the page's one error summary (base.html): the box by its id, or "_"
     status = 200
     action = ActionForm()
     if request.method == "POST" and action.validate_on_submit():
@@ -147,7 +147,7 @@ def rfq_detail(rfq_id: int) -> ResponseReturnValue:
         try:
             if request.form.get("do") == "award":
                 if request.form.get("confirm") != "1":
-                    problem = _("ติ๊กยืนยันก่อนตัดสิน: การตัดสินแก้ไขไม่ได้ และปิดรับใบเสนอราคาทันที")
+                    errors["confirm"] = _("ติ๊กยืนยันก่อนตัดสิน: การตัดสินแก้ไขไม่ได้ และปิดรับใบเสนอราคาทันที")
                 else:
                     result = award.award(current_user, rfq_id, None, lines)
                     flash(_("ตัดสินแล้ว ยอดรวม %(total)s บาท สร้างรอบร่างแล้ว ตรวจข้อเสนอแล้วเปิดรอบ",
@@ -156,11 +156,12 @@ def rfq_detail(rfq_id: int) -> ResponseReturnValue:
             else:
                 preview = award.price_choice(current_user, rfq_id, lines)
         except DomainError as exc:
-            problem = error_text(exc)
-        if problem:
+            errors["_"] = error_text(exc)
+        if errors:
             status = 422
     return render_template("quotes/rfq.html", rfq=rfq, c=comparison, chosen=chosen, preview=preview,
-                           problem=problem, action=action, names=comparison.supplier_names), status
+                           errors=errors, error_labels={"confirm": _("ยืนยันการตัดสิน")}, action=action,
+                           names=comparison.supplier_names), status
 
 
 @bp.route("/rfqs/<int:rfq_id>/links/<int:supplier_id>", methods=["POST"])

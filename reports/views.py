@@ -21,8 +21,8 @@ from core import format as fmt
 from core import svgchart
 from core.clock import utcnow
 from core.csv_export import CONTENT_TYPE as CSV_TYPE
-from core.errors import DomainError, NotFound
 from core.datefields import ThaiDateField
+from core.errors import DomainError, NotFound
 from core.pages import (
     COMMITTEE,
     IntField,
