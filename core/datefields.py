@@ -13,7 +13,6 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import Field
 from wtforms.validators import StopValidation
-from wtforms.widgets import TextInput
 
 from core.fields import (
     DATE_EXAMPLE,
@@ -24,6 +23,7 @@ from core.fields import (
     parse_thai_datetime,
 )
 from core.format import day as day_text
+from core.pages import MarkedInput
 
 # A FieldError's code -> the message a person reads (the parameters formatted in).
 _MESSAGES: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -43,14 +43,15 @@ def date_message(exc: FieldError) -> Any:
 
 
 class _ThaiDateBase(Field):
-    widget = TextInput()
+    widget = MarkedInput()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         render_kw = dict(kwargs.pop("render_kw", None) or {})
         render_kw.setdefault("autocomplete", "off")
         render_kw.setdefault("spellcheck", "false")
         render_kw.setdefault("placeholder", self.placeholder())
-        super().__init__(*args, render_kw=render_kw, **kwargs)
+        kwargs["render_kw"] = render_kw
+        super().__init__(*args, **kwargs)
 
     def placeholder(self) -> Any:
         return _l("วว/ดด/ปปปป")

@@ -214,13 +214,24 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+class MarkedInput(TextInput):
+    """A text box that says it was refused wherever a template draws it (``aria-invalid`` and the id of its
+    message), so the pages' script never adds a second message under it."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        if field.errors:
+            kwargs.setdefault("aria_invalid", "true")
+            kwargs.setdefault("aria_describedby", f"{field.id}-error")
+        return cast(Markup, super().__call__(field, **kwargs))
+
+
 class IntField(IntegerField):
     """A whole number read by the one field module (Thai digits, thousands commas), bounded to what its
     column holds, with messages in our catalogues (WTForms has no Thai)."""
 
     # A text box, not <input type=number>: a number input refuses Thai digits (๓๐ leaves it empty, and an
     # empty box reads as "nothing"). The phone still shows its number pad (inputmode).
-    widget = TextInput()
+    widget = MarkedInput()
 
     def __init__(self, *args: Any, maximum: int = MAX_QUANTITY, **kwargs: Any) -> None:
         self.maximum = maximum

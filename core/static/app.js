@@ -50,6 +50,8 @@
         var value = money ? readMoney(input.value) : readWhole(input.value);
         var plain = /^\s*-?[0-9]*(\.[0-9]*)?\s*$/.test(input.value);
         if (value === "" || (plain && value === value)) { hint.textContent = ""; return; }
+        /* a box already refused has its one message under it (the server's or the form's check): no second */
+        if (value !== value && input.getAttribute("aria-invalid") === "true") { hint.textContent = ""; return; }
         hint.textContent = value !== value ? bad : say.split("{n}").join(grouped(value));
       }
       input.addEventListener("input", show);
