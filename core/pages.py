@@ -222,7 +222,7 @@ class MarkedInput(TextInput):
         if field.errors:
             kwargs.setdefault("aria_invalid", "true")
             kwargs.setdefault("aria_describedby", f"{field.id}-error")
-        return cast(Markup, super().__call__(field, **kwargs))
+        return super().__call__(field, **kwargs)
 
 
 class IntField(IntegerField):
