@@ -113,8 +113,9 @@ def new_rfq() -> ResponseReturnValue:
             s = suggested.get(p.id)
             rows[p.id] = {"on": False, "qty": str(s.quantity) if s and s.quantity else "",
                           "ref": str(s.reference_price) if s and s.reference_price is not None else ""}
-    labels = {}
-    for p in products:  # the summary at the top names each box it lists
+    # The summary at the top names each box it lists, and links to the lists of products and suppliers.
+    labels = {"items": _("สินค้า"), "suppliers": _("ผู้ขายส่งที่จะขอใบเสนอราคา")}
+    for p in products:
         labels[f"p{p.id}-qty"] = _("%(product)s: จำนวน", product=p.name)
         labels[f"p{p.id}-ref"] = _("%(product)s: ราคาอ้างอิง", product=p.name)
     return render_template("quotes/new.html", form=form, products=products, suppliers=suppliers, rows=rows,

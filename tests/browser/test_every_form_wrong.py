@@ -28,9 +28,10 @@ from tests.browser.test_thai_journeys import world  # noqa: F401  (the fixtures)
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 # What the page shows after the refused submit, measured in the page.
-MEASURE = """() => {
+MEASURE = """(expected) => {
   const s = document.getElementById('error-summary');
   const wrong = [...document.querySelectorAll('[aria-invalid=true]')].map(e => e.id);
+  for (const id of expected) { if (!wrong.includes(id) && document.getElementById(id)) { wrong.push(id); } }
   document.querySelectorAll('.has-error').forEach(f => {
     const box = f.querySelector('input:not([type=hidden]), select, textarea');
     if (box && box.id && !wrong.includes(box.id)) { wrong.push(box.id); }
@@ -38,6 +39,7 @@ MEASURE = """() => {
   const perBox = {};
   for (const id of wrong) {
     const box = document.getElementById(id);
+    if (['DIV', 'FIELDSET'].includes(box.tagName)) { perBox[id] = box.querySelectorAll(':scope > p.error').length; continue; }
     const holder = box.closest('.field') || box.parentElement;
     // The script's "cannot read this" under a number box is a message too: never beside the server's.
     const unreadable = document.body.getAttribute('data-t-unreadable');
@@ -96,7 +98,9 @@ def _cases(w: dict[str, Any]) -> list[Case]:
              {"#product-name": "", "#product-unit": ""}, ["product-name", "product-unit"]),
         Case("price-list", "committee", lambda w: "/suppliers", "#import-form", {}, ["import-supplier_id", "import-file"]),
         Case("rfq", "committee", lambda w: "/rfqs/new", "#rfq-form",
-             {"#name": "", "#closes_at": "31/11/2569 17:00"}, ["name", "closes_at"]),
+             {"#name": "", "#closes_at": "31/11/2569 17:00", "input[id$=-qty]": "สามร้อย"},
+             ["name", "closes_at", "sel:input[id$=-qty]", "suppliers"], before=_check_first("input[name$='-on']")),
+        Case("rfq-nothing-chosen", "committee", lambda w: "/rfqs/new", "#rfq-form", {}, ["items", "suppliers"]),
         Case("quote", "", lambda w: f"/q/{w['quote_token']}", "#quote-form",
              {"input[id$=-pack]": "0", "input[id$=-t0-price]": "abc"}, ["sel:input[id$=-pack]", "sel:input[id$=-t0-price]"],
              before=_check_first("input[name$='-on']")),
@@ -191,7 +195,7 @@ def test_every_form_submitted_wrong_says_so_in_sight(browser, server, world, wor
                 failures.append(f"{case.name}: no error summary ({page.url})")
                 continue
             page.wait_for_load_state("load")
-            seen = page.evaluate(MEASURE)
+            seen = page.evaluate(MEASURE, expect)
             problems = []
             if not seen["focused"]:
                 problems.append("the summary has not the focus")
