@@ -7,7 +7,7 @@ year; a text box works on any phone, without JavaScript, and reads Thai digits a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -21,6 +21,7 @@ from core.fields import (
     format_thai_datetime,
     parse_thai_date,
     parse_thai_datetime,
+    parse_thai_time,
 )
 from core.format import day as day_text
 from core.pages import MarkedInput
@@ -125,3 +126,19 @@ class ThaiDateTimeField(_ThaiDateBase):
             return example
         return str(_l("คือวันที่ %(day)s เวลา %(time)s น.", day=day_text(self.data, full=True),
                       time=f"{self.data.hour:02d}:{self.data.minute:02d}"))
+
+
+class ThaiTimeField(_ThaiDateBase):
+    """A time of day on the 24-hour clock in a text box ("21:00", "๒๑.๐๐ น."): a phone's own time picker
+    may show 9:00 PM."""
+
+    data: time | None
+
+    def placeholder(self) -> Any:
+        return _l("ชช:นน")
+
+    def parse(self, text: str) -> time:
+        return parse_thai_time(text)
+
+    def show(self, value: Any) -> str:
+        return f"{value.hour:02d}:{value.minute:02d}"

@@ -126,7 +126,7 @@ def _cases(w: dict[str, Any]) -> list[Case]:
              {"#current_password": "", "#new_password": "สั้น", "#confirm_password": "อื่น"},
              ["current_password", "new_password", "confirm_password"]),
         Case("notifications", "leader", lambda w: "/notifications/settings", "form.card:has(#quiet_from)",
-             {"#quiet_from": "", "#quiet_until": ""}, ["quiet_from", "quiet_until"]),
+             {"#quiet_from": "๒๕.๐๐ น.", "#quiet_until": ""}, ["quiet_from", "quiet_until"]),
         Case("imports", "admin", lambda w: "/imports", "form.card[enctype]", {}, ["file"]),
         Case("listing-new", "seller", lambda w: "/market/mine", "#listing-form",
              {"#name": "", "#price": "สี่สิบ", "#stock": "-5"}, ["name", "price", "stock"]),
@@ -235,6 +235,9 @@ def test_dates_are_written_and_read_in_the_buddhist_era(browser, server, world):
     for path in ("/rounds", "/rfqs/new", f"/summaries/{world['month']}", f"/purchase-orders/{world['po']}/receipt"):
         committee.go(path)
         assert page.locator("input[type=date], input[type=datetime-local]").count() == 0, path
+    # A time is a text box on the 24-hour clock too (a phone's time picker may say 9:00 PM).
+    committee.go("/notifications/settings")
+    assert page.locator("input[type=time]").count() == 0 and page.input_value("#quiet_from") == "21:00"
     # The meeting is today in Bangkok by default, written the Thai way.
     committee.go(f"/summaries/{world['month']}")
     today = datetime.now(ZoneInfo("Asia/Bangkok")).date()
