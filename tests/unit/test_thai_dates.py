@@ -67,3 +67,4 @@ def test_a_day_and_a_time_in_one_box() -> None:
         with pytest.raises(FieldError) as refused:
             parse_thai_datetime(text)
         assert refused.value.code == code, text
+
