@@ -150,6 +150,19 @@ def month_short(value: str | date, lang: str | None = None) -> str:
     return month(value, lang, full=False)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, cut between words: at the last space (Thai text puts one between
+    a name and what follows) and marked with "…"; never mid-word unless a single word is longer than half
+    the limit. Display text that fits is never shortened: pages wrap it instead."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 1]
+    space = head.rstrip().rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
 def promptpay(value: str | None) -> str:
     """A PromptPay id with its dashes (081-234-5678), or "–" for none."""
     from pricing.promptpay import format_promptpay_id

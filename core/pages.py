@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import DateTimeLocalField, IntegerField
+from wtforms import IntegerField
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
@@ -190,6 +190,16 @@ def filled(value: T | None) -> T:
     return value
 
 
+def field_check(problem: object | None) -> None:
+    """In a form's ``validate_<field>``: a service's pure check of that box (``Msg`` or None), run with the
+    form's other checks, so a refused page lists every box that is wrong at once, not only those the form
+    knows and then, on the next try, the service's (the service stays the judge)."""
+    from wtforms.validators import ValidationError
+
+    if problem is not None:
+        raise ValidationError(field_text(problem))
+
+
 def roles_required(*roles: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @wraps(fn)
@@ -204,13 +214,24 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+class MarkedInput(TextInput):
+    """A text box that says it was refused wherever a template draws it (``aria-invalid`` and the id of its
+    message), so the pages' script never adds a second message under it."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        if field.errors:
+            kwargs.setdefault("aria_invalid", "true")
+            kwargs.setdefault("aria_describedby", f"{field.id}-error")
+        return super().__call__(field, **kwargs)
+
+
 class IntField(IntegerField):
     """A whole number read by the one field module (Thai digits, thousands commas), bounded to what its
     column holds, with messages in our catalogues (WTForms has no Thai)."""
 
     # A text box, not <input type=number>: a number input refuses Thai digits (๓๐ leaves it empty, and an
     # empty box reads as "nothing"). The phone still shows its number pad (inputmode).
-    widget = TextInput()
+    widget = MarkedInput()
 
     def __init__(self, *args: Any, maximum: int = MAX_QUANTITY, **kwargs: Any) -> None:
         self.maximum = maximum
@@ -237,18 +258,6 @@ class IntField(IntegerField):
     def pre_validate(self, form: Any) -> None:
         # "abc" is one mistake with one message: the range checks have no number to check. (A blank
         # field goes on to Optional/InputRequired, which clear the "not a number" and decide.)
-        if self.process_errors and _typed(self):
-            raise StopValidation()
-
-
-class LocalDateTimeField(DateTimeLocalField):
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(_l("วันเวลาไม่ถูกต้อง")) from exc
-
-    def pre_validate(self, form: Any) -> None:
         if self.process_errors and _typed(self):
             raise StopValidation()
 

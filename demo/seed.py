@@ -106,7 +106,7 @@ def seed(timezone: str = "Asia/Bangkok") -> bool:
         if key in ("tha_bo",):
             leaders[key] = users["leader"]
             continue
-        leaders[key] = User(network_id=network.id, email=f"leader.{key}@ruamsue.demo", name=f"ประธาน{group.name[:20]}",
+        leaders[key] = User(network_id=network.id, email=f"leader.{key}@ruamsue.demo", name=f"ประธาน{group.name}",
                             role="leader", group_id=group.id, password_hash=hashed, session_version=0, active=True,
                             phone=f"08{len(leaders) % 10}{410 + len(leaders):03d}{2000 + 37 * len(leaders):04d}")
         db.session.add(leaders[key])

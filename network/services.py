@@ -71,6 +71,11 @@ def _add_user(network_id: int, email: str, password: str, name: str, role: str, 
     return user
 
 
+def email_in_use(email: str) -> bool:
+    """Whether an account has this e-mail (the add-user page lists it with the form's other mistakes)."""
+    return db.session.scalar(select(User.id).where(User.email == email.strip().lower())) is not None
+
+
 def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:

@@ -365,11 +365,12 @@ IMPORT_PROBLEMS = {
 def import_price_list() -> ResponseReturnValue:
     forms = _catalogue_forms()
     form = forms[2]
-    if not form.validate_on_submit():
-        return _catalogue(422, forms)
+    valid = form.validate_on_submit()
     upload = form.file.data
-    if upload is None or not getattr(upload, "filename", ""):
+    if upload is None or not getattr(upload, "filename", ""):  # listed with the form's other mistakes
         form.file.errors = [_("กรุณาเลือกไฟล์")]
+        return _catalogue(422, forms)
+    if not valid:
         return _catalogue(422, forms)
     raw = upload.read(price_list.MAX_BYTES + 1)
     if len(raw) > price_list.MAX_BYTES:
