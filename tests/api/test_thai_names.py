@@ -88,3 +88,12 @@ def test_households_named_the_other_way_are_the_same_household(client, db_sessio
     imported = _import(client, ctx["h"], "households", sheet)
     assert imported.status_code == 200 and imported.json["errors"] == [], imported.json
     assert (imported.json["created"], imported.json["unchanged"]) == (0, 1), imported.json
+
+
+@pytest.mark.parametrize("typed", ["กลุ่มท\u0e4d\u0e32นา", "น\u0e4d\u0e49\u0e32", "น\u0e49\u0e4d\u0e32", "น\u0e33\u0e49",
+                                   "น\u0e49\u0e33", "บ้านนายค\u0e4d\u0e32", "สหกรณ์การเกษตรท่าบ่อ จำกัด"])
+def test_the_rule_spells_sara_am_as_pythainlp_normalises_it(typed: str) -> None:
+    """The explicit rule (no run-time dependency) agrees with PyThaiNLP's normalize on sara am and its tone mark."""
+    from pythainlp.util import normalize
+
+    assert thai_text(typed) == normalize(typed)
