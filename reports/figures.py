@@ -1,8 +1,12 @@
-"""The monthly summary's figures, added up by the database (one GROUP BY per kind of row).
+"""The monthly summary's figures, added up by the database.
 
-Every figure is added up by the database (GROUP BY over allocations and marketplace purchases);
+By default the sums come from the per-month roll-ups that the receipts and marketplace deliveries keep in
+their own transactions (``orders.rollups``, ``market.rollups``, read by ``reports.rollup_reads``): a few
+rows per offer, group and month, whatever the number of lines. ``compute_summary(..., scan=True)`` adds the
+same figures up from the allocations and purchases themselves (one GROUP BY per kind of row): the reference
+the roll-ups are proved equal to (tests/integration/test_rollups.py), kept for that and for checking.
 Python only sees one row per offer, per group, per month, so memory does not grow with the lines.
-Money is exact: Numeric sums on PostgreSQL, quantised to the satang; ratios to four places.
+Money is exact: integer satang or Numeric sums, quantised to the satang; ratios to four places.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ from orders.models import (
     Supplier,
 )
 from pricing.money import RATIO, ZERO, round_half_up
-from reports import periods
+from reports import periods, rollup_reads
 
 TREND_MONTHS = 12
 HEADLINES = ("spend", "baseline", "savings", "savings_percent", "fees", "income_gain", "registered_poor_savings",
@@ -183,11 +187,11 @@ def _basis(bases: set[str]) -> str:
     return "mixed"
 
 
-def _offers(network_id: int, months: list[tuple[str, datetime, datetime]]) -> list[Any]:
+def _offers(network_id: int, months: list[tuple[str, datetime, datetime]], scan: bool) -> list[Any]:
     """One row per offer delivered in the window: its purchase-order line, tiers and line totals."""
     received = _received_purchase_orders(network_id, months)
     a = Allocation
-    offer_totals = (
+    offer_totals = rollup_reads.offer_totals(network_id, months) if not scan else (
         select(a.offer_id, *_allocation_sums(),
                # One allocation per group per offer (one order per group and round, one line per offer).
                func.count().label("groups"),
@@ -251,12 +255,14 @@ def _product_line(row: Any) -> dict[str, Any]:
     }
 
 
-def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dict[int, _Totals]:
+def _group_totals(network_id: int, month: tuple[str, datetime, datetime], scan: bool) -> dict[int, _Totals]:
     """Per group for one month: joint buying, purchases as a buyer and sales as a seller.
 
     Grouped on plain columns (group, round), not on a computed month, so the planner's estimates
     stay right and it hash-aggregates in one pass."""
     totals: dict[int, _Totals] = defaultdict(_Totals)
+    if not scan:
+        return _group_totals_rolled(network_id, month[0])
     received = _received_purchase_orders(network_id, [month])
     a = Allocation
     per_round = (
@@ -287,7 +293,23 @@ def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dic
     return totals
 
 
-def _market_by_month(network_id: int, months: list[tuple[str, datetime, datetime]]) -> dict[str, Any]:
+def _group_totals_rolled(network_id: int, month: str) -> dict[int, _Totals]:
+    """``_group_totals`` from the roll-ups: the same figures, a few rows per group."""
+    totals: dict[int, _Totals] = defaultdict(_Totals)
+    for row in db.session.execute(rollup_reads.group_rounds(network_id, month)):
+        t = totals[row.group_id]
+        t.joint_spend, t.joint_baseline, t.joint_actual = _as_money(row.spend), _as_money(row.baseline), _as_money(row.actual)
+        t.fees, t.pooling_gain, t.rounds = _as_money(row.fees), _as_money(row.pooling), int(row.rounds)
+    for row in db.session.execute(rollup_reads.market_groups(network_id, month)):
+        t = totals[row.group_id]
+        t.market_spend, t.market_savings, t.purchases = _as_money(row.spend), _as_money(row.savings), int(row.purchases)
+        t.income_gain, t.sales, t.sales_amount = _as_money(row.gain), int(row.sales), _as_money(row.sales_amount)
+    return totals
+
+
+def _market_by_month(network_id: int, months: list[tuple[str, datetime, datetime]], scan: bool) -> dict[str, Any]:
+    if not scan:
+        return {row.month: row for row in db.session.execute(rollup_reads.market_by_month(network_id, months))}
     bought = _delivered_purchases(network_id, months)
     return {row.month: row for row in db.session.execute(
         select(bought.c.month, *_purchase_sums(bought)).group_by(bought.c.month))}
@@ -338,8 +360,9 @@ class SummaryFigures(TypedDict):
     competition: NotRequired[dict[str, Any]]  # quotes/competition.py, CompetitionSchema
 
 
-def compute_summary(network_id: int, month: str) -> SummaryFigures:
-    """The month's figures as plain JSON (money as strings); reads only, writes nothing."""
+def compute_summary(network_id: int, month: str, *, scan: bool = False) -> SummaryFigures:
+    """The month's figures as plain JSON (money as strings); reads only, writes nothing. From the roll-ups,
+    or (``scan``) added up from every allocation and purchase of the window: the same figures."""
     year, mon = periods.parse_month(month)
     network = db.session.get(Network, network_id)
     if network is None:
@@ -353,7 +376,7 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
     products: list[dict[str, Any]] = []
     rounds: dict[str, set[int]] = defaultdict(set)
     purchase_orders: dict[str, set[int]] = defaultdict(set)
-    for row in _offers(network_id, trend_months):
+    for row in _offers(network_id, trend_months, scan):
         t = by_month[row.month]
         t.joint_spend += _as_money(row.spend)
         t.joint_baseline += _as_money(row.baseline)
@@ -367,13 +390,13 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
         t.tier_attainment_parts.append((_tier_fraction(row), Fraction(row.ordered_quantity * row.unit_price)))
         if row.month == label:
             products.append(_product_line(row))
-    for name, row in _market_by_month(network_id, trend_months).items():
+    for name, row in _market_by_month(network_id, trend_months, scan).items():
         t = by_month[name]
         t.market_spend, t.market_savings, t.income_gain, t.purchases = (
             _as_money(row.spend), _as_money(row.savings), _as_money(row.gain), int(row.n))
 
     # Group level for this month and the one before (registered-poor reach is rounded per group).
-    groups_totals = {name: _group_totals(network_id, (name, start, end)) for name, start, end in trend_months[-2:]}
+    groups_totals = {name: _group_totals(network_id, (name, start, end), scan) for name, start, end in trend_months[-2:]}
     group_rows = db.session.execute(
         select(Group.id, Group.name, Group.district, Group.members, Group.registered_poor_members)
         .where(Group.network_id == network_id).order_by(Group.name, Group.id)

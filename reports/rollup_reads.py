@@ -1,0 +1,86 @@
+"""The monthly summary's sums read from the roll-ups (orders/rollups.py, market/rollups.py) instead of a scan.
+
+Each function returns what its scan counterpart in ``reports.figures`` returns, with the same labels, so the
+figures are built by the same code either way; ``tests/integration/test_rollups.py`` proves the two equal to
+the satang. The roll-ups hold integer satang; ``Satang`` turns a sum back into exact baht.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, TypeDecorator, func, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+
+from market.models import MarketMonthGroup
+from orders.models import AllocationMonthGroup, AllocationMonthOffer
+
+
+class Satang(TypeDecorator[Decimal]):
+    """Integer satang read back as exact baht (a ``bigint``, or PostgreSQL's ``numeric`` sum of them)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: object) -> Decimal | None:
+        return None if value is None else Decimal(int(value)).scaleb(-2)
+
+
+def _baht(expr: Any, name: str) -> ColumnElement[Any]:
+    return type_coerce(expr, Satang()).label(name)
+
+
+def offer_totals(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
+    """Per offer counted in the window: the columns of ``figures._offers``' scan of the allocations."""
+    o = AllocationMonthOffer
+    return (
+        select(o.offer_id, _baht(o.actual_s, "actual"), _baht(o.baseline_s, "baseline"), _baht(o.fees_s, "fees"),
+               _baht(o.spend_s, "spend"), _baht(o.pooling_s, "pooling"), o.lines.label("groups"), o.allocated)
+        .where(o.network_id == network_id, o.month.in_([name for name, _, _ in months]))
+        .subquery("offer_totals")
+    )
+
+
+def group_rounds(network_id: int, month: str) -> Any:
+    """Per group for the month: joint buying's sums and the rounds joined (``figures._group_totals``' scan)."""
+    g = AllocationMonthGroup
+    return (
+        select(g.group_id, _baht(func.sum(g.spend_s), "spend"), _baht(func.sum(g.baseline_s), "baseline"),
+               _baht(func.sum(g.actual_s), "actual"), _baht(func.sum(g.fees_s), "fees"),
+               _baht(func.sum(g.pooling_s), "pooling"), func.count().label("rounds"))
+        .where(g.network_id == network_id, g.month == month)
+        .group_by(g.group_id)
+    )
+
+
+def market_groups(network_id: int, month: str) -> Any:
+    """Per group for the month: as a buyer (spend, savings, purchases) and as a seller (gain, sales, amount)."""
+    m = MarketMonthGroup
+    return (
+        select(m.group_id, _baht(m.bought_spend_s, "spend"), _baht(m.bought_savings_s, "savings"),
+               m.bought.label("purchases"), _baht(m.sold_gain_s, "gain"), _baht(m.sold_amount_s, "sales_amount"),
+               m.sold.label("sales"))
+        .where(m.network_id == network_id, m.month == month)
+    )
+
+
+def market_by_month(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
+    """Per month of the window: the marketplace's spend, savings, gain and purchases."""
+    m = MarketMonthGroup
+    return (
+        select(m.month, _baht(func.sum(m.bought_spend_s), "spend"), _baht(func.sum(m.bought_savings_s), "savings"),
+               _baht(func.sum(m.sold_gain_s), "gain"), func.sum(m.bought).label("n"))
+        .where(m.network_id == network_id, m.month.in_([name for name, _, _ in months]))
+        .group_by(m.month)
+    )
+
+
+def rebuild(network_id: int) -> None:
+    """Both domains' roll-ups of the network recomputed from their rows, in the caller's transaction: the
+    backfill tool (``flask reports rebuild-rollups``), and for data written behind the services' back."""
+    from market import rollups as market_rollups
+    from orders import rollups as order_rollups
+
+    order_rollups.rebuild(network_id)
+    market_rollups.rebuild(network_id)
