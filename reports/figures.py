@@ -60,6 +60,9 @@ def _as_money(value: Any) -> Decimal:
 
 def _baht(value: Decimal) -> str:
     """Money as the summary's JSON stores it: a decimal string to the satang, e.g. "1234.50"."""
+    text = str(value)
+    if len(text) > 3 and text[-3] == "." and isinstance(value, Decimal):
+        return text  # already to the satang (pricing.money would change nothing)
     return str(pricing.money(value))
 
 
@@ -148,6 +151,7 @@ class _Totals:
     sales: int = 0
     sales_amount: Decimal = ZERO
     tier_attainment_parts: list[tuple[Fraction, Fraction]] = field(default_factory=list)
+    _attainment: tuple[Decimal | None] | None = None
 
     @property
     def spend(self) -> Decimal:
@@ -165,7 +169,10 @@ class _Totals:
         return pricing.price_reduction(self.joint_actual, self.joint_baseline).value
 
     def tier_attainment(self) -> Decimal | None:
-        return pricing.weighted(self.tier_attainment_parts)
+        # Asked for by the trend, the month's line and month over month: added up once (parts are final by then).
+        if self._attainment is None:
+            self._attainment = (pricing.weighted(self.tier_attainment_parts),)
+        return self._attainment[0]
 
 
 def _poor_reach(t: _Totals, g: Any, measured: dict[str, Any] | None) -> tuple[Decimal, str, int]:
@@ -236,10 +243,10 @@ def _tier_fraction(row: Any) -> Fraction:
                                        int(row.tiers))
 
 
-def _product_line(row: Any) -> dict[str, Any]:
+def _product_line(row: Any, fraction: Fraction) -> dict[str, Any]:
     actual, baseline = _as_money(row.actual), _as_money(row.baseline)
     value = row.ordered_quantity * row.unit_price
-    attainment = round_half_up(_tier_fraction(row), RATIO)
+    attainment = round_half_up(fraction, RATIO)
     return {
         "offer_id": row.offer_id, "round_id": row.round_id, "purchase_order_id": row.purchase_order_id,
         "product_id": row.product_id, "product": row.product, "unit": row.unit,
@@ -296,14 +303,12 @@ def _group_totals(network_id: int, month: tuple[str, datetime, datetime], scan: 
 def _group_totals_rolled(network_id: int, month: str) -> dict[int, _Totals]:
     """``_group_totals`` from the roll-ups: the same figures, a few rows per group."""
     totals: dict[int, _Totals] = defaultdict(_Totals)
-    for row in db.session.execute(rollup_reads.group_rounds(network_id, month)):
-        t = totals[row.group_id]
-        t.joint_spend, t.joint_baseline, t.joint_actual = _as_money(row.spend), _as_money(row.baseline), _as_money(row.actual)
-        t.fees, t.pooling_gain, t.rounds = _as_money(row.fees), _as_money(row.pooling), int(row.rounds)
-    for row in db.session.execute(rollup_reads.market_groups(network_id, month)):
-        t = totals[row.group_id]
-        t.market_spend, t.market_savings, t.purchases = _as_money(row.spend), _as_money(row.savings), int(row.purchases)
-        t.income_gain, t.sales, t.sales_amount = _as_money(row.gain), int(row.sales), _as_money(row.sales_amount)
+    # Read as exact baht already (``rollup_reads.Satang``: whole satang, two places): no conversion per figure.
+    for (group_id, spend, baseline, actual, fees, pooling, rounds, spent, saved, purchases, gain, sales_amount,
+         sales) in db.session.connection().execute(rollup_reads.groups(network_id, month)):
+        totals[group_id] = _Totals(joint_spend=spend, joint_baseline=baseline, joint_actual=actual, fees=fees,
+                                   pooling_gain=pooling, rounds=rounds, market_spend=spent, market_savings=saved,
+                                   purchases=purchases, income_gain=gain, sales=sales, sales_amount=sales_amount)
     return totals
 
 
@@ -315,14 +320,46 @@ def _market_by_month(network_id: int, months: list[tuple[str, datetime, datetime
         select(bought.c.month, *_purchase_sums(bought)).group_by(bought.c.month))}
 
 
-def _headline(t: _Totals, poor: Decimal | None) -> dict[str, Any]:
-    return {
-        "spend": _baht(t.spend), "baseline": _baht(t.baseline), "savings": _baht(t.savings),
-        "savings_percent": _ratio_text(pricing.ratio(t.savings, t.baseline)), "fees": _baht(t.fees),
+def _headline(t: _Totals, poor: Decimal | None, *, network: bool = True) -> dict[str, Any]:
+    """The headline figures; a group's line (``network=False``) has no price reduction or tier attainment."""
+    savings, baseline = t.savings, t.baseline
+    line = {
+        "spend": _baht(t.spend), "baseline": _baht(baseline), "savings": _baht(savings),
+        "savings_percent": _ratio_text(pricing.ratio(savings, baseline)), "fees": _baht(t.fees),
         "income_gain": _baht(t.income_gain),
         "registered_poor_savings": None if poor is None else _baht(poor),
-        "price_reduction": _ratio_text(t.price_reduction()), "tier_attainment": _ratio_text(t.tier_attainment()),
-        "pooling_gain": _baht(t.pooling_gain),
+    }
+    if network:
+        line.update({"price_reduction": _ratio_text(t.price_reduction()),
+                     "tier_attainment": _ratio_text(t.tier_attainment())})
+    line["pooling_gain"] = _baht(t.pooling_gain)
+    return line
+
+
+def _baht_of(satang: int) -> str:
+    """Whole satang written as ``_baht`` writes the same amount ("-12.05")."""
+    sign, n = ("-", -satang) if satang < 0 else ("", satang)
+    return f"{sign}{n // 100}.{n % 100:02d}"
+
+
+def _group_figures(t: _Totals, poor: Decimal) -> dict[str, Any]:
+    """A group's headline, as ``_headline(t, poor, network=False)`` writes it, in integer satang: the month has a
+    line per group (thousands), and exact integers are several times cheaper than ``Decimal`` and ``Fraction``.
+    The savings percentage is rounded by ``pricing.half_up_quotient``, the rule ``pricing.ratio`` applies."""
+    joint, market = int(t.joint_spend.scaleb(2)), int(t.market_spend.scaleb(2))
+    spend = joint + market
+    baseline = int(t.joint_baseline.scaleb(2)) + market + int(t.market_savings.scaleb(2))
+    savings = baseline - spend
+    percent = None
+    if baseline:
+        q = pricing.half_up_quotient(-savings * 10_000 if baseline < 0 else savings * 10_000, abs(baseline))
+        percent = f"{'-' if q < 0 else ''}{abs(q) // 10_000}.{abs(q) % 10_000:04d}"
+    return {
+        "spend": _baht_of(spend), "baseline": _baht_of(baseline), "savings": _baht_of(savings),
+        "savings_percent": percent, "fees": _baht_of(int(t.fees.scaleb(2))),
+        "income_gain": _baht_of(int(t.income_gain.scaleb(2))), "registered_poor_savings": _baht(poor),
+        "pooling_gain": _baht_of(int(t.pooling_gain.scaleb(2))),
+        "joint_buying_spend": _baht_of(joint), "marketplace_spend": _baht_of(market),
     }
 
 
@@ -387,9 +424,10 @@ def compute_summary(network_id: int, month: str, *, scan: bool = False) -> Summa
         purchase_orders[row.month].add(row.purchase_order_id)
         if row.unit_price is None or row.ordered_quantity <= 0:
             continue  # not ordered (minimum not met): nothing bought, no price reached
-        t.tier_attainment_parts.append((_tier_fraction(row), Fraction(row.ordered_quantity * row.unit_price)))
+        fraction = _tier_fraction(row)
+        t.tier_attainment_parts.append((fraction, Fraction(row.ordered_quantity * row.unit_price)))
         if row.month == label:
-            products.append(_product_line(row))
+            products.append(_product_line(row, fraction))
     for name, row in _market_by_month(network_id, trend_months, scan).items():
         t = by_month[name]
         t.market_spend, t.market_savings, t.income_gain, t.purchases = (
@@ -416,10 +454,8 @@ def compute_summary(network_id: int, month: str, *, scan: bool = False) -> Summa
                 line = {"group_id": g.id, "name": g.name, "district": g.district, "members": g.members,
                         "registered_poor_members": g.registered_poor_members,
                         "registered_poor_basis": basis, "households_reached": reached}
-                line.update({k: v for k, v in _headline(t, share).items()
-                             if k not in ("price_reduction", "tier_attainment")})
-                line.update({"joint_buying_spend": _baht(t.joint_spend), "marketplace_spend": _baht(t.market_spend),
-                             "rounds_joined": t.rounds, "purchases": t.purchases, "sales": t.sales,
+                line.update(_group_figures(t, share))
+                line.update({"rounds_joined": t.rounds, "purchases": t.purchases, "sales": t.sales,
                              "sales_amount": _baht(t.sales_amount)})
                 groups.append(line)
 

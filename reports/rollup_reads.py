@@ -42,26 +42,35 @@ def offer_totals(network_id: int, months: list[tuple[str, datetime, datetime]]) 
     )
 
 
-def group_rounds(network_id: int, month: str) -> Any:
-    """Per group for the month: joint buying's sums and the rounds joined (``figures._group_totals``' scan)."""
-    g = AllocationMonthGroup
-    return (
-        select(g.group_id, _baht(func.sum(g.spend_s), "spend"), _baht(func.sum(g.baseline_s), "baseline"),
-               _baht(func.sum(g.actual_s), "actual"), _baht(func.sum(g.fees_s), "fees"),
-               _baht(func.sum(g.pooling_s), "pooling"), func.count().label("rounds"))
+def _sum(column: Any) -> Any:
+    """A sum of satang as a ``bigint`` (PostgreSQL's sum of bigints is ``numeric``, slower to read back)."""
+    return func.cast(func.sum(column), BigInteger)
+
+
+def groups(network_id: int, month: str) -> Any:
+    """Per group for the month, one row each (``figures._group_totals``' three scans): joint buying's sums and
+    the rounds joined, then as a buyer in the marketplace (spend, savings, purchases) and as a seller (gain,
+    amount, sales); zeros where the group did nothing of a kind."""
+    g, m = AllocationMonthGroup, MarketMonthGroup
+    joint = (
+        select(g.group_id, _sum(g.spend_s).label("spend"), _sum(g.baseline_s).label("baseline"),
+               _sum(g.actual_s).label("actual"), _sum(g.fees_s).label("fees"), _sum(g.pooling_s).label("pooling"),
+               func.count().label("rounds"))
         .where(g.network_id == network_id, g.month == month)
         .group_by(g.group_id)
+        .subquery("joint")
     )
-
-
-def market_groups(network_id: int, month: str) -> Any:
-    """Per group for the month: as a buyer (spend, savings, purchases) and as a seller (gain, sales, amount)."""
-    m = MarketMonthGroup
+    market = select(m).where(m.network_id == network_id, m.month == month).subquery("market")
+    zero = 0
     return (
-        select(m.group_id, _baht(m.bought_spend_s, "spend"), _baht(m.bought_savings_s, "savings"),
-               m.bought.label("purchases"), _baht(m.sold_gain_s, "gain"), _baht(m.sold_amount_s, "sales_amount"),
-               m.sold.label("sales"))
-        .where(m.network_id == network_id, m.month == month)
+        select(func.coalesce(joint.c.group_id, market.c.group_id),
+               *[_baht(func.coalesce(joint.c[c], zero), c) for c in ("spend", "baseline", "actual", "fees", "pooling")],
+               func.coalesce(joint.c.rounds, zero),
+               *[_baht(func.coalesce(market.c[c], zero), c) for c in ("bought_spend_s", "bought_savings_s")],
+               func.coalesce(market.c.bought, zero),
+               *[_baht(func.coalesce(market.c[c], zero), c) for c in ("sold_gain_s", "sold_amount_s")],
+               func.coalesce(market.c.sold, zero))
+        .select_from(joint.join(market, joint.c.group_id == market.c.group_id, full=True))
     )
 
 

@@ -315,3 +315,23 @@ def test_changing_the_time_zone_moves_the_roll_ups_with_the_months(db_session):
     update_network(admin, {"timezone": "America/New_York" if network.timezone != "America/New_York" else "UTC"})
     for month in _months_around(touched):
         assert compute_summary(network.id, month) == compute_summary(network.id, month, scan=True), month
+
+
+_satang = st.integers(-10**12, 10**12).map(lambda n: Decimal(n).scaleb(-2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(joint=_satang, baseline=_satang, market=_satang, saved=_satang, fees=_satang, gain=_satang, pooling=_satang,
+       poor=_satang)
+def test_a_groups_line_in_integer_satang_is_the_decimal_headline(joint, baseline, market, saved, fees, gain, pooling,
+                                                                   poor):
+    """The group lines are written from integer satang (thousands a month); the network's from ``Decimal``: the
+    same strings for the same figures, ties of the percentage included."""
+    from reports.figures import _group_figures, _headline, _Totals
+
+    t = _Totals(joint_spend=joint, joint_baseline=baseline, market_spend=market, market_savings=saved, fees=fees,
+                income_gain=gain, pooling_gain=pooling)
+    expected = _headline(t, poor, network=False)
+    got = _group_figures(t, poor)
+    assert {k: got[k] for k in expected} == expected
+    assert (got["joint_buying_spend"], got["marketplace_spend"]) == (str(joint), str(market))
