@@ -303,12 +303,16 @@ def _group_totals(network_id: int, month: tuple[str, datetime, datetime], scan: 
 def _group_totals_rolled(network_id: int, month: str) -> dict[int, _Totals]:
     """``_group_totals`` from the roll-ups: the same figures, a few rows per group."""
     totals: dict[int, _Totals] = defaultdict(_Totals)
-    # Read as exact baht already (``rollup_reads.Satang``: whole satang, two places): no conversion per figure.
+    # Whole satang to exact baht (two places), here rather than by a column type: thousands of values.
+    def b(satang: int) -> Decimal:
+        return Decimal(satang).scaleb(-2)
+
     for (group_id, spend, baseline, actual, fees, pooling, rounds, spent, saved, purchases, gain, sales_amount,
          sales) in db.session.connection().execute(rollup_reads.groups(network_id, month)):
-        totals[group_id] = _Totals(joint_spend=spend, joint_baseline=baseline, joint_actual=actual, fees=fees,
-                                   pooling_gain=pooling, rounds=rounds, market_spend=spent, market_savings=saved,
-                                   purchases=purchases, income_gain=gain, sales=sales, sales_amount=sales_amount)
+        totals[group_id] = _Totals(joint_spend=b(spend), joint_baseline=b(baseline), joint_actual=b(actual),
+                                   fees=b(fees), pooling_gain=b(pooling), rounds=rounds, market_spend=b(spent),
+                                   market_savings=b(saved), purchases=purchases, income_gain=b(gain), sales=sales,
+                                   sales_amount=b(sales_amount))
     return totals
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, TypeDecorator, func, select, type_coerce
+from sqlalchemy import BigInteger, TypeDecorator, cast, func, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from market.models import MarketMonthGroup
@@ -44,13 +44,14 @@ def offer_totals(network_id: int, months: list[tuple[str, datetime, datetime]]) 
 
 def _sum(column: Any) -> Any:
     """A sum of satang as a ``bigint`` (PostgreSQL's sum of bigints is ``numeric``, slower to read back)."""
-    return func.cast(func.sum(column), BigInteger)
+    return cast(func.sum(column), BigInteger)
 
 
 def groups(network_id: int, month: str) -> Any:
     """Per group for the month, one row each (``figures._group_totals``' three scans): joint buying's sums and
     the rounds joined, then as a buyer in the marketplace (spend, savings, purchases) and as a seller (gain,
-    amount, sales); zeros where the group did nothing of a kind."""
+    amount, sales); zeros where the group did nothing of a kind. Money as whole satang (plain integers: the
+    caller turns thousands of them into baht without a type's processing per value)."""
     g, m = AllocationMonthGroup, MarketMonthGroup
     joint = (
         select(g.group_id, _sum(g.spend_s).label("spend"), _sum(g.baseline_s).label("baseline"),
@@ -64,11 +65,11 @@ def groups(network_id: int, month: str) -> Any:
     zero = 0
     return (
         select(func.coalesce(joint.c.group_id, market.c.group_id),
-               *[_baht(func.coalesce(joint.c[c], zero), c) for c in ("spend", "baseline", "actual", "fees", "pooling")],
+               *[func.coalesce(joint.c[c], zero) for c in ("spend", "baseline", "actual", "fees", "pooling")],
                func.coalesce(joint.c.rounds, zero),
-               *[_baht(func.coalesce(market.c[c], zero), c) for c in ("bought_spend_s", "bought_savings_s")],
+               *[func.coalesce(market.c[c], zero) for c in ("bought_spend_s", "bought_savings_s")],
                func.coalesce(market.c.bought, zero),
-               *[_baht(func.coalesce(market.c[c], zero), c) for c in ("sold_gain_s", "sold_amount_s")],
+               *[func.coalesce(market.c[c], zero) for c in ("sold_gain_s", "sold_amount_s")],
                func.coalesce(market.c.sold, zero))
         .select_from(joint.join(market, joint.c.group_id == market.c.group_id, full=True))
     )

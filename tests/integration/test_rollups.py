@@ -105,7 +105,7 @@ def build_world(rng: random.Random) -> tuple[Network, set[str]]:
                           reference_price=price + _money(rng, 0, 40), delivery_fee=rng.choice([Decimal("0"), _money(rng, 1, 90)]))
             offer.tiers = [PriceTier(min_quantity=0, unit_price=price)]
             for q in sorted(rng.sample(range(5, 80), rng.randint(0, 2))):
-                price -= _money(rng, 1, 4)  # each tier cheaper than the one before
+                price = max(price - _money(rng, 1, 4), Decimal("0.50"))  # never dearer than the tier before
                 offer.tiers.append(PriceTier(min_quantity=q, unit_price=price))
             s.add(offer)
             offers.append(offer)
