@@ -4,8 +4,8 @@ An allocation counts in the monthly summary in the month (network's time zone, `
 its purchase order was received. A purchase order is received once (``orders.delivery.record_receipt``,
 which refuses a second receipt) and its allocations never change afterwards; before its receipt they count
 in no month. So the receipt is the one write that changes these figures, and it adds its purchase order's
-allocations, in its own transaction, with one ``INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE``
-per table:
+allocations, in its own transaction, with ``INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE`` into two tables (on
+PostgreSQL one statement: the order's allocations read once, both sums by ``GROUPING SETS``):
 
 * ``allocation_month_offers``: one row per offer (an offer is on one purchase order): what the summary's
   product lines and each month's network figures add up;
@@ -62,10 +62,28 @@ def allocation_figures(postgres: bool) -> str:
     ])
 
 
-def _statements(postgres: bool) -> tuple[Any, Any]:
+def _statements(postgres: bool) -> tuple[Any, ...]:
     figures = allocation_figures(postgres)
     columns = ", ".join(FIGURES)
     where = "WHERE a.round_id = :round_id AND a.purchase_order_id = :po_id"
+    if postgres:
+        # One read of the order's allocations, both sums at once (GROUPING SETS), both tables written.
+        return (text(f"""
+WITH sums AS MATERIALIZED (
+  SELECT a.offer_id, a.group_id, a.round_id, GROUPING(a.offer_id) AS per_group, {figures}
+  FROM allocations a {where}
+  GROUP BY GROUPING SETS ((a.offer_id), (a.group_id, a.round_id))
+), offers AS (
+  INSERT INTO allocation_month_offers (offer_id, network_id, month, purchase_order_id, {columns})
+  SELECT s.offer_id, :network_id, :month, :po_id, {", ".join(f"s.{c}" for c in FIGURES)} FROM sums s WHERE s.per_group = 0
+  ON CONFLICT (offer_id) DO UPDATE SET network_id = excluded.network_id, month = excluded.month,
+    purchase_order_id = excluded.purchase_order_id, {", ".join(f"{c} = excluded.{c}" for c in FIGURES)}
+)
+INSERT INTO allocation_month_groups (network_id, month, group_id, round_id, {columns})
+SELECT :network_id, :month, s.group_id, s.round_id, {", ".join(f"s.{c}" for c in FIGURES)} FROM sums s
+WHERE s.per_group = 1
+ON CONFLICT (network_id, month, group_id, round_id) DO UPDATE SET
+  {", ".join(f"{c} = allocation_month_groups.{c} + excluded.{c}" for c in FIGURES)}"""),)
     offers = text(f"""
 INSERT INTO allocation_month_offers (offer_id, network_id, month, purchase_order_id, {columns})
 SELECT a.offer_id, :network_id, :month, :po_id, {figures}
