@@ -4,8 +4,8 @@ An allocation counts in the monthly summary in the month (network's time zone, `
 its purchase order was received. A purchase order is received once (``orders.delivery.record_receipt``,
 which refuses a second receipt) and its allocations never change afterwards; before its receipt they count
 in no month. So the receipt is the one write that changes these figures, and it adds its purchase order's
-allocations, in its own transaction, with ``INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE`` into two tables (on
-PostgreSQL one statement: the order's allocations read once, both sums by ``GROUPING SETS``):
+allocations, in its own transaction, with ``INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE`` into
+two tables (on PostgreSQL one statement: the order's allocations read once, both sums by ``GROUPING SETS``):
 
 * ``allocation_month_offers``: one row per offer (an offer is on one purchase order): what the summary's
   product lines and each month's network figures add up;
