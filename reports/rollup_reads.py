@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, TypeDecorator, cast, func, select, type_coerce
+from sqlalchemy import BigInteger, TypeDecorator, cast, func, literal, select, type_coerce, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from market.models import MarketMonthGroup
@@ -53,25 +53,24 @@ def groups(network_id: int, month: str) -> Any:
     amount, sales); zeros where the group did nothing of a kind. Money as whole satang (plain integers: the
     caller turns thousands of them into baht without a type's processing per value)."""
     g, m = AllocationMonthGroup, MarketMonthGroup
-    joint = (
-        select(g.group_id, _sum(g.spend_s).label("spend"), _sum(g.baseline_s).label("baseline"),
-               _sum(g.actual_s).label("actual"), _sum(g.fees_s).label("fees"), _sum(g.pooling_s).label("pooling"),
-               func.count().label("rounds"))
-        .where(g.network_id == network_id, g.month == month)
-        .group_by(g.group_id)
-        .subquery("joint")
-    )
-    market = select(m).where(m.network_id == network_id, m.month == month).subquery("market")
-    zero = 0
+    zero = literal(0, BigInteger)
+    # The joint rows (one per round) and the marketplace row side by side, added up per group: a UNION ALL,
+    # not a FULL JOIN (which SQLite has only since 3.39, and the embedded default may run on an older one).
+    both = union_all(
+        select(g.group_id.label("group_id"), g.spend_s.label("spend"), g.baseline_s.label("baseline"),
+               g.actual_s.label("actual"), g.fees_s.label("fees"), g.pooling_s.label("pooling"),
+               literal(1).label("rounds"), zero.label("bought_spend"), zero.label("bought_savings"),
+               literal(0).label("bought"), zero.label("sold_gain"), zero.label("sold_amount"), literal(0).label("sold"))
+        .where(g.network_id == network_id, g.month == month),
+        select(m.group_id, zero, zero, zero, zero, zero, literal(0), m.bought_spend_s, m.bought_savings_s, m.bought,
+               m.sold_gain_s, m.sold_amount_s, m.sold)
+        .where(m.network_id == network_id, m.month == month),
+    ).subquery("both")
     return (
-        select(func.coalesce(joint.c.group_id, market.c.group_id),
-               *[func.coalesce(joint.c[c], zero) for c in ("spend", "baseline", "actual", "fees", "pooling")],
-               func.coalesce(joint.c.rounds, zero),
-               *[func.coalesce(market.c[c], zero) for c in ("bought_spend_s", "bought_savings_s")],
-               func.coalesce(market.c.bought, zero),
-               *[func.coalesce(market.c[c], zero) for c in ("sold_gain_s", "sold_amount_s")],
-               func.coalesce(market.c.sold, zero))
-        .select_from(joint.join(market, joint.c.group_id == market.c.group_id, full=True))
+        select(both.c.group_id, *[_sum(both.c[c]) for c in ("spend", "baseline", "actual", "fees", "pooling")],
+               _sum(both.c.rounds), _sum(both.c.bought_spend), _sum(both.c.bought_savings), _sum(both.c.bought),
+               _sum(both.c.sold_gain), _sum(both.c.sold_amount), _sum(both.c.sold))
+        .group_by(both.c.group_id)
     )
 
 
