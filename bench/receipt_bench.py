@@ -72,6 +72,8 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
         conn.execute("UPDATE purchase_orders SET received_at = NULL WHERE id = %s", (po_id,))
         conn.execute("UPDATE purchase_order_lines SET received_quantity = NULL WHERE purchase_order_id = %s", (po_id,))
         conn.execute("UPDATE buying_rounds SET state = 'combined', delivered_at = NULL WHERE id = %s", (rnd,))
+        conn.execute("DELETE FROM allocation_month_offers")
+        conn.execute("DELETE FROM allocation_month_groups")
         conn.execute("VACUUM ANALYZE allocations")  # as autovacuum has done by the day the truck comes
         conn.execute("CHECKPOINT")
 
@@ -100,14 +102,29 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
             db.session.remove()
         return elapsed
 
+    def rollup() -> float:
+        """The receipt's roll-up statements alone (orders.rollups.count_receipt), committed: what they add."""
+        from orders import rollups
+
+        conn.execute("UPDATE purchase_orders SET received_at = now() WHERE id = %s", (po_id,))
+        with app.app_context():
+            start = time.perf_counter()
+            rollups.count_receipt(po_id)
+            db.session.commit()
+            elapsed = time.perf_counter() - start
+            db.session.remove()
+        return elapsed
+
     reset()
     receipt()  # warm-up
-    out: dict[str, list[float]] = {"physical": [], "receipt": []}
+    out: dict[str, list[float]] = {"physical": [], "receipt": [], "rollup": []}
     for _ in range(runs):
         reset()
         out["physical"].append(physical())
         reset()
         out["receipt"].append(receipt())
+        reset()
+        out["rollup"].append(rollup())
     return {**out, "lines": lines, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
@@ -149,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  record_receipt (re-allocation, fee split, invoices):             {t:7.3f} s  "
           f"{[round(x, 3) for x in r['receipt']]}")
     print(f"  ratio: {t / p:.2f}x (target <= 3.0); peak RSS of the process: {r['rss_kb'] / 1024:.0f} MB")
+    u = statistics.median(r["rollup"])
+    print(f"  of which the monthly roll-ups (orders.rollups.count_receipt):    {u:7.3f} s  "
+          f"{[round(x, 3) for x in r['rollup']]} ({u / t:.0%} of the receipt; without them {(t - u) / p:.2f}x)")
     return 0
 
 

@@ -15,6 +15,7 @@ from core.auth import hash_token, new_token
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotAuthenticated, NotFound
+from core.events import timezone_changed
 from core.fields import SARA_AM_TYPED, require_int, require_phone, require_promptpay_id, require_text
 from network import permissions
 from network.models import GROUP_KINDS, ApiToken, Group, Network, User
@@ -121,8 +122,12 @@ def update_network(actor: User, changes: dict[str, Any]) -> Network:
     if "promptpay_id" in changes:
         changes = {**changes, "promptpay_id": require_promptpay_id("promptpay_id", changes["promptpay_id"])}
     before = {k: str(getattr(network, k)) for k in changes}
+    moved = "timezone" in changes and changes["timezone"] != network.timezone
     for key, value in changes.items():
         setattr(network, key, value)
+    if moved:
+        db.session.flush()
+        timezone_changed(network.id)  # what is kept per month is recomputed in this transaction
     record(actor, "network.update", "network", network.id, before, {k: str(v) for k, v in changes.items()})
     db.session.commit()
     return network
