@@ -53,6 +53,13 @@ TABLE_COLUMNS = (
     Column("tiers", ("ขั้นราคา", "ราคาขั้นบันได"), required=True),
 )
 
+THAI_HEADINGS = {c.key: c.headers[0] for c in TABLE_COLUMNS}
+
+
+def column_heading(keys: str) -> str:
+    """A column (or a list of them, "a, b") by its Thai heading, as the page names it."""
+    return ", ".join(THAI_HEADINGS.get(k.strip(), k.strip()) for k in keys.split(",")) if keys else ""
+
 
 @dataclass
 class Row:

@@ -308,7 +308,8 @@ def _catalogue(status: int = 200, forms: tuple[Any, ...] | None = None,
     return render_template("orders/catalogue.html", suppliers=services.list_suppliers(current_user),
                            products=services.list_products(current_user), supplier_form=supplier_form,
                            product_form=product_form, import_form=import_form,
-                           import_errors=import_errors or []), status
+                           import_errors=import_errors or [], column_heading=price_list.column_heading,
+                           price_list_headings=", ".join(price_list.THAI_HEADINGS.values())), status
 
 
 @bp.route("/suppliers")

@@ -9,6 +9,7 @@ reaches from its home page (two clicks deep) shows every text whole:
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 from typing import Any
 from urllib.parse import urlparse
@@ -39,6 +40,16 @@ CLIPPED = """() => {
   }
   return out;
 }"""
+# English a Thai page may show: names of things that are written in Latin letters in Thai too, and the
+# language switch's own label.
+LATIN_ALLOWED = {"LINE", "PromptPay", "QR", "CSV", "XLSX", "PDF", "API", "ID", "OK", "English", "Ruamsue", "SVG",
+                 "Excel", "Google", "Sheets", "PIN", "SMS", "URL", "A4", "A5",
+                 "xlsx", "UTF-8"}  # file formats, named as the phone names them
+LATIN_WORDS = """() => {
+  const text = document.body.innerText;
+  const words = text.replace(/\\S+@\\S+/g, ' ').replace(/https?:\\/\\/\\S+/g, ' ').match(/[A-Za-z][A-Za-z0-9-]*/g) || [];
+  return words;
+}"""
 SKIP = ("/logout", "/lang/", ".csv", ".svg", ".json", "/static/", "/print", "mailto:", "line.me", "/api/")
 
 
@@ -52,11 +63,16 @@ def demo(worker_app, committed) -> dict[str, Any]:  # type: ignore[no-untyped-de
 
     assert seed() is True
     committed.commit()
+    from orders.models import Product, Supplier
+
     leaders = {u.email: u.name for u in committed.scalars(select(User).where(User.role == "leader"))}
-    return {"password": DEMO_PASSWORD, "users": DEMO_USERS, "groups": GROUPS, "leaders": leaders}
+    # Latin letters inside the demo's own names (a product "น้ำมันดีเซล B7") are names, not English.
+    names = [*committed.scalars(select(Product.name)), *committed.scalars(select(Supplier.name))]
+    latin = frozenset(w for n in names for w in re.findall(r"[A-Za-z][A-Za-z0-9-]*", n))
+    return {"password": DEMO_PASSWORD, "users": DEMO_USERS, "groups": GROUPS, "leaders": leaders, "latin": latin}
 
 
-def _crawl(journey: Journey, limit: int) -> list[str]:
+def _crawl(journey: Journey, limit: int, names_in_latin: frozenset[str] = frozenset()) -> list[str]:
     """The pages reached from home by following links, breadth first, at most ``limit``."""
     page, base = journey.page, journey.base
     seen: list[str] = []
@@ -78,6 +94,9 @@ def _crawl(journey: Journey, limit: int) -> list[str]:
         clipped = page.evaluate(CLIPPED)
         if clipped:
             problems.append(f"{path}: text clipped: {clipped[:5]}")
+        english = sorted({w for w in page.evaluate(LATIN_WORDS) if w not in LATIN_ALLOWED} - names_in_latin)
+        if english:
+            problems.append(f"{path}: English on a Thai page: {english[:12]}")
         foot = page.locator("footer.foot")
         if foot.count():
             cut = foot.evaluate(LINE_ENDS_AT_WORDS)["bad"]
@@ -106,7 +125,7 @@ def test_no_text_is_cut_on_any_page(browser, server, demo):  # type: ignore[no-u
     for role in ("leader", "committee", "seller", "admin"):
         journey = Journey(browser, server, f"names-whole-{role}")
         journey.login(demo["users"][role][0], demo["password"])
-        visited += len(_crawl(journey, limit=30))
+        visited += len(_crawl(journey, limit=30, names_in_latin=demo["latin"]))
         journey.go("/")
         journey.shot("home")
         journey.close()
@@ -115,7 +134,7 @@ def test_no_text_is_cut_on_any_page(browser, server, demo):  # type: ignore[no-u
     savings.login("leader.savings@ruamsue.demo", demo["password"])
     foot = savings.page.locator("footer.foot")
     assert "ประธานกลุ่มออมทรัพย์เพื่อการผลิตบ้านเดื่อ" in foot.inner_text()
-    visited += len(_crawl(savings, limit=15))
+    visited += len(_crawl(savings, limit=15, names_in_latin=demo["latin"]))
     savings.shot("footer")
     savings.close()
     assert visited >= 60, visited
