@@ -74,6 +74,8 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
         conn.execute("UPDATE purchase_orders SET received_at = NULL WHERE id = %s", (po_id,))
         conn.execute("UPDATE purchase_order_lines SET received_quantity = NULL WHERE purchase_order_id = %s", (po_id,))
         conn.execute("UPDATE buying_rounds SET state = 'combined', delivered_at = NULL WHERE id = %s", (rnd,))
+        conn.execute("DELETE FROM allocation_month_offers")
+        conn.execute("DELETE FROM allocation_month_groups")
         conn.execute("VACUUM ANALYZE allocations")  # as autovacuum has done by the day the truck comes
         conn.execute("CHECKPOINT")
 
@@ -116,15 +118,30 @@ def _child(url: str, rnd: int, runs: int) -> dict[str, Any]:
             db.session.remove()
         return elapsed
 
+    def rollup() -> float:
+        """The receipt's roll-up statements alone (orders.rollups.count_receipt), committed: what they add."""
+        from orders import rollups
+
+        conn.execute("UPDATE purchase_orders SET received_at = now() WHERE id = %s", (po_id,))
+        with app.app_context():
+            start = time.perf_counter()
+            rollups.count_receipt(po_id)
+            db.session.commit()
+            elapsed = time.perf_counter() - start
+            db.session.remove()
+        return elapsed
+
     reset()
     receipt()  # warm-up
-    out: dict[str, list[float]] = {"physical": [], "physical_now": [], "receipt": []}
+    out: dict[str, list[float]] = {"physical": [], "physical_now": [], "receipt": [], "rollup": []}
     for _ in range(runs):
         reset()
         out["physical"].append(physical())
         out["physical_now"].append(physical_now())
         reset()
         out["receipt"].append(receipt())
+        reset()
+        out["rollup"].append(rollup())
     return {**out, "lines": lines, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
@@ -170,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{[round(x, 3) for x in r['physical_now']]}")
     print(f"  ratio: {t / p:.2f}x (target <= 3.0); against today's columns {t / pn:.2f}x; "
           f"peak RSS of the process: {r['rss_kb'] / 1024:.0f} MB")
+    u = statistics.median(r["rollup"])
+    print(f"  of which the monthly roll-ups (orders.rollups.count_receipt):    {u:7.3f} s  "
+          f"{[round(x, 3) for x in r['rollup']]} ({u / t:.0%} of the receipt; without them {(t - u) / p:.2f}x, "
+          f"{(t - u) / pn:.2f}x against today's columns)")
     return 0
 
 

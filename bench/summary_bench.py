@@ -6,11 +6,16 @@
 A throwaway PostgreSQL database is created, built by the migrations, and filled with COPY (not the
 ORM): one network, groups, suppliers, products, four delivered buying rounds with three-tier offers,
 group orders, order lines, purchase orders and one allocation per order line, all received in the
-benchmark month (Asia/Bangkok), plus marketplace purchases (90 % in that month). Then a fresh child
-process times, in the same run and over the same rows, the median of 3 of:
-  * the bare aggregate: allocations of the month GROUP BY group, and market purchases GROUP BY buyer;
-  * ``reports.services.build_summary`` (every figure, 12-month trend, stored snapshot);
-and prints the ratio and the child's peak RSS (so data generation does not count). The database is
+benchmark month (Asia/Bangkok), plus marketplace purchases (90 % in that month). The rows are
+written by COPY, behind the receipt and delivery services, so the child first fills the per-month roll-ups
+the way the migration's backfill does (``reports.rollup_reads.rebuild``: every purchase order's receipt
+statements, every month's delivery statement), and times that. Then it times, in the same run and over the
+same rows, the median of 3 of:
+  * the bare aggregate (the floor): allocations of the month GROUP BY group, and market purchases GROUP BY buyer;
+  * ``reports.services.build_summary`` (every figure, 12-month trend, stored snapshot), from the roll-ups;
+  * the month read while in progress (``reports.services._live``: computed, stored nowhere), from the roll-ups;
+  * the same figures by the scan of every line (``compute_summary(..., scan=True)``), the reference;
+and prints the ratios and the child's peak RSS (so data generation does not count). The database is
 dropped afterwards unless --keep.
 """
 from __future__ import annotations
@@ -212,7 +217,9 @@ def measure(db_name: str, runs: int) -> dict[str, object]:
     os.environ.pop("REDIS_URL", None)
     from core import create_app
     from core.db import db
-    from reports import periods, services
+    from network.models import User
+    from reports import periods, rollup_reads, services
+    from reports.figures import compute_summary
 
     app = create_app({"JOBS_MODE": "manual", "TESTING": True})
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -220,7 +227,21 @@ def measure(db_name: str, runs: int) -> dict[str, object]:
     with app.app_context():
         tz = periods.zone("Asia/Bangkok")
         start, end = periods.start_of(tz, 2026, 3), periods.start_of(tz, 2026, 4)
-        bare, build = [], []
+        t = time.perf_counter()
+        rollup_reads.rebuild(1)  # the backfill: every purchase order's and month's statements
+        db.session.commit()
+        out["backfill"] = time.perf_counter() - t
+        actor = User(network_id=1, email=f"c-{uuid.uuid4().hex[:6]}@bench.example.org", name="C", role="committee",
+                     password_hash="!", session_version=0, active=True)
+        db.session.add(actor)
+        db.session.commit()
+        actor_id = actor.id
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE allocation_month_offers")
+            conn.exec_driver_sql("ANALYZE allocation_month_groups")
+            conn.exec_driver_sql("ANALYZE market_month_groups")
+            conn.commit()
+        bare, build, live, scan = [], [], [], []
         result_rows = 0
         for _ in range(runs):
             t = time.perf_counter()
@@ -236,6 +257,17 @@ def measure(db_name: str, runs: int) -> dict[str, object]:
             summary, _ = services.build_summary(1, MONTH)
             build.append(time.perf_counter() - t)
             db.session.remove()
+            reader = db.session.get_one(User, actor_id)
+            t = time.perf_counter()
+            services._live(reader, MONTH)
+            live.append(time.perf_counter() - t)
+            db.session.remove()
+            t = time.perf_counter()
+            scanned = compute_summary(1, MONTH, scan=True)
+            scan.append(time.perf_counter() - t)
+            db.session.remove()
+        same = dict(compute_summary(1, MONTH)) == dict(scanned)
+        db.session.remove()
         with db.engine.connect() as conn:
             data = conn.exec_driver_sql(
                 "SELECT data FROM monthly_summaries WHERE network_id = 1 AND month = %s ORDER BY version DESC "
@@ -244,6 +276,8 @@ def measure(db_name: str, runs: int) -> dict[str, object]:
         out.update({
             "bare_runs": bare, "build_runs": build, "bare_median": statistics.median(bare),
             "build_median": statistics.median(build), "bare_result_rows": result_rows,
+            "live_runs": live, "live_median": statistics.median(live), "scan_runs": scan,
+            "scan_median": statistics.median(scan), "same_as_scan": same,
             "summary_groups": len(data["groups"]), "summary_products": len(data["products"]),
             "network": {k: data["network"][k] for k in ("spend", "savings", "price_reduction", "tier_attainment")},
         })
@@ -281,14 +315,25 @@ def main(argv: list[str] | None = None) -> int:
         generated = time.perf_counter() - t
         print(f"generated with COPY in {generated:.1f}s: {counts}")
         child = subprocess.run([sys.executable, "-m", "bench.summary_bench", "--measure", name, "--runs",
-                                str(args.runs)], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+                                str(args.runs)], cwd=ROOT, env=env, capture_output=True, text=True)
+        if child.returncode != 0:
+            raise RuntimeError(child.stderr[-3000:])
         result = json.loads(child.stdout.strip().splitlines()[-1])
         bare, build = result["bare_median"], result["build_median"]
         print(f"bare aggregate (GROUP BY group over allocations + market purchases): median {bare * 1000:.0f} ms "
               f"of {[round(x * 1000) for x in result['bare_runs']]}")
-        print(f"build_summary (all figures, 12-month trend, stored snapshot):       median {build * 1000:.0f} ms "
+        print(f"build_summary from the roll-ups (all figures, trend, stored):        median {build * 1000:.0f} ms "
               f"of {[round(x * 1000) for x in result['build_runs']]}")
-        print(f"ratio build_summary / bare aggregate: {build / bare:.2f}x")
+        print(f"ratio build_summary / bare aggregate: {build / bare:.2f}x (target <= 1.0)")
+        live = result["live_median"]
+        print(f"month in progress read live from the roll-ups:                     median {live * 1000:.0f} ms "
+              f"of {[round(x * 1000) for x in result['live_runs']]} (target <= 100 ms)")
+        scan = result["scan_median"]
+        print(f"the same figures by the scan of every line (the reference):        median {scan * 1000:.0f} ms "
+              f"of {[round(x * 1000) for x in result['scan_runs']]} ({scan / bare:.2f}x the bare aggregate)")
+        print(f"roll-ups equal to the scan, every figure: {result['same_as_scan']}; backfill of the roll-ups from "
+              f"these rows (what migration rollups1 does): {result['backfill']:.2f} s; load average "
+              f"{os.getloadavg()[0]:.1f}")
         print(f"peak RSS of the measuring process: {result['peak_rss_kb'] / 1024:.0f} MiB "
               f"(after app start-up: {result['rss_after_startup_kb'] / 1024:.0f} MiB)")
         print(f"summary: {result['summary_groups']} group lines, {result['summary_products']} product lines; "

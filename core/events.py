@@ -12,8 +12,16 @@ from blinker import Namespace
 
 _signals = Namespace()
 month_data_changed = _signals.signal("month-data-changed")
+# Sent inside the transaction that changes a network's time zone: every instant may now fall in another
+# month, so what is kept per month (the roll-ups of orders/ and market/) is recomputed by its owner.
+network_timezone_changed = _signals.signal("network-timezone-changed")
 
 
 def data_changed(network_id: int, at: datetime) -> None:
     """Announce that figures of the month containing ``at`` (in the network's time zone) changed."""
     month_data_changed.send(None, network_id=network_id, at=at)
+
+
+def timezone_changed(network_id: int) -> None:
+    """Announce that the network's months moved (its time zone changed)."""
+    network_timezone_changed.send(None, network_id=network_id)

@@ -9,12 +9,16 @@ Business rules (tiers, pack rounding, ...) are in ``pricing/``; this module know
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.errors import InvalidInput, Msg
+from core.format import THAI_MONTHS, THAI_MONTHS_FULL
 from pricing.money import CENT
 
 # Numeric(12, 2): ten digits before the point.
@@ -139,6 +143,24 @@ def int_or_none(value: Any, **kwargs: Any) -> int | None:
 FORMULA_START = ("=", "+", "-", "@")
 
 
+# Sara am (ำ) typed as nikhahit + sara aa (ํ + า), as some keyboards and fonts do, and the tone mark typed after it.
+_SARA_AM = re.compile("\u0e4d([\u0e48-\u0e4b]?)\u0e32")
+_AM_THEN_TONE = re.compile("\u0e33([\u0e48-\u0e4b])")
+# The same, as SQL over a stored column (PostgreSQL and SQLite): the common spelling ํา.
+SARA_AM_TYPED = "\u0e4d\u0e32"
+
+
+def thai_text(text: str) -> str:
+    """One spelling for Thai text that looks the same on the screen, so that names typed two ways match: Unicode
+    NFC, sara am typed as two characters (ํา, with or without a tone mark between) written as the one character ำ,
+    and a tone mark typed after sara am put before it (น้ำ). Every text the field module reads goes through it."""
+    text = unicodedata.normalize("NFC", text)
+    if "\u0e4d" in text or "\u0e33" in text:
+        text = _SARA_AM.sub(lambda m: m.group(1) + "\u0e33", text)
+        text = _AM_THEN_TONE.sub(lambda m: m.group(1) + "\u0e33", text)
+    return text
+
+
 def clean_text(value: Any, *, max_length: int, required: bool = False, formula: bool = True) -> str:
     """Text as stored: stripped, no NUL or other control characters but newline and tab, within its length.
 
@@ -151,7 +173,7 @@ def clean_text(value: Any, *, max_length: int, required: bool = False, formula: 
         raise FieldError("text", "Must be text.")
     if any(ord(c) < 32 and c not in "\n\t\r" for c in value) or "\x7f" in value:
         raise FieldError("control", "Must not contain control characters.")
-    text = value.strip()
+    text = thai_text(value.strip())
     if required and not text:
         raise FieldError("required", "Must not be empty.")
     if len(text) > max_length:
@@ -182,6 +204,27 @@ def read_form_quantity(text: Any, *, minimum: int = 0) -> int:
 def read_form_money(text: Any) -> Decimal:
     """What a person typed in an amount box (Thai digits, "1,250.50"), with the bounds the API applies."""
     return parse_money(text if text is not None else "", grouping=True)
+
+
+class Checks:
+    """A service's checks of several fields, refused once naming every wrong field (not only the first):
+    ``value = checks.take(lambda: require_text("name", ...))`` for each, then ``checks.done()``."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+        self.first: InvalidInput | None = None
+
+    def take(self, check: Callable[[], Any]) -> Any:
+        try:
+            return check()
+        except InvalidInput as exc:
+            self.first = self.first or exc
+            self.fields.update(exc.fields or {})
+            return None
+
+    def done(self) -> None:
+        if self.first is not None:
+            raise InvalidInput(self.first.message, self.fields, **self.first.extra)
 
 
 def require_money(field: str, value: Any, *, allow_negative: bool = False, optional: bool = False) -> Any:
@@ -227,6 +270,19 @@ def require_promptpay_id(field: str, value: Any) -> str | None:
         return parse_promptpay_id(value)
     except PromptPayIdError as exc:
         raise InvalidInput(Msg(str(exc), exc.code), {field: [Msg(str(exc), exc.code)]}) from exc
+
+
+def promptpay_problem(value: Any) -> Msg | None:
+    """Why a PromptPay id would be refused (for a page listing it with its other mistakes), or None."""
+    from pricing.promptpay import PromptPayIdError, parse_promptpay_id
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        parse_promptpay_id(str(value))
+    except PromptPayIdError as exc:
+        return Msg(str(exc), exc.code)
+    return None
 
 
 # --- marshmallow fields of the API contract (the same rules) ------------------------------------
@@ -337,3 +393,106 @@ class PatchSchema(Schema):
     def _something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ValidationError("Send at least one field to change.")
+
+
+# --- a date as a Thai person writes it: day / month / Buddhist-era year -----------------------------
+# The one rule for every date box of every page (core.pages.ThaiDateField, ThaiDateTimeField): the
+# browser's own date picker shows a Gregorian date in the phone's format (often the US's 11/28/2026)
+# and gives no Buddhist year, so the pages use a text box read by this.
+
+BUDDHIST_ERA = 543
+# The Thai month names, full and short ("พฤศจิกายน", "พ.ย."), and the short form without dots ("พย").
+_MONTH_NAMES: dict[str, int] = {}
+for _number, (_full, _short) in enumerate(zip(THAI_MONTHS_FULL, THAI_MONTHS, strict=True), start=1):
+    _MONTH_NAMES[_full] = _number
+    _MONTH_NAMES[_short] = _number
+    _MONTH_NAMES[_short.replace(".", "")] = _number
+_NUMERIC_DATE_RE = re.compile(r"^([0-9]{1,2})\s*[/\-.]\s*([0-9]{1,2})\s*[/\-.]\s*([0-9]{2}|[0-9]{4})$")
+_NAMED_DATE_RE = re.compile(r"^([0-9]{1,2})\s*([^\s0-9]+)\s*(?:พ\.?\s?ศ\.?)?\s*([0-9]{2}|[0-9]{4})$")
+# A year first: the ISO form a page's older copy, a queued offline post or a script sends ("2026-11-28").
+_ISO_DATE_RE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
+_TIME_RE = re.compile(r"^([0-9]{1,2})(?:\s*[:.]\s*([0-9]{2}))?\s*(?:น\.?)?$")
+DATE_EXAMPLE = "28/11/2569"
+
+
+def _be_year(text: str) -> int:
+    """A year as written: 2569 (Buddhist era), 69 (its last two digits), or 2026 (the Christian era, read as
+    such: no Buddhist year below 2400 is a date anyone means). Returned in the Christian era."""
+    year = int(text)
+    if len(text) == 2:
+        return 2500 + year - BUDDHIST_ERA
+    if year >= 2400:
+        return year - BUDDHIST_ERA
+    if 1900 <= year < 2400:
+        return year
+    raise FieldError("date_year", f"The year {year} is not a Buddhist-era year such as 2569.", year=text)
+
+
+def parse_thai_date(value: Any) -> date:
+    """A day written the Thai way: "28/11/2569", "28-11-69", "28 พ.ย. 2569", "28 พฤศจิกายน 2569", in Thai or
+    Arabic digits; the year in the Buddhist era (2569; "2026" is read as the Christian year it is)."""
+    if not isinstance(value, str):
+        raise FieldError("date", f"A date such as {DATE_EXAMPLE} (day/month/Buddhist year).")
+    text = " ".join(parse_thai_digits(value).split())
+    if not text:
+        raise FieldError("required", "Must not be empty.")
+    iso = _ISO_DATE_RE.match(text)
+    numeric = None if iso else _NUMERIC_DATE_RE.match(text)
+    named = None if iso or numeric else _NAMED_DATE_RE.match(text)
+    if iso:
+        year_text, month_text, day_text = iso.groups()
+        month = int(month_text)
+    elif numeric:
+        day_text, month_text, year_text = numeric.groups()
+        month = int(month_text)
+    elif named:
+        day_text, month_name, year_text = named.groups()
+        found = _MONTH_NAMES.get(month_name) or _MONTH_NAMES.get(month_name.replace(".", ""))
+        if found is None:
+            raise FieldError("date", f"A date such as {DATE_EXAMPLE} (day/month/Buddhist year).")
+        month = found
+    else:
+        raise FieldError("date", f"A date such as {DATE_EXAMPLE} (day/month/Buddhist year).")
+    year = _be_year(year_text)
+    if not 1 <= month <= 12:
+        raise FieldError("date_month", "The month must be 1 to 12.")
+    try:
+        return date(year, month, int(day_text))
+    except ValueError:
+        raise FieldError("date_day", f"{THAI_MONTHS_FULL[month - 1]} {year + BUDDHIST_ERA} has no day {int(day_text)}.",
+                         day=str(int(day_text)), month=THAI_MONTHS_FULL[month - 1],
+                         year=str(year + BUDDHIST_ERA)) from None
+
+
+def parse_thai_time(value: Any) -> time:
+    """A time of day on the 24-hour clock as Thais write it: "17:00", "17.00 น.", "๑๗.๓๐", "9"."""
+    text = " ".join(parse_thai_digits(str(value or "")).split())
+    match = _TIME_RE.match(text)
+    if match is None or int(match.group(1)) > 23 or int(match.group(2) or 0) > 59:
+        raise FieldError("time", "A time on the 24-hour clock, such as 17:00.")
+    return time(int(match.group(1)), int(match.group(2) or 0))
+
+
+def parse_thai_datetime(value: Any) -> datetime:
+    """A day and a time in one box: "28/11/2569 17:00" (the last word is the time, "น." allowed after it)."""
+    text = " ".join(parse_thai_digits(str(value or "")).split())
+    if not text:
+        raise FieldError("required", "Must not be empty.")
+    match = re.match(r"^(.*?)(?:\s+|T)([0-9]{1,2}\s*[:.]\s*[0-9]{2}\s*(?:น\.?)?)(?::[0-9]{2})?$", text)
+    if match is None:
+        parse_thai_date(text)  # a bad date says so; a good one lacks its time
+        raise FieldError("datetime", f"A day and a time, such as {DATE_EXAMPLE} 17:00.")
+    return datetime.combine(parse_thai_date(match.group(1)), parse_thai_time(match.group(2)))
+
+
+def format_thai_date(value: date | None) -> str:
+    """The box's text for a date: "28/11/2569" (what parse_thai_date reads back)."""
+    if value is None:
+        return ""
+    return f"{value.day:02d}/{value.month:02d}/{value.year + BUDDHIST_ERA}"
+
+
+def format_thai_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{format_thai_date(value.date())} {value.hour:02d}:{value.minute:02d}"

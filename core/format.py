@@ -150,6 +150,19 @@ def month_short(value: str | date, lang: str | None = None) -> str:
     return month(value, lang, full=False)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, cut between words: at the last space (Thai text puts one between
+    a name and what follows) and marked with "…"; never mid-word unless a single word is longer than half
+    the limit. Display text that fits is never shortened: pages wrap it instead."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 1]
+    space = head.rstrip().rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
 def promptpay(value: str | None) -> str:
     """A PromptPay id with its dashes (081-234-5678), or "–" for none."""
     from pricing.promptpay import format_promptpay_id
@@ -157,8 +170,20 @@ def promptpay(value: str | None) -> str:
     return format_promptpay_id(value) if value else "–"
 
 
+def phone(value: str | None) -> str:
+    """A phone kept as digits (core.fields.parse_phone, the one phone rule) as people write it: 081-234-5678,
+    042-411-234, 02-123-4567; anything stored before the rule as it was."""
+    if not value or not value.isdigit() or len(value) not in (9, 10):
+        return value or ""
+    if len(value) == 10:
+        return f"{value[:3]}-{value[3:6]}-{value[6:]}"
+    if value.startswith("02"):
+        return f"{value[:2]}-{value[2:5]}-{value[5:]}"
+    return f"{value[:3]}-{value[3:6]}-{value[6:]}"
+
+
 FILTERS = {
-    "promptpay": promptpay,
+    "promptpay": promptpay, "phone": phone,
     "baht": baht, "num": number, "percent": percent, "thai_date": moment, "day": day,
     "month_label": month, "month_short": month_short,
 }

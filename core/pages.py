@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import DateTimeLocalField, IntegerField
+from wtforms import IntegerField
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
@@ -67,7 +67,6 @@ FIELD_MESSAGES: dict[str, Any] = {
     "too_large": _l("มากเกินไป"),
     "must_not_be_future": _l("ต้องไม่เป็นวันในอนาคต"),
     "must_not_be_negative": _l("ต้องไม่ติดลบ"),
-    "phone_invalid": _l("ใช้ได้เฉพาะตัวเลข ช่องว่าง + และ - เช่น 081-234-5678"),
 }
 # The one field module's messages (core.fields), whatever the domain.
 FIELD_MESSAGES.update({
@@ -80,6 +79,7 @@ FIELD_MESSAGES.update({
     "field_control": _l("มีอักขระที่ใช้ไม่ได้"),
     "field_required": _l("กรุณากรอกช่องนี้"),
     "field_formula": _l("ขึ้นต้นด้วย = + - หรือ @ ไม่ได้ (ตารางคำนวณจะอ่านเป็นสูตร) ให้ใส่เป็นค่าแทน"),
+    "field_phone": _l("เบอร์โทรไทย 9 หรือ 10 หลัก ขึ้นต้นด้วย 0 เช่น 081-234-5678"),  # core.fields.parse_phone
 })
 # Field messages with parameters: rendered at request time (the parameter is formatted in).
 _FIELD_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -190,6 +190,16 @@ def filled(value: T | None) -> T:
     return value
 
 
+def field_check(problem: object | None) -> None:
+    """In a form's ``validate_<field>``: a service's pure check of that box (``Msg`` or None), run with the
+    form's other checks, so a refused page lists every box that is wrong at once, not only those the form
+    knows and then, on the next try, the service's (the service stays the judge)."""
+    from wtforms.validators import ValidationError
+
+    if problem is not None:
+        raise ValidationError(field_text(problem))
+
+
 def roles_required(*roles: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @wraps(fn)
@@ -204,13 +214,24 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+class MarkedInput(TextInput):
+    """A text box that says it was refused wherever a template draws it (``aria-invalid`` and the id of its
+    message), so the pages' script never adds a second message under it."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        if field.errors:
+            kwargs.setdefault("aria_invalid", "true")
+            kwargs.setdefault("aria_describedby", f"{field.id}-error")
+        return super().__call__(field, **kwargs)
+
+
 class IntField(IntegerField):
     """A whole number read by the one field module (Thai digits, thousands commas), bounded to what its
     column holds, with messages in our catalogues (WTForms has no Thai)."""
 
     # A text box, not <input type=number>: a number input refuses Thai digits (๓๐ leaves it empty, and an
     # empty box reads as "nothing"). The phone still shows its number pad (inputmode).
-    widget = TextInput()
+    widget = MarkedInput()
 
     def __init__(self, *args: Any, maximum: int = MAX_QUANTITY, **kwargs: Any) -> None:
         self.maximum = maximum
@@ -237,18 +258,6 @@ class IntField(IntegerField):
     def pre_validate(self, form: Any) -> None:
         # "abc" is one mistake with one message: the range checks have no number to check. (A blank
         # field goes on to Optional/InputRequired, which clear the "not a number" and decide.)
-        if self.process_errors and _typed(self):
-            raise StopValidation()
-
-
-class LocalDateTimeField(DateTimeLocalField):
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(_l("วันเวลาไม่ถูกต้อง")) from exc
-
-    def pre_validate(self, form: Any) -> None:
         if self.process_errors and _typed(self):
             raise StopValidation()
 
@@ -415,6 +424,20 @@ def login_options_html() -> list[Markup]:
     return [Markup(html) for html in (render() for render in LOGIN_OPTIONS.values()) if html and html.strip()]
 
 
+# key -> render(token): another way than a password to open an invitation (notifications/ adds LINE Login).
+WELCOME_OPTIONS: dict[str, Callable[[str], str]] = {}
+
+
+def welcome_option(key: str, render: Callable[[str], str]) -> None:
+    """Add a way to open an invitation or reset link besides setting a password: ``render(token)`` returns
+    HTML (a button posting to the domain's own route), or "" when it is switched off."""
+    WELCOME_OPTIONS[key] = render
+
+
+def welcome_options_html(token: str) -> list[Markup]:
+    return [Markup(html) for html in (render(token) for render in WELCOME_OPTIONS.values()) if html and html.strip()]
+
+
 # --- wiring ----------------------------------------------------------------------------------------
 
 def line_share_url(text: str) -> str:
@@ -429,6 +452,7 @@ def _page_helpers() -> dict[str, Any]:
         "nav_links": nav_links,
         "header_items": header_html,
         "login_options": login_options_html,
+        "welcome_options": welcome_options_html,
         "line_share_url": line_share_url,
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "kind_label": lambda kind: KIND_LABELS.get(kind, kind),

@@ -18,7 +18,8 @@ bp = Blueprint("pwa", __name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The app shell the service worker stores on install (paths under core/static/).
-SHELL_FILES = ("app.css", "app.js", "offline.js", "offline_page.js", "offline.html", "icons/icon-192.png", "icons/icon-512.png")
+SHELL_FILES = ("app.css", "app.js", "offline.js", "offline_page.js", "offline_link.js", "offline.html",
+               "icons/icon-192.png", "icons/icon-512.png")
 THEME = "#2f6b3f"
 _PAGES = "ruamsue_offline_pages"
 

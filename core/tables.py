@@ -83,10 +83,58 @@ def _csv_rows(content: bytes) -> Iterable[list[str]]:
     delimiter = "," if "," in first else next((d for d in ";\t" if d in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        yield from reader
-    except csv.Error as exc:  # an unclosed quote, a field over the reader's limit, ...
-        raise _refuse(f"The CSV file cannot be read near line {reader.line_num}.", "file_csv",
-                      line=reader.line_num) from exc
+        rows = list(reader)  # at most MAX_FILE_BYTES of text
+    except csv.Error as exc:  # an unclosed quote, a field over the csv module's limit, ...
+        if "field limit" not in str(exc):
+            raise _refuse(f"The CSV file cannot be read near line {reader.line_num}.", "file_csv",
+                          line=reader.line_num) from exc
+        # A cell beyond the csv module's 131,072 characters: that limit is the whole process's, so it is never
+        # raised here; the file is read by hand instead, and the long cell refused by its column's rule.
+        rows = _split_csv(text, delimiter)
+    yield from rows
+
+
+def _split_csv(text: str, delimiter: str) -> list[list[str]]:
+    """RFC 4180 as the csv module reads it (a quote opens a cell only at its start, "" is a quote inside one),
+    without a limit on a cell's length. Only for a file with such a cell."""
+    rows: list[list[str]] = []
+    row: list[str] = []
+    cell: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"' and not cell:
+            end = i + 1
+            while True:  # to the closing quote; "" stays inside
+                end = text.find('"', end)
+                if end < 0:  # unclosed: the cell runs to the end of the file, as the csv module reads it
+                    end = n
+                    break
+                if text.startswith('""', end):
+                    end += 2
+                    continue
+                break
+            quoted = text[i + 1:end]
+            cell.append(quoted.replace('""', '"'))
+            i = end + 1
+            continue
+        if ch == delimiter:
+            row.append("".join(cell))
+            cell = []
+        elif ch in "\r\n":
+            if row or cell:
+                row.append("".join(cell))
+            rows.append(row)  # a blank line is [] as the csv module reads it
+            row, cell = [], []
+            if ch == "\r" and text.startswith("\n", i + 1):
+                i += 1
+        else:
+            cell.append(ch)
+        i += 1
+    if cell or row:
+        row.append("".join(cell))
+        rows.append(row)
+    return rows
 
 
 def _xlsx_rows(content: bytes) -> Iterable[list[str]]:

@@ -18,7 +18,7 @@ def seed_households(group: Group, past: BuyingRound, past_offers: list[tuple[Off
                     current: BuyingRound, current_offers: list[tuple[Offer, list[int]]]) -> None:
     """``*_offers``: each offer with the quantities the households asked for, in the order of HOUSES (0: none)."""
     houses = [Household(network_id=group.network_id, group_id=group.id, name=name, registered_poor=poor,
-                        phone=f"08{i % 10}-{200 + i:03d}-{1000 + 7 * i:04d}" if i % 3 == 0 else None)
+                        phone=f"08{i % 10}{200 + i:03d}{1000 + 7 * i:04d}" if i % 3 == 0 else None)
               for i, (name, poor) in enumerate(HOUSES)]
     db.session.add_all(houses)
     db.session.flush()

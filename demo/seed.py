@@ -7,9 +7,9 @@ An edge package: it imports the domains (nothing imports it); ``demo.app`` adds 
 from __future__ import annotations
 
 import os
-import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import click
 from flask import current_app
@@ -39,8 +39,8 @@ GROUPS = {
     "rattanawapi": ("กลุ่มแม่บ้านเกษตรกรรัตนวาปี", "womens_group", "รัตนวาปี", "รัตนวาปี", 54, 31),
     "pho_tak": ("กลุ่มเลี้ยงโคพื้นเมืองโพธิ์ตาก", "farmers_group", "โพธิ์ตาก", "โพธิ์ตาก", 41, 16),
 }
-SUPPLIERS = [("บริษัท หนองคายเกษตรภัณฑ์ จำกัด", "042-411-234"), ("ร้านวัสดุการเกษตรท่าบ่อ", "042-431-118"),
-             ("สหกรณ์การเกษตรเมืองหนองคาย (คลังสินค้า)", "042-412-560"), ("หจก. ศรีเชียงใหม่ปิโตรเลียม", "042-451-077")]
+SUPPLIERS = [("บริษัท หนองคายเกษตรภัณฑ์ จำกัด", "042411234"), ("ร้านวัสดุการเกษตรท่าบ่อ", "042431118"),
+             ("สหกรณ์การเกษตรเมืองหนองคาย (คลังสินค้า)", "042412560"), ("หจก. ศรีเชียงใหม่ปิโตรเลียม", "042451077")]
 PRODUCTS = [  # name, unit, category
     ("เมล็ดพันธุ์ข้าวหอมมะลิ 105", "กก.", "เมล็ดพันธุ์"), ("ปุ๋ยยูเรีย 46-0-0", "กระสอบ 50 กก.", "ปุ๋ย"),
     ("ปุ๋ยสูตร 16-16-8", "กระสอบ 50 กก.", "ปุ๋ย"), ("อาหารปลาดุก โปรตีน 30%", "กระสอบ 20 กก.", "อาหารสัตว์"),
@@ -99,16 +99,16 @@ def seed(timezone: str = "Asia/Bangkok") -> bool:
         users[role] = User(network_id=network.id, email=email, name=name, role=role, password_hash=hashed,
                            group_id=groups[group_key].id if group_key else None, session_version=0, active=True)
         db.session.add(users[role])
-    users["leader"].phone = "081-234-5678"  # whom a seller calls about the group's orders
-    users["seller"].phone = "089-555-0142"
+    users["leader"].phone = "0812345678"  # whom a seller calls about the group's orders
+    users["seller"].phone = "0895550142"
     leaders = {}
     for key, group in groups.items():
         if key in ("tha_bo",):
             leaders[key] = users["leader"]
             continue
-        leaders[key] = User(network_id=network.id, email=f"leader.{key}@ruamsue.demo", name=f"ประธาน{group.name[:20]}",
+        leaders[key] = User(network_id=network.id, email=f"leader.{key}@ruamsue.demo", name=f"ประธาน{group.name}",
                             role="leader", group_id=group.id, password_hash=hashed, session_version=0, active=True,
-                            phone=f"08{len(leaders) % 10}-{410 + len(leaders):03d}-{2000 + 37 * len(leaders):04d}")
+                            phone=f"08{len(leaders) % 10}{410 + len(leaders):03d}{2000 + 37 * len(leaders):04d}")
         db.session.add(leaders[key])
     suppliers = [Supplier(network_id=network.id, name=n, phone=p) for n, p in SUPPLIERS]
     products = [Product(network_id=network.id, name=n, unit=u, category=c) for n, u, c in PRODUCTS]
@@ -244,7 +244,25 @@ def serve_command(host: str, port: int) -> None:
 
     upgrade(directory=os.path.join(current_app.root_path, "migrations"))
     seed()
+    db.engine.dispose()  # the worker opens its own connections
     click.echo(f"Ruamsue demo on http://{host}:{port}/  — log in as {DEMO_USERS['leader'][0]} / {DEMO_PASSWORD}")
-    env = dict(os.environ, RUAMSUE_SCHEDULER="1")
-    os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b",
-                               f"{host}:{port}", "wsgi:app"], env)
+    os.environ["RUAMSUE_SCHEDULER"] = "1"  # the embedded beat: a thread of the web worker
+    _serve({"bind": f"{host}:{port}", "workers": 1, "threads": 4})
+
+
+def _serve(options: dict[str, Any]) -> None:
+    """gunicorn in this process: its worker forks from it with every module already imported, instead of a
+    new interpreter importing the whole app again (seconds of a fresh clone's first start)."""
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+    class DemoServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from core import create_app
+
+            return create_app()
+
+    DemoServer().run()

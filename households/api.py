@@ -5,9 +5,10 @@ rate-limited per address like the supplier's quote link.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -126,5 +127,11 @@ class SheetHousehold(MethodView):
     @blp.arguments(SheetLinesInSchema)
     @blp.response(200, HouseholdLinesSchema)
     def put(self, data: dict[str, Any], sheet_token: str, household_id: int) -> ApiResult:
-        """Replace the household's lines until the round closes (409 after)."""
-        return sheets.replace_household_lines(sheet_token, household_id, data["lines"])
+        """Replace the household's lines until the round closes (409 after). With an ``Idempotency-Key``
+        (a phone sending what it kept offline) a repeat gets the first answer and changes nothing."""
+        key = request.headers.get("Idempotency-Key")
+        digest = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+        answer = sheets.replace_household_lines(sheet_token, household_id, data["lines"], key=key, request_hash=digest)
+        if answer.pop("replayed", False):
+            return answer, 200, {"Idempotent-Replayed": "true"}
+        return answer

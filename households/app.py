@@ -22,6 +22,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_pages()
     imports.init_app()
+    from core.summary_parts import group_figure
+    from households.bills import measured_reach
+
+    # The registered-poor reach measured from the households' bills, read by reports/ through the kernel.
+    group_figure("measured_reach", measured_reach)
     from core.pwa import keep_offline
 
     # A phone keeps a copy of its household's sheet (and bill) to open without a connection; saving needs one.

@@ -3,8 +3,8 @@
 Bills are read from the allocations as they are now, so after a receipt (a short delivery re-allocates) the
 bills follow at once; the households' rows plus the group's own row add up to the invoice to the satang.
 
-``payment`` on a household's bill is a PromptPay request to the group's id for the bill's amount (DESIGN.md
-"Paying"), the same payload an invoice carries; ``total_words`` is the amount in Thai words.
+``payment`` on a household's bill is a PromptPay request to the group's id for the bill's amount
+(docs/paying.md), the same payload an invoice carries; ``total_words`` is the amount in Thai words.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ COMBINED = ("combined", "delivered", "settled")
 
 def payment_for(group: Group, amount: Decimal) -> dict[str, Any] | None:
     """The PromptPay ``payment`` of a household's bill: paid to the group (its treasurer), for the bill's
-    amount; None when the group has no PromptPay id or nothing is due (DESIGN.md "Paying")."""
+    amount; None when the group has no PromptPay id or nothing is due (docs/paying.md)."""
     return paying.payment_json(paying.payment_for(group.promptpay_id, amount))
 
 

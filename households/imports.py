@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 from core.clock import utcnow
 from core.db import db
 from core.errors import DomainError, Msg
+from core.fields import thai_text
 from core.imports import ImportKind, ImportResult, ImportRow, count, finish, register_kind
 from core.tables import Column, Table
 from households.models import Household
@@ -35,8 +36,9 @@ NO = {"ไม่ใช่", "ไม่มี", "0", "n", "no", "false", "-"}
 
 def import_households(actor: Any, table: Table, dry_run: bool) -> ImportResult:
     result = ImportResult(kind="households", dry_run=dry_run, rows=len(table.rows))
-    groups = {g.name: g.id for g in db.session.scalars(select(Group).where(Group.network_id == actor.network_id))}
-    stored = {(h.group_id, h.name): h for h in db.session.scalars(
+    # Names as the field module reads them (core.fields.thai_text): a name stored with the other sara am matches.
+    groups = {thai_text(g.name): g.id for g in db.session.scalars(select(Group).where(Group.network_id == actor.network_id))}
+    stored = {(h.group_id, thai_text(h.name or "")): h for h in db.session.scalars(
         select(Household).where(Household.network_id == actor.network_id, Household.removed_at.is_(None)))}
     sizes: dict[int, int] = {int(gid): int(n) for gid, n in db.session.execute(
         select(Household.group_id, func.count()).where(Household.network_id == actor.network_id,

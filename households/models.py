@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
@@ -73,3 +73,22 @@ class HouseholdLine(Model):
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         Index("ix_household_lines_round_group", "round_id", "group_id"),
     )
+
+
+class SheetWrite(Model):
+    """A household's write by the sheet's link that carried an Idempotency-Key (a phone sending what it kept
+    offline): its first answer, written in the same transaction as the lines, so a repeat of the key (the
+    answer was lost on the way back) gets that answer again and changes nothing. The sheet's own key store:
+    the API's (core.idempotency) is kept per user, and a household has no account."""
+
+    __tablename__ = "household_sheet_writes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("household_sheets.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("sheet_id", "key"),)

@@ -1,4 +1,4 @@
-"""marshmallow schemas of households, the round's sheet and household bills (DESIGN.md "Households")."""
+"""marshmallow schemas of households, the round's sheet and household bills (docs/households.md)."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
@@ -92,7 +92,7 @@ class BillRowSchema(Schema):
     total = Money()
     total_words = fields.String(metadata={"description": "the total in Thai words"})
     savings = Money(allow_negative=True)
-    payment = fields.Dict(allow_none=True, metadata={"description": "PromptPay to the group (DESIGN.md Paying)"})
+    payment = fields.Dict(allow_none=True, metadata={"description": "PromptPay to the group (docs/paying.md)"})
 
 
 class HouseholdLinesSchema(Schema):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from core.audit import record
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, InvalidInput, Msg, NotFound
-from core.fields import require_phone, require_text
+from core.fields import SARA_AM_TYPED, Checks, require_phone, require_text
 from households import permissions
 from households.models import Household, HouseholdLine
 from network.models import Group, User
@@ -59,21 +59,30 @@ def _household(actor: User, household_id: int, *, lock: bool = False) -> Househo
 
 def _values(data: dict[str, Any], partial: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    checks = Checks()  # every wrong field named at once
     if "name" in data or not partial:
-        values["name"] = require_text("name", data.get("name"), max_length=NAME_LENGTH, required=True)
+        values["name"] = checks.take(lambda: require_text("name", data.get("name"), max_length=NAME_LENGTH,
+                                                          required=True))
     if "registered_poor" in data or not partial:
         poor = data.get("registered_poor", False)
         if not isinstance(poor, bool):
-            raise InvalidInput("registered_poor: Must be true or false.",
-                               {"registered_poor": [Msg("Must be true or false.", "field_boolean")]})
+            checks.take(lambda: _refuse(InvalidInput("registered_poor: Must be true or false.", {
+                "registered_poor": [Msg("Must be true or false.", "field_boolean")]})))
         values["registered_poor"] = poor
     if "phone" in data or not partial:
-        values["phone"] = require_phone("phone", data.get("phone"))
+        values["phone"] = checks.take(lambda: require_phone("phone", data.get("phone")))
+    checks.done()
     return values
 
 
+def _refuse(exc: InvalidInput) -> None:
+    raise exc
+
+
 def _name_taken(group_id: int, name: str, except_id: int | None = None) -> bool:
-    query = select(Household.id).where(Household.group_id == group_id, Household.name == name)
+    # A name stored before the one spelling (core.fields.thai_text) is compared as it reads, too.
+    query = select(Household.id).where(Household.group_id == group_id,
+                                       func.replace(Household.name, SARA_AM_TYPED, "\u0e33") == name)
     if except_id is not None:
         query = query.where(Household.id != except_id)
     return db.session.scalar(query.limit(1)) is not None

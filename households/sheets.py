@@ -6,20 +6,21 @@ households in that round and nothing else (an unknown or revoked token, or anoth
 """
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any, TypedDict
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import selectinload
 
 from core.audit import record
 from core.auth import hash_token
 from core.clock import utcnow
-from core.db import db
+from core.db import UTCDateTime, db
 from core.errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, Msg, NotFound
 from core.fields import MAX_ID, require_int, require_quantity
 from households import permissions
-from households.models import Household, HouseholdLine, HouseholdSheet
+from households.models import Household, HouseholdLine, HouseholdSheet, SheetWrite
 from network.models import Group, User
 from orders import permissions as order_permissions
 from orders import services as order_services
@@ -168,10 +169,20 @@ def check_lines(lines: Any, offer_ids: set[int]) -> list[LineView]:
     return [{"offer_id": o, "quantity": q} for o, q in sorted(checked.items()) if q > 0]
 
 
-def replace_household_lines(token: str, household_id: int, lines: Any) -> dict[str, Any]:
-    """The household's lines become exactly these, while the round takes orders (409 after)."""
+def replace_household_lines(token: str, household_id: int, lines: Any, key: str | None = None,
+                             request_hash: str = "") -> dict[str, Any]:
+    """The household's lines become exactly these, while the round takes orders (409 after).
+
+    With an Idempotency-Key (a phone sending what it kept offline, perhaps again because the first answer
+    was lost): the key is claimed in this transaction and the answer stored with the lines, so a repeat
+    gets the first answer (``replayed: True``) and writes nothing, a concurrent repeat waits for the first,
+    and a refusal (the round closed meanwhile) stores nothing, so the key is not used up."""
     sheet = sheet_for(token)
     household = _household_of(sheet, household_id)
+    if key is not None:
+        first = _claim_key(sheet.id, household.id, key, request_hash)
+        if first is not None:
+            return first
     # FOR SHARE on the round: a close (an UPDATE of this row) waits for this write, and a write after the
     # close sees it. So no household line changes once the round is closed and its bills may exist.
     rnd = db.session.scalar(select(BuyingRound).where(BuyingRound.id == sheet.round_id).with_for_update(read=True))
@@ -186,8 +197,41 @@ def replace_household_lines(token: str, household_id: int, lines: Any) -> dict[s
                                                    HouseholdLine.household_id == household.id))
     db.session.add_all(HouseholdLine(round_id=rnd.id, group_id=sheet.group_id, household_id=household.id,
                                      offer_id=ln["offer_id"], quantity=ln["quantity"], updated_at=now) for ln in wanted)
+    answer: dict[str, Any] = {"household_id": household.id, "lines": wanted}
+    if key is not None:
+        db.session.execute(update(SheetWrite).where(SheetWrite.sheet_id == sheet.id, SheetWrite.key == key)
+                           .values(body=json.dumps(answer)))
     db.session.commit()
-    return {"household_id": household.id, "lines": wanted}
+    return answer
+
+
+# Claimed in the write's transaction: a repeat arriving meanwhile waits on the unique index until it ends.
+_CLAIM = text(
+    "INSERT INTO household_sheet_writes (sheet_id, key, household_id, request_hash, body, created_at) "
+    "VALUES (:sheet_id, :key, :household_id, :request_hash, '', :created_at) "
+    "ON CONFLICT (sheet_id, key) DO NOTHING RETURNING id"
+).bindparams(bindparam("created_at", type_=UTCDateTime()))
+
+
+def _claim_key(sheet_id: int, household_id: int, key: str, request_hash: str) -> dict[str, Any] | None:
+    """None: this request holds the key and writes. Otherwise the first answer for the key (replayed)."""
+    key = key.strip()
+    if not key or len(key) > 200:
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters.", {"Idempotency-Key": ["1 to 200 characters."]})
+    claimed = db.session.execute(_CLAIM, {"sheet_id": sheet_id, "key": key, "household_id": household_id,
+                                          "request_hash": request_hash, "created_at": utcnow()}).first()
+    if claimed is not None:
+        return None
+    first = db.session.scalar(select(SheetWrite).where(SheetWrite.sheet_id == sheet_id, SheetWrite.key == key))
+    db.session.rollback()
+    if first is None or not first.body:  # the first write rolled back under us: let the phone try again
+        raise Conflict(Msg("A request with this Idempotency-Key is still in progress.", "idempotency_in_progress"))
+    if first.household_id != household_id or first.request_hash != request_hash:
+        raise InvalidInput(Msg("This Idempotency-Key was used for a different request.", "idempotency_mismatch"),
+                           {"Idempotency-Key": ["Used for a different request."]})
+    answer: dict[str, Any] = json.loads(first.body)
+    answer["replayed"] = True
+    return answer
 
 
 # --- the leader: households' lines, totals, and the group's order from them ----------------------------

@@ -8,12 +8,13 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from core.errors import DomainError, Msg
 from core.fields import FieldError, parse_int
-from core.pages import confirmation, error_text, field_text, page_error_handlers
+from core.pages import confirmation, error_text, field_text, page_error_handlers, refused
 from core.web import limiter
 from households import bills, services, sheets
 from orders import services as order_services
@@ -84,13 +85,21 @@ def sheet(sheet_token: str) -> ResponseReturnValue:
                     return redirect(url_for("households_views.sheet", sheet_token=token, h=chosen))
         status = 409 if message and view["round"]["state"] != "open" else 422
     quantities = {ln["offer_id"]: ln["quantity"] for ln in (mine or {}).get("lines", [])}
+    # The page's one error summary (base.html): each box by its id, with the product's name, or the message.
+    summary: dict[str, str] = {f"q-{oid}": text for oid, text in errors.items()}
+    if message:
+        summary["_"] = message
+    labels = {f"q-{o['id']}": o["product_name"] for o in view["offers"]}
     return render_template("households/sheet.html", view=view, chosen=chosen, mine=mine, quantities=quantities,
-                           typed=typed, errors=errors, message=message, form=form, token=token,
-                           open=view["round"]["state"] == "open"), status
+                           typed=typed, box_errors=errors, errors=summary, error_labels=labels, form=form,
+                           token=token, open=view["round"]["state"] == "open"), status
 
 
 def _leader_round(round_id: int) -> Any:
     return order_services.get_round(current_user, round_id)
+
+
+_HOUSEHOLD_LABELS = {"name": _l("ชื่อหรือบ้านเลขที่"), "phone": _l("เบอร์โทร (ไม่บังคับ)")}
 
 
 @bp.route("/groups/<int:group_id>/households", methods=["GET", "POST"])
@@ -123,12 +132,16 @@ def household_list(group_id: int) -> ResponseReturnValue:
                     flash(_("เพิ่มครัวเรือน %(name)s แล้ว", name=added["name"] or ""), "ok")
                 return redirect(url_for("households_views.household_list", group_id=group_id))
             except DomainError as exc:
+                refused(exc)
                 errors = {name: field_text(found[0]) for name, found in exc.fields.items()
-                          if isinstance(found, list) and found}
-                errors["_"] = error_text(exc)
+                          if isinstance(found, list) and found and name in _HOUSEHOLD_LABELS}
+                if not errors:  # one message per problem: on its box, or (about no box) at the top
+                    errors["_"] = error_text(exc)
         status = 422
+    # The page's one error summary (base.html) lists each box with a link to it.
+    labels = {key: str(label) for key, label in _HOUSEHOLD_LABELS.items()}
     return render_template("households/list.html", households=households, group_id=group_id, form=form,
-                           errors=errors, values=values), status
+                           errors=errors, error_labels=labels, values=values), status
 
 
 @bp.route("/rounds/<int:round_id>/groups/<int:group_id>/households", methods=["GET", "POST"])
@@ -192,6 +205,5 @@ def register_pages() -> None:
     })
     FIELD_MESSAGES.update({
         "household_name_taken": _l("มีชื่อนี้ในกลุ่มแล้ว เพิ่มบ้านเลขที่ต่อท้าย"),
-        "field_phone": _l("เบอร์โทรไทย 9 หรือ 10 หลัก ขึ้นต้นด้วย 0 เช่น 081-234-5678"),
         "field_boolean": _l("ต้องเป็นใช่หรือไม่ใช่"),
     })

@@ -10,6 +10,10 @@ from core.web import csrf
 def init_app(app: Flask) -> None:
     import market.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import market.models  # noqa: F401
+    from core.events import network_timezone_changed
+    from market import rollups
+
+    network_timezone_changed.connect(rollups.on_timezone_changed)
     from market.api import blp
     from market.views import bp, register_pages
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -85,3 +85,21 @@ class Purchase(Model):
         CheckConstraint("state IN ('placed','confirmed','delivered','cancelled')", name="state_known"),
         Index("ix_market_purchases_network_id_state_delivered_at", "network_id", "state", "delivered_at"),
     )
+
+
+class MarketMonthGroup(Model):
+    """A group's delivered marketplace purchases and sales, added up per month of delivery (the monthly
+    summary's month rule, ``core.periods``). Written in the delivery's transaction (``market.rollups``);
+    money in integer satang."""
+
+    __tablename__ = "market_month_groups"
+
+    network_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bought_spend_s: Mapped[int] = mapped_column(BigInteger)  # as the buyer: Σ amount
+    bought_savings_s: Mapped[int] = mapped_column(BigInteger)  # the buyer's saving
+    bought: Mapped[int] = mapped_column(Integer)  # purchases
+    sold_gain_s: Mapped[int] = mapped_column(BigInteger)  # as the seller: the income gain
+    sold_amount_s: Mapped[int] = mapped_column(BigInteger)
+    sold: Mapped[int] = mapped_column(Integer)  # sales

@@ -21,7 +21,7 @@ from core.db import affected, db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound, OutOfStock
 from core.events import data_changed
 from core.fields import require_money, require_quantity, require_text
-from market import events, permissions
+from market import events, permissions, rollups
 from market.models import Listing, Purchase
 from network.models import User
 from network.services import get_group
@@ -329,6 +329,7 @@ def deliver_purchase(actor: User, purchase_id: int, delivered_at: datetime | Non
     record(actor, "purchase.deliver", "market_purchase", purchase.id, {"state": before_state},
            {"state": "delivered", "delivered_at": when, "income_gain": gain, "buyer_saving": saving})
     data_changed(actor.network_id, when)
+    rollups.count_delivery(purchase.id)  # the month's roll-ups, in this transaction
     events.purchase_delivered(purchase)
     db.session.commit()
     return purchase

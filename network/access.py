@@ -84,7 +84,11 @@ def invite_everyone_waiting(actor: Any) -> list[IssuedLink]:
 
 
 def _open_link(token: str, *, lock: bool = False) -> AccessLink:
-    query = select(AccessLink).where(AccessLink.token_hash == hash_token(token or ""))
+    return _open_link_by_hash(hash_token(token or ""), lock=lock)
+
+
+def _open_link_by_hash(token_hash: str, *, lock: bool = False) -> AccessLink:
+    query = select(AccessLink).where(AccessLink.token_hash == token_hash)
     link = db.session.scalar(query.with_for_update() if lock else query)
     if link is None or link.used_at is not None or link.expires_at <= utcnow() or not link.user.active:
         raise NotFound(Msg("This link is no longer valid: ask the network admin for a new one.", "link_invalid"))
@@ -96,21 +100,41 @@ def peek(token: str) -> AccessLink:
     return _open_link(token)
 
 
-def redeem(token: str, password: str) -> User:
-    """Use the link once: the new password, every other way in closed. Returns the user to log in."""
-    link = _open_link(token, lock=True)
+def _use(link: AccessLink, how: str | None) -> User:
+    """The link used once: every other open link of the user voided, the user's older sessions and API tokens
+    ended, in the audit trail. In the caller's transaction."""
     user = link.user
-    password = require_password("password", password, email=user.email)  # the one password rule
     now = utcnow()
     link.used_at = now
     db.session.execute(update(AccessLink).where(AccessLink.user_id == user.id, AccessLink.used_at.is_(None))
                        .values(used_at=now))
     db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                        .values(revoked_at=now))
-    user.password_hash = generate_password_hash(password)
     db.session.execute(cast(Table, User.__table__).update().where(User.id == user.id)
                        .values(session_version=User.session_version + 1))
-    record(user, f"user.{link.purpose}_used", "user", user.id, None, None)
+    record(user, f"user.{link.purpose}_used", "user", user.id, None, {"by": how} if how else None)
+    return user
+
+
+def redeem(token: str, password: str) -> User:
+    """Use the link once: the new password, every other way in closed. Returns the user to log in."""
+    link = _open_link(token, lock=True)
+    user = link.user
+    password = require_password("password", password, email=user.email)  # the one password rule
+    user.password_hash = generate_password_hash(password)
+    _use(link, None)
     db.session.commit()
     db.session.refresh(user)
     return user
+
+
+def token_hash_of_open_link(token: str) -> str:
+    """What a way in other than a password (LINE Login) keeps while the user proves who they are elsewhere:
+    the link's hash, never the token; NotFound when the link no longer works."""
+    return _open_link(token).token_hash
+
+
+def use_by_hash(token_hash: str, how: str) -> User:
+    """Use the link once with another way in instead of a password (``how``: "line"); the password stays as
+    it was (none for a new user). In the caller's transaction: the caller connects that way in, then commits."""
+    return _use(_open_link_by_hash(token_hash, lock=True), how)

@@ -2,6 +2,8 @@
 login); and the admin's or committee's button that issues such a link for a user."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -12,9 +14,10 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
 from core.errors import DomainError
-from core.pages import COMMITTEE, apply_domain_error, messages, nav_link, page_error_handlers, roles_required
+from core.pages import COMMITTEE, apply_domain_error, field_check, messages, nav_link, page_error_handlers, roles_required
 from core.web import limiter
 from network import accounts
+from network.passwords import password_problem
 
 bp = Blueprint("account_views", __name__, template_folder="templates")
 
@@ -23,6 +26,11 @@ class NewPasswordForm(FlaskForm):
     new_password = PasswordField(_l("รหัสผ่านใหม่"), validators=[DataRequired(_l("กรุณากรอกรหัสผ่าน"))])
     confirm_password = PasswordField(_l("พิมพ์รหัสผ่านใหม่อีกครั้ง"), validators=[
         DataRequired(_l("กรุณากรอกรหัสผ่าน")), EqualTo("new_password", _l("รหัสผ่านสองช่องไม่ตรงกัน"))])
+
+
+    def validate_new_password(self, field: Any) -> None:
+        email = current_user.email if current_user.is_authenticated else ""
+        field_check(password_problem(field.data, email=email))
 
 
 class ChangePasswordForm(NewPasswordForm):

@@ -85,7 +85,10 @@ def _links(events: list[Event]) -> dict[int, str]:
              "user.reset": _l("สร้างลิงก์ตั้งรหัสผ่านใหม่สำหรับ %(name)s"),
              "user.invitation_used": _l("%(name)s เปิดลิงก์เชิญและตั้งรหัสผ่านแล้ว"),
              "user.reset_used": _l("%(name)s ตั้งรหัสผ่านใหม่จากลิงก์แล้ว")}
-    return {e["id"]: str(texts[e["action"]]) % {"name": quoted(users.get(int(e["subject_id"]), "–"))} for e in events}
+    line = {"user.invitation_used": _l("%(name)s เปิดลิงก์เชิญและเชื่อมต่อ LINE แล้ว"),
+            "user.reset_used": _l("%(name)s เข้าสู่ระบบจากลิงก์ด้วย LINE แล้ว")}
+    return {e["id"]: str((line if (e.get("after") or {}).get("by") == "line" else texts)[e["action"]])
+            % {"name": quoted(users.get(int(e["subject_id"]), "–"))} for e in events}
 
 
 @describer("user.password_change")

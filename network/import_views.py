@@ -212,7 +212,7 @@ def welcome(token: str) -> ResponseReturnValue:
                     name=user.name, email=user.email), "ok")
             return redirect(url_for("network_views.home"))
     status = 422 if request.method == "POST" else 200
-    return render_template("network/welcome.html", link=link, form=form), status, headers
+    return render_template("network/welcome.html", link=link, form=form, token=token), status, headers
 
 
 def register_import_pages() -> None:

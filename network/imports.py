@@ -1,7 +1,7 @@
 """Importing the groups and users a network keeps in a spreadsheet (registered with ``core.imports``).
 
 Each row goes through the same checks as the API and the pages (``network.services.group_values``,
-``clean_phone``, the one field module), plus the one rule of sheets: a cell must not start like a formula.
+``core.fields.require_phone``, the one field module), plus the one rule of sheets: a cell must not start like a formula.
 Rows match what is stored by the group's name or the user's e-mail; a blank cell keeps what is stored (a new
 record gets the default). One function, one transaction: a dry run, or a file with any bad row, writes
 nothing; otherwise every row is written together.
@@ -16,11 +16,12 @@ from sqlalchemy import insert, select
 from core.clock import utcnow
 from core.db import db
 from core.errors import DomainError, Msg
+from core.fields import require_phone, thai_text
 from core.imports import ImportKind, ImportResult, ImportRow, count, finish, register_kind
 from core.tables import Column, Table
 from network import permissions
 from network.models import GROUP_KINDS, NO_PASSWORD, Group, User
-from network.services import clean_phone, group_values
+from network.services import group_values
 
 GROUP_COLUMNS = (
     Column("name", ("ชื่อกลุ่ม", "กลุ่ม", "group", "group name"), True, "The group's name; rows match stored groups by it."),
@@ -62,7 +63,8 @@ def _word(text: str) -> str:
 
 def import_groups(actor: Any, table: Table, dry_run: bool) -> ImportResult:
     result = ImportResult(kind="groups", dry_run=dry_run, rows=len(table.rows))
-    stored = {g.name: g for g in db.session.scalars(select(Group).where(Group.network_id == actor.network_id))}
+    # Names as the field module reads them (core.fields.thai_text): a name stored with the other sara am matches.
+    stored = {thai_text(g.name): g for g in db.session.scalars(select(Group).where(Group.network_id == actor.network_id))}
     plan: list[tuple[Group | None, dict[str, Any]]] = []
     seen: dict[str, int] = {}
     for number, values in table.rows:
@@ -115,7 +117,7 @@ def import_groups(actor: Any, table: Table, dry_run: bool) -> ImportResult:
 
 def import_users(actor: Any, table: Table, dry_run: bool) -> ImportResult:
     result = ImportResult(kind="users", dry_run=dry_run, rows=len(table.rows))
-    groups = {g.name: g.id for g in db.session.scalars(select(Group).where(Group.network_id == actor.network_id))}
+    groups = {thai_text(g.name): g.id for g in db.session.scalars(select(Group).where(Group.network_id == actor.network_id))}
     emails = {v.get("email", "").strip().lower() for _n, v in table.rows}
     stored = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))} if emails else {}
     plan: list[tuple[User | None, dict[str, Any]]] = []
@@ -151,7 +153,7 @@ def import_users(actor: Any, table: Table, dry_run: bool) -> ImportResult:
                 row.problem("group", Msg("No group of that name: import the groups first.", "import_no_group"))
         if values.get("phone", "").strip():
             try:
-                data["phone"] = clean_phone(values["phone"])
+                data["phone"] = require_phone("phone", values["phone"]) or ""  # the one phone rule
             except DomainError as exc:
                 row.refused(exc)
         role = data.get("role") or (user.role if user is not None else None)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,7 +15,8 @@ from core.auth import hash_token, new_token
 from core.clock import utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotAuthenticated, NotFound
-from core.fields import normalize_digits, require_int, require_promptpay_id, require_text
+from core.events import timezone_changed
+from core.fields import SARA_AM_TYPED, require_int, require_phone, require_promptpay_id, require_text
 from network import permissions
 from network.models import GROUP_KINDS, ApiToken, Group, Network, User
 from network.passwords import require_password
@@ -48,7 +49,6 @@ def create_network(name: str, admin_email: str, admin_password: str, admin_name:
     return network
 
 
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{1,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -70,6 +70,11 @@ def _add_user(network_id: int, email: str, password: str, name: str, role: str, 
     except IntegrityError as exc:
         raise Conflict(Msg("That e-mail is already used.", "email_used"), {"email": [Msg("Already used.", "used")]}) from exc
     return user
+
+
+def email_in_use(email: str) -> bool:
+    """Whether an account has this e-mail (the add-user page lists it with the form's other mistakes)."""
+    return db.session.scalar(select(User.id).where(User.email == email.strip().lower())) is not None
 
 
 def authenticate(email: str, password: str) -> User:
@@ -117,8 +122,12 @@ def update_network(actor: User, changes: dict[str, Any]) -> Network:
     if "promptpay_id" in changes:
         changes = {**changes, "promptpay_id": require_promptpay_id("promptpay_id", changes["promptpay_id"])}
     before = {k: str(getattr(network, k)) for k in changes}
+    moved = "timezone" in changes and changes["timezone"] != network.timezone
     for key, value in changes.items():
         setattr(network, key, value)
+    if moved:
+        db.session.flush()
+        timezone_changed(network.id)  # what is kept per month is recomputed in this transaction
     record(actor, "network.update", "network", network.id, before, {k: str(v) for k, v in changes.items()})
     db.session.commit()
     return network
@@ -130,22 +139,13 @@ def list_users(actor: User) -> list[User]:
     return list(db.session.scalars(select(User).where(User.network_id == actor.network_id).order_by(User.id)))
 
 
-def clean_phone(value: Any) -> str:
-    """A phone number as kept: digits, spaces, + and -, single spaces (Thai digits read as digits)."""
-    phone = " ".join(normalize_digits(str(value or "")).split())
-    if phone and (not PHONE_RE.match(phone) or len(phone) > 32):
-        raise InvalidInput("A phone number is digits, spaces, + and - (at most 32).",
-                           {"phone": [Msg("Digits only.", "phone_invalid")]})
-    return phone
-
-
 def create_user(actor: User, data: dict[str, Any]) -> User:
     if not permissions.can_manage_users(actor):
         raise Forbidden("Only the network admin manages users.")
     group_id = data.get("group_id")
     if group_id is not None:
         get_group(actor, group_id, field="group_id")
-    phone = clean_phone(data.get("phone"))
+    phone = require_phone("phone", data.get("phone") or None) or ""  # the one phone rule (core.fields)
     user = _add_user(actor.network_id, data["email"], data["password"], data["name"], data["role"], group_id)
     user.phone = phone
     db.session.commit()
@@ -199,10 +199,22 @@ def _name_taken(exc: IntegrityError) -> Conflict:
                     {"name": [Msg("Already taken.", "taken")]})
 
 
+def _same_name(network_id: int, name: str, except_id: int | None = None) -> None:
+    """The unique name, as it reads: a group stored before the one spelling of sara am (core.fields.thai_text)
+    is the same group (the database's unique constraint compares the characters)."""
+    query = select(Group.id).where(Group.network_id == network_id,
+                                   func.replace(Group.name, SARA_AM_TYPED, "\u0e33") == name)
+    if except_id is not None:
+        query = query.where(Group.id != except_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise Conflict(Msg("A group of that name exists already.", "group_exists"), {"name": [Msg("Already taken.", "taken")]})
+
+
 def create_group(actor: User, data: dict[str, Any]) -> Group:
     if not permissions.can_create_groups(actor):
         raise Forbidden("Only the network admin adds groups.")
     data = group_values(data)
+    _same_name(actor.network_id, data["name"])
     group = Group(network_id=actor.network_id, **data)
     db.session.add(group)
     try:
@@ -220,6 +232,8 @@ def update_group(actor: User, group_id: int, changes: dict[str, Any]) -> Group:
     if not permissions.can_edit_group(actor, group):
         raise Forbidden("You may change only your own group.")
     changes = group_values(changes, group)
+    if "name" in changes:
+        _same_name(group.network_id, changes["name"], group.id)
     before = {k: getattr(group, k) for k in changes}
     for key, value in changes.items():
         setattr(group, key, value)

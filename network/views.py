@@ -15,7 +15,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from core.errors import DomainError, NotAuthenticated, NotFound
+from core.errors import DomainError, Msg, NotAuthenticated, NotFound
+from core.fields import promptpay_problem
 from core.pages import (
     COMMITTEE,
     EMAIL_RE,
@@ -23,6 +24,7 @@ from core.pages import (
     ROLE_LABELS,
     IntField,
     apply_domain_error,
+    field_check,
     filled,
     home_html,
     messages,
@@ -33,6 +35,7 @@ from core.pages import (
 from core.web import LOCALES, limiter, same_site_path
 from network import permissions, services
 from network.models import GROUP_KINDS, ROLES
+from network.passwords import password_problem
 
 bp = Blueprint("network_views", __name__, template_folder="templates")
 
@@ -123,6 +126,15 @@ class GroupForm(FlaskForm):
                                                        NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
     promptpay_id = StringField(_l("พร้อมเพย์ของกลุ่ม (ให้สมาชิกโอนค่าสินค้า)"), validators=[Optional(), Length(max=40)])
 
+    # The service's checks of these boxes, run with the form's: every wrong box is listed at once.
+    def validate_registered_poor_members(self, field: Any) -> None:
+        members = self.members.data
+        if field.data is not None and members is not None and field.data > members:
+            field_check(Msg("Cannot be more than the members.", "more_than_members"))
+
+    def validate_promptpay_id(self, field: Any) -> None:
+        field_check(promptpay_problem(field.data))
+
     def values(self) -> dict[str, Any]:
         return {"name": filled(self.name.data).strip(), "kind": self.kind.data, "district": self.district.data or "",
                 "subdistrict": self.subdistrict.data or "", "members": self.members.data,
@@ -192,6 +204,13 @@ class UserForm(FlaskForm):
     # The least powerful role first and chosen: an admin is made on purpose, never by a missed select.
     role = SelectField(_l("บทบาท"), choices=[(r, ROLE_LABELS[r]) for r in reversed(ROLES)], default="seller")
     group_id = SelectField(_l("กลุ่ม"), coerce=int, choices=[])
+
+    def validate_password(self, field: Any) -> None:
+        field_check(password_problem(field.data, email=self.email.data or ""))
+
+    def validate_email(self, field: Any) -> None:
+        if field.data and services.email_in_use(field.data):
+            field_check(Msg("That e-mail is already used.", "email_used"))
 
     def validate_group_id(self, field: Any) -> None:
         from wtforms.validators import ValidationError

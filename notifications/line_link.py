@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.clock import utcnow
-from core.db import db
+from core.db import db, is_postgres
 from core.errors import NotAuthenticated
 from network.models import User
 from notifications.models import LineLinkCode, LineLinkFailure, NotificationSettings
@@ -91,6 +91,12 @@ def connect(user_id: int, line_user_id: str) -> None:
     """Link ``line_user_id`` to the user and switch LINE on (in the caller's transaction). The LINE
     account leaves any other user it was linked to: one LINE account, one user."""
     now = utcnow()
+    if is_postgres():
+        # Two users connecting one LINE account at once: each would clear it from the others as of its own
+        # snapshot and both would claim it (a unique-key failure). One at a time per account, and the
+        # statement below, run after the wait, sees the one before: the last to connect keeps it.
+        key = int.from_bytes(hashlib.sha256(b"line:" + line_user_id.encode()).digest()[:8], "big", signed=True)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     db.session.execute(update(NotificationSettings)
                        .where(NotificationSettings.line_user_id == line_user_id, NotificationSettings.user_id != user_id)
                        .values(line=False, line_user_id=None, updated_at=now))
@@ -106,7 +112,7 @@ def connect(user_id: int, line_user_id: str) -> None:
 
 
 def _insert(model: type[LineLinkFailure]) -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         return postgresql.insert(model)
     return sqlite.insert(model)
 
@@ -200,6 +206,19 @@ def connect_by_login(actor: User, line_user_id: str) -> None:
     """The signed-in user proved with LINE Login that this LINE account is theirs: connect it."""
     connect(actor.id, line_user_id)
     db.session.commit()
+
+
+def accept_invitation(token_hash: str, line_user_id: str) -> User:
+    """An invitation (or reset) link opened with LINE Login instead of a password: the link is used once
+    (network.access: its other links, older sessions and API tokens end) and this LINE account is connected
+    to the link's user, in one transaction. Returns the user to log in; NotFound if the link no longer works."""
+    from network import access
+
+    user = access.use_by_hash(token_hash, "line")
+    connect(user.id, line_user_id)
+    db.session.commit()
+    db.session.refresh(user)
+    return user
 
 
 def is_live(actor: User, code: str) -> bool:

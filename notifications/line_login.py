@@ -14,12 +14,13 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from core.errors import NotAuthenticated
+from core.errors import NotAuthenticated, NotFound
+from core.web import limiter
 
 if TYPE_CHECKING:
     from authlib.integrations.flask_client import FlaskOAuth2App
@@ -112,6 +113,24 @@ def connect() -> ResponseReturnValue:
     return _start(f"connect:{current_user.id}")
 
 
+@bp.route("/welcome/<token>/line", methods=["POST"])
+@limiter.limit("30 per minute")
+def welcome(token: str) -> ResponseReturnValue:
+    """The invitation page's "connect LINE" button: the same flow; coming back, the invitation is used, the
+    LINE account connected and the user logged in (no password set). Only the link's hash is kept meanwhile."""
+    from network import access
+
+    if not enabled():
+        abort(404)
+    try:
+        token_hash = access.token_hash_of_open_link(token)
+    except NotFound:
+        return _problem(_("ลิงก์นี้ถูกใช้ไปแล้วหรือหมดอายุ ขอลิงก์ใหม่จากผู้ดูแลเครือข่าย หรือเข้าสู่ระบบถ้าตั้งรหัสผ่านแล้ว"), 404)
+    answer = make_response(_start(f"invite:{token_hash}"))
+    answer.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's address
+    return answer
+
+
 def _problem(text: str, status: int) -> ResponseReturnValue:
     return render_template("notifications/line_login_problem.html", text=text), status
 
@@ -142,6 +161,14 @@ def callback() -> ResponseReturnValue:
         line_link.connect_by_login(current_user, line_user_id)
         flash(_("เชื่อมต่อ LINE แล้ว จากนี้จะได้รับการแจ้งเตือนทาง LINE และเข้าสู่ระบบด้วย LINE ได้"), "ok")
         return redirect(url_for("notifications_views.settings"))
+    if intent.startswith("invite:"):
+        try:
+            user = line_link.accept_invitation(intent.removeprefix("invite:"), line_user_id)
+        except NotFound:
+            return _problem(_("ลิงก์นี้ถูกใช้ไปแล้วหรือหมดอายุ ขอลิงก์ใหม่จากผู้ดูแลเครือข่าย หรือเข้าสู่ระบบถ้าตั้งรหัสผ่านแล้ว"), 404)
+        login_user(user)
+        flash(_("เชื่อมต่อ LINE แล้ว ยินดีต้อนรับ %(name)s ครั้งหน้ากด \"เข้าสู่ระบบด้วย LINE\" ได้เลย", name=user.name), "ok")
+        return redirect(url_for("network_views.home"))
     try:
         user = line_link.user_for_login(line_user_id)
     except NotAuthenticated:
@@ -149,6 +176,13 @@ def callback() -> ResponseReturnValue:
                           "แล้วเข้าสู่ระบบด้วยอีเมลและเชื่อมต่อ LINE ในหน้าตั้งค่าการแจ้งเตือน"), 403)
     login_user(user)
     return redirect(url_for("network_views.home"))
+
+
+def welcome_button(token: str) -> str:
+    """The invitation page's other way in (registered with core.pages.welcome_option)."""
+    if not enabled():
+        return ""
+    return render_template("notifications/_line_welcome_button.html", token=token)
 
 
 def login_button() -> str:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale, gettext
 
+from core.format import shorten
 from core.notify import Value
 
 THAI_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
@@ -93,4 +94,4 @@ def render(kind: str, context: Mapping[str, Value], locale: str, timezone: str) 
     with force_locale(locale):
         title = gettext(title_id) % values
         body = gettext(body_id) % values
-    return title[:300], body
+    return shorten(title, 300), body  # the column holds 300; cut between words

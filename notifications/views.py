@@ -10,9 +10,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import BooleanField, StringField, TimeField
+from wtforms import BooleanField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
+from core.datefields import ThaiTimeField
 from core.errors import InvalidInput
 from core.pages import page_error_handlers, roles_required
 from notifications import services
@@ -60,9 +61,8 @@ class SettingsForm(FlaskForm):
     email = BooleanField(_l("รับทางอีเมล"))
     line = BooleanField(_l("รับทาง LINE"))
     line_user_id = StringField(_l("รหัสผู้ใช้ LINE"), validators=[Optional(), Length(max=64)])
-    quiet_from = TimeField(_l("งดส่งตั้งแต่"), format="%H:%M",
-                           validators=[InputRequired(_l("กรุณากรอกเวลา เช่น 21:00"))])
-    quiet_until = TimeField(_l("ถึง"), format="%H:%M", validators=[InputRequired(_l("กรุณากรอกเวลา เช่น 07:00"))])
+    quiet_from = ThaiTimeField(_l("งดส่งตั้งแต่"), validators=[InputRequired(_l("กรุณากรอกเวลา เช่น 21:00"))])
+    quiet_until = ThaiTimeField(_l("ถึง"), validators=[InputRequired(_l("กรุณากรอกเวลา เช่น 07:00"))])
 
 
 FIELD_TEXT = {
@@ -164,9 +164,10 @@ page_error_handlers(bp)
 
 def register_pages() -> None:
     """What notifications add to the shared page registries (core.pages): the bell, the admin's page."""
-    from core.pages import header_item, login_option, nav_link
-    from notifications.line_login import login_button
+    from core.pages import header_item, login_option, nav_link, welcome_option
+    from notifications.line_login import login_button, welcome_button
 
     header_item("notifications", bell)
     login_option("line", login_button)
+    welcome_option("line", welcome_button)  # an invitation opened by connecting LINE instead of a password
     nav_link("notifications_views.failed", _l("การแจ้งเตือนที่ส่งไม่สำเร็จ"), ("admin",), 90)

@@ -15,6 +15,10 @@ def init_app(app: Flask) -> None:
     allow_large_json("orders_api.payments", MAX_SLIP_BYTES * 4 // 3 + 100_000)
     import orders.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
     import orders.combine  # noqa: F401  (registers the combine job handlers)
+    from core.events import network_timezone_changed
+    from orders import rollups
+
+    network_timezone_changed.connect(rollups.on_timezone_changed)
     from core.jobs import periodic
     from orders.services import close_due_rounds
 

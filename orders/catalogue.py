@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 import pricing
 from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg
-from core.fields import MAX_ID, require_int, require_money, require_quantity, require_text
+from core.fields import MAX_ID, require_int, require_money, require_phone, require_quantity, require_text
 from network.models import User
 from orders import permissions
 from orders.models import (
@@ -32,7 +32,7 @@ def create_supplier(actor: User, data: dict[str, Any]) -> Supplier:
     if not permissions.can_manage_catalogue(actor):
         raise Forbidden("Only the committee or the admin adds suppliers.")
     data = {"name": require_text("name", data.get("name"), max_length=200, required=True),
-            "phone": require_text("phone", data.get("phone"), max_length=40)}
+            "phone": require_phone("phone", data.get("phone") or None) or ""}  # the one phone rule (core.fields)
     supplier = Supplier(network_id=actor.network_id, **data)
     db.session.add(supplier)
     try:

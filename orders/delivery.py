@@ -12,7 +12,7 @@ from core.db import db
 from core.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from core.events import data_changed
 from network.models import User
-from orders import events, permissions
+from orders import events, permissions, rollups
 from orders.invoices import settle_if_paid, write_invoices
 from orders.models import PurchaseOrder
 from orders.reallocation import reallocate_shortage
@@ -78,6 +78,7 @@ def record_receipt(actor: User, purchase_order_id: int, lines: list[dict[str, An
     po.received_at = received_at
     data_changed(rnd.network_id, received_at)  # a month already summarised is rebuilt (reports listens)
     db.session.flush()
+    rollups.count_receipt(po.id)  # the month's roll-ups, in this transaction
     write_invoices(rnd.id, purchase_order_id=po.id)
     record(actor, "purchase_order.receipt", "purchase_order", po.id, before, {"received": given,
                                                                               "received_at": received_at})

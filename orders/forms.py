@@ -12,8 +12,9 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from core.datefields import ThaiDateTimeField
 from core.fields import money_or_none
-from core.pages import IntField, LocalDateTimeField
+from core.pages import IntField
 from orders import price_list
 
 
@@ -30,8 +31,7 @@ def form_money(text: Any) -> Decimal:
 
 class RoundForm(FlaskForm):
     name = StringField(_l("ชื่อรอบ"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
-    closes_at = LocalDateTimeField(_l("ปิดรับคำสั่งซื้อ"), format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired(_l("กรุณาเลือกวันและเวลา"))])
+    closes_at = ThaiDateTimeField(_l("ปิดรับคำสั่งซื้อ"), validators=[DataRequired(_l("กรุณากรอกวันและเวลา"))])
 
 
 class OfferForm(FlaskForm):
@@ -73,7 +73,7 @@ def order_form_class(offers: list[Any]) -> type[FlaskForm]:
 
 def receipt_form_class(lines: Sequence[Mapping[str, Any]]) -> type[FlaskForm]:
     attrs: dict[str, Any] = {
-        "received_at": LocalDateTimeField(_l("วันเวลาที่รับของ"), format="%Y-%m-%dT%H:%M", validators=[Optional()])}
+        "received_at": ThaiDateTimeField(_l("วันเวลาที่รับของ"), validators=[Optional()])}
     for line in lines:
         attrs[f"r_{line['offer_id']}"] = IntField(
             _l("จำนวนที่ได้รับ"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),

@@ -384,3 +384,44 @@ class RoundSupplierFee(Model):
         UniqueConstraint("round_id", "supplier_id"),
         CheckConstraint("delivery_fee >= 0", name="delivery_fee_nonnegative"),
     )
+
+
+class AllocationMonthOffer(Model):
+    """An offer's allocations added up, counted in the month its purchase order was received (the monthly
+    summary's month rule, ``core.periods``). Written in the receipt's transaction (``orders.rollups``);
+    money in integer satang. An offer is on one purchase order, so it has one row."""
+
+    __tablename__ = "allocation_month_offers"
+
+    offer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(Integer)
+    month: Mapped[str] = mapped_column(String(7))
+    purchase_order_id: Mapped[int] = mapped_column(Integer)
+    actual_s: Mapped[int] = mapped_column(BigInteger)  # Σ allocated × price reached
+    baseline_s: Mapped[int] = mapped_column(BigInteger)  # Σ allocated × reference price
+    fees_s: Mapped[int] = mapped_column(BigInteger)
+    spend_s: Mapped[int] = mapped_column(BigInteger)  # Σ amount
+    pooling_s: Mapped[int] = mapped_column(BigInteger)  # Σ allocated × (alone price − price reached)
+    allocated: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_allocation_month_offers_network_month", "network_id", "month"),)
+
+
+class AllocationMonthGroup(Model):
+    """A group's allocations in one round, added up per month of receipt (a round's purchase orders may be
+    received in different months). Same figures and same writer as ``AllocationMonthOffer``."""
+
+    __tablename__ = "allocation_month_groups"
+
+    network_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actual_s: Mapped[int] = mapped_column(BigInteger)
+    baseline_s: Mapped[int] = mapped_column(BigInteger)
+    fees_s: Mapped[int] = mapped_column(BigInteger)
+    spend_s: Mapped[int] = mapped_column(BigInteger)
+    pooling_s: Mapped[int] = mapped_column(BigInteger)
+    allocated: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[int] = mapped_column(Integer)

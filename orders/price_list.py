@@ -11,9 +11,6 @@ are good are they written, in one transaction.
 """
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,7 +20,7 @@ from sqlalchemy import select
 import pricing
 from core.audit import record
 from core.db import db
-from core.errors import Conflict, Forbidden, InvalidInput, Msg
+from core.errors import Conflict, Forbidden, InvalidInput, Msg, message_code
 from core.fields import (
     MAX_QUANTITY,
     FieldError,
@@ -32,7 +29,9 @@ from core.fields import (
     money_or_none,
     read_form_money,
     read_form_quantity,
+    thai_text,
 )
+from core.tables import Column, read_table
 from orders import catalogue, permissions
 from orders.models import BuyingRound, Offer, PriceTier, Product, Supplier
 
@@ -41,10 +40,25 @@ COLUMNS = ("product", "unit", "category", "pack_size", "min_quantity", "referenc
 MAX_ROWS = 2000
 # A price list larger than this is refused whole, never cut and imported in part.
 MAX_BYTES = 2_000_000
-# No cell can be longer than the file, so the csv module's own limit (131,072 characters, which it
-# reports as an unreadable record) is raised to the file's: a long cell is then refused by its column's
-# rule ("at most 200 characters"), naming its row and column.
-csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
+# Read by the one spreadsheet reader (core.tables: BOM, ";" or tab separators, a title row above the header,
+# a cell longer than the csv module's limit refused by its column's rule): headers in English or Thai.
+TABLE_COLUMNS = (
+    Column("product", ("สินค้า", "ชื่อสินค้า"), required=True),
+    Column("unit", ("หน่วย",), required=True),
+    Column("category", ("หมวด", "หมวดหมู่", "ประเภทสินค้า")),
+    Column("pack_size", ("ขนาดบรรจุ", "ขนาดแพ็ก"), required=True),
+    Column("min_quantity", ("ขั้นต่ำ", "จำนวนขั้นต่ำ")),
+    Column("reference_price", ("ราคาตลาด", "ราคาอ้างอิง"), required=True),
+    Column("delivery_fee", ("ค่าขนส่ง",)),
+    Column("tiers", ("ขั้นราคา", "ราคาขั้นบันได"), required=True),
+)
+
+THAI_HEADINGS = {c.key: c.headers[0] for c in TABLE_COLUMNS}
+
+
+def column_heading(keys: str) -> str:
+    """A column (or a list of them, "a, b") by its Thai heading, as the page names it."""
+    return ", ".join(THAI_HEADINGS.get(k.strip(), k.strip()) for k in keys.split(",")) if keys else ""
 
 
 @dataclass
@@ -108,41 +122,34 @@ def _field(errors: list[RowError], line: int, column: str, reader: Any, text: st
         return None
 
 
-def _rows(reader: Any, errors: list[RowError]) -> Iterator[dict[str, Any]]:
-    """The records of the file; a record the csv module cannot read (a cell over its 131,072-character
-    limit, broken quoting) is reported by its line and ends the reading: nothing is imported."""
+def _table(content: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """The rows by their line, or why the file cannot be read at all (as a row problem of the page)."""
     try:
-        yield from reader
-    except csv.Error:
-        errors.append(RowError(reader.line_num, "", "unreadable"))
+        table = read_table("price-list.csv", content.encode("utf-8"), TABLE_COLUMNS)
+    except InvalidInput as exc:
+        code, params = message_code(exc.message) or "", getattr(exc.message, "params", {})
+        if code == "file_empty":
+            return [], []  # said as "the file has no rows"
+        if code in ("file_columns_missing", "file_no_header"):
+            return [], [RowError(1, str(params.get("columns") or ", ".join(REQUIRED)), "columns")]
+        if code == "file_too_many_rows":
+            return [], [RowError(MAX_ROWS + 2, "", "too_many")]
+        if code == "file_too_big":
+            return [], [RowError(1, "", "too_large")]
+        return [], [RowError(int(params.get("line") or 1), str(params.get("column") or ""), "unreadable")]
+    return table.rows, []
 
 
 def parse(content: str) -> tuple[list[Row], list[RowError]]:
-    if content.startswith("\ufeff"):
-        content = content[1:]
     if len(content.encode()) > MAX_BYTES:
         return [], [RowError(1, "", "too_large")]
-    reader = csv.DictReader(io.StringIO(content))
-    try:
-        fieldnames = reader.fieldnames or []
-    except csv.Error:
-        return [], [RowError(1, "", "unreadable")]
-    headers = [h.strip().lower() for h in fieldnames]
-    missing = [c for c in REQUIRED if c not in headers]
-    if missing:
-        return [], [RowError(1, ", ".join(missing), "columns")]
-    reader.fieldnames = headers
+    table, errors = _table(content)
     rows: list[Row] = []
-    errors: list[RowError] = []
     seen: set[tuple[str, str]] = set()
-    for raw in _rows(reader, errors):
-        line = reader.line_num
+    for line, values in table:
         if len(rows) + len(errors) >= MAX_ROWS:
             errors.append(RowError(line, "", "too_many"))
             break
-        values = {k: v if isinstance(v, str) else "" for k, v in raw.items() if k}
-        if not any(v.strip() for v in values.values()):
-            continue
         row_errors: list[RowError] = []
         # Name, unit and category by the catalogue's own rules: no NUL, never cut to fit the column.
         try:
@@ -195,7 +202,7 @@ def import_price_list(actor: Any, supplier_id: int, content: str, round_id: int 
         return {"products": 0, "offers": 0, "rows": 0}, [RowError(2, "", "empty")]
     created = offers = 0
     try:
-        existing = {(p.name.lower(), p.unit.lower()): p for p in db.session.scalars(
+        existing = {(thai_text(p.name).lower(), thai_text(p.unit).lower()): p for p in db.session.scalars(
             select(Product).where(Product.network_id == actor.network_id))}
         for row in rows:
             product = existing.get((row.product.lower(), row.unit.lower()))

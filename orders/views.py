@@ -308,7 +308,8 @@ def _catalogue(status: int = 200, forms: tuple[Any, ...] | None = None,
     return render_template("orders/catalogue.html", suppliers=services.list_suppliers(current_user),
                            products=services.list_products(current_user), supplier_form=supplier_form,
                            product_form=product_form, import_form=import_form,
-                           import_errors=import_errors or []), status
+                           import_errors=import_errors or [], column_heading=price_list.column_heading,
+                           price_list_headings=", ".join(price_list.THAI_HEADINGS.values())), status
 
 
 @bp.route("/suppliers")
@@ -355,7 +356,7 @@ IMPORT_PROBLEMS = {
     "money": _l("จำนวนเงินไม่ถูกต้อง"), "tiers": _l("ขั้นราคาไม่ถูกต้อง (เช่น 0:90.00;100:85.00)"),
     "duplicate": _l("สินค้าซ้ำในไฟล์"), "too_many": _l("แถวมากเกินไป"), "columns": _l("ไม่มีคอลัมน์ที่ต้องมี"),
     "empty": _l("ไฟล์ไม่มีข้อมูล"),
-    "unreadable": _l("อ่านแถวนี้ไม่ได้: มีช่องยาวเกิน 131,072 ตัวอักษร หรือเครื่องหมายคำพูดไม่ครบคู่"),
+    "unreadable": _l("อ่านแถวนี้ไม่ได้: เครื่องหมายคำพูดไม่ครบคู่"),
     "too_large": _l("ไฟล์ใหญ่เกิน 2,000,000 ไบต์ แบ่งเป็นหลายไฟล์แล้วลองใหม่"),
 }
 
@@ -365,11 +366,12 @@ IMPORT_PROBLEMS = {
 def import_price_list() -> ResponseReturnValue:
     forms = _catalogue_forms()
     form = forms[2]
-    if not form.validate_on_submit():
-        return _catalogue(422, forms)
+    valid = form.validate_on_submit()
     upload = form.file.data
-    if upload is None or not getattr(upload, "filename", ""):
+    if upload is None or not getattr(upload, "filename", ""):  # listed with the form's other mistakes
         form.file.errors = [_("กรุณาเลือกไฟล์")]
+        return _catalogue(422, forms)
+    if not valid:
         return _catalogue(422, forms)
     raw = upload.read(price_list.MAX_BYTES + 1)
     if len(raw) > price_list.MAX_BYTES:

@@ -21,7 +21,7 @@ from pricing.bargaining import (
 from pricing.fees import network_fee, purchase_order_delivery_fee, split_fee
 from pricing.households import GroupLine, HouseholdShare, split_bill, split_line
 from pricing.marketplace import buyer_saving, income_gain
-from pricing.money import CENT, RATIO, ZERO, from_satang, money, ratio, to_satang
+from pricing.money import CENT, RATIO, ZERO, from_satang, half_up_quotient, money, ratio, to_satang
 from pricing.offer import OfferResult, OfferTerms, combine_offer
 from pricing.savings import line_amount, line_savings, registered_poor_share
 from pricing.tiers import (
@@ -58,6 +58,7 @@ __all__ = [
     "buyer_saving",
     "combine_offer",
     "from_satang",
+    "half_up_quotient",
     "income_gain",
     "largest_remainder",
     "line_amount",

@@ -1,4 +1,4 @@
-"""The split of a group's allocation over its households (DESIGN.md "Households", the split rule).
+"""The split of a group's allocation over its households (docs/households.md, "Household bills and the split rule").
 
 Per offer: ``A`` = the group's allocated quantity, ``R_h`` a household's requested quantity, ``R = Σ R_h``.
 If ``A ≥ R`` each household gets ``R_h`` and ``A − R`` stays on the group's own row (tolerance extras, the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from pricing.money import CENT, ZERO, money, round_half_up
+from pricing.money import CENT, ZERO, half_up_quotient, money, round_half_up
 
 
 def line_amount(allocated: int, unit_price: Decimal, fee_share: Decimal) -> Decimal:
@@ -25,4 +25,8 @@ def registered_poor_share(savings: Decimal, members: int, registered_poor_member
     Nothing for a group with no members on record."""
     if not members:
         return ZERO
+    satang = savings.scaleb(2)
+    if members > 0 and satang == satang.to_integral_value():  # whole satang: the same rounding in integers
+        share = half_up_quotient(int(satang) * registered_poor_members, members)
+        return Decimal(share).scaleb(-2).quantize(CENT)
     return round_half_up(Fraction(savings) * registered_poor_members / members, CENT)

@@ -17,9 +17,10 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from core.clock import utcnow
+from core.datefields import ThaiDateTimeField
 from core.errors import DomainError
 from core.fields import MAX_ID, FieldError, field_message, int_or_none, read_form_money, read_form_quantity
-from core.pages import COMMITTEE, LocalDateTimeField, error_text, field_text, page_error_handlers, roles_required
+from core.pages import COMMITTEE, error_text, field_text, page_error_handlers, roles_required
 from core.web import limiter
 from orders import services as order_services
 from pricing.quotes import QuoteLine, price_line
@@ -35,8 +36,7 @@ TIER_ROWS = 4
 
 class RfqForm(FlaskForm):
     name = StringField(_l("ชื่อคำขอ"), validators=[DataRequired(_l("กรุณากรอกชื่อ")), Length(max=200)])
-    closes_at = LocalDateTimeField(_l("ปิดรับใบเสนอราคา"), format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired(_l("กรุณาเลือกวันและเวลา"))])
+    closes_at = ThaiDateTimeField(_l("ปิดรับใบเสนอราคา"), validators=[DataRequired(_l("กรุณากรอกวันและเวลา"))])
 
 
 class ActionForm(FlaskForm):
@@ -113,8 +113,9 @@ def new_rfq() -> ResponseReturnValue:
             s = suggested.get(p.id)
             rows[p.id] = {"on": False, "qty": str(s.quantity) if s and s.quantity else "",
                           "ref": str(s.reference_price) if s and s.reference_price is not None else ""}
-    labels = {}
-    for p in products:  # the summary at the top names each box it lists
+    # The summary at the top names each box it lists, and links to the lists of products and suppliers.
+    labels = {"items": _("สินค้า"), "suppliers": _("ผู้ขายส่งที่จะขอใบเสนอราคา")}
+    for p in products:
         labels[f"p{p.id}-qty"] = _("%(product)s: จำนวน", product=p.name)
         labels[f"p{p.id}-ref"] = _("%(product)s: ราคาอ้างอิง", product=p.name)
     return render_template("quotes/new.html", form=form, products=products, suppliers=suppliers, rows=rows,
@@ -138,7 +139,7 @@ def rfq_detail(rfq_id: int) -> ResponseReturnValue:
     comparison = award.comparison(current_user, rfq_id)
     chosen = {ln.product_id: ln.supplier_id for ln in comparison.best.lines}
     preview: award.AwardView | None = None
-    problem: str | None = None
+    errors: dict[str, str] = {}  # the page's one error summary (base.html): the box by its id, or "_"
     status = 200
     action = ActionForm()
     if request.method == "POST" and action.validate_on_submit():
@@ -147,7 +148,7 @@ def rfq_detail(rfq_id: int) -> ResponseReturnValue:
         try:
             if request.form.get("do") == "award":
                 if request.form.get("confirm") != "1":
-                    problem = _("ติ๊กยืนยันก่อนตัดสิน: การตัดสินแก้ไขไม่ได้ และปิดรับใบเสนอราคาทันที")
+                    errors["confirm"] = _("ติ๊กยืนยันก่อนตัดสิน: การตัดสินแก้ไขไม่ได้ และปิดรับใบเสนอราคาทันที")
                 else:
                     result = award.award(current_user, rfq_id, None, lines)
                     flash(_("ตัดสินแล้ว ยอดรวม %(total)s บาท สร้างรอบร่างแล้ว ตรวจข้อเสนอแล้วเปิดรอบ",
@@ -156,11 +157,12 @@ def rfq_detail(rfq_id: int) -> ResponseReturnValue:
             else:
                 preview = award.price_choice(current_user, rfq_id, lines)
         except DomainError as exc:
-            problem = error_text(exc)
-        if problem:
+            errors["_"] = error_text(exc)
+        if errors:
             status = 422
     return render_template("quotes/rfq.html", rfq=rfq, c=comparison, chosen=chosen, preview=preview,
-                           problem=problem, action=action, names=comparison.supplier_names), status
+                           errors=errors, error_labels={"confirm": _("ยืนยันการตัดสิน")}, action=action,
+                           names=comparison.supplier_names), status
 
 
 @bp.route("/rfqs/<int:rfq_id>/links/<int:supplier_id>", methods=["POST"])

@@ -1,14 +1,37 @@
-"""Wires the reports domain into the app: the summaries API, the summary job, the beat task."""
+"""Wires the reports domain into the app: the summaries API, the summary job, the beat task, the CLI."""
 from __future__ import annotations
 
+import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from core.api import get_api
 from core.web import csrf
 
+reports_cli = AppGroup("reports", help="Monthly summaries.")
+
+
+@reports_cli.command("rebuild-rollups")
+@click.option("--network-id", type=int, default=None, help="One network (default: every network).")
+def rebuild_rollups_command(network_id: int | None) -> None:
+    """Recompute the monthly roll-ups from the allocations and marketplace purchases (the backfill tool)."""
+    from sqlalchemy import select
+
+    from core.db import db
+    from network.models import Network
+    from reports.rollup_reads import rebuild
+
+    ids = [network_id] if network_id is not None else list(db.session.scalars(select(Network.id).order_by(Network.id)))
+    for nid in ids:
+        rebuild(nid)
+        db.session.commit()
+        click.echo(f"network {nid}: roll-ups rebuilt")
+
 
 def init_app(app: Flask) -> None:
     import reports.audit_text  # noqa: F401  (the audit trail's sentences of this domain)
+
+    app.cli.add_command(reports_cli)
     import reports.models
     import reports.services
     from core.jobs import periodic

@@ -1,8 +1,12 @@
-"""The monthly summary's figures, added up by the database (one GROUP BY per kind of row).
+"""The monthly summary's figures, added up by the database.
 
-Every figure is added up by the database (GROUP BY over allocations and marketplace purchases);
+By default the sums come from the per-month roll-ups that the receipts and marketplace deliveries keep in
+their own transactions (``orders.rollups``, ``market.rollups``, read by ``reports.rollup_reads``): a few
+rows per offer, group and month, whatever the number of lines. ``compute_summary(..., scan=True)`` adds the
+same figures up from the allocations and purchases themselves (one GROUP BY per kind of row): the reference
+the roll-ups are proved equal to (tests/integration/test_rollups.py), kept for that and for checking.
 Python only sees one row per offer, per group, per month, so memory does not grow with the lines.
-Money is exact: Numeric sums on PostgreSQL, quantised to the satang; ratios to four places.
+Money is exact: integer satang or Numeric sums, quantised to the satang; ratios to four places.
 """
 from __future__ import annotations
 
@@ -19,8 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 import pricing
 from core.db import db
 from core.errors import NotFound
-from core.summary_parts import summary_parts
-from households.bills import measured_reach
+from core.summary_parts import group_figures, summary_parts
 from market.models import Purchase
 from network.models import Group, Network
 from orders.models import (
@@ -34,7 +37,7 @@ from orders.models import (
     Supplier,
 )
 from pricing.money import RATIO, ZERO, round_half_up
-from reports import periods
+from reports import periods, rollup_reads
 
 TREND_MONTHS = 12
 HEADLINES = ("spend", "baseline", "savings", "savings_percent", "fees", "income_gain", "registered_poor_savings",
@@ -56,6 +59,9 @@ def _as_money(value: Any) -> Decimal:
 
 def _baht(value: Decimal) -> str:
     """Money as the summary's JSON stores it: a decimal string to the satang, e.g. "1234.50"."""
+    text = str(value)
+    if len(text) > 3 and text[-3] == "." and isinstance(value, Decimal):
+        return text  # already to the satang (pricing.money would change nothing)
     return str(pricing.money(value))
 
 
@@ -150,6 +156,7 @@ class _Totals:
     sales: int = 0
     sales_amount: Decimal = ZERO
     tier_attainment_parts: list[tuple[Fraction, Fraction]] = field(default_factory=list)
+    _attainment: tuple[Decimal | None] | None = None
 
     @property
     def spend(self) -> Decimal:
@@ -167,7 +174,10 @@ class _Totals:
         return pricing.price_reduction(self.joint_actual, self.joint_baseline).value
 
     def tier_attainment(self) -> Decimal | None:
-        return pricing.weighted(self.tier_attainment_parts)
+        # Asked for by the trend, the month's line and month over month: added up once (parts are final by then).
+        if self._attainment is None:
+            self._attainment = (pricing.weighted(self.tier_attainment_parts),)
+        return self._attainment[0]
 
 
 def _poor_reach(t: _Totals, g: Any, measured: dict[str, Any] | None) -> tuple[Decimal, str, int]:
@@ -189,11 +199,11 @@ def _basis(bases: set[str]) -> str:
     return "mixed"
 
 
-def _offers(network_id: int, months: list[tuple[str, datetime, datetime]]) -> list[Any]:
+def _offers(network_id: int, months: list[tuple[str, datetime, datetime]], scan: bool) -> list[Any]:
     """One row per offer delivered in the window: its purchase-order line, tiers and line totals."""
     received = _received_purchase_orders(network_id, months)
     a = Allocation
-    offer_totals = (
+    offer_totals = rollup_reads.offer_totals(network_id, months) if not scan else (
         select(a.offer_id, *_allocation_sums(),
                # One allocation per group per offer (one order per group and round, one line per offer).
                func.count().label("groups"),
@@ -238,10 +248,10 @@ def _tier_fraction(row: Any) -> Fraction:
                                        int(row.tiers))
 
 
-def _product_line(row: Any) -> dict[str, Any]:
+def _product_line(row: Any, fraction: Fraction) -> dict[str, Any]:
     actual, baseline = _as_money(row.actual), _as_money(row.baseline)
     value = row.ordered_quantity * row.unit_price
-    attainment = round_half_up(_tier_fraction(row), RATIO)
+    attainment = round_half_up(fraction, RATIO)
     return {
         "offer_id": row.offer_id, "round_id": row.round_id, "purchase_order_id": row.purchase_order_id,
         "product_id": row.product_id, "product": row.product, "unit": row.unit,
@@ -257,12 +267,14 @@ def _product_line(row: Any) -> dict[str, Any]:
     }
 
 
-def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dict[int, _Totals]:
+def _group_totals(network_id: int, month: tuple[str, datetime, datetime], scan: bool) -> dict[int, _Totals]:
     """Per group for one month: joint buying, purchases as a buyer and sales as a seller.
 
     Grouped on plain columns (group, round), not on a computed month, so the planner's estimates
     stay right and it hash-aggregates in one pass."""
     totals: dict[int, _Totals] = defaultdict(_Totals)
+    if not scan:
+        return _group_totals_rolled(network_id, month[0])
     received = _received_purchase_orders(network_id, [month])
     a = Allocation
     per_round = (
@@ -293,20 +305,70 @@ def _group_totals(network_id: int, month: tuple[str, datetime, datetime]) -> dic
     return totals
 
 
-def _market_by_month(network_id: int, months: list[tuple[str, datetime, datetime]]) -> dict[str, Any]:
+def _group_totals_rolled(network_id: int, month: str) -> dict[int, _Totals]:
+    """``_group_totals`` from the roll-ups: the same figures, a few rows per group."""
+    totals: dict[int, _Totals] = defaultdict(_Totals)
+    # Whole satang to exact baht (two places), here rather than by a column type: thousands of values.
+    def b(satang: int) -> Decimal:
+        return Decimal(satang).scaleb(-2)
+
+    for (group_id, spend, baseline, actual, fees, pooling, rounds, spent, saved, purchases, gain, sales_amount,
+         sales) in db.session.connection().execute(rollup_reads.groups(network_id, month)):
+        totals[group_id] = _Totals(joint_spend=b(spend), joint_baseline=b(baseline), joint_actual=b(actual),
+                                   fees=b(fees), pooling_gain=b(pooling), rounds=rounds, market_spend=b(spent),
+                                   market_savings=b(saved), purchases=purchases, income_gain=b(gain), sales=sales,
+                                   sales_amount=b(sales_amount))
+    return totals
+
+
+def _market_by_month(network_id: int, months: list[tuple[str, datetime, datetime]], scan: bool) -> dict[str, Any]:
+    if not scan:
+        return {row.month: row for row in db.session.execute(rollup_reads.market_by_month(network_id, months))}
     bought = _delivered_purchases(network_id, months)
     return {row.month: row for row in db.session.execute(
         select(bought.c.month, *_purchase_sums(bought)).group_by(bought.c.month))}
 
 
-def _headline(t: _Totals, poor: Decimal | None) -> dict[str, Any]:
-    return {
-        "spend": _baht(t.spend), "baseline": _baht(t.baseline), "savings": _baht(t.savings),
-        "savings_percent": _ratio_text(pricing.ratio(t.savings, t.baseline)), "fees": _baht(t.fees),
+def _headline(t: _Totals, poor: Decimal | None, *, network: bool = True) -> dict[str, Any]:
+    """The headline figures; a group's line (``network=False``) has no price reduction or tier attainment."""
+    savings, baseline = t.savings, t.baseline
+    line = {
+        "spend": _baht(t.spend), "baseline": _baht(baseline), "savings": _baht(savings),
+        "savings_percent": _ratio_text(pricing.ratio(savings, baseline)), "fees": _baht(t.fees),
         "income_gain": _baht(t.income_gain),
         "registered_poor_savings": None if poor is None else _baht(poor),
-        "price_reduction": _ratio_text(t.price_reduction()), "tier_attainment": _ratio_text(t.tier_attainment()),
-        "pooling_gain": _baht(t.pooling_gain),
+    }
+    if network:
+        line.update({"price_reduction": _ratio_text(t.price_reduction()),
+                     "tier_attainment": _ratio_text(t.tier_attainment())})
+    line["pooling_gain"] = _baht(t.pooling_gain)
+    return line
+
+
+def _baht_of(satang: int) -> str:
+    """Whole satang written as ``_baht`` writes the same amount ("-12.05")."""
+    sign, n = ("-", -satang) if satang < 0 else ("", satang)
+    return f"{sign}{n // 100}.{n % 100:02d}"
+
+
+def _group_figures(t: _Totals, poor: Decimal) -> dict[str, Any]:
+    """A group's headline, as ``_headline(t, poor, network=False)`` writes it, in integer satang: the month has a
+    line per group (thousands), and exact integers are several times cheaper than ``Decimal`` and ``Fraction``.
+    The savings percentage is rounded by ``pricing.half_up_quotient``, the rule ``pricing.ratio`` applies."""
+    joint, market = int(t.joint_spend.scaleb(2)), int(t.market_spend.scaleb(2))
+    spend = joint + market
+    baseline = int(t.joint_baseline.scaleb(2)) + market + int(t.market_savings.scaleb(2))
+    savings = baseline - spend
+    percent = None
+    if baseline:
+        q = pricing.half_up_quotient(-savings * 10_000 if baseline < 0 else savings * 10_000, abs(baseline))
+        percent = f"{'-' if q < 0 else ''}{abs(q) // 10_000}.{abs(q) % 10_000:04d}"
+    return {
+        "spend": _baht_of(spend), "baseline": _baht_of(baseline), "savings": _baht_of(savings),
+        "savings_percent": percent, "fees": _baht_of(int(t.fees.scaleb(2))),
+        "income_gain": _baht_of(int(t.income_gain.scaleb(2))), "registered_poor_savings": _baht(poor),
+        "pooling_gain": _baht_of(int(t.pooling_gain.scaleb(2))),
+        "joint_buying_spend": _baht_of(joint), "marketplace_spend": _baht_of(market),
     }
 
 
@@ -344,8 +406,9 @@ class SummaryFigures(TypedDict):
     competition: NotRequired[dict[str, Any]]  # quotes/competition.py, CompetitionSchema
 
 
-def compute_summary(network_id: int, month: str) -> SummaryFigures:
-    """The month's figures as plain JSON (money as strings); reads only, writes nothing."""
+def compute_summary(network_id: int, month: str, *, scan: bool = False) -> SummaryFigures:
+    """The month's figures as plain JSON (money as strings); reads only, writes nothing. From the roll-ups,
+    or (``scan``) added up from every allocation and purchase of the window: the same figures."""
     year, mon = periods.parse_month(month)
     network = db.session.get(Network, network_id)
     if network is None:
@@ -359,7 +422,7 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
     products: list[dict[str, Any]] = []
     rounds: dict[str, set[int]] = defaultdict(set)
     purchase_orders: dict[str, set[int]] = defaultdict(set)
-    for row in _offers(network_id, trend_months):
+    for row in _offers(network_id, trend_months, scan):
         t = by_month[row.month]
         t.joint_spend += _as_money(row.spend)
         t.joint_baseline += _as_money(row.baseline)
@@ -370,22 +433,24 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
         purchase_orders[row.month].add(row.purchase_order_id)
         if row.unit_price is None or row.ordered_quantity <= 0:
             continue  # not ordered (minimum not met): nothing bought, no price reached
-        t.tier_attainment_parts.append((_tier_fraction(row), Fraction(row.ordered_quantity * row.unit_price)))
+        fraction = _tier_fraction(row)
+        t.tier_attainment_parts.append((fraction, Fraction(row.ordered_quantity * row.unit_price)))
         if row.month == label:
-            products.append(_product_line(row))
-    for name, row in _market_by_month(network_id, trend_months).items():
+            products.append(_product_line(row, fraction))
+    for name, row in _market_by_month(network_id, trend_months, scan).items():
         t = by_month[name]
         t.market_spend, t.market_savings, t.income_gain, t.purchases = (
             _as_money(row.spend), _as_money(row.savings), _as_money(row.gain), int(row.n))
 
     # Group level for this month and the one before (registered-poor reach is rounded per group).
-    groups_totals = {name: _group_totals(network_id, (name, start, end)) for name, start, end in trend_months[-2:]}
+    groups_totals = {name: _group_totals(network_id, (name, start, end), scan) for name, start, end in trend_months[-2:]}
     group_rows = db.session.execute(
         select(Group.id, Group.name, Group.district, Group.members, Group.registered_poor_members)
         .where(Group.network_id == network_id).order_by(Group.name, Group.id)
     ).all()
     poor: dict[str, Decimal] = {label: ZERO, previous_label: ZERO}
-    reach = {name: measured_reach(network_id, start, end) for name, start, end in trend_months[-2:]}
+    # households/ registers its measured reach (core.summary_parts.group_figure): reports/ never imports it.
+    reach = {name: group_figures("measured_reach", network_id, start, end) for name, start, end in trend_months[-2:]}
     groups: list[dict[str, Any]] = []
     bases: set[str] = set()
     for g in group_rows:
@@ -399,10 +464,8 @@ def compute_summary(network_id: int, month: str) -> SummaryFigures:
                 line = {"group_id": g.id, "name": g.name, "district": g.district, "members": g.members,
                         "registered_poor_members": g.registered_poor_members,
                         "registered_poor_basis": basis, "households_reached": reached}
-                line.update({k: v for k, v in _headline(t, share).items()
-                             if k not in ("price_reduction", "tier_attainment")})
-                line.update({"joint_buying_spend": _baht(t.joint_spend), "marketplace_spend": _baht(t.market_spend),
-                             "rounds_joined": t.rounds, "purchases": t.purchases, "sales": t.sales,
+                line.update(_group_figures(t, share))
+                line.update({"rounds_joined": t.rounds, "purchases": t.purchases, "sales": t.sales,
                              "sales_amount": _baht(t.sales_amount)})
                 groups.append(line)
 

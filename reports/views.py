@@ -14,13 +14,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import DateField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core import format as fmt
 from core import svgchart
 from core.clock import utcnow
 from core.csv_export import CONTENT_TYPE as CSV_TYPE
+from core.datefields import ThaiDateField
 from core.errors import DomainError, NotFound
 from core.pages import (
     COMMITTEE,
@@ -76,7 +77,7 @@ def _report_helpers() -> dict[str, Any]:
 
 
 class ReviewForm(FlaskForm):
-    meeting_date = DateField(_l("วันที่ประชุม"), validators=[DataRequired(_l("กรุณาเลือกวันที่"))])
+    meeting_date = ThaiDateField(_l("วันที่ประชุม"), validators=[DataRequired(_l("กรุณากรอกวันที่"))])
     attendance = IntField(_l("จำนวนผู้เข้าประชุม"), validators=[InputRequired(_l("กรุณากรอกตัวเลข")),
                                                                 NumberRange(min=0, message=_l("ต้องไม่ติดลบ"))])
     notes = TextAreaField(_l("บันทึกการประชุม"), validators=[Optional(), Length(max=5000)])

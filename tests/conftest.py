@@ -24,6 +24,11 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# pytest imports this file as "conftest"; test modules import it again as "tests.conftest". Two module
+# objects would mean two run ids: a live server and a worker started from different copies listened on
+# different queues, and a job the live server sent was never received. Both names are one module.
+if __name__ != "tests.conftest":
+    sys.modules.setdefault("tests.conftest", sys.modules[__name__])
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 TEST_DB = f"ruamsue_test_{RUN_ID}"
 QUEUE = f"ruamsue-test-{RUN_ID}"
@@ -58,7 +63,7 @@ def _hypothesis_header(config: pytest.Config) -> str:
 
 
 # The browser journeys' live server finds this module (its queue, database and worker) by this name.
-sys.modules["ruamsue_test_harness"] = sys.modules[__name__]
+sys.modules.setdefault("ruamsue_test_harness", sys.modules[__name__])
 _instance = tempfile.mkdtemp(prefix="ruamsue-test-")
 os.environ["RUAMSUE_INSTANCE"] = _instance
 os.environ.pop("DATABASE_URL", None)

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.stand_in import serving
 
 LINE_TOKEN = "test-channel-token-x9"
 PUSH_PATH = "/v2/bot/message/push"
@@ -102,15 +104,9 @@ def _handler(stand_in: LineStandIn) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def line_stand_in() -> Iterator[LineStandIn]:
     stand_in = LineStandIn()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stand_in))
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(stand_in)) as url:
+        stand_in.url = url
         yield stand_in
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

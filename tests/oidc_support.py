@@ -13,12 +13,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
+
+from tests.stand_in import serving
 
 CHANNEL_ID = "1657000000"
 CHANNEL_SECRET = "login-channel-secret-0123456789ab"
@@ -147,15 +149,9 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def line_login_provider() -> Iterator[Provider]:
     provider = Provider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
-    provider.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(provider)) as url:
+        provider.url = url
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def settings(provider: Provider) -> dict[str, str]:

@@ -50,6 +50,8 @@
         var value = money ? readMoney(input.value) : readWhole(input.value);
         var plain = /^\s*-?[0-9]*(\.[0-9]*)?\s*$/.test(input.value);
         if (value === "" || (plain && value === value)) { hint.textContent = ""; return; }
+        /* a box already refused has its one message under it (the server's or the form's check): no second */
+        if (value !== value && input.getAttribute("aria-invalid") === "true") { hint.textContent = ""; return; }
         hint.textContent = value !== value ? bad : say.split("{n}").join(grouped(value));
       }
       input.addEventListener("input", show);
@@ -278,31 +280,8 @@
     });
   }
 
-  /* A date field's hint says the chosen day in words ("2 ธันวาคม 2569", Buddhist era): the phone's date
-     picker may show it in its own format (12/02/2026), so the page says which day that is. */
-  function dateHints() {
-    var th = (document.documentElement.lang || "th").indexOf("th") === 0;
-    document.querySelectorAll("[data-date-hint]").forEach(function (hint) {
-      var input = document.getElementById(hint.getAttribute("data-date-for"));
-      if (!input) { return; }
-      function show() {
-        var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value), text;
-        if (!m) { hint.textContent = ""; return; }
-        try {
-          text = new Intl.DateTimeFormat(th ? "th-TH-u-ca-buddhist" : "en-GB", { timeZone: "UTC", day: "numeric",
-            month: "long", year: "numeric" }).format(new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])));
-        } catch (e) {  /* no Intl: day/month/year, the year Buddhist era in Thai */
-          text = +m[3] + "/" + +m[2] + "/" + (th ? +m[1] + 543 : +m[1]);
-        }
-        hint.textContent = hint.getAttribute("data-date-hint").split("{day}").join(text);
-      }
-      input.addEventListener("input", show);
-      input.addEventListener("change", show);
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
-    errorSummary(); dateHints(); understood();
+    errorSummary(); understood();
     countdowns(); orderForm(); jobs(); printButtons(); copyButtons(); confirms();
   });
 })();

@@ -72,11 +72,12 @@
   }
 
   function put(item, token) {
+    var headers = { "Content-Type": "application/json", "Accept": "application/json", "Idempotency-Key": item.key };
+    if (token) { headers["X-CSRFToken"] = token; }
     return fetch(item.url, {
-      method: "PUT", credentials: "same-origin", cache: "no-store",
-      headers: { "Content-Type": "application/json", "Accept": "application/json",
-                 "Idempotency-Key": item.key, "X-CSRFToken": token },
-      body: item.body
+      /* an item authorised by its link (a household's sheet) carries its credential in the URL: no cookie */
+      method: "PUT", credentials: item.auth === "link" ? "omit" : "same-origin", cache: "no-store",
+      headers: headers, body: item.body
     }).then(function (r) {
       return r.json().then(function (body) { return { status: r.status, body: body }; },
                            function () { return { status: r.status, body: null }; });
@@ -87,7 +88,7 @@
   function outcome(res) {
     var code = res.body && res.body.error && res.body.error.code;
     if (res.status >= 200 && res.status < 300) { return "sent"; }
-    if (res.status === 409 && code === "deadline_passed") { return "late"; }
+    if (res.status === 409 && (code === "deadline_passed" || code === "orders_closed")) { return "late"; }
     if (res.status === 401) { return "login"; }
     if (res.status === 422 || res.status === 403 || res.status === 404) { return "refused"; }
     return null;  /* 400 (token), 409 (key still in progress), 429, 5xx: the next attempt may succeed */
@@ -101,7 +102,9 @@
       return sending.then(function () { return sendAll(user); }, function () { return sendAll(user); });
     }
     sending = box.all().then(function (items) {
-      var waiting = items.filter(function (i) { return i.state === "pending" && (!user || String(i.user) === String(user)); });
+      var waiting = items.filter(function (i) {
+        return i.state === "pending" && i.auth !== "link" && (!user || String(i.user) === String(user));
+      });
       if (!waiting.length) { return []; }
       return freshToken().then(function (tok) {
         var changed = [];
@@ -137,5 +140,35 @@
     return sending;
   }
 
-  self.RuamsueOutbox = { box: box, keep: keep, sendAll: sendAll, newKey: newKey, SYNC_TAG: SYNC_TAG };
+  /* Items authorised by their link (a household's sheet: no account, no session, no CSRF token): the URL is
+     the credential, the Idempotency-Key makes a repeat harmless. Sent oldest first, one run at a time. */
+  var sendingLinks = null;
+  function sendLinks() {
+    if (sendingLinks) {
+      return sendingLinks.then(function () { return sendLinks(); }, function () { return sendLinks(); });
+    }
+    sendingLinks = box.all().then(function (items) {
+      var changed = [], chain = Promise.resolve();
+      items.filter(function (i) { return i.state === "pending" && i.auth === "link"; }).forEach(function (item) {
+        chain = chain.then(function () {
+          return put(item, null).then(function (res) {
+            var state = outcome(res);
+            item.tries = (item.tries || 0) + 1;
+            if (!state || state === "login") { return box.put(item); }
+            item.state = state;
+            item.result = res.body;
+            item.doneAt = Date.now();
+            changed.push(item);
+            return box.put(item);
+          }, function () { return null; });  /* no signal: stays pending */
+        });
+      });
+      return chain.then(function () { return changed; });
+    }).then(function (changed) { sendingLinks = null; return changed; },
+            function (err) { sendingLinks = null; throw err; });
+    return sendingLinks;
+  }
+
+  self.RuamsueOutbox = { box: box, keep: keep, sendAll: sendAll, sendLinks: sendLinks, newKey: newKey,
+                         SYNC_TAG: SYNC_TAG };
 })(typeof self !== "undefined" ? self : this);

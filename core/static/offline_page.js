@@ -234,6 +234,7 @@
     problems = [];
     /* this check replaces what an earlier check (or the server's page) said: one message per field */
     form.querySelectorAll("p.error").forEach(function (e) { e.parentNode.removeChild(e); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (e) { e.removeAttribute("aria-invalid"); });
     document.querySelectorAll(".offline-summary").forEach(function (e) { e.parentNode.removeChild(e); });
     form.querySelectorAll("[data-offer]").forEach(function (row) {
       var inputs = row.querySelectorAll("input");
@@ -253,12 +254,18 @@
         bad = true;
         var p = el("p", "error offline-error", text);
         input.parentNode.appendChild(p);
+        input.setAttribute("aria-invalid", "true");
+        /* its one message is this one: the "cannot read" hint under the box says no second */
+        var hint = input.id && form.querySelector("[data-understood-for='" + input.id + "']");
+        if (hint) { hint.textContent = ""; }
         var label = input.id && form.querySelector("label[for='" + input.id + "']");
         problems.push({ input: input, text: (row.getAttribute("data-name") || row.getAttribute("data-label") || "") +
                         (label ? ": " + label.textContent : "") + ": " + text });
       }
-      if (q === null) { fail(qIn, t("invalid")); return; }
-      if (tol === null) { fail(tIn, t("invalid")); return; }
+      /* every wrong box of the row is listed, not only the first */
+      if (q === null) { fail(qIn, t("invalid")); }
+      if (tol === null) { fail(tIn, t("invalid")); }
+      if (q === null || tol === null) { return; }
       if (q === 0 && tol > 0) { fail(tIn, t("qty-first")); return; }
       if (q > 0) {
         lines.push({ offer_id: parseInt(row.getAttribute("data-offer"), 10), quantity: q, tolerance: tol,
@@ -435,7 +442,10 @@
     if (!self.indexedDB) { return; }
     if (!user) {
       /* logged out: the copies of pages kept for the last person go */
-      if (!cachedAt && self.caches) { self.caches["delete"]("ruamsue-pages-v1")["catch"](function () {}); }
+      /* (not on a page reached by its own link, such as a household's sheet: offline_link.js, no login) */
+      if (!cachedAt && self.caches && !document.getElementById("link-offline")) {
+        self.caches["delete"]("ruamsue-pages-v1")["catch"](function () {});
+      }
       return;
     }
     orderForm().then(render).then(otherPhone).then(function () {

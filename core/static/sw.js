@@ -88,7 +88,10 @@ function tellPages() {
 
 self.addEventListener("sync", function (event) {
   if (event.tag !== self.RuamsueOutbox.SYNC_TAG) { return; }
-  event.waitUntil(self.RuamsueOutbox.sendAll(null).then(function (changed) {
+  var outbox = self.RuamsueOutbox;
+  event.waitUntil(outbox.sendAll(null).then(function (changed) {
+    return outbox.sendLinks().then(function (more) { return changed.concat(more); });
+  }).then(function (changed) {
     return changed.length ? tellPages() : null;
   }));
 });

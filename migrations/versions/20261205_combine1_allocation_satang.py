@@ -1,7 +1,7 @@
 """allocations: money as integer satang; amount and savings no longer stored
 
 Revision ID: combine1
-Revises: imports1
+Revises: rollups1
 Create Date: 2026-12-05
 
 The combine writes one allocation per order line (a million rows for a large round). Turning each
@@ -23,7 +23,7 @@ import core.db
 
 
 revision = 'combine1'
-down_revision = 'imports1'
+down_revision = 'rollups1'
 branch_labels = None
 depends_on = None
 

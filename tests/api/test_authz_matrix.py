@@ -771,6 +771,8 @@ def test_page_posts_need_the_right_role(app, world_factory, db_session):  # type
         "/users/<int:user_id>/invitation": {ADMIN},
         "/users/invitations": {ADMIN, OUTSIDER},
         "/welcome/<token>": set(ROLES),
+        # LINE Login in place of a password: the link is the credential (and LINE Login is off in the tests: 404).
+        "/welcome/<token>/line": set(ROLES),
         "/account/password": set(ROLES) - {ANON},
         "/reset/<string:token>": set(ROLES),
         "/users/<int:user_id>/password-reset": {ADMIN, COMMITTEE},

@@ -12,6 +12,7 @@ import pytest
 
 from market.models import Listing, Purchase
 from reports import services
+from reports.rollup_reads import rebuild
 
 MONTH = "2026-03"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -36,6 +37,7 @@ def net(db_session, make_network, make_group, make_user, token_for):
             buyer_saving=qty * Decimal("5.00"), state="delivered",
             delivered_at=datetime.fromisoformat(when).replace(tzinfo=UTC)))
     db_session.flush()
+    rebuild(network.id)  # purchases written behind the delivery service: its roll-ups recomputed
     users = {role: make_user(network, role=role) for role in ("committee", "admin")}
     users["leader"] = make_user(network, role="leader", group=g1)
     users["seller"] = make_user(network, role="seller", group=g2)

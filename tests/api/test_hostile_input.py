@@ -57,7 +57,7 @@ def _now_plus(days: int) -> str:
 
 
 API_OPS = [
-    Op("supplier", COMMITTEE, "POST", lambda w: "/api/v1/suppliers", lambda w: {"name": "S new", "phone": "081"},
+    Op("supplier", COMMITTEE, "POST", lambda w: "/api/v1/suppliers", lambda w: {"name": "S new", "phone": "042-411-000"},
        [Field("name", "text"), Field("phone", "text")]),
     Op("product", COMMITTEE, "POST", lambda w: "/api/v1/products",
        lambda w: {"name": "P new", "unit": "kg", "category": "c"},

@@ -291,3 +291,40 @@ def test_a_group_without_households_keeps_the_proportional_estimate(client, worl
                 if g["group_id"] == w["group"].id)
     assert line["registered_poor_basis"] == "proportion" and line["households_reached"] == 0
     assert D(line["registered_poor_savings"]) == (D(line["savings"]) * 3 / 10).quantize(D("0.01"))
+
+
+def test_a_sheet_write_kept_offline_is_sent_once_by_its_idempotency_key(client, world, db_session):  # type: ignore[no-untyped-def]
+    """A household's phone sends what it kept offline with an Idempotency-Key: a repeat (the first answer was lost)
+    gets the first answer and writes nothing, even after the household changed its lines from another phone; the
+    same key for another body is refused; a write refused because the round closed meanwhile keeps no key."""
+    from sqlalchemy import func, select
+
+    from households.models import SheetWrite
+
+    w = world
+    a = _add(client, w, "บ้าน ก", False).json["id"]
+    b = _add(client, w, "บ้าน ข", False).json["id"]
+    token = _sheet(client, w)
+    url = f"/api/v1/sheets/{token}/households/{a}"
+    body = {"lines": [{"offer_id": w["rice"].id, "quantity": 4}]}
+    first = client.put(url, json=body, headers={"Idempotency-Key": "phone-key-1"})
+    assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
+    # Changed since, from another phone, without a key.
+    client.put(url, json={"lines": [{"offer_id": w["rice"].id, "quantity": 6}]})
+    again = client.put(url, json=body, headers={"Idempotency-Key": "phone-key-1"})
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == first.json
+    assert client.get(url).json["lines"] == [{"offer_id": w["rice"].id, "quantity": 6}]  # the repeat wrote nothing
+    other = client.put(url, json={"lines": []}, headers={"Idempotency-Key": "phone-key-1"})
+    assert other.status_code == 422 and "Idempotency-Key" in other.json["error"]["fields"]
+    elsewhere = client.put(f"/api/v1/sheets/{token}/households/{b}", json=body, headers={"Idempotency-Key": "phone-key-1"})
+    assert elsewhere.status_code == 422
+    assert client.put(url, json=body, headers={"Idempotency-Key": "x" * 201}).status_code == 422
+    # The round closed while the phone had no signal: refused clearly, nothing written, the key not used up.
+    w["round"].closes_at = datetime.now(UTC) - timedelta(minutes=1)
+    db_session.commit()
+    late = client.put(url, json=body, headers={"Idempotency-Key": "phone-key-2"})
+    assert late.status_code == 409 and late.json["error"]["code"] == "deadline_passed"
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(SheetWrite).where(SheetWrite.key == "phone-key-2")) == 0
+    assert client.get(url).json["lines"] == [{"offer_id": w["rice"].id, "quantity": 6}]

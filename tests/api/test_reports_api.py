@@ -11,6 +11,7 @@ import pytest
 from core import jobs
 from market.models import Listing, Purchase
 from reports import services
+from reports.rollup_reads import rebuild
 
 MONTH = "2026-03"
 
@@ -32,6 +33,7 @@ def net(db_session, make_network, make_group, make_user, token_for):
             buyer_saving=qty * Decimal("5.00"), state="delivered",
             delivered_at=datetime.fromisoformat(when).replace(tzinfo=UTC)))
     db_session.flush()
+    rebuild(network.id)  # purchases written behind the delivery service: its roll-ups recomputed
     users = {role: make_user(network, role=role) for role in ("committee", "admin")}
     users["leader"] = make_user(network, role="leader", group=g1)
     users["seller"] = make_user(network, role="seller", group=g2)
@@ -174,6 +176,8 @@ def test_review_by_the_committee_freezes_the_version(client, net, db_session):
                     amount=Decimal("35.00"), income_gain=Decimal("7.00"), buyer_saving=Decimal("5.00"),
                     state="delivered", delivered_at=datetime(2026, 3, 20, 3, tzinfo=UTC))
     db_session.add(late)
+    db_session.flush()
+    rebuild(net["network"].id)
     db_session.commit()
     job_id = client.post(f"/api/v1/summaries/{MONTH}", headers=net["h"]["committee"]).json["job_id"]
     assert jobs.run_job(job_id) == "succeeded"

@@ -61,8 +61,8 @@ def test_rfq_on_phones(browser, server, committed):  # type: ignore[no-untyped-d
     page.click("#new-rfq")
     page.wait_for_url("**/rfqs/new")
     page.fill("#name", "ข้าวและปุ๋ย ต้นฤดู")
-    closes = (datetime.now(ZoneInfo("Asia/Bangkok")) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    page.fill("#closes_at", closes)
+    closes = datetime.now(ZoneInfo("Asia/Bangkok")) + timedelta(days=2)  # typed the Thai way, Buddhist era
+    page.fill("#closes_at", f"{closes.day}/{closes.month}/{closes.year + 543} {closes:%H:%M}")
     for product, quantity, price in ((rice, "500", "42.00"), (urea, "60", "850.00")):
         page.check(f"input[name=p{product.id}-on]")
         page.fill(f"#p{product.id}-qty", quantity)

@@ -22,8 +22,6 @@ def _text(page: Any, selector: str) -> str:
     return re.sub(r"\s+", " ", page.locator(selector).inner_text())
 
 
-@pytest.mark.xfail(strict=False, reason="a summary rebuild sent by the live server sometimes never reaches the worker "
-                   "(the job stays pending); under investigation, see the closing note of this stop")
 def test_versions_after_a_rebuild_and_the_lone_chart(browser, server, world, worker_app, committed):  # type: ignore[no-untyped-def]  # noqa: F811
     api, h, month = worker_app.test_client(), world["h"], world["month"]
     assert api.post(f"/api/v1/summaries/{month}/review", headers=h["committee"],

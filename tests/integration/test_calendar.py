@@ -158,7 +158,8 @@ def test_the_demo_and_a_month_on_any_day(app: Any, client: Any, db_session: Any,
         url = f"/summaries/{this.label}"
         html = pages.get(url).get_data(as_text=True)
         assert thai_month(this.label) in html
-        assert f'value="{meeting_day.isoformat()}"' in html, "the meeting date defaults to the network's today"
+        shown = f"{meeting_day.day:02d}/{meeting_day.month:02d}/{meeting_day.year + 543}"  # Buddhist era
+        assert f'value="{shown}"' in html, "the meeting date defaults to the network's today"
         tomorrow = pages.post(url, data={"meeting_date": (meeting_day + timedelta(days=1)).isoformat(),
                                          "attendance": "12", "notes": "", "csrf_token": csrf_of(html)})
         assert tomorrow.status_code == 422 and "ต้องไม่เป็นวันในอนาคต" in tomorrow.get_data(as_text=True)

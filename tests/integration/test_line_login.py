@@ -173,3 +173,75 @@ def test_line_unreachable_is_said_in_thai_as_a_503_page(app, client, monkeypatch
     answer = client.get("/login/line")
     assert answer.status_code == 503
     assert "ติดต่อ LINE ไม่ได้ในขณะนี้" in answer.get_data(as_text=True)
+
+
+def _invited(make_network: Any, make_group: Any, make_user: Any, db_session: Any) -> tuple[Any, str]:
+    from network import access
+    from network.models import NO_PASSWORD
+
+    network = make_network()
+    admin = make_user(network, "admin")
+    user = make_user(network, "leader", make_group(network))
+    user.password_hash = NO_PASSWORD  # imported: no password until the invitation is opened
+    issued = access.issue_for(admin, user, "invitation")
+    db_session.commit()
+    return user, issued.token
+
+
+def test_an_invitation_opened_by_connecting_line(app, provider, make_network, make_group, make_user, db_session):  # type: ignore[no-untyped-def]
+    """Issue 29: opening an invitation connects LINE instead of setting a password, logs the user in and uses the
+    invitation up; from then on the same LINE account logs this user in."""
+    from core.models import AuditEvent
+    from network.models import NO_PASSWORD, User
+    from notifications.models import NotificationSettings
+
+    user, token = _invited(make_network, make_group, make_user, db_session)
+    phone = Phone(app)
+    page = phone.get(f"/welcome/{token}").get_data(as_text=True)
+    assert 'id="welcome-line"' in page and "เชื่อมต่อ LINE และเข้าสู่ระบบ" in page
+    starting: list[Any] = []
+
+    def start() -> Any:
+        starting.append(phone.post(f"/welcome/{token}/line", data={"csrf_token": csrf(page)}))
+        return starting[0]
+
+    answer = line_login(phone, provider, LINE_B, start=start)
+    assert starting[0].headers["Referrer-Policy"] == "no-referrer"
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/"), answer.get_data(as_text=True)[:300]
+    home = phone.get("/")
+    assert home.status_code == 200 and "เชื่อมต่อ LINE แล้ว ยินดีต้อนรับ" in home.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(NotificationSettings, user.id).line_user_id == LINE_B
+    assert db_session.get(User, user.id).password_hash == NO_PASSWORD  # no password was set
+    used = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "user.invitation_used",
+                                                       AuditEvent.subject_id == str(user.id))).all()
+    assert [e.after for e in used] == [{"by": "line"}]
+    # The invitation is used up: the page and the LINE button both say so.
+    assert phone.get(f"/welcome/{token}").status_code == 404
+    assert phone.post(f"/welcome/{token}/line", data={"csrf_token": csrf(page)}).status_code == 404
+    # The same LINE account logs this user in from another phone.
+    other = Phone(app)
+    assert line_login(other, provider, LINE_B).status_code == 302 and signed_in(other)
+
+
+def test_an_invitation_used_meanwhile_signs_nobody_in_by_line(app, provider, make_network, make_group, make_user,  # type: ignore[no-untyped-def]
+                                                              db_session):
+    from network import access
+    from notifications.models import NotificationSettings
+
+    user, token = _invited(make_network, make_group, make_user, db_session)
+    phone = Phone(app)
+    page = phone.get(f"/welcome/{token}").get_data(as_text=True)
+
+    def start() -> Any:
+        answer = phone.post(f"/welcome/{token}/line", data={"csrf_token": csrf(page)})
+        access.redeem(token, "a-long-enough-password-1")  # opened elsewhere with a password meanwhile
+        return answer
+
+    answer = line_login(phone, provider, LINE_B, start=start)
+    assert answer.status_code == 404 and "ลิงก์นี้ถูกใช้ไปแล้วหรือหมดอายุ" in answer.get_data(as_text=True)
+    assert not signed_in(phone)
+    db_session.expire_all()
+    assert db_session.get(NotificationSettings, user.id) is None
+    # Without the CSRF token, or with LINE Login off, the button does nothing.
+    assert phone.post(f"/welcome/{token}/line").status_code in (400, 404)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections import Counter
 from decimal import Decimal
@@ -16,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import ROOT
+from tests.race_support import fire_posts
 
 BUYERS = 5
 REQUESTS = 50
@@ -66,36 +66,13 @@ def _seed(session: Any, stock: int = STOCK) -> dict[str, Any]:
             "seller": {"Authorization": f"Bearer {seller_token}"}}
 
 
-def _fire(app: Any, calls: list[tuple[str, dict[str, Any] | None, dict[str, str]]]) -> list[Any]:
-    """Send each call from its own thread and test client (so its own session and connection), all at once."""
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        path, body, headers = calls[i]
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=30)
-            res = client.post(path, json=body, headers=headers)
-            results[i] = (res.status_code, res.get_json())
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion below
-            results[i] = ("exception", repr(exc))
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
-
 def _race(app: Any, world: dict[str, Any]) -> list[Any]:
     calls: list[tuple[str, dict[str, Any] | None, dict[str, str]]] = []
     for i in range(REQUESTS):
         group_id, headers = world["buyers"][i % BUYERS]
         calls.append((f"/api/v1/listings/{world['listing_id']}/purchases",
                       {"group_id": group_id, "quantity": 1}, headers))
-    return _fire(app, calls)
+    return fire_posts(app, calls)
 
 
 def _assert_never_oversold(app: Any, world: dict[str, Any], results: list[Any]) -> None:
@@ -141,7 +118,7 @@ def test_concurrent_cancels_return_stock_once_on_postgresql(worker_app, committe
     assert res.status_code == 201, res.get_json()
     pid = res.get_json()["id"]
     calls = [(f"/api/v1/purchases/{pid}/cancel", None, leader if i % 2 else world["seller"]) for i in range(10)]
-    results = _fire(worker_app, calls)
+    results = fire_posts(worker_app, calls)
     assert {r[0] for r in results} == {200}, results
     assert all(r[1]["state"] == "cancelled" for r in results)
     with worker_app.app_context():

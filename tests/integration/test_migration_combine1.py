@@ -36,7 +36,7 @@ def test_money_to_satang_and_back(empty_database: str) -> None:  # noqa: F811
     url = empty_database
     walker = Walker(url)
     try:
-        walker.migrate("upgrade", "imports1")
+        walker.migrate("upgrade", "rollups1")
         engine = _engine(url)
         with engine.begin() as conn:
             for line_id, allocated, *money in ROWS:
@@ -65,7 +65,7 @@ def test_money_to_satang_and_back(empty_database: str) -> None:  # noqa: F811
         assert read == {line_id: tuple(None if m is None else Decimal(m) for m in money)
                         for line_id, _, *money in ROWS}
 
-        walker.migrate("downgrade", "imports1")
+        walker.migrate("downgrade", "rollups1")
         with engine.connect() as conn:
             back = conn.execute(text(
                 "SELECT order_line_id, allocated, unit_price, reference_price, alone_price, fee_share, amount, savings "

@@ -214,6 +214,10 @@ def test_leader_savings_by_month(client, market):  # type: ignore[no-untyped-def
             seller_group_id=market["mill"].id, quantity=qty, unit_price=rice.price, outside_price=rice.outside_price,
             reference_price=rice.reference_price, amount=qty * rice.price, income_gain=qty * Decimal("8.00"),
             buyer_saving=qty * Decimal("8.00"), state="delivered", delivered_at=when))
+    db.session.flush()
+    from reports.rollup_reads import rebuild
+
+    rebuild(market["network"].id)  # written behind the delivery service: its roll-ups recomputed
     db.session.commit()
     for m in (month, periods.label(*periods.add_months(year, mon, -1)), earlier):
         services.build_summary(market["network"].id, m)

@@ -3,7 +3,6 @@ together by a barrier, each with its own connection) get 2569/000001 … 2569/00
 duplicate — and the same slip sent twice at once is accepted once and refused (409) once."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +11,7 @@ import time_machine
 from sqlalchemy import select, update
 
 from tests.paying_support import slip_payload, slip_png
+from tests.race_support import fire_posts
 from tests.support import seed_round
 
 PAYERS = 24
@@ -32,28 +32,6 @@ def _seed(session: Any) -> dict[str, Any]:
     return world
 
 
-def _fire(app: Any, calls: list[tuple[str, dict[str, Any], dict[str, str]]]) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        path, body, headers = calls[i]
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=30)
-            res = client.post(path, json=body, headers=headers)
-            results[i] = (res.status_code, res.get_json())
-        except Exception as exc:  # noqa: BLE001 - asserted in the main thread
-            results[i] = ("exception", repr(exc))
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
-
 def test_concurrent_payments_get_every_number_once_in_order(worker_app, committed):  # type: ignore[no-untyped-def]
     from core.db import db
     from orders.models import Payment, ReceiptCounter
@@ -64,7 +42,7 @@ def test_concurrent_payments_get_every_number_once_in_order(worker_app, committe
     calls = [(f"/api/v1/invoices/{world['invoice_ids'][i % GROUPS]}/payments", {"amount": "1.25"},
               world["committee"]) for i in range(PAYERS)]
     with time_machine.travel(datetime(2026, 12, 4, 10, 0, tzinfo=UTC), tick=True):
-        results = _fire(worker_app, calls)
+        results = fire_posts(worker_app, calls)
     assert Counter(r[0] for r in results) == {201: PAYERS}, results
     numbers = sorted(r[1]["receipt_number"] for r in results)
     assert numbers == [f"2569/{n:06d}" for n in range(1, PAYERS + 1)]
@@ -89,7 +67,7 @@ def test_the_same_slip_sent_twice_at_once_is_accepted_once(worker_app, committed
     slip = slip_png(slip_payload("2026120499887766ABCD"))
     calls = [(f"/api/v1/invoices/{world['invoice_ids'][i]}/payments", {"amount": "2.00", "slip": slip},
               world["committee"]) for i in range(2)]
-    results = _fire(worker_app, calls)
+    results = fire_posts(worker_app, calls)
     assert sorted(r[0] for r in results) == [201, 409], results
     winner = next(r[1] for r in results if r[0] == 201)
     loser = next(r[1] for r in results if r[0] == 409)

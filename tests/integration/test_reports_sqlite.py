@@ -65,6 +65,10 @@ def test_summary_on_sqlite(tmp_path):
                            reference_price=Decimal("300.00"), amount=Decimal("250.00"),
                            income_gain=Decimal("50.00"), buyer_saving=Decimal("50.00"), state="delivered",
                            delivered_at=when))
+        s.flush()
+        from reports.rollup_reads import rebuild
+
+        rebuild(net.id)  # written behind the delivery service: its roll-ups recomputed
         s.commit()
 
         summary, changed = services.build_summary(net.id, "2026-03")

@@ -45,6 +45,10 @@ def _seed(session):  # type: ignore[no-untyped-def]
                          reference_price=Decimal("300.00"), amount=Decimal("500.00"), income_gain=Decimal("100.00"),
                          buyer_saving=Decimal("100.00"), state="delivered",
                          delivered_at=datetime(2026, 3, 9, 4, 0, tzinfo=UTC)))
+    session.flush()
+    from reports.rollup_reads import rebuild
+
+    rebuild(network.id)  # written behind the delivery service: its roll-ups recomputed
     user = User(network_id=network.id, email=f"committee-{uuid.uuid4().hex[:6]}@example.org", name="Committee",
                 password_hash=generate_password_hash(PASSWORD), role="committee", session_version=0, active=True)
     session.add(user)

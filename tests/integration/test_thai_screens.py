@@ -21,11 +21,11 @@ def test_the_meeting_date_defaults_to_today_in_bangkok(client, make_network, mak
         login(client, committee)
         page = client.get("/summaries/2026-11").get_data(as_text=True)
         # ... and that day is not "in the future" when signed at 03:00 Bangkok.
-        signed = client.post("/summaries/2026-11", data={"meeting_date": "2026-12-05", "attendance": "12",
+        signed = client.post("/summaries/2026-11", data={"meeting_date": "05/12/2569", "attendance": "12",
                                                          "csrf_token": csrf(page)})
         assert signed.status_code == 302, signed.get_data(as_text=True)[:300]
     field = re.search(r'<input[^>]*id="meeting_date"[^>]*>', page)
-    assert field and 'value="2026-12-05"' in field.group(0), field.group(0) if field else page[:300]
+    assert field and 'value="05/12/2569"' in field.group(0), field.group(0) if field else page[:300]
 
 
 def test_the_no_signal_page_is_thai_only(client):  # type: ignore[no-untyped-def]

@@ -148,6 +148,9 @@ def build(client: Any, make_network: Any, make_group: Any, make_user: Any, token
     mid_month = datetime(year, mon, 15, 3, tzinfo=UTC)
     db.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po["id"]).values(received_at=mid_month))
     db.session.execute(update(Purchase).where(Purchase.id == delivered["id"]).values(delivered_at=mid_month))
+    from reports.rollup_reads import rebuild
+
+    rebuild(net.id)  # moved behind the services: roll-ups recomputed
     db.session.commit()
     run(client, h["committee"], client.post(f"/api/v1/summaries/{month}", headers=h["committee"]))
     return {"network": net, "groups": groups, "users": users, "h": h, "month": month,

@@ -34,8 +34,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "network": KERNEL,
     "orders": KERNEL | {"network"},
     "market": KERNEL | {"network"},
-    # quotes/ adds its part of the summary through core.summary_parts: reports/ never imports it.
-    "reports": KERNEL | {"network", "orders", "market", "households"},
+    # quotes/ adds its part of the summary, households/ its measured reach, through core.summary_parts:
+    # reports/ imports neither.
+    "reports": KERNEL | {"network", "orders", "market"},
     # Households behind a group's order: reads groups, rounds, offers and allocations; places the order.
     "households": KERNEL | {"network", "orders"},
     # Requests for quotation: reads products and suppliers, builds a draft round (orders.drafts).
@@ -106,6 +107,8 @@ def forbidden_rules(owner: str, target: str, domains: set[str]) -> str | None:
         return "quotes/ sits above orders/ and network/: they never import it"
     if owner == "reports" and target == "quotes":
         return "reports/ never imports quotes/: quotes/ adds its part of the summary by core.summary_parts"
+    if owner == "reports" and target == "households":
+        return "reports/ never imports households/: households/ registers its measured reach by core.summary_parts"
     return None
 
 

@@ -1,4 +1,4 @@
-"""Worked examples of the pricing rules in DESIGN.md, each figure computed by hand."""
+"""Worked examples of the pricing rules (docs/pricing.md), each figure computed by hand."""
 
 from __future__ import annotations
 
