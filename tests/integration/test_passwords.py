@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from tests.api.test_authz_matrix import Browser, login_client
+from tests.api.authz_world import Browser, login_client
 from tests.integration.pages_helpers import PASSWORD, csrf
 
 NEW = "kluay-thod-42-ban"

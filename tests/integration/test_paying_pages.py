@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_authz_matrix import login_client
+from tests.api.authz_world import login_client
 from tests.integration.pages_helpers import post_form
 from tests.paying_support import combined_invoices
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.test_authz_matrix import (
+from tests.api.authz_world import (
     ADMIN,
     ANON,
     COMMITTEE,

@@ -165,7 +165,7 @@ def world(client, db_session, make_network, make_group, make_user, token_for):  
 
 
 def test_every_page_as_every_role_is_thai(app, db_session, world):  # type: ignore[no-untyped-def]
-    from tests.api.test_authz_matrix import Browser
+    from tests.api.authz_world import Browser
 
     failures: list[str] = []
     walked = 0
