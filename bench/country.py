@@ -48,7 +48,7 @@ def _one(cur: psycopg.Cursor[Any]) -> int:
     return int(row[0])
 
 
-def generate(conn: psycopg.Connection[Any], lines: int, offers: int, suppliers: int, per_group: int) -> dict[str, int]:
+def generate(conn: psycopg.Connection[Any], lines: int, offers: int, suppliers: int, per_group: int) -> dict[str, Any]:
     """A closed national round of ``lines`` order lines; returns its ids and sizes."""
     per_group = min(per_group, offers)
     groups = max(1, -(-lines // per_group))
@@ -99,7 +99,8 @@ def generate(conn: psycopg.Connection[Any], lines: int, offers: int, suppliers: 
                                 f"2026-11-01 {(g // 3600) % 24:02d}:{(g // 60) % 60:02d}:{g % 60:02d}+00"))
                 n += 1
     conn.commit()
-    return {"round_id": rnd, "groups": groups, "lines": n, "offers": offers, "suppliers": suppliers}
+    out: dict[str, Any] = {"round_id": rnd, "groups": groups, "lines": n, "offers": offers, "suppliers": suppliers}
+    return out
 
 
 # Runs in a child with the worker's environment: reset the round, send the combine, wait for it.
@@ -254,8 +255,8 @@ def report(result: dict[str, Any]) -> str:
         out.append(
             f"  {r['concurrency']} worker process{'es' if r['concurrency'] > 1 else ''}: {r['seconds']:8.1f} s  "
             f"({result['lines'] / r['seconds']:,.0f} lines/s; "
-            f"{(r['result'] or {}).get('parts', 1)} parts, {r['purchase_orders']} purchase orders, {r['allocations']:,} allocations, "
-            f"{r['invoices']:,} invoices)")
+            f"{(r['result'] or {}).get('parts', 1)} parts, {r['purchase_orders']} purchase orders, "
+            f"{r['allocations']:,} allocations, {r['invoices']:,} invoices)")
         out.append("      peak RSS (VmHWM) of the worker processes: "
                    + ", ".join(f"{kb / 1024:.0f}" for kb in worker.values()) + " MB"
                    + f"; of the {len(backend)} PostgreSQL backends: "

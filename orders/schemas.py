@@ -143,7 +143,7 @@ def plain_order(data: Any) -> dict[str, Any] | None:
 class GroupOrderInSchema(Schema):
     lines = fields.List(fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(max=500))
 
-    def load(self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None) -> Any:
+    def load(self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: Any = None) -> Any:
         plain = plain_order(data) if not many and not partial else None
         return plain if plain is not None else super().load(data, many=many, partial=partial, unknown=unknown)
 
