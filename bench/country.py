@@ -138,8 +138,13 @@ with app.app_context():
         "(SELECT count(*) FROM purchase_orders WHERE round_id = :r), "
         "(SELECT count(*) FROM invoices WHERE round_id = :r), "
         "(SELECT count(*) FROM jobs WHERE kind = 'combine_round_part' AND state = 'succeeded')"), {"r": rnd}).one()
+    sizes = db.session.execute(text(
+        "SELECT pg_relation_size('allocations'), pg_indexes_size('allocations'), "
+        "pg_total_relation_size('order_lines'), pg_total_relation_size('invoices')")).one()
 print(json.dumps({"seconds": elapsed, "result": result, "allocations": counts[0], "purchase_orders": counts[1],
-                  "invoices": counts[2], "part_jobs": counts[3]}))
+                  "invoices": counts[2], "part_jobs": counts[3],
+                  "mb": {"allocations": sizes[0] // 2**20, "allocations_key": sizes[1] // 2**20,
+                         "order_lines_with_indexes": sizes[2] // 2**20, "invoices": sizes[3] // 2**20}}))
 """
 
 
@@ -263,6 +268,11 @@ def report(result: dict[str, Any]) -> str:
                    + ", ".join(f"{kb / 1024:.0f}" for kb in sorted(backend.values(), reverse=True)) + " MB"
                    + " (private now: " + ", ".join(
                        f"{kb / 1024:.0f}" for kb in sorted(r["backend_anon_kb"].values(), reverse=True)) + " MB)")
+    if result["runs"]:
+        mb = result["runs"][-1]["mb"]
+        out.append(f"  sizes after the combine: allocations {mb['allocations']:,} MB + its key "
+                   f"{mb['allocations_key']:,} MB; order lines with their indexes {mb['order_lines_with_indexes']:,} MB; "
+                   f"invoices {mb['invoices']:,} MB")
     if len(result["runs"]) == 2:
         a, b = result["runs"]
         out.append(f"  {a['concurrency']} vs {b['concurrency']} processes: x{b['seconds'] / a['seconds']:.2f} "
