@@ -77,7 +77,7 @@ def load() -> dict[str, object]:
         # sweep is every ~100 s); tests shorten it.
         transport_options["unacked_restore_interval"] = int(os.environ["CELERY_UNACKED_RESTORE_INTERVAL"])
         transport_options["unacked_restore_throttle"] = 1
-    engine_options: dict[str, object] = {"pool_pre_ping": True}
+    engine_options: dict[str, object] = {}
     if database_url.startswith("sqlite"):
         engine_options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     return {
@@ -86,6 +86,9 @@ def load() -> dict[str, object]:
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        # A pooled connection idle longer than this is checked by a round trip before use (core.db.ping_after_idle);
+        # one used more recently is not, which saves the round trip on every request under load.
+        "DB_PING_AFTER_IDLE": float(os.environ.get("DB_PING_AFTER_IDLE", "1.0")),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "REDIS_URL": redis_url,
         # Jobs go to Celery when a broker is configured, otherwise run in a thread of this process.

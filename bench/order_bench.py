@@ -109,6 +109,7 @@ def run(db_url: str, requests: int, leaders: int, profile: bool = False) -> dict
     cpu.clear()
     put_times, ping_times, floor_times = [], [], []
     with psycopg.connect(db_url) as conn:
+        backends_before = _backend_cpu(conn)
         for i in range(requests):
             put_times.append(put(i))
             ping_times.append(ping())
@@ -118,7 +119,27 @@ def run(db_url: str, requests: int, leaders: int, profile: bool = False) -> dict
             for _ in range(commits):
                 conn.commit()
             floor_times.append(time.perf_counter() - start)
-    return {"put": put_times, "ping": ping_times, "sql_floor": floor_times, "statements": per_put, "cpu": cpu}
+        backends_after = _backend_cpu(conn)
+    pg_cpu = sum(t - backends_before.get(pid, 0.0) for pid, t in backends_after.items())
+    return {"put": put_times, "ping": ping_times, "sql_floor": floor_times, "statements": per_put, "cpu": cpu,
+            "pg_cpu_per_put": pg_cpu / requests if backends_after else None}
+
+
+def _backend_cpu(conn: psycopg.Connection[Any]) -> dict[int, float]:
+    """CPU seconds (user + system) so far of the app's PostgreSQL backends (every backend of this
+    database but the floor's own), from /proc: PostgreSQL runs on this machine."""
+    pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND pid <> pg_backend_pid()").fetchall()]
+    conn.commit()
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  PUT /api/v1/rounds/<id>/orders/<group>  {_median_ms(put):6.2f} ms  [{_p95_ms(put):6.2f}]  "
           f"{n} SQL statements (target <= 6 statements, <= 3 ms)")
     print(f"  of which CPU of this process                 {_median_ms(result['cpu']):6.2f} ms")
+    if result["pg_cpu_per_put"] is not None:
+        print(f"  CPU of its PostgreSQL backend (with the floor's SELECT 1s excluded) "
+              f"{result['pg_cpu_per_put'] * 1000:6.2f} ms")
     print(f"  floor: GET /ping in-process             {_median_ms(ping):6.2f} ms  [{_p95_ms(ping):6.2f}]")
     print(f"  floor: {n} x SELECT 1 + 2 commits          {_median_ms(floor):6.2f} ms  [{_p95_ms(floor):6.2f}]")
     print(f"  PUT / (ping + SQL floor): {statistics.median(put) / (statistics.median(ping) + statistics.median(floor)):.2f}x")

@@ -35,6 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     db.init_app(app)
+    _init_pool_checks(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     jobs.init_app(app)
@@ -57,6 +58,19 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config["JOBS_MODE"] == "thread" and os.environ.get("RUAMSUE_SCHEDULER") == "1":
         jobs.start_scheduler(app, float(app.config.get("BEAT_INTERVAL") or 60.0))
     return app
+
+
+def _init_pool_checks(app: Flask) -> None:
+    """Connections that sat idle are checked before use, so a restarted database is ridden out."""
+    from core.db import db, ping_after_idle
+
+    idle = app.config.get("DB_PING_AFTER_IDLE")
+    if idle is None or float(idle) < 0 or (app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).get("pool_pre_ping"):
+        return
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name != "sqlite":
+                ping_after_idle(engine, float(idle))
 
 
 def _init_resilience(app: Flask) -> None:

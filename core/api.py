@@ -1,6 +1,7 @@
 """The JSON API: flask-smorest with the contract's error shape and bearer-token auth."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -46,6 +47,18 @@ def _bad_text(value: Any, where: str, out: dict[str, Any]) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _bad_text(item, f"{where}.{i}" if where else str(i), out)
+
+
+# A surrogate (U+D800..U+DFFF) written raw in UTF-8: Python's JSON parser decodes bytes with
+# "surrogatepass", so it reaches the value.
+_RAW_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
+
+
+def _may_hold_bad_text(body: bytes) -> bool:
+    """Whether a JSON body could decode to a NUL or a lone surrogate: only through a ``\\u`` escape, a
+    surrogate written raw, or NUL bytes (raw in a string the parser refuses it; a body in UTF-16 or
+    UTF-32 is full of them, and is walked). Searching the bytes is far cheaper than walking the value."""
+    return b"\\u" in body or b"\x00" in body or _RAW_SURROGATE.search(body) is not None
 
 
 def json_depth(value: Any) -> int:
@@ -95,7 +108,10 @@ def limit_request() -> None:
         data = request.get_json(silent=True)
     except RecursionError as exc:
         raise BadRequest(message) from exc
-    if json_depth(data) > depth_limit:
+    body = request.get_data(cache=True)
+    # Each level opens a bracket: a body with no more brackets than the limit cannot be deeper (a
+    # bracket inside a string only over-counts). Counting bytes is far cheaper than walking the value.
+    if body.count(b"[") + body.count(b"{") > depth_limit and json_depth(data) > depth_limit:
         raise BadRequest(message)
 
 
@@ -106,7 +122,7 @@ def refuse_unstorable_text() -> None:
     for name, value in request.args.items(multi=True):
         _bad_text(name, name, bad)
         _bad_text(value, name, bad)
-    if request.is_json:
+    if request.is_json and _may_hold_bad_text(request.get_data(cache=True)):
         _bad_text(request.get_json(silent=True), "", bad)
     if bad:
         raise InvalidInput("Some fields are not valid: " + ", ".join(sorted(bad)), bad)

@@ -10,7 +10,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, make_response, request
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import Engine, bindparam, delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.auth import api_actor
@@ -79,9 +79,12 @@ def idempotent(fn: Callable[..., Any] | None = None, *, actor: Callable[[], Any]
             # without waiting for the disk on PostgreSQL: if the database crashed within the moment
             # before it is flushed, the record stays in progress and a retry is handled as a request
             # cut off after its effect (see _existing), as for a worker killed at this point.
+            answer = {"user_id": user_id, "key": key, "status": response.status_code,
+                      "body": response.get_data(as_text=True)}
+            if _store_answer_alone(answer):
+                return response
             statement = _ANSWER_PG if is_postgres() else _ANSWER
-            stored = affected(db.session.execute(statement, {"user_id": user_id, "key": key, "status": response.status_code,
-                                                    "body": response.get_data(as_text=True)}))
+            stored = affected(db.session.execute(statement, answer))
             if not stored:
                 # The service rolled back its own transaction (and the record with it) yet answered 2xx.
                 db.session.add(IdempotencyRecord(
@@ -110,6 +113,18 @@ _ANSWER = text("UPDATE idempotency_records SET status = :status, body = :body WH
 # The same, with this transaction's commit not waiting for the disk (see the caller).
 _ANSWER_PG = text("UPDATE idempotency_records SET status = :status, body = :body WHERE user_id = :user_id "
                   "AND key = :key AND set_config('synchronous_commit', 'off', true) = 'off'")
+
+
+def _store_answer_alone(answer: dict[str, Any]) -> bool:
+    """On PostgreSQL, once the service has committed: the answer stored by one statement that is its own
+    transaction (one round trip instead of BEGIN, UPDATE, COMMIT). False when that does not apply (SQLite,
+    a transaction still open, a session bound to one connection) or the record is not there (the service
+    rolled it back): the caller then stores it in the session as before."""
+    bind = db.session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql" or db.session().in_transaction():
+        return False
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return affected(conn.execute(_ANSWER_PG, answer)) > 0
 
 
 def _claim(user_id: int, key: str, request_hash: str) -> bool:

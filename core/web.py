@@ -162,6 +162,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _remember_language() -> None:
+        if request.path.startswith("/api/"):
+            return  # the API answers in JSON, drawn by no template; Flask-Babel still asks select_locale if needed
         lang = request.args.get("lang")
         if lang in LOCALES:
             session["lang"] = lang

@@ -129,7 +129,7 @@ class GroupOrderResource(MethodView):
         return services.get_group_order(api_actor(), round_id, group_id)
 
     @idempotent
-    @blp.arguments(GroupOrderInSchema)
+    @blp.arguments(GroupOrderInSchema())  # an instance: a class is instantiated on every request
     @blp.response(200, GroupOrderOutSchema)
     def put(self, data: dict[str, Any], round_id: int, group_id: int) -> ApiResult:
         """Replace the group's order with these lines. No lines over an order that has lines is refused

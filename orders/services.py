@@ -316,22 +316,27 @@ def _order_context(round_id: int, group_id: int, offer_ids: list[int]) -> Any:
                                           "gate": _ROUND_GATE, "lock": _GROUP_LOCK}).first()
 
 
-def _order_context_sql(locks: str) -> Any:
+def _order_context_sql(offers_named: str, locks: str) -> Any:
     # Written as text: built and compiled once, not per request.
-    return text(f"""
+    statement = text(f"""
 SELECT r.network_id, r.state, r.closes_at, g.id AS group_id, g.network_id AS group_network_id,
-       (SELECT count(*) FROM offers o WHERE o.round_id = r.id AND o.id IN :offer_ids) AS known{locks}
+       (SELECT count(*) FROM offers o WHERE o.round_id = r.id AND o.id {offers_named}) AS known{locks}
 FROM buying_rounds r LEFT JOIN groups g ON g.id = :group_id
-WHERE r.id = :round_id""").bindparams(bindparam("offer_ids", expanding=True, type_=Integer)).columns(
-        network_id=Integer, state=String, closes_at=UTCDateTime(), group_id=Integer, group_network_id=Integer,
-        known=Integer)
+WHERE r.id = :round_id""")
+    if offers_named.startswith("IN "):
+        statement = statement.bindparams(bindparam("offer_ids", expanding=True, type_=Integer))
+    return statement.columns(network_id=Integer, state=String, closes_at=UTCDateTime(), group_id=Integer,
+                             group_network_id=Integer, known=Integer)
 
 
-# The group's lock waits for the gate: its key is computed from the gate's (void) result.
+# The group's lock waits for the gate: its key is computed from the gate's (void) result. On PostgreSQL
+# the offers named are one array parameter: the same statement text whatever their number (an expanded
+# IN list is rendered again per number of lines, and prepared once per number).
 _ORDER_CONTEXT = {
-    "pg": _order_context_sql(",\n       pg_advisory_xact_lock(:lock, CAST(:group_id AS INTEGER) + 0 * length(CAST("
+    "pg": _order_context_sql("= ANY(CAST(:offer_ids AS INTEGER[]))",
+                             ",\n       pg_advisory_xact_lock(:lock, CAST(:group_id AS INTEGER) + 0 * length(CAST("
                              "pg_advisory_xact_lock_shared(:gate, r.id) AS TEXT))) AS locked"),
-    "other": _order_context_sql(""),
+    "other": _order_context_sql("IN :offer_ids", ""),
 }
 
 
