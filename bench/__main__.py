@@ -58,6 +58,9 @@ def main(argv: list[str]) -> int:
         status = status or summary_bench.main(["--rows", "1000000"]) or 0
         status = status or order_bench.main(["--requests", "2000"]) or 0
         status = rfq_bench.main([]) or status
+        from bench import household_bench  # 1,000 groups x 100 households x 10 offers: 1,000,000 lines
+
+        status = household_bench.main([]) or status
         status = status or load.main(["--duration", "60"]) or 0
         if country_lines:
             from bench import country
