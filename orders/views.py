@@ -308,8 +308,16 @@ def _catalogue(status: int = 200, forms: tuple[Any, ...] | None = None,
     return render_template("orders/catalogue.html", suppliers=services.list_suppliers(current_user),
                            products=services.list_products(current_user), supplier_form=supplier_form,
                            product_form=product_form, import_form=import_form,
-                           import_errors=import_errors or [], column_heading=price_list.column_heading,
-                           price_list_headings=", ".join(price_list.THAI_HEADINGS.values())), status
+                           import_errors=import_errors or [], **_price_list_headings()), status
+
+
+def _price_list_headings() -> dict[str, Any]:
+    """The price list's columns as the page's reader types them: Thai headings on a Thai page, the English
+    ones (which the reader accepts too) on an English page."""
+    if fmt.current_lang() == "en":
+        return {"column_heading": lambda keys: keys, "price_list_headings": ", ".join(price_list.THAI_HEADINGS)}
+    return {"column_heading": price_list.column_heading,
+            "price_list_headings": ", ".join(price_list.THAI_HEADINGS.values())}
 
 
 @bp.route("/suppliers")
