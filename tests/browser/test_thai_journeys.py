@@ -227,6 +227,10 @@ def _delivered_on_the_last_day_of(month: str, purchase_id: int, session: Any) ->
     year, mon = periods.add_months(*periods.parse_month(month), 1)
     last_day = periods.start_of(periods.zone("Asia/Bangkok"), year, mon) - timedelta(hours=2)
     session.execute(update(Purchase).where(Purchase.id == purchase_id).values(delivered_at=last_day))
+    # Moved behind the delivery service's back: the month's roll-ups are rebuilt, as the backfill tool does.
+    from reports.rollup_reads import rebuild
+
+    rebuild(session.get_one(Purchase, purchase_id).network_id)
     session.commit()
 
 
