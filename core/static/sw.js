@@ -37,9 +37,15 @@ function keepPage(request, response) {
 }
 
 function fromPhone(request) {
+  var url = new URL(request.url);
+  // A household's own page on the round's sheet (?h=): a phone passed round the group never answers with
+  // another household's kept page, only with this one's or the sheet without anyone's quantities.
+  var ownPage = url.pathname.indexOf("/h/") === 0 && url.searchParams.has("h");
   return caches.open(PAGE_CACHE).then(function (cache) {
     return cache.match(request.url, { ignoreVary: true }).then(function (hit) {
-      return hit || cache.match(request.url, { ignoreVary: true, ignoreSearch: true });
+      if (hit) { return hit; }
+      if (ownPage) { return cache.match(url.origin + url.pathname, { ignoreVary: true }); }
+      return cache.match(request.url, { ignoreVary: true, ignoreSearch: true });
     });
   }).then(function (hit) {
     if (!hit) {

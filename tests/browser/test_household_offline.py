@@ -213,3 +213,27 @@ def test_an_entry_kept_offline_is_refused_clearly_when_the_round_closed_meanwhil
     expect(page.locator("#link-not-sent")).to_have_count(0, timeout=WAIT)
     assert _outbox(phone) == []
     phone.close()
+
+
+def test_offline_a_household_is_never_shown_another_households_kept_page(browser, server, world):  # type: ignore[no-untyped-def]
+    """A phone passed round the group: one household's page kept on it never answers for another household
+    picked without a signal (it used to: the kept copy was found by the page's address without its ?h=)."""
+    from households.models import Household, HouseholdLine
+
+    s, house = world["session"], world["house"]
+    neighbour = Household(network_id=house.network_id, group_id=house.group_id, name="บ้านเลขที่ 9 นายดี",
+                          registered_poor=False)
+    s.add(neighbour)
+    s.add(HouseholdLine(round_id=world["round"].id, group_id=house.group_id, household_id=house.id,
+                        offer_id=world["rice"].id, quantity=17))
+    s.commit()
+    phone = _phone_with_the_page_kept(browser, server, "household-offline-neighbour", world["path"])
+    page = phone.page
+    assert page.input_value(f"#q-{world['rice'].id}") == "17"
+    phone.context.set_offline(True)
+    phone.go(world["path"].split("?")[0] + f"?h={neighbour.id}")
+    page.wait_for_load_state("load")
+    body = page.locator("body").inner_text()
+    phone.shot("neighbour-offline")
+    assert house.name not in body, body[:300]
+    assert page.locator(f"#q-{world['rice'].id}").count() == 0 or page.input_value(f"#q-{world['rice'].id}") != "17"
