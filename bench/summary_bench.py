@@ -21,7 +21,6 @@ dropped afterwards unless --keep.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import resource
@@ -268,19 +267,6 @@ def measure(db_name: str, runs: int) -> dict[str, object]:
             scan.append(time.perf_counter() - t)
             db.session.remove()
         same = dict(compute_summary(1, MONTH)) == dict(scanned)
-        # As the web process runs it: wsgi.py freezes what start-up built (gc.freeze), so a request's
-        # collections no longer walk the app's long-lived objects. The same reads, measured that way.
-        gc.collect()
-        gc.freeze()
-        live_frozen = []
-        for _ in range(runs):
-            reader = db.session.get_one(User, actor_id)
-            t = time.perf_counter()
-            services._live(reader, MONTH)
-            live_frozen.append(time.perf_counter() - t)
-            db.session.remove()
-        gc.unfreeze()
-        out["live_frozen_runs"] = live_frozen
         db.session.remove()
         with db.engine.connect() as conn:
             data = conn.exec_driver_sql(
@@ -342,9 +328,6 @@ def main(argv: list[str] | None = None) -> int:
         live = result["live_median"]
         print(f"month in progress read live from the roll-ups:                     median {live * 1000:.0f} ms "
               f"of {[round(x * 1000) for x in result['live_runs']]} (target <= 100 ms)")
-        frozen = result["live_frozen_runs"]
-        print(f"  the same, start-up frozen as wsgi.py runs the web process (gc.freeze): median "
-              f"{statistics.median(frozen) * 1000:.0f} ms of {[round(x * 1000) for x in frozen]}")
         scan = result["scan_median"]
         print(f"the same figures by the scan of every line (the reference):        median {scan * 1000:.0f} ms "
               f"of {[round(x * 1000) for x in result['scan_runs']]} ({scan / bare:.2f}x the bare aggregate)")
