@@ -333,13 +333,7 @@ def test_journey_3_committee_builds_and_signs_off_the_month(browser, server, com
     def built() -> bool:
         # Settled: the page was rendered after the job ended (no reload to come), with the stored version.
         try:
-            if _settled(page) and page.locator("#summary-status").count() == 1:
-                return True
-            if _settled(page) and page.locator("#provisional").count() == 1:
-                # Known defect (closing note of stop 31): once in four CI runs the page was rendered with the
-                # job already succeeded but the month still shown live; a refresh shows the stored version.
-                page.reload()
-            return False
+            return _settled(page) and page.locator("#summary-status").count() == 1
         except Exception:  # noqa: BLE001 - the page reloads itself when the job is done
             return False
 
