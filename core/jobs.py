@@ -387,6 +387,24 @@ def get_job(actor: Any, job_id: str) -> Job:
     return job
 
 
+def job_of_page(actor: Any, job_id: str | None) -> Job | None:
+    """The job a page shows progress for, or None for a missing or foreign one.
+
+    A page that shows a job's outcome must read the job before the data the job writes: the page's
+    script reloads only when the state it sees differs from the one the page was drawn with, so a page
+    drawn with the job already done must also be drawn with what the job wrote. Read in the other order,
+    a job finishing between the two reads leaves a page saying "done" over the old data, for good.
+    """
+    from core.errors import DomainError
+
+    if not job_id:
+        return None
+    try:
+        return get_job(actor, job_id)
+    except DomainError:
+        return None
+
+
 def start_scheduler(app: Flask, interval: float = 60.0) -> None:
     """Embedded default: what Celery beat does in production, from a thread of this process."""
     import threading

@@ -17,6 +17,7 @@ from core import format as fmt
 from core.clock import utcnow
 from core.csv_export import csv_response
 from core.errors import DomainError
+from core.jobs import job_of_page
 from core.pages import (
     COMMITTEE,
     apply_domain_error,
@@ -105,16 +106,9 @@ def _round_context(rnd_id: int) -> dict[str, Any]:
 @bp.route("/rounds/<int:round_id>")
 @login_required
 def round_detail(round_id: int) -> ResponseReturnValue:
+    job = job_of_page(current_user, request.args.get("job"))  # before the round: see job_of_page
     ctx = _round_context(round_id)
     rnd = ctx["rnd"]
-    job = None
-    if request.args.get("job"):
-        from core.jobs import get_job
-
-        try:
-            job = get_job(current_user, request.args["job"])
-        except DomainError:
-            job = None
     order = None
     if current_user.group_id and current_user.role in ("leader", "seller"):
         order = services.get_group_order(current_user, rnd.id, current_user.group_id)

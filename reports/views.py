@@ -23,6 +23,7 @@ from core.clock import utcnow
 from core.csv_export import CONTENT_TYPE as CSV_TYPE
 from core.datefields import ThaiDateField
 from core.errors import DomainError, NotFound
+from core.jobs import job_of_page
 from core.pages import (
     COMMITTEE,
     IntField,
@@ -108,6 +109,7 @@ def summary(month: str) -> ResponseReturnValue:
     month = _month_or_404(month)
     if current_user.role not in COMMITTEE:
         return redirect(url_for("reports_views.group_savings"))
+    job = job_of_page(current_user, request.args.get("job"))  # before the month: see job_of_page
     data = _summary(month)
     shown = data
     version = request.args.get("version", "")
@@ -133,14 +135,6 @@ def summary(month: str) -> ResponseReturnValue:
                 return redirect(url_for("reports_views.summary", month=month))
     elif not form.meeting_date.data:
         form.meeting_date.data = services.network_today(current_user)
-    job = None
-    if request.args.get("job"):
-        from core.jobs import get_job
-
-        try:
-            job = get_job(current_user, request.args["job"])
-        except DomainError:
-            job = None
     svgs = charts.all_charts(current_user, shown) if shown else {}
     # The version the committee signed stays the official one; a newer one is shown as changed since.
     signed = [v for v in (data["versions"] if data else []) if v.get("reviewed_at")]
