@@ -24,7 +24,7 @@ from network.models import Network
 def purchase_figures(postgres: bool) -> tuple[str, str, str]:
     """The one place that reads a purchase's figures by column name, per row of ``p``, in satang: what was paid,
     the buyer's saving and the seller's income gain (stored at delivery; for a row without them the same
-    formulas as ``pricing.marketplace``, as the scan's ``reports.figures._delivered_purchases``)."""
+    formulas as ``pricing.marketplace``, as the scan's ``reports.figure_sql.delivered_purchases``)."""
     def satang(expr: str) -> str:
         return f"CAST(({expr}) * 100 AS BIGINT)" if postgres else f"CAST(round(({expr}) * 100) AS INTEGER)"
     saving = "coalesce(p.buyer_saving, p.quantity * (coalesce(p.reference_price, p.unit_price) - p.unit_price))"

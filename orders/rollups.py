@@ -43,7 +43,7 @@ FIGURES = ("actual_s", "baseline_s", "fees_s", "spend_s", "pooling_s", "allocate
 def allocation_figures(postgres: bool) -> str:
     """The one place that reads the allocations' figures by column name: the roll-ups' sums over ``a``.
 
-    What each adds (the same as the scan's ``reports.figures._allocation_sums``): at the price reached,
+    What each adds (the same as the scan's ``reports.figure_sql.allocation_sums``): at the price reached,
     at the reference price, the fees, what was paid, the pooling gain (allocated × (alone price − price
     reached)), units and lines. The allocations hold integer satang (migration combine1), so every sum is a
     ``bigint`` sum of satang on PostgreSQL and SQLite alike; the amount is ``Allocation.amount`` spelled in

@@ -23,7 +23,7 @@ from pricing.households import GroupLine, HouseholdShare, split_bill, split_line
 from pricing.marketplace import buyer_saving, income_gain
 from pricing.money import CENT, RATIO, ZERO, from_satang, half_up_quotient, money, ratio, to_satang
 from pricing.offer import OfferResult, OfferTerms, combine_offer
-from pricing.savings import line_amount, line_savings, registered_poor_share
+from pricing.savings import line_amount, line_savings, registered_poor_share, registered_poor_share_satang
 from pricing.tiers import (
     Tier,
     TierProblem,
@@ -72,6 +72,7 @@ __all__ = [
     "ratio",
     "reallocate_shortage",
     "registered_poor_share",
+    "registered_poor_share_satang",
     "round_to_packs",
     "split_bill",
     "split_fee",

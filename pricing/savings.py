@@ -27,6 +27,16 @@ def registered_poor_share(savings: Decimal, members: int, registered_poor_member
         return ZERO
     satang = savings.scaleb(2)
     if members > 0 and satang == satang.to_integral_value():  # whole satang: the same rounding in integers
-        share = half_up_quotient(int(satang) * registered_poor_members, members)
+        share = registered_poor_share_satang(int(satang), members, registered_poor_members)
         return Decimal(share).scaleb(-2).quantize(CENT)
     return round_half_up(Fraction(savings) * registered_poor_members / members, CENT)
+
+
+def registered_poor_share_satang(savings: int, members: int, registered_poor_members: int) -> int:
+    """``registered_poor_share`` of savings in whole satang, in whole satang: the monthly summary's group
+    lines (thousands a month) are added up in integers."""
+    if not members:
+        return 0
+    if members < 0:  # not a group on record; kept the same as the rule above all the same
+        savings, members = -savings, -members
+    return half_up_quotient(savings * registered_poor_members, members)

@@ -17,18 +17,15 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NotRequired, TypedDict, cast
 
-from sqlalchemy import Numeric, and_, case, func, literal, literal_column, select, type_coerce
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import and_, func, select
 
 import pricing
 from core.db import db
 from core.errors import NotFound
-from core.summary_parts import group_figures, summary_parts
-from market.models import Purchase
-from network.models import Group, Network
+from core.summary_parts import summary_parts
+from network.models import Network
 from orders.models import (
     Allocation,
-    BuyingRound,
     Offer,
     PriceTier,
     Product,
@@ -38,23 +35,19 @@ from orders.models import (
 )
 from pricing.money import RATIO, ZERO, round_half_up
 from reports import periods, rollup_reads
+from reports.figure_sql import (
+    allocation_sums,
+    as_money,
+    delivered_purchases,
+    purchase_sums,
+    received_purchase_orders,
+)
+from reports.group_lines import group_lines
 
 TREND_MONTHS = 12
 HEADLINES = ("spend", "baseline", "savings", "savings_percent", "fees", "income_gain", "registered_poor_savings",
              "price_reduction", "tier_attainment", "pooling_gain")
 RATIOS = {"savings_percent", "price_reduction", "tier_attainment"}
-
-
-def _exact_sum(expr: Any) -> ColumnElement[Any]:
-    """A SUM read back as an exact decimal (PostgreSQL numeric; SQLite's float rounded to the satang)."""
-    return type_coerce(expr, Numeric(20, 2, asdecimal=True))
-
-
-def _as_money(value: Any) -> Decimal:
-    """A figure read from the database as exact money (a missing sum is nothing)."""
-    if value is None:
-        return ZERO
-    return pricing.money(Decimal(str(value)))
 
 
 def _baht(value: Decimal) -> str:
@@ -69,74 +62,6 @@ def _ratio_text(value: Decimal | None) -> str | None:
     """A ratio as the summary's JSON stores it: four decimal places (None: no basis to compare)."""
     return None if value is None else str(value.quantize(RATIO))
 
-
-def _bucket(column: Any, months: list[tuple[str, datetime, datetime]]) -> Any:
-    """The month label of a UTC instant already known to lie inside the window (portable CASE)."""
-    if len(months) == 1:
-        return literal(months[0][0])
-    return case(*[(column < end, literal(name)) for name, _, end in months[:-1]], else_=literal(months[-1][0]))
-
-
-def _received_purchase_orders(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
-    """Purchase orders received in the window, with their month: a handful of rows per month."""
-    return (
-        select(PurchaseOrder.id.label("po_id"), PurchaseOrder.round_id.label("round_id"),
-               _bucket(PurchaseOrder.received_at, months).label("month"))
-        .join(BuyingRound, BuyingRound.id == PurchaseOrder.round_id)
-        .where(BuyingRound.network_id == network_id,
-               PurchaseOrder.received_at >= months[0][1], PurchaseOrder.received_at < months[-1][2])
-        .subquery("po_months")
-    )
-
-
-def _delivered_purchases(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
-    """Marketplace purchases delivered in the window, with their month and the figures they add.
-
-    The saving and the gain are stored on the purchase at delivery (``pricing.marketplace``); for a row
-    without them, the SQL forms below are the same formulas (tests/integration/test_reports_rules.py)."""
-    p = Purchase
-    saving = func.coalesce(p.buyer_saving, p.quantity * (func.coalesce(p.reference_price, p.unit_price) - p.unit_price))
-    gain = func.coalesce(
-        p.income_gain, case((p.outside_price.is_(None), literal(0)), else_=p.quantity * (p.unit_price - p.outside_price)))
-    return (
-        select(p.id.label("purchase_id"), _bucket(p.delivered_at, months).label("month"), p.buyer_group_id,
-               p.seller_group_id,
-               p.amount.label("amount"), saving.label("saving"), gain.label("gain"))
-        .where(p.network_id == network_id, p.state == "delivered",
-               p.delivered_at >= months[0][1], p.delivered_at < months[-1][2])
-        .subquery("purchases_months")
-    )
-
-
-def _allocation_sums() -> list[ColumnElement[Any]]:
-    """What the figures add up over allocations, defined once for the per-offer and the per-group totals:
-    at the price reached, at the reference price, the fees, what was paid, and the pooling gain
-    (``pricing.pooling_gain``: allocated × (alone price − price reached); test_reports_rules)."""
-    a = Allocation
-    price = func.coalesce(a.unit_price_satang, 0)
-
-    def baht(satang: Any) -> ColumnElement[Any]:
-        # Allocations hold integer satang: bigint sums, turned into baht once per group.
-        return _exact_sum(func.sum(satang) * literal_column("0.01"))
-
-    return [
-        baht(a.allocated * price).label("actual"),
-        baht(a.allocated * a.reference_price_satang).label("baseline"),
-        baht(a.fee_share_satang).label("fees"),
-        baht(a.allocated * price + a.fee_share_satang).label("spend"),  # Allocation.amount
-        baht(a.allocated * (a.alone_price_satang - price)).label("pooling"),
-    ]
-
-
-def _purchase_sums(bought: Any) -> list[ColumnElement[Any]]:
-    """What the figures add up over delivered marketplace purchases (``_delivered_purchases``), defined once
-    for the buyers', the sellers' and the month's totals: paid, the buyers' saving, the sellers' gain, count."""
-    return [
-        _exact_sum(func.sum(bought.c.amount)).label("spend"),
-        _exact_sum(func.sum(bought.c.saving)).label("savings"),
-        _exact_sum(func.sum(bought.c.gain)).label("gain"),
-        func.count().label("n"),
-    ]
 
 
 # --- the figures -----------------------------------------------------------------------------------
@@ -180,17 +105,6 @@ class _Totals:
         return self._attainment[0]
 
 
-def _poor_reach(t: _Totals, g: Any, measured: dict[str, Any] | None) -> tuple[Decimal, str, int]:
-    """Savings reaching registered-poor households: measured where the group's households have bills (the
-    registered-poor households' own savings), the proportional estimate for the rest of its savings."""
-    if measured is None:
-        return pricing.registered_poor_share(t.savings, g.members, g.registered_poor_members), "proportion", 0
-    rest = t.savings - measured["savings"]
-    estimated = pricing.registered_poor_share(rest, g.members, g.registered_poor_members)
-    whole = measured["rounds"] >= t.rounds and not t.purchases
-    return measured["poor_savings"] + estimated, "households" if whole else "mixed", int(measured["households"])
-
-
 def _basis(bases: set[str]) -> str:
     if bases == {"households"}:
         return "households"
@@ -201,10 +115,10 @@ def _basis(bases: set[str]) -> str:
 
 def _offers(network_id: int, months: list[tuple[str, datetime, datetime]], scan: bool) -> list[Any]:
     """One row per offer delivered in the window: its purchase-order line, tiers and line totals."""
-    received = _received_purchase_orders(network_id, months)
+    received = received_purchase_orders(network_id, months)
     a = Allocation
     offer_totals = rollup_reads.offer_totals(network_id, months) if not scan else (
-        select(a.offer_id, *_allocation_sums(),
+        select(a.offer_id, *allocation_sums(),
                # One allocation per group per offer (one order per group and round, one line per offer).
                func.count().label("groups"),
                func.sum(a.allocated).label("allocated"))
@@ -244,12 +158,12 @@ def _offers(network_id: int, months: list[tuple[str, datetime, datetime]], scan:
 
 def _tier_fraction(row: Any) -> Fraction:
     """``pricing.attainment_fraction`` of an offer row: list and best price are the max and min tier price."""
-    return pricing.attainment_fraction(_as_money(row.list_price), _as_money(row.best_price), _as_money(row.unit_price),
+    return pricing.attainment_fraction(as_money(row.list_price), as_money(row.best_price), as_money(row.unit_price),
                                        int(row.tiers))
 
 
 def _product_line(row: Any, fraction: Fraction) -> dict[str, Any]:
-    actual, baseline = _as_money(row.actual), _as_money(row.baseline)
+    actual, baseline = as_money(row.actual), as_money(row.baseline)
     value = row.ordered_quantity * row.unit_price
     attainment = round_half_up(fraction, RATIO)
     return {
@@ -262,71 +176,17 @@ def _product_line(row: Any, fraction: Fraction) -> dict[str, Any]:
         "reference_price": _baht(row.reference_price), "value": _baht(value),
         "actual": _baht(actual), "baseline": _baht(baseline),
         "price_reduction": _ratio_text(pricing.price_reduction(actual, baseline).value),
-        "tier_attainment": _ratio_text(attainment), "pooling_gain": _baht(_as_money(row.pooling)),
+        "tier_attainment": _ratio_text(attainment), "pooling_gain": _baht(as_money(row.pooling)),
         "groups_pooled": int(row.groups or 0), "competing_offers": int(row.competing),
     }
-
-
-def _group_totals(network_id: int, month: tuple[str, datetime, datetime], scan: bool) -> dict[int, _Totals]:
-    """Per group for one month: joint buying, purchases as a buyer and sales as a seller.
-
-    Grouped on plain columns (group, round), not on a computed month, so the planner's estimates
-    stay right and it hash-aggregates in one pass."""
-    totals: dict[int, _Totals] = defaultdict(_Totals)
-    if not scan:
-        return _group_totals_rolled(network_id, month[0])
-    received = _received_purchase_orders(network_id, [month])
-    a = Allocation
-    per_round = (
-        select(a.group_id, a.round_id, *_allocation_sums())
-        .join(received, and_(received.c.round_id == a.round_id, received.c.po_id == a.purchase_order_id))
-        .group_by(a.group_id, a.round_id)
-        .subquery("group_rounds")
-    )
-    for row in db.session.execute(
-        select(per_round.c.group_id,
-               *[_exact_sum(func.sum(per_round.c[name])).label(name)
-                 for name in ("spend", "baseline", "actual", "fees", "pooling")],
-               func.count().label("rounds"))
-        .group_by(per_round.c.group_id)
-    ):
-        t = totals[row.group_id]
-        t.joint_spend, t.joint_baseline, t.joint_actual = _as_money(row.spend), _as_money(row.baseline), _as_money(row.actual)
-        t.fees, t.pooling_gain, t.rounds = _as_money(row.fees), _as_money(row.pooling), int(row.rounds)
-    bought = _delivered_purchases(network_id, [month])
-    for row in db.session.execute(
-            select(bought.c.buyer_group_id, *_purchase_sums(bought)).group_by(bought.c.buyer_group_id)):
-        t = totals[row.buyer_group_id]
-        t.market_spend, t.market_savings, t.purchases = _as_money(row.spend), _as_money(row.savings), int(row.n)
-    for row in db.session.execute(
-            select(bought.c.seller_group_id, *_purchase_sums(bought)).group_by(bought.c.seller_group_id)):
-        t = totals[row.seller_group_id]
-        t.income_gain, t.sales, t.sales_amount = _as_money(row.gain), int(row.n), _as_money(row.spend)
-    return totals
-
-
-def _group_totals_rolled(network_id: int, month: str) -> dict[int, _Totals]:
-    """``_group_totals`` from the roll-ups: the same figures, a few rows per group."""
-    totals: dict[int, _Totals] = defaultdict(_Totals)
-    # Whole satang to exact baht (two places), here rather than by a column type: thousands of values.
-    def b(satang: int) -> Decimal:
-        return Decimal(satang).scaleb(-2)
-
-    for (group_id, spend, baseline, actual, fees, pooling, rounds, spent, saved, purchases, gain, sales_amount,
-         sales) in db.session.connection().execute(rollup_reads.groups(network_id, month)):
-        totals[group_id] = _Totals(joint_spend=b(spend), joint_baseline=b(baseline), joint_actual=b(actual),
-                                   fees=b(fees), pooling_gain=b(pooling), rounds=rounds, market_spend=b(spent),
-                                   market_savings=b(saved), purchases=purchases, income_gain=b(gain), sales=sales,
-                                   sales_amount=b(sales_amount))
-    return totals
 
 
 def _market_by_month(network_id: int, months: list[tuple[str, datetime, datetime]], scan: bool) -> dict[str, Any]:
     if not scan:
         return {row.month: row for row in db.session.execute(rollup_reads.market_by_month(network_id, months))}
-    bought = _delivered_purchases(network_id, months)
+    bought = delivered_purchases(network_id, months)
     return {row.month: row for row in db.session.execute(
-        select(bought.c.month, *_purchase_sums(bought)).group_by(bought.c.month))}
+        select(bought.c.month, *purchase_sums(bought)).group_by(bought.c.month))}
 
 
 def _headline(t: _Totals, poor: Decimal | None, *, network: bool = True) -> dict[str, Any]:
@@ -343,33 +203,6 @@ def _headline(t: _Totals, poor: Decimal | None, *, network: bool = True) -> dict
                      "tier_attainment": _ratio_text(t.tier_attainment())})
     line["pooling_gain"] = _baht(t.pooling_gain)
     return line
-
-
-def _baht_of(satang: int) -> str:
-    """Whole satang written as ``_baht`` writes the same amount ("-12.05")."""
-    sign, n = ("-", -satang) if satang < 0 else ("", satang)
-    return f"{sign}{n // 100}.{n % 100:02d}"
-
-
-def _group_figures(t: _Totals, poor: Decimal) -> dict[str, Any]:
-    """A group's headline, as ``_headline(t, poor, network=False)`` writes it, in integer satang: the month has a
-    line per group (thousands), and exact integers are several times cheaper than ``Decimal`` and ``Fraction``.
-    The savings percentage is rounded by ``pricing.half_up_quotient``, the rule ``pricing.ratio`` applies."""
-    joint, market = int(t.joint_spend.scaleb(2)), int(t.market_spend.scaleb(2))
-    spend = joint + market
-    baseline = int(t.joint_baseline.scaleb(2)) + market + int(t.market_savings.scaleb(2))
-    savings = baseline - spend
-    percent = None
-    if baseline:
-        q = pricing.half_up_quotient(-savings * 10_000 if baseline < 0 else savings * 10_000, abs(baseline))
-        percent = f"{'-' if q < 0 else ''}{abs(q) // 10_000}.{abs(q) % 10_000:04d}"
-    return {
-        "spend": _baht_of(spend), "baseline": _baht_of(baseline), "savings": _baht_of(savings),
-        "savings_percent": percent, "fees": _baht_of(int(t.fees.scaleb(2))),
-        "income_gain": _baht_of(int(t.income_gain.scaleb(2))), "registered_poor_savings": _baht(poor),
-        "pooling_gain": _baht_of(int(t.pooling_gain.scaleb(2))),
-        "joint_buying_spend": _baht_of(joint), "marketplace_spend": _baht_of(market),
-    }
 
 
 def _change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
@@ -424,11 +257,11 @@ def compute_summary(network_id: int, month: str, *, scan: bool = False) -> Summa
     purchase_orders: dict[str, set[int]] = defaultdict(set)
     for row in _offers(network_id, trend_months, scan):
         t = by_month[row.month]
-        t.joint_spend += _as_money(row.spend)
-        t.joint_baseline += _as_money(row.baseline)
-        t.joint_actual += _as_money(row.actual)
-        t.fees += _as_money(row.fees)
-        t.pooling_gain += _as_money(row.pooling)
+        t.joint_spend += as_money(row.spend)
+        t.joint_baseline += as_money(row.baseline)
+        t.joint_actual += as_money(row.actual)
+        t.fees += as_money(row.fees)
+        t.pooling_gain += as_money(row.pooling)
         rounds[row.month].add(row.round_id)
         purchase_orders[row.month].add(row.purchase_order_id)
         if row.unit_price is None or row.ordered_quantity <= 0:
@@ -440,34 +273,11 @@ def compute_summary(network_id: int, month: str, *, scan: bool = False) -> Summa
     for name, row in _market_by_month(network_id, trend_months, scan).items():
         t = by_month[name]
         t.market_spend, t.market_savings, t.income_gain, t.purchases = (
-            _as_money(row.spend), _as_money(row.savings), _as_money(row.gain), int(row.n))
+            as_money(row.spend), as_money(row.savings), as_money(row.gain), int(row.n))
 
     # Group level for this month and the one before (registered-poor reach is rounded per group).
-    groups_totals = {name: _group_totals(network_id, (name, start, end), scan) for name, start, end in trend_months[-2:]}
-    group_rows = db.session.execute(
-        select(Group.id, Group.name, Group.district, Group.members, Group.registered_poor_members)
-        .where(Group.network_id == network_id).order_by(Group.name, Group.id)
-    ).all()
-    poor: dict[str, Decimal] = {label: ZERO, previous_label: ZERO}
-    # households/ registers its measured reach (core.summary_parts.group_figure): reports/ never imports it.
-    reach = {name: group_figures("measured_reach", network_id, start, end) for name, start, end in trend_months[-2:]}
-    groups: list[dict[str, Any]] = []
-    bases: set[str] = set()
-    for g in group_rows:
-        for name in (previous_label, label):
-            t = groups_totals[name].get(g.id) or _Totals()
-            share, basis, reached = _poor_reach(t, g, reach[name].get(g.id))
-            poor[name] += share
-            if name == label:
-                if t.rounds or t.purchases:
-                    bases.add(basis)
-                line = {"group_id": g.id, "name": g.name, "district": g.district, "members": g.members,
-                        "registered_poor_members": g.registered_poor_members,
-                        "registered_poor_basis": basis, "households_reached": reached}
-                line.update(_group_figures(t, share))
-                line.update({"rounds_joined": t.rounds, "purchases": t.purchases, "sales": t.sales,
-                             "sales_amount": _baht(t.sales_amount)})
-                groups.append(line)
+    groups = group_lines(network_id, trend_months[-2:], scan)
+    poor = {name: Decimal(amount).scaleb(-2) for name, amount in groups.poor.items()}
 
     current = by_month[label]
     network_line = _headline(current, poor[label])
@@ -478,8 +288,9 @@ def compute_summary(network_id: int, month: str, *, scan: bool = False) -> Summa
         "marketplace": {"spend": _baht(current.market_spend), "baseline": _baht(current.market_spend + current.market_savings),
                         "savings": _baht(current.market_savings), "purchases": current.purchases},
         "rounds": len(rounds[label]), "purchase_orders": len(purchase_orders[label]),
-        "groups_active": sum(1 for line in groups if line["spend"] != "0.00" or line["sales"]),
-        "registered_poor_basis": _basis(bases), "households_reached": sum(line["households_reached"] for line in groups),
+        "groups_active": sum(1 for line in groups.lines if line["spend"] != "0.00" or line["sales"]),
+        "registered_poor_basis": _basis(groups.bases),
+        "households_reached": sum(line["households_reached"] for line in groups.lines),
     })
     previous_line = _headline(by_month[previous_label], poor[previous_label])
     trend = []
@@ -491,7 +302,7 @@ def compute_summary(network_id: int, month: str, *, scan: bool = False) -> Summa
     summary: SummaryFigures = {
         "month": label, "timezone": tz.key, "network_id": network_id,
         "period": {"start": trend_months[-1][1].isoformat(), "end": trend_months[-1][2].isoformat()},
-        "network": network_line, "groups": groups, "products": products, "trend": trend,
+        "network": network_line, "groups": groups.lines, "products": products, "trend": trend,
         "previous_month": previous_label, "month_over_month": _change(network_line, previous_line),
     }
     cast(dict[str, Any], summary).update(summary_parts(network_id, trend_months[-1][1], trend_months[-1][2]))

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, TypeDecorator, cast, func, literal, select, type_coerce, union_all
+from sqlalchemy import BigInteger, TypeDecorator, cast, func, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from market.models import MarketMonthGroup
@@ -47,30 +47,27 @@ def _sum(column: Any) -> Any:
     return cast(func.sum(column), BigInteger)
 
 
-def groups(network_id: int, month: str) -> Any:
-    """Per group for the month, one row each (``figures._group_totals``' three scans): joint buying's sums and
-    the rounds joined, then as a buyer in the marketplace (spend, savings, purchases) and as a seller (gain,
-    amount, sales); zeros where the group did nothing of a kind. Money as whole satang (plain integers: the
-    caller turns thousands of them into baht without a type's processing per value)."""
-    g, m = AllocationMonthGroup, MarketMonthGroup
-    zero = literal(0, BigInteger)
-    # The joint rows (one per round) and the marketplace row side by side, added up per group: a UNION ALL,
-    # not a FULL JOIN (which SQLite has only since 3.39, and the embedded default may run on an older one).
-    both = union_all(
-        select(g.group_id.label("group_id"), g.spend_s.label("spend"), g.baseline_s.label("baseline"),
-               g.actual_s.label("actual"), g.fees_s.label("fees"), g.pooling_s.label("pooling"),
-               literal(1).label("rounds"), zero.label("bought_spend"), zero.label("bought_savings"),
-               literal(0).label("bought"), zero.label("sold_gain"), zero.label("sold_amount"), literal(0).label("sold"))
-        .where(g.network_id == network_id, g.month == month),
-        select(m.group_id, zero, zero, zero, zero, zero, literal(0), m.bought_spend_s, m.bought_savings_s, m.bought,
-               m.sold_gain_s, m.sold_amount_s, m.sold)
-        .where(m.network_id == network_id, m.month == month),
-    ).subquery("both")
+def group_joint_buying(network_id: int, months: list[str]) -> Any:
+    """Per month and group (``figures`` ``group_totals``' scan of the allocations): joint buying's sums in whole
+    satang (plain integers: the caller turns thousands of them into baht without a type's processing per value)
+    and the rounds joined (one roll-up row per round)."""
+    g = AllocationMonthGroup
     return (
-        select(both.c.group_id, *[_sum(both.c[c]) for c in ("spend", "baseline", "actual", "fees", "pooling")],
-               _sum(both.c.rounds), _sum(both.c.bought_spend), _sum(both.c.bought_savings), _sum(both.c.bought),
-               _sum(both.c.sold_gain), _sum(both.c.sold_amount), _sum(both.c.sold))
-        .group_by(both.c.group_id)
+        select(g.month, g.group_id, _sum(g.spend_s), _sum(g.baseline_s), _sum(g.fees_s), _sum(g.pooling_s),
+               func.count())
+        .where(g.network_id == network_id, g.month.in_(months))
+        .group_by(g.month, g.group_id)
+    )
+
+
+def group_marketplace(network_id: int, months: list[str]) -> Any:
+    """Per month and group, as a buyer (spend, savings, purchases) and as a seller (gain, amount, sales): the
+    roll-up holds one row per group and month already, so nothing is added up."""
+    m = MarketMonthGroup
+    return (
+        select(m.month, m.group_id, m.bought_spend_s, m.bought_savings_s, m.bought, m.sold_gain_s, m.sold_amount_s,
+               m.sold)
+        .where(m.network_id == network_id, m.month.in_(months))
     )
 
 

@@ -50,6 +50,26 @@ class Walker:
         with self.app.app_context():
             seed()
             db.session.remove()
+        self.settle()
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait for the jobs the seed started (run by this app's background thread) to end: a job still
+        running while the snapshot is taken finishes later and changes rows the walk compares (seen in CI)."""
+        import time
+
+        from sqlalchemy import func, select
+
+        from core.db import db
+        from core.models import Job
+
+        deadline = time.monotonic() + timeout
+        with self.app.app_context():
+            while db.session.scalar(select(func.count()).select_from(Job)
+                                    .where(Job.state.in_(("pending", "running")))):
+                db.session.remove()
+                assert time.monotonic() < deadline, "the demo's jobs did not end"
+                time.sleep(0.1)
+            db.session.remove()
 
     def close(self) -> None:
         from core.db import db

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 import pricing
 from market.models import Purchase
 from orders.models import Allocation, PriceTier, PurchaseOrderLine
-from reports import figures, periods, services
+from reports import figure_sql, periods, services
 from tests.integration.test_reports import month_data  # noqa: F401  (the fixture)
 
 
@@ -31,7 +31,7 @@ def _march(network_timezone: str) -> list[tuple[str, datetime, datetime]]:
 def _sql_rows(net) -> dict[int, object]:  # type: ignore[no-untyped-def]
     from core.db import db
 
-    bought = figures._delivered_purchases(net.id, _march(net.timezone))
+    bought = figure_sql.delivered_purchases(net.id, _march(net.timezone))
     return {row.purchase_id: row for row in db.session.execute(select(bought))}
 
 

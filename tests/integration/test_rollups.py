@@ -317,7 +317,7 @@ def test_changing_the_time_zone_moves_the_roll_ups_with_the_months(db_session):
         assert compute_summary(network.id, month) == compute_summary(network.id, month, scan=True), month
 
 
-_satang = st.integers(-10**12, 10**12).map(lambda n: Decimal(n).scaleb(-2))
+_satang = st.integers(-10**12, 10**12)
 
 
 @settings(max_examples=300, deadline=None)
@@ -327,11 +327,26 @@ def test_a_groups_line_in_integer_satang_is_the_decimal_headline(joint, baseline
                                                                    poor):
     """The group lines are written from integer satang (thousands a month); the network's from ``Decimal``: the
     same strings for the same figures, ties of the percentage included."""
-    from reports.figures import _group_figures, _headline, _Totals
+    from reports.figures import _headline, _Totals
+    from reports.group_lines import GroupMonth, figures
 
-    t = _Totals(joint_spend=joint, joint_baseline=baseline, market_spend=market, market_savings=saved, fees=fees,
-                income_gain=gain, pooling_gain=pooling)
-    expected = _headline(t, poor, network=False)
-    got = _group_figures(t, poor)
+    def baht(n: int) -> Decimal:
+        return Decimal(n).scaleb(-2)
+
+    t = _Totals(joint_spend=baht(joint), joint_baseline=baht(baseline), market_spend=baht(market),
+                market_savings=baht(saved), fees=baht(fees), income_gain=baht(gain), pooling_gain=baht(pooling))
+    expected = _headline(t, baht(poor), network=False)
+    got = figures(GroupMonth(joint_spend=joint, joint_baseline=baseline, market_spend=market, market_savings=saved,
+                             fees=fees, income_gain=gain, pooling_gain=pooling), poor)
     assert {k: got[k] for k in expected} == expected
-    assert (got["joint_buying_spend"], got["marketplace_spend"]) == (str(joint), str(market))
+    assert (got["joint_buying_spend"], got["marketplace_spend"]) == (str(baht(joint)), str(baht(market)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(savings=_satang, members=st.integers(-5, 10_000), poor=st.integers(0, 10_000))
+def test_the_registered_poor_share_in_satang_is_the_rule(savings, members, poor):
+    """The group lines round each group's registered-poor share in integers: the rule's own figure, ties too."""
+    import pricing
+
+    rule = pricing.registered_poor_share(Decimal(savings).scaleb(-2), members, poor)
+    assert Decimal(pricing.registered_poor_share_satang(savings, members, poor)).scaleb(-2) == rule
