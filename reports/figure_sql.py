@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, case, func, literal, literal_column, select, type_coerce
+from sqlalchemy import BigInteger, Numeric, case, cast, func, literal, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 import pricing
@@ -68,23 +68,24 @@ def delivered_purchases(network_id: int, months: list[tuple[str, datetime, datet
 
 
 def allocation_sums() -> list[ColumnElement[Any]]:
-    """What the figures add up over allocations, defined once for the per-offer and the per-group totals:
-    at the price reached, at the reference price, the fees, what was paid, and the pooling gain
-    (``pricing.pooling_gain``: allocated × (alone price − price reached); test_reports_rules)."""
+    """What the figures add up over allocations, defined once for the per-offer and the per-group totals, in
+    whole satang (allocations hold integer satang; bigint sums): at the price reached, at the reference price,
+    the fees, what was paid, and the pooling gain (``pricing.pooling_gain``: allocated × (alone price − price
+    reached); test_reports_rules)."""
     a = Allocation
     price = func.coalesce(a.unit_price_satang, 0)
-
-    def baht(satang: Any) -> ColumnElement[Any]:
-        # Allocations hold integer satang: bigint sums, turned into baht once per group.
-        return exact_sum(func.sum(satang) * literal_column("0.01"))
-
     return [
-        baht(a.allocated * price).label("actual"),
-        baht(a.allocated * a.reference_price_satang).label("baseline"),
-        baht(a.fee_share_satang).label("fees"),
-        baht(a.allocated * price + a.fee_share_satang).label("spend"),  # Allocation.amount
-        baht(a.allocated * (a.alone_price_satang - price)).label("pooling"),
+        satang_sum(a.allocated * price).label("actual"),
+        satang_sum(a.allocated * a.reference_price_satang).label("baseline"),
+        satang_sum(a.fee_share_satang).label("fees"),
+        satang_sum(a.allocated * price + a.fee_share_satang).label("spend"),  # Allocation.amount
+        satang_sum(a.allocated * (a.alone_price_satang - price)).label("pooling"),
     ]
+
+
+def satang_sum(column: Any) -> ColumnElement[Any]:
+    """A sum of satang as a ``bigint`` (PostgreSQL's sum of bigints is ``numeric``, slower to read back)."""
+    return cast(func.sum(column), BigInteger)
 
 
 def purchase_sums(bought: Any) -> list[ColumnElement[Any]]:

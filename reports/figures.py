@@ -42,7 +42,7 @@ from reports.figure_sql import (
     purchase_sums,
     received_purchase_orders,
 )
-from reports.group_lines import group_lines
+from reports.group_lines import baht_of, group_lines
 
 TREND_MONTHS = 12
 HEADLINES = ("spend", "baseline", "savings", "savings_percent", "fees", "income_gain", "registered_poor_savings",
@@ -163,7 +163,7 @@ def _tier_fraction(row: Any) -> Fraction:
 
 
 def _product_line(row: Any, fraction: Fraction) -> dict[str, Any]:
-    actual, baseline = as_money(row.actual), as_money(row.baseline)
+    actual, baseline = row.actual or 0, row.baseline or 0  # satang
     value = row.ordered_quantity * row.unit_price
     attainment = round_half_up(fraction, RATIO)
     return {
@@ -174,9 +174,10 @@ def _product_line(row: Any, fraction: Fraction) -> dict[str, Any]:
         "allocated": int(row.allocated or 0), "packs": row.packs, "tier_min_quantity": row.tier_min_quantity,
         "unit_price": _baht(row.unit_price), "list_price": _baht(row.list_price), "best_price": _baht(row.best_price),
         "reference_price": _baht(row.reference_price), "value": _baht(value),
-        "actual": _baht(actual), "baseline": _baht(baseline),
-        "price_reduction": _ratio_text(pricing.price_reduction(actual, baseline).value),
-        "tier_attainment": _ratio_text(attainment), "pooling_gain": _baht(as_money(row.pooling)),
+        "actual": baht_of(actual), "baseline": baht_of(baseline),
+        "price_reduction": _ratio_text(pricing.price_reduction(Decimal(actual).scaleb(-2),
+                                                               Decimal(baseline).scaleb(-2)).value),
+        "tier_attainment": _ratio_text(attainment), "pooling_gain": baht_of(row.pooling or 0),
         "groups_pooled": int(row.groups or 0), "competing_offers": int(row.competing),
     }
 
@@ -255,13 +256,15 @@ def compute_summary(network_id: int, month: str, *, scan: bool = False) -> Summa
     products: list[dict[str, Any]] = []
     rounds: dict[str, set[int]] = defaultdict(set)
     purchase_orders: dict[str, set[int]] = defaultdict(set)
+    joint: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])  # satang: added up, then baht once
     for row in _offers(network_id, trend_months, scan):
         t = by_month[row.month]
-        t.joint_spend += as_money(row.spend)
-        t.joint_baseline += as_money(row.baseline)
-        t.joint_actual += as_money(row.actual)
-        t.fees += as_money(row.fees)
-        t.pooling_gain += as_money(row.pooling)
+        sums = joint[row.month]
+        sums[0] += row.spend or 0
+        sums[1] += row.baseline or 0
+        sums[2] += row.actual or 0
+        sums[3] += row.fees or 0
+        sums[4] += row.pooling or 0
         rounds[row.month].add(row.round_id)
         purchase_orders[row.month].add(row.purchase_order_id)
         if row.unit_price is None or row.ordered_quantity <= 0:
@@ -270,6 +273,10 @@ def compute_summary(network_id: int, month: str, *, scan: bool = False) -> Summa
         t.tier_attainment_parts.append((fraction, Fraction(row.ordered_quantity * row.unit_price)))
         if row.month == label:
             products.append(_product_line(row, fraction))
+    for name, sums in joint.items():
+        t = by_month[name]
+        t.joint_spend, t.joint_baseline, t.joint_actual, t.fees, t.pooling_gain = (
+            Decimal(amount).scaleb(-2) for amount in sums)
     for name, row in _market_by_month(network_id, trend_months, scan).items():
         t = by_month[name]
         t.market_spend, t.market_savings, t.income_gain, t.purchases = (

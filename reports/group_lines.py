@@ -26,9 +26,9 @@ from reports.figure_sql import (
     allocation_sums,
     as_money,
     delivered_purchases,
-    exact_sum,
     purchase_sums,
     received_purchase_orders,
+    satang_sum,
 )
 
 Month = tuple[str, datetime, datetime]
@@ -114,13 +114,13 @@ def _scanned(network_id: int, month: Month) -> dict[int, GroupMonth]:
     )
     for row in db.session.execute(
         select(per_round.c.group_id,
-               *[exact_sum(func.sum(per_round.c[name])).label(name) for name in ("spend", "baseline", "fees", "pooling")],
+               *[satang_sum(per_round.c[name]).label(name) for name in ("spend", "baseline", "fees", "pooling")],
                func.count().label("rounds"))
         .group_by(per_round.c.group_id)
     ):
         t = totals.setdefault(row.group_id, GroupMonth())
-        t.joint_spend, t.joint_baseline = satang(row.spend), satang(row.baseline)
-        t.fees, t.pooling_gain, t.rounds = satang(row.fees), satang(row.pooling), int(row.rounds)
+        t.joint_spend, t.joint_baseline, t.fees, t.pooling_gain = row.spend, row.baseline, row.fees, row.pooling
+        t.rounds = int(row.rounds)
     bought = delivered_purchases(network_id, [month])
     for row in db.session.execute(
             select(bought.c.buyer_group_id, *purchase_sums(bought)).group_by(bought.c.buyer_group_id)):

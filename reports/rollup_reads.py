@@ -10,11 +10,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, TypeDecorator, cast, func, select, type_coerce
+from sqlalchemy import BigInteger, TypeDecorator, func, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from market.models import MarketMonthGroup
 from orders.models import AllocationMonthGroup, AllocationMonthOffer
+from reports.figure_sql import satang_sum
 
 
 class Satang(TypeDecorator[Decimal]):
@@ -32,19 +33,14 @@ def _baht(expr: Any, name: str) -> ColumnElement[Any]:
 
 
 def offer_totals(network_id: int, months: list[tuple[str, datetime, datetime]]) -> Any:
-    """Per offer counted in the window: the columns of ``figures._offers``' scan of the allocations."""
+    """Per offer counted in the window: the columns of ``figures._offers``' scan of the allocations (satang)."""
     o = AllocationMonthOffer
     return (
-        select(o.offer_id, _baht(o.actual_s, "actual"), _baht(o.baseline_s, "baseline"), _baht(o.fees_s, "fees"),
-               _baht(o.spend_s, "spend"), _baht(o.pooling_s, "pooling"), o.lines.label("groups"), o.allocated)
+        select(o.offer_id, o.actual_s.label("actual"), o.baseline_s.label("baseline"), o.fees_s.label("fees"),
+               o.spend_s.label("spend"), o.pooling_s.label("pooling"), o.lines.label("groups"), o.allocated)
         .where(o.network_id == network_id, o.month.in_([name for name, _, _ in months]))
         .subquery("offer_totals")
     )
-
-
-def _sum(column: Any) -> Any:
-    """A sum of satang as a ``bigint`` (PostgreSQL's sum of bigints is ``numeric``, slower to read back)."""
-    return cast(func.sum(column), BigInteger)
 
 
 def group_joint_buying(network_id: int, months: list[str]) -> Any:
@@ -53,7 +49,8 @@ def group_joint_buying(network_id: int, months: list[str]) -> Any:
     and the rounds joined (one roll-up row per round)."""
     g = AllocationMonthGroup
     return (
-        select(g.month, g.group_id, _sum(g.spend_s), _sum(g.baseline_s), _sum(g.fees_s), _sum(g.pooling_s),
+        select(g.month, g.group_id, satang_sum(g.spend_s), satang_sum(g.baseline_s), satang_sum(g.fees_s),
+               satang_sum(g.pooling_s),
                func.count())
         .where(g.network_id == network_id, g.month.in_(months))
         .group_by(g.month, g.group_id)

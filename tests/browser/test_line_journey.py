@@ -175,7 +175,11 @@ def test_a_leader_connects_line_with_a_code_hears_on_line_and_falls_back_to_the_
         provider.user = LINE_USER
         phone.go("/login")
         page.locator("#line-login").click()
-        page.wait_for_url(server + "/")
+        try:
+            page.wait_for_url(server + "/")
+        except Exception as exc:  # noqa: BLE001 - seen once in CI, never here: say where the phone was
+            raise AssertionError(f"not logged in with LINE: at {page.url} ({page.evaluate('document.readyState')}), "
+                                 f"stand-in saw {provider.problems}: {page.locator('body').inner_text()[:300]!r}") from exc
         phone.shot("logged-in-with-line")
         assert provider.problems == []
     finally:
