@@ -277,6 +277,9 @@ app = create_app({"JOBS_MODE": "celery"})
 times = []
 with app.app_context():
     url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Jobs the in-process combine left were never sent (no worker then): nobody will run them.
+        conn.execute("DELETE FROM jobs WHERE state = 'pending'")
     for _ in range(runs + warm):
         with psycopg.connect(url, autocommit=True) as conn:
             # The last run's follow-up jobs (the groups' messages) read these tables: truncating under them
