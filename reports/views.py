@@ -66,7 +66,7 @@ FIGURE_LABELS = {"spend": _l("ยอดซื้อ"), "baseline": _l("ถ้า
                  "tier_attainment": _l("ขั้นราคาที่ได้"), "pooling_gain": _l("ประโยชน์จากการรวมซื้อ")}
 
 
-# How the registered-poor reach of a group (or the network) was found (reports/figures.py, _poor_reach).
+# How the registered-poor reach of a group (or the network) was found (reports/group_lines.py, poor_reach).
 POOR_BASIS_LABELS = {"households": _l("วัดจากบิลครัวเรือน"), "proportion": _l("ประมาณตามสัดส่วน"),
                      "mixed": _l("บางส่วนวัด บางส่วนประมาณ")}
 
