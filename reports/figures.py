@@ -63,7 +63,6 @@ def _ratio_text(value: Decimal | None) -> str | None:
     return None if value is None else str(value.quantize(RATIO))
 
 
-
 # --- the figures -----------------------------------------------------------------------------------
 
 @dataclass
