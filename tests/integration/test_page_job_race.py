@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
@@ -119,37 +119,46 @@ def _committee(session: Any) -> Any:
     return user
 
 
+def _drawn_as_the_job_ends(app: Any, monkeypatch: Any, committee: Any, start: Callable[[Any], Any], url: str,
+                           table: str, shows_what_it_wrote: Callable[[str], bool]) -> None:
+    """The page at ``url`` drawn while the job ``start`` begins ends (released when the page reads ``table``):
+    drawn "done", it shows what the job wrote; drawn before the end, the next drawing (the script's reload) does."""
+    from core.db import db
+
+    monkeypatch.setitem(app.config, "JOBS_MODE", "manual")  # stored, not sent: _job_held sends it
+    with app.app_context():
+        job_id = start(db.session.get_one(type(committee), committee.id)).id
+        db.session.remove()
+    monkeypatch.setitem(app.config, "JOBS_MODE", "celery")
+    client = app.test_client()
+    login(client, committee)
+    address = f"{url}?job={job_id}"
+    with _job_held(app, job_id) as held, _finishing_when_read(app, table, held):
+        page = _get(client, address)
+    assert page.status_code == 200
+    assert held["state"] == "succeeded"  # the job did end while the page was being drawn
+    html = page.get_data(as_text=True)
+    if _drawn_state(html) == "succeeded":
+        assert shows_what_it_wrote(html)
+    else:
+        again = _get(client, address).get_data(as_text=True)
+        assert _drawn_state(again) == "succeeded" and shows_what_it_wrote(again)
+
+
 def test_a_summary_page_drawn_as_its_rebuild_ends_is_never_stuck_on_the_live_month(worker_app, committed, monkeypatch):  # type: ignore[no-untyped-def]
     from core.clock import utcnow
-    from core.db import db
     from reports import periods, services
 
     committee = _committee(committed)
     local = utcnow().astimezone(periods.zone("Asia/Bangkok"))
     month = periods.label(*periods.add_months(local.year, local.month, -1))  # ended: it can be rebuilt
-    monkeypatch.setitem(worker_app.config, "JOBS_MODE", "manual")  # stored, not sent: the test sends it
-    with worker_app.app_context():
-        job_id = services.rebuild(db.session.get_one(type(committee), committee.id), month).id
-        db.session.remove()
-    monkeypatch.setitem(worker_app.config, "JOBS_MODE", "celery")
-    client = worker_app.test_client()
-    login(client, committee)
-    with _job_held(worker_app, job_id) as held, _finishing_when_read(worker_app, "monthly_summaries", held):
-        page = _get(client, f"/summaries/{month}?job={job_id}")
-    assert page.status_code == 200
-    assert held["state"] == "succeeded"  # the job did end while the page was being drawn
-    html = page.get_data(as_text=True)
-    drawn = _drawn_state(html)
-    if drawn == "succeeded":  # drawn done: then with what the job wrote
-        assert 'id="summary-status"' in html and 'id="provisional"' not in html
-    else:  # drawn before the end: the script reloads it, and the next drawing has the stored month
-        again = _get(client, f"/summaries/{month}?job={job_id}").get_data(as_text=True)
-        assert _drawn_state(again) == "succeeded" and 'id="summary-status"' in again
+    _drawn_as_the_job_ends(worker_app, monkeypatch, committee, lambda actor: services.rebuild(actor, month),
+                           f"/summaries/{month}", "monthly_summaries",
+                           lambda html: 'id="summary-status"' in html and 'id="provisional"' not in html)
 
 
 def test_a_round_page_drawn_as_its_combine_ends_is_never_stuck_on_the_closed_round(worker_app, committed, monkeypatch):  # type: ignore[no-untyped-def]
     from core.clock import utcnow
-    from core.db import db
     from orders import services
     from orders.models import BuyingRound
 
@@ -158,21 +167,6 @@ def test_a_round_page_drawn_as_its_combine_ends_is_never_stuck_on_the_closed_rou
                       closes_at=utcnow() + timedelta(days=1))
     committed.add(rnd)
     committed.commit()
-    monkeypatch.setitem(worker_app.config, "JOBS_MODE", "manual")  # stored, not sent: the test sends it
-    with worker_app.app_context():
-        job_id = services.close_round(db.session.get_one(type(committee), committee.id), rnd.id).id
-        db.session.remove()
-    monkeypatch.setitem(worker_app.config, "JOBS_MODE", "celery")
-    client = worker_app.test_client()
-    login(client, committee)
-    with _job_held(worker_app, job_id) as held, _finishing_when_read(worker_app, "buying_rounds", held):
-        page = _get(client, f"/rounds/{rnd.id}?job={job_id}")
-    assert page.status_code == 200
-    assert held["state"] == "succeeded"
-    html = page.get_data(as_text=True)
-    drawn = _drawn_state(html)
-    if drawn == "succeeded":
-        assert 'class="badge combined" id="round-state"' in html
-    else:
-        again = _get(client, f"/rounds/{rnd.id}?job={job_id}").get_data(as_text=True)
-        assert _drawn_state(again) == "succeeded" and 'class="badge combined" id="round-state"' in again
+    _drawn_as_the_job_ends(worker_app, monkeypatch, committee, lambda actor: services.close_round(actor, rnd.id),
+                           f"/rounds/{rnd.id}", "buying_rounds",
+                           lambda html: 'class="badge combined" id="round-state"' in html)
