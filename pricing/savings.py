@@ -37,6 +37,6 @@ def registered_poor_share_satang(savings: int, members: int, registered_poor_mem
     lines (thousands a month) are added up in integers."""
     if not members:
         return 0
-    if members < 0:  # not a group on record; kept the same as the rule above all the same
+    if members < 0:  # no group has that; the same result as the rule above all the same
         savings, members = -savings, -members
     return half_up_quotient(savings * registered_poor_members, members)
